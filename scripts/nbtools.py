@@ -1,0 +1,108 @@
+"""Notebook chores for authors.
+
+  python scripts/nbtools.py new book/derivations/01_transform.ipynb "The transform"
+      create a chapter notebook that starts with the Colab setup cell and a title
+  python scripts/nbtools.py sync
+      (re)write the Colab setup cell of every notebook under book/ from _config.yml
+  python scripts/nbtools.py execute [PATH ...]
+      re-execute notebooks in place (all under book/ by default), storing outputs
+
+The setup cell's text is defined here only; tests/test_notebook_setup.py checks it.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import nbformat
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+SETUP_TAG = "colab-setup"
+
+
+def repository() -> tuple[str, str]:
+    """(url, branch) from _config.yml, the one place that names the repository."""
+    cfg = yaml.safe_load((ROOT / "_config.yml").read_text())
+    return cfg["repository"]["url"].rstrip("/"), cfg["repository"].get("branch", "main")
+
+
+def setup_source(notebook: Path) -> str:
+    """The Colab setup cell for ``notebook``: clone, install ``bn``, move to the chapter's folder."""
+    url, branch = repository()
+    folder = notebook.resolve().parent.relative_to(ROOT).as_posix()
+    return (
+        "# Colab only: fetch the book's repository, install its `bn` package and move to\n"
+        "# this chapter's folder. Elsewhere (locally, in the tests) this cell does nothing.\n"
+        "import sys\n"
+        "if \"google.colab\" in sys.modules:\n"
+        f"    !git clone --quiet --depth 1 --branch {branch} {url} /content/bn-book\n"
+        "    %pip install --quiet /content/bn-book\n"
+        f"    %cd /content/bn-book/{folder}"
+    )
+
+
+def setup_cell(notebook: Path) -> nbformat.NotebookNode:
+    cell = nbformat.v4.new_code_cell(setup_source(notebook))
+    cell.metadata["tags"] = [SETUP_TAG, "remove-cell"]
+    return cell
+
+
+def new(path: Path, title: str) -> None:
+    if path.exists():
+        raise SystemExit(f"{path} exists")
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["language_info"] = {"name": "python"}
+    nb.cells = [nbformat.v4.new_markdown_cell(f"# {title}"), setup_cell(path)]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, path)
+
+
+def sync() -> None:
+    for path in sorted((ROOT / "book").rglob("*.ipynb")):
+        if ".ipynb_checkpoints" in path.parts:
+            continue
+        nb = nbformat.read(path, as_version=4)
+        idx = [i for i, c in enumerate(nb.cells) if SETUP_TAG in c.metadata.get("tags", [])]
+        if idx:
+            nb.cells[idx[0]].source = setup_source(path)
+        else:
+            first_md = 1 if nb.cells and nb.cells[0].cell_type == "markdown" else 0
+            nb.cells.insert(first_md, setup_cell(path))
+        nbformat.write(nb, path)
+
+
+def execute(paths: list[Path]) -> None:
+    from nbclient import NotebookClient
+
+    for path in paths:
+        print(f"executing {path}", flush=True)
+        nb = nbformat.read(path, as_version=4)
+        NotebookClient(nb, timeout=1800, kernel_name="python3",
+                       resources={"metadata": {"path": str(path.parent)}}).execute()
+        nbformat.write(nb, path)
+
+
+def main(argv: list[str]) -> None:
+    if not argv:
+        raise SystemExit(__doc__)
+    cmd, args = argv[0], argv[1:]
+    if cmd == "new" and len(args) == 2:
+        new(Path(args[0]), args[1])
+    elif cmd == "sync":
+        sync()
+    elif cmd == "execute":
+        targets = [Path(a) for a in args] or sorted(p for p in (ROOT / "book").rglob("*.ipynb")
+                                                     if ".ipynb_checkpoints" not in p.parts)
+        expanded = []
+        for t in targets:
+            expanded += sorted(t.rglob("*.ipynb")) if t.is_dir() else [t]
+        execute(expanded)
+    else:
+        raise SystemExit(__doc__)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
