@@ -1,0 +1,51 @@
+"""The compact closed-form BN backward pass.
+
+With m values per channel, ``g = dL/dy`` and ``x_hat`` the normalized input,
+
+    dbeta  = sum g
+    dgamma = sum g * x_hat
+    dx     = gamma / (m * sqrt(var + eps)) * (m * g - dbeta - x_hat * dgamma)
+
+(sums per channel over the batch and spatial axes), the formula derived in the
+derivation part of the book.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from bn.functional.forward import BatchNormCache
+from bn.functional.validation import as_inexact_array, check_finite
+
+
+def check_upstream_gradient(dy: np.ndarray, cache: BatchNormCache) -> np.ndarray:
+    """``dy`` as an array of the forward output's shape, inexact dtype and finite values."""
+    dy = as_inexact_array(dy, "dy")
+    if dy.shape != cache.x.shape:
+        raise ValueError(f"dy must have the shape of the forward input {cache.x.shape}, got {dy.shape}")
+    check_finite(dy, "dy")
+    return dy
+
+
+def _channel_sum(a: np.ndarray, cache: BatchNormCache) -> np.ndarray:
+    return a.sum(axis=cache.axes, keepdims=True)
+
+
+def batch_norm_backward(dy: np.ndarray,
+                        cache: BatchNormCache) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Gradients ``(dx, dgamma, dbeta)`` of training-mode BN by the compact closed form.
+
+    Args:
+        dy: upstream gradient ``dL/dy``, the shape of the forward input.
+        cache: the cache returned by :func:`batch_norm_forward`.
+
+    Returns:
+        ``dx`` with the shape of ``x``; ``dgamma`` and ``dbeta`` of shape ``(C,)``;
+        all in the result dtype of ``dy`` and the forward computation.
+    """
+    dy = check_upstream_gradient(dy, cache)
+    dbeta = _channel_sum(dy, cache)
+    dgamma = _channel_sum(dy * cache.x_hat, cache)
+    m = cache.m
+    dx = (cache.gamma * cache.inv_std / m) * (m * dy - dbeta - cache.x_hat * dgamma)
+    return dx, dgamma.reshape(-1), dbeta.reshape(-1)
