@@ -1,0 +1,63 @@
+"""Downloading generated archives via file:// and a local HTTP server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import threading
+
+import numpy as np
+import pytest
+
+from bn.data import download_cifar10, load_cifar10
+
+
+def test_download_file_url_then_load(tmp_path, synthetic_archive):
+    archive, md5 = synthetic_archive
+    root = tmp_path / "d"
+    split = load_cifar10("train", data_dir=root, url=archive.as_uri(), md5=md5, progress=False)
+    assert split.images.shape == (50, 32, 32, 3) and split.copy == "synthetic"
+    # the verified archive is kept; no temporary files remain
+    assert sorted(p.name for p in root.iterdir()) == ["cifar-10-batches-py", "cifar-10-python.tar.gz"]
+    # a second load reads the folder and does not download again
+    archive.unlink()
+    again = load_cifar10("train", data_dir=root, url=archive.as_uri(), md5=md5, progress=False)
+    np.testing.assert_array_equal(again.images, split.images)
+
+
+def test_existing_verified_archive_is_reused(tmp_path, synthetic_archive):
+    archive, md5 = synthetic_archive
+    root = tmp_path / "d"
+    root.mkdir()
+    (root / "cifar-10-python.tar.gz").write_bytes(archive.read_bytes())
+    folder = download_cifar10(root, url="file:///nonexistent", md5=md5, progress=False,
+                              keep_archive=False)
+    assert (folder / "test_batch").is_file()
+    assert not (root / "cifar-10-python.tar.gz").exists()
+
+
+@pytest.fixture
+def http_server(synthetic_archive):
+    archive, md5 = synthetic_archive
+    handler = functools.partial(_QuietHandler, directory=str(archive.parent))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/{archive.name}", md5
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+def test_download_over_http_with_progress_bar(tmp_path, http_server, capsys):
+    url, md5 = http_server
+    split = load_cifar10("test", data_dir=tmp_path, url=url, md5=md5, progress=True)
+    assert split.images.shape == (20, 32, 32, 3)
+    # tqdm writes to stderr and names the file being downloaded
+    assert "downloading cifar-10-python.tar.gz" in capsys.readouterr().err
