@@ -1,0 +1,18 @@
+"""PyTorch adapters: the book's formula as an autograd Function and module, and parity checks.
+
+Layer 4 of ``bn``: imports torch and the layers below (``bn.functional``).
+
+- :class:`BookBatchNormFunction` / :func:`book_batch_norm`: training-mode BN with the
+  compact backward, twice differentiable (passes ``gradgradcheck``).
+- :class:`BookBatchNorm`: a module with running statistics in PyTorch's convention.
+- :mod:`bn.torch_bn.parity`: NumPy (``bn.functional``) against PyTorch, one error per
+  check; ``python -m bn.torch_bn.parity --device cpu --out FILE``.
+- :func:`available_devices`: ``["cpu"]`` plus ``"cuda"`` when present.
+"""
+
+from bn.torch_bn.devices import NUMPY_DTYPES, TORCH_DTYPES, available_devices, synchronize
+from bn.torch_bn.function import BookBatchNormFunction, book_batch_norm
+from bn.torch_bn.module import BookBatchNorm
+
+__all__ = ["BookBatchNorm", "BookBatchNormFunction", "NUMPY_DTYPES", "TORCH_DTYPES", "available_devices",
+           "book_batch_norm", "synchronize"]

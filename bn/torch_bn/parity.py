@@ -1,0 +1,345 @@
+"""Does the book's NumPy code agree with PyTorch? One function per check, one number per check.
+
+Every check returns the *normwise relative error*
+
+    err(a, ref) = max_i |a_i - ref_i| / max_i |ref_i|,
+
+with PyTorch's result as ``ref``. The normwise form is used because an
+elementwise ratio explodes at entries that are zero up to rounding (dx has
+many), while the normwise one measures error on the scale of the output,
+which is what a forward rounding analysis bounds (Higham 2002, ch. 3).
+
+Stated tolerances (``TOLERANCES``), from unit roundoff u times the
+conditioning of the computation:
+* float64, u = 1.1e-16: sums of m <= a few thousand terms carry a worst-case
+  relative error ~ m*u ~ 1e-13 for the well-conditioned inputs used here
+  (|mean|/std <= 3); 1e-12 leaves a factor ~10 for the division by sigma and
+  the cancellation in dx, and is still 1000x below any real bug.
+* float32, u = 6.0e-8: the same reasoning gives ~ sqrt(m)*u ~ 1e-6 typical
+  (rounding errors of a sum add like a random walk) and ~1e-5 for the
+  recurrences over k running-stat steps; 1e-5 is the issue's stated bound.
+
+Run ``python -m bn.torch_bn.parity --device cpu --out book/results/parity_cpu.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.nn.utils.fusion import fuse_conv_bn_eval, fuse_linear_bn_eval
+
+from bn import functional as bnf
+from bn.torch_bn.devices import NUMPY_DTYPES, TORCH_DTYPES
+from bn.torch_bn.function import book_batch_norm
+from bn.torch_bn.module import BookBatchNorm
+
+__all__ = ["TOLERANCES", "CASES", "ParityCase", "max_relative_error", "run_parity", "autograd_checks",
+           "PARITY_CHECKS", "main"]
+
+TOLERANCES: dict[str, float] = {"float64": 1e-12, "float32": 1e-5}
+EPS = 1e-5
+MOMENTUM = 0.1
+STEPS = 5  # k training batches for the running-statistics checks
+
+
+@dataclass(frozen=True)
+class ParityCase:
+    """An input shape (N, C, *spatial) and the mean/std of the data fed to BN."""
+
+    shape: tuple[int, ...]
+    mean: float = 0.0
+    std: float = 1.0
+    seed: int = 0
+
+
+# (N, C) as BatchNorm1d, (N, C, H, W) as BatchNorm2d, (N, C, D, H, W) as BatchNorm3d;
+# non-zero means and non-unit stds so that centering and scaling are exercised.
+CASES: tuple[ParityCase, ...] = (
+    ParityCase((64, 7), mean=1.5, std=2.0, seed=1),
+    ParityCase((16, 8, 5, 5), mean=-3.0, std=0.5, seed=2),
+    ParityCase((4, 3, 3, 4, 5), mean=0.5, std=3.0, seed=3),
+)
+
+
+def max_relative_error(a, ref) -> float:
+    """Normwise relative error max|a - ref| / max|ref| (absolute error when ref is all zero)."""
+    a = _np64(a)
+    ref = _np64(ref)
+    if a.shape != ref.shape:
+        raise ValueError(f"shape mismatch {a.shape} vs {ref.shape}")
+    scale = float(np.max(np.abs(ref))) if ref.size else 0.0
+    diff = float(np.max(np.abs(a - ref))) if ref.size else 0.0
+    return diff / scale if scale > 0 else diff
+
+
+def _np64(a) -> np.ndarray:
+    if isinstance(a, torch.Tensor):
+        a = a.detach().to("cpu", torch.float64).numpy()
+    return np.asarray(a, dtype=np.float64)
+
+
+@dataclass
+class _Inputs:
+    """One case's data in NumPy (dtype) and torch (dtype, device), from one float64 draw."""
+
+    x: np.ndarray
+    gamma: np.ndarray
+    beta: np.ndarray
+    dy: np.ndarray
+    batches: list[np.ndarray]
+    device: str
+    dtype: str
+
+    def t(self, a: np.ndarray, grad: bool = False) -> torch.Tensor:
+        return torch.tensor(a, dtype=TORCH_DTYPES[self.dtype], device=self.device, requires_grad=grad)
+
+
+def _inputs(case: ParityCase, dtype: str, device: str) -> _Inputs:
+    rng = np.random.default_rng(case.seed)
+    c = case.shape[1]
+    nd = NUMPY_DTYPES[dtype]
+
+    def draw(*shape):
+        return (case.mean + case.std * rng.standard_normal(shape)).astype(nd)
+
+    return _Inputs(x=draw(*case.shape), gamma=(1 + 0.5 * rng.standard_normal(c)).astype(nd),
+                   beta=rng.standard_normal(c).astype(nd), dy=rng.standard_normal(case.shape).astype(nd),
+                   batches=[draw(*case.shape) for _ in range(STEPS)], device=device, dtype=dtype)
+
+
+def _torch_train(inp: _Inputs) -> dict[str, torch.Tensor]:
+    """PyTorch's reference: F.batch_norm in training mode, gradients by autograd."""
+    x, g, b = inp.t(inp.x, True), inp.t(inp.gamma, True), inp.t(inp.beta, True)
+    y = F.batch_norm(x, None, None, g, b, training=True, momentum=MOMENTUM, eps=EPS)
+    y.backward(inp.t(inp.dy))
+    return {"y": y, "dx": x.grad, "dgamma": g.grad, "dbeta": b.grad}
+
+
+def _numpy_train(inp: _Inputs, staged: bool = False) -> dict[str, np.ndarray]:
+    y, cache = bnf.batch_norm_forward(inp.x, inp.gamma, inp.beta, eps=EPS)
+    backward = bnf.batch_norm_backward_staged if staged else bnf.batch_norm_backward
+    dx, dgamma, dbeta = backward(inp.dy, cache)
+    return {"y": y, "dx": dx, "dgamma": dgamma, "dbeta": dbeta}
+
+
+def _function_train(inp: _Inputs) -> dict[str, torch.Tensor]:
+    x, g, b = inp.t(inp.x, True), inp.t(inp.gamma, True), inp.t(inp.beta, True)
+    y = book_batch_norm(x, g, b, EPS)
+    y.backward(inp.t(inp.dy))
+    return {"y": y, "dx": x.grad, "dgamma": g.grad, "dbeta": b.grad}
+
+
+def _torch_module(inp: _Inputs, momentum: float | None, book: bool = False) -> nn.Module:
+    c = inp.x.shape[1]
+    kw = {"device": inp.device, "dtype": TORCH_DTYPES[inp.dtype]}
+    if book:
+        return BookBatchNorm(c, eps=EPS, momentum=momentum, **kw)
+    cls = {2: nn.BatchNorm1d, 3: nn.BatchNorm1d, 4: nn.BatchNorm2d, 5: nn.BatchNorm3d}[inp.x.ndim]
+    return cls(c, eps=EPS, momentum=momentum, **kw)
+
+
+def _trained_module(inp: _Inputs, momentum: float | None, book: bool = False) -> nn.Module:
+    """A BN module after STEPS training batches (affine set to the case's gamma, beta)."""
+    mod = _torch_module(inp, momentum, book)
+    with torch.no_grad():
+        mod.weight.copy_(inp.t(inp.gamma))
+        mod.bias.copy_(inp.t(inp.beta))
+        mod.train()
+        for batch in inp.batches:
+            mod(inp.t(batch))
+    return mod.eval()
+
+
+def _numpy_running_stats(inp: _Inputs, momentum: float | None) -> tuple[np.ndarray, np.ndarray, int]:
+    c = inp.x.shape[1]
+    nd = NUMPY_DTYPES[inp.dtype]
+    mean, var = np.zeros(c, dtype=nd), np.ones(c, dtype=nd)
+    for seen, batch in enumerate(inp.batches):
+        # bn.functional takes the count of batches already averaged (PyTorch's
+        # num_batches_tracked before this batch); it is ignored when momentum is a number.
+        mean, var = bnf.update_running_stats(mean, var, batch, momentum=momentum, num_batches_tracked=seen)
+    return mean, var, len(inp.batches)
+
+
+def _fold_conv(inp: _Inputs) -> dict[str, float]:
+    """fold_batch_norm against torch's fuse_conv_bn_eval, on a 3x3 convolution."""
+    torch.manual_seed(0)
+    c = inp.x.shape[1]
+    kw = {"device": inp.device, "dtype": TORCH_DTYPES[inp.dtype]}
+    conv = nn.Conv2d(3, c, 3, padding=1, bias=True, **kw).eval()
+    bn = _trained_module(_Inputs(**{**inp.__dict__, "x": inp.x.reshape(inp.x.shape[0], c, -1, 1),
+                                    "batches": [b.reshape(b.shape[0], c, -1, 1) for b in inp.batches]}), MOMENTUM)
+    fused = fuse_conv_bn_eval(conv, bn)
+    w, b = bnf.fold_batch_norm(_np(conv.weight, inp), _np(conv.bias, inp), inp.gamma, inp.beta,
+                               _np(bn.running_mean, inp), _np(bn.running_var, inp), eps=EPS)
+    img = torch.randn(2, 3, 6, 6, generator=torch.Generator().manual_seed(1), dtype=kw["dtype"]).to(inp.device)
+    with torch.no_grad():
+        out_ref = bn(conv(img))
+        out_folded = F.conv2d(img, inp.t(w), inp.t(b), padding=1)
+    return {"fold_conv_weight": max_relative_error(w, fused.weight),
+            "fold_conv_bias": max_relative_error(b, fused.bias),
+            "fold_conv_output": max_relative_error(out_folded, out_ref)}
+
+
+def _fold_linear(inp: _Inputs) -> dict[str, float]:
+    """fold_batch_norm against fuse_linear_bn_eval, for a linear layer without bias."""
+    torch.manual_seed(0)
+    c = inp.x.shape[1]
+    lin = nn.Linear(5, c, bias=False, device=inp.device, dtype=TORCH_DTYPES[inp.dtype]).eval()
+    flat = _Inputs(**{**inp.__dict__, "x": inp.x.reshape(inp.x.shape[0], c, -1)[:, :, 0],
+                      "batches": [b.reshape(b.shape[0], c, -1)[:, :, 0] for b in inp.batches]})
+    bn = _trained_module(flat, MOMENTUM)
+    fused = fuse_linear_bn_eval(lin, bn)
+    w, b = bnf.fold_batch_norm(_np(lin.weight, inp), None, inp.gamma, inp.beta,
+                               _np(bn.running_mean, inp), _np(bn.running_var, inp), eps=EPS)
+    return {"fold_linear_weight": max_relative_error(w, fused.weight),
+            "fold_linear_bias": max_relative_error(b, fused.bias)}
+
+
+def _np(t: torch.Tensor, inp: _Inputs) -> np.ndarray:
+    return t.detach().cpu().numpy().astype(NUMPY_DTYPES[inp.dtype])
+
+
+def _check_training(inp: _Inputs) -> dict[str, float]:
+    ref = _torch_train(inp)
+    ours, staged, func = _numpy_train(inp), _numpy_train(inp, staged=True), _function_train(inp)
+    out = {f"numpy_{k}": max_relative_error(ours[k], ref[k]) for k in ("y", "dx", "dgamma", "dbeta")}
+    out.update({f"numpy_staged_{k}": max_relative_error(staged[k], ref[k]) for k in ("dx", "dgamma", "dbeta")})
+    out.update({f"function_{k}": max_relative_error(func[k], ref[k]) for k in ("y", "dx", "dgamma", "dbeta")})
+    return out
+
+
+def _check_running_stats(inp: _Inputs) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for label, momentum in (("m0.1", MOMENTUM), ("cumulative", None)):
+        ref = _trained_module(inp, momentum)
+        book = _trained_module(inp, momentum, book=True)
+        mean, var, count = _numpy_running_stats(inp, momentum)
+        out[f"numpy_running_mean_{label}"] = max_relative_error(mean, ref.running_mean)
+        out[f"numpy_running_var_{label}"] = max_relative_error(var, ref.running_var)
+        out[f"module_running_mean_{label}"] = max_relative_error(book.running_mean, ref.running_mean)
+        out[f"module_running_var_{label}"] = max_relative_error(book.running_var, ref.running_var)
+        # An integer count: the error is the absolute difference, which must be exactly 0.
+        out[f"num_batches_tracked_{label}"] = float(abs(int(ref.num_batches_tracked) - count)
+                                                    + abs(int(book.num_batches_tracked) - count))
+        if momentum == MOMENTUM:
+            with torch.no_grad():
+                y_ref = ref(inp.t(inp.x))
+                y_book = book(inp.t(inp.x))
+            y_np = bnf.batch_norm_inference(inp.x, inp.gamma, inp.beta, mean, var, eps=EPS)
+            out["numpy_eval_y"] = max_relative_error(y_np, y_ref)
+            out["module_eval_y"] = max_relative_error(y_book, y_ref)
+    return out
+
+
+PARITY_CHECKS: dict[str, Callable[[_Inputs], dict[str, float]]] = {
+    "training": _check_training,
+    "running_stats": _check_running_stats,
+    "fold_conv": _fold_conv,
+    "fold_linear": _fold_linear,
+}
+
+# What each check name means, for the chapter's table.
+DESCRIPTIONS: dict[str, str] = {
+    "numpy_y": "NumPy forward y vs F.batch_norm",
+    "numpy_dx": "NumPy compact backward dx vs autograd",
+    "numpy_dgamma": "NumPy compact backward dγ",
+    "numpy_dbeta": "NumPy compact backward dβ",
+    "numpy_staged_dx": "NumPy staged backward dx",
+    "numpy_staged_dgamma": "NumPy staged backward dγ",
+    "numpy_staged_dbeta": "NumPy staged backward dβ",
+    "function_y": "autograd.Function forward y",
+    "function_dx": "autograd.Function dx",
+    "function_dgamma": "autograd.Function dγ",
+    "function_dbeta": "autograd.Function dβ",
+    "numpy_running_mean_m0.1": f"NumPy running mean, momentum 0.1, {STEPS} steps",
+    "numpy_running_var_m0.1": f"NumPy running var, momentum 0.1, {STEPS} steps",
+    "module_running_mean_m0.1": "BookBatchNorm running mean, momentum 0.1",
+    "module_running_var_m0.1": "BookBatchNorm running var, momentum 0.1",
+    "num_batches_tracked_m0.1": "num_batches_tracked (absolute difference)",
+    "numpy_running_mean_cumulative": f"NumPy running mean, momentum None, {STEPS} steps",
+    "numpy_running_var_cumulative": f"NumPy running var, momentum None, {STEPS} steps",
+    "module_running_mean_cumulative": "BookBatchNorm running mean, momentum None",
+    "module_running_var_cumulative": "BookBatchNorm running var, momentum None",
+    "num_batches_tracked_cumulative": "num_batches_tracked, momentum None (absolute difference)",
+    "numpy_eval_y": "NumPy eval-mode y vs BatchNorm.eval()",
+    "module_eval_y": "BookBatchNorm eval-mode y",
+    "fold_conv_weight": "fold_batch_norm vs fuse_conv_bn_eval: weight",
+    "fold_conv_bias": "fold_batch_norm vs fuse_conv_bn_eval: bias",
+    "fold_conv_output": "folded conv output vs conv + BN (eval)",
+    "fold_linear_weight": "fold_batch_norm vs fuse_linear_bn_eval: weight",
+    "fold_linear_bias": "fold_batch_norm vs fuse_linear_bn_eval: bias (no linear bias)",
+}
+
+
+def run_parity(device: str = "cpu", dtypes: tuple[str, ...] = ("float64", "float32"),
+               cases: tuple[ParityCase, ...] = CASES) -> list[dict]:
+    """Every check on every case; per (check, dtype) the max error over cases and whether it is within tolerance."""
+    rows = []
+    for dtype in dtypes:
+        worst: dict[str, float] = {}
+        for case in cases:
+            inp = _inputs(case, dtype, device)
+            for family in PARITY_CHECKS.values():
+                for name, err in family(inp).items():
+                    worst[name] = max(worst.get(name, 0.0), err)
+        for name, err in worst.items():
+            rows.append({"check": name, "description": DESCRIPTIONS.get(name, name), "dtype": dtype,
+                         "max_rel_error": err, "tolerance": TOLERANCES[dtype],
+                         "passed": bool(err <= TOLERANCES[dtype])})
+    return rows
+
+
+def autograd_checks(device: str = "cpu") -> dict[str, bool]:
+    """``torch.autograd.gradcheck`` and ``gradgradcheck`` of the book's Function in float64."""
+    gen = torch.Generator().manual_seed(0)
+    args = [torch.randn(*s, dtype=torch.float64, generator=gen).to(device).requires_grad_()
+            for s in ((6, 3, 2, 2), (3,), (3,))]
+    args[0] = (args[0].detach() * 2 + 1).requires_grad_()
+
+    def f(x, g, b):
+        return book_batch_norm(x, g, b, 1e-3)
+
+    return {"gradcheck": bool(torch.autograd.gradcheck(f, args)),
+            "gradgradcheck": bool(torch.autograd.gradgradcheck(f, args))}
+
+
+def parity_report(device: str) -> dict:
+    """The payload of ``parity_<device>.json`` (without provenance)."""
+    t0 = time.perf_counter()
+    rows = run_parity(device)
+    auto = autograd_checks(device)
+    return {"device": device, "tolerances": TOLERANCES, "eps": EPS, "momentum": MOMENTUM, "steps": STEPS,
+            "cases": [c.__dict__ for c in CASES], "checks": rows, "autograd": auto,
+            "all_passed": all(r["passed"] for r in rows) and all(auto.values()),
+            "wall_time_s": round(time.perf_counter() - t0, 2)}
+
+
+def main(argv: list[str] | None = None) -> dict:
+    from bn.provenance import collect_provenance
+    from bn.results import save_result
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--out", required=True, help="JSON file to write (with provenance)")
+    args = ap.parse_args(argv)
+    if args.device.startswith("cuda") and not torch.cuda.is_available():
+        raise SystemExit("--device cuda requested but torch.cuda.is_available() is False")
+    payload = parity_report(args.device)
+    payload["provenance"] = collect_provenance(config={"device": args.device}, seeds=[c.seed for c in CASES],
+                                               wall_time_s=payload["wall_time_s"])
+    save_result(args.out, payload)
+    failed = [r["check"] + "/" + r["dtype"] for r in payload["checks"] if not r["passed"]]
+    print(f"{args.out}: {len(payload['checks'])} checks, failed: {failed or 'none'}, autograd: {payload['autograd']}")
+    return payload
+
+
+if __name__ == "__main__":
+    main()
