@@ -102,3 +102,55 @@ def batch_norm_expr(x: tuple[sp.Expr, ...] | list[sp.Expr], gamma: sp.Expr, beta
     mu = batch_mean(x)
     sigma = sp.sqrt(biased_batch_variance(x) + eps)
     return tuple(gamma * (xi - mu) / sigma + beta for xi in x)
+
+
+def sigma_symbol() -> sp.Symbol:
+    """The positive symbol ``sigma`` standing for sqrt(sigma^2_B + epsilon)."""
+    return sp.Symbol("sigma", positive=True)
+
+
+def normalize_radicands(expr: sp.Expr) -> sp.Expr:
+    """Put every radicand (base of a non-integer power) in one canonical form.
+
+    Two radicands that are equal polynomials then become the same SymPy object,
+    so their radicals cancel; ``factor_terms`` also pulls out a common factor such
+    as a**2 so that sqrt(a**2 * P) splits into a*sqrt(P) when a is positive.
+    """
+    return expr.replace(
+        lambda e: isinstance(e, sp.Pow) and e.exp.is_Rational and not e.exp.is_integer,
+        lambda e: sp.Pow(sp.factor_terms(sp.expand(e.base)), e.exp))
+
+
+def eliminate_sqrt(expr: sp.Expr, batch: SymbolicBatch) -> sp.Expr:
+    """Rewrite ``expr`` so that sqrt(var + eps) becomes the positive symbol ``sigma``.
+
+    Why this is exact and cheap: replacing eps by sigma**2 - var maps every
+    power of (var + eps) to the same power of sigma**2, so radicals vanish and
+    an identity that holds for all x and all eps > 0 becomes a rational identity
+    in (x, sigma, ...) that holds for all sigma > 0 (each eps > 0 corresponds to
+    sigma = sqrt(var + eps) and conversely). Rational identities are decided by
+    expanding one numerator, which is far cheaper than ``simplify``.
+    """
+    return normalize_radicands(expr.xreplace({batch.eps: sigma_symbol() ** 2 - batch.var}))
+
+
+def reduce_rational(expr: sp.Expr) -> sp.Expr:
+    """The expanded numerator of ``expr`` over a common denominator (0 iff expr == 0)."""
+    numer, _ = sp.together(expr).as_numer_denom()
+    return sp.expand(numer)
+
+
+def reduce_residual(expr: sp.Expr, batch: SymbolicBatch) -> sp.Expr:
+    """Reduce a residual built from ``batch`` (eps > 0) to an expanded numerator.
+
+    A result of exactly 0 proves the identity (the numerator vanishes as a
+    polynomial). If radicals other than sqrt(var + eps) remain (see
+    :func:`has_radical`), a nonzero result is inconclusive rather than a disproof.
+    """
+    return reduce_rational(eliminate_sqrt(expr, batch))
+
+
+def has_radical(expr: sp.Expr) -> bool:
+    """True if ``expr`` still contains a non-integer power."""
+    return any(isinstance(e, sp.Pow) and e.exp.is_Rational and not e.exp.is_integer
+               for e in sp.preorder_traversal(expr))
