@@ -1,0 +1,30 @@
+"""The six CIFAR-10 experiments that test the paper's training claims, and their registry.
+
+``python -m bn.experiments list`` names them; ``python -m bn.experiments run NAME``
+runs one and writes ``book/results/NAME.json`` (see :mod:`bn.experiments.__main__`).
+"""
+
+from __future__ import annotations
+
+from bn.experiments import convergence, fig1_mlp, initialization, learning_rates, recipe, sigmoid
+from bn.experiments.base import Context, Experiment, RunSpec, run_experiment, run_spec
+
+REGISTRY: dict[str, Experiment] = {m.EXPERIMENT.name: m.EXPERIMENT for m in
+                                   (fig1_mlp, convergence, learning_rates, sigmoid, initialization, recipe)}
+PROFILES = ("smoke", "cpu", "gpu")
+
+
+def get_experiment(name: str) -> Experiment:
+    """The registered experiment ``name`` (KeyError listing the names otherwise)."""
+    if name not in REGISTRY:
+        raise KeyError(f"unknown experiment {name!r}; known: {', '.join(REGISTRY)}")
+    return REGISTRY[name]
+
+
+def result_filename(name: str, profile: str) -> str:
+    """``NAME.json`` for the cpu profile (the committed results), ``NAME_gpu.json`` for gpu."""
+    return f"{name}.json" if profile == "cpu" else f"{name}_{profile}.json"
+
+
+__all__ = ["Context", "Experiment", "PROFILES", "REGISTRY", "RunSpec", "get_experiment", "result_filename",
+           "run_experiment", "run_spec"]

@@ -1,0 +1,17 @@
+"""One training loop for every experiment, with its schedules, optimizer and data handling.
+
+- :mod:`bn.training.schedules`  learning rate at each step (warm-up, exponential decay)
+- :mod:`bn.training.optim`      SGD with Nesterov momentum and weight decay on weights only
+- :mod:`bn.training.tensordata` CIFAR-10 held in memory as tensors; batches and augmentation
+- :mod:`bn.training.divergence` when a run has diverged
+- :mod:`bn.training.loop`       the seeded, checkpointed loop
+"""
+
+from bn.training.divergence import DivergenceMonitor
+from bn.training.loop import TrainConfig, evaluate_accuracy, train
+from bn.training.optim import make_optimizer
+from bn.training.schedules import learning_rate
+from bn.training.tensordata import TensorData, augment_batch, tensor_data_from_split
+
+__all__ = ["DivergenceMonitor", "TensorData", "TrainConfig", "augment_batch", "evaluate_accuracy",
+           "learning_rate", "make_optimizer", "tensor_data_from_split", "train"]

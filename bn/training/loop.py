@@ -1,0 +1,195 @@
+"""The one training loop: seeded, deterministic on CPU at a fixed thread count, checkpointed.
+
+Everything random comes from two seeded sources: the global torch RNG, which
+initializes the model (seeded by the caller) and drives dropout, and one
+``torch.Generator`` for the order of examples and the augmentation. Both
+states go into the checkpoint, so a resumed run continues exactly where an
+uninterrupted one would have been.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from bn.training.divergence import DivergenceMonitor
+from bn.training.optim import make_optimizer
+from bn.training.schedules import learning_rate
+from bn.training.tensordata import TensorData, augment_batch
+
+# Per-step training losses are stored for this many first steps: enough for the
+# reproducibility test to compare a rerun with the committed history.
+FIRST_LOSSES_KEPT = 50
+
+
+@dataclass
+class TrainConfig:
+    """Everything that defines a training run apart from the model, the data and the seed."""
+
+    steps: int
+    batch_size: int = 128
+    peak_lr: float = 0.05
+    warmup_steps: int = 0
+    half_life: float | None = None
+    momentum: float = 0.9
+    nesterov: bool = True
+    weight_decay: float = 0.0
+    flip: bool = False
+    crop_pad: int = 0
+    eval_every: int = 50
+    eval_examples: int | None = 2000
+    divergence_factor: float = 5.0
+    checkpoint_every: int = 100
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "TrainConfig":
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in names})
+
+
+@torch.no_grad()
+def evaluate_accuracy(model: nn.Module, data: TensorData, n: int | None = None, device: str = "cpu",
+                      batch_size: int = 1000) -> float:
+    """Fraction of the first ``n`` test images (all if None) that ``model`` classifies correctly (eval mode)."""
+    was_training = model.training
+    model.eval()
+    images, labels = data.test_images[:n], data.test_labels[:n]
+    correct = 0
+    for i in range(0, len(labels), batch_size):
+        x = data.normalize(images[i:i + batch_size]).to(device)
+        correct += int((model(x).argmax(1).cpu() == labels[i:i + batch_size]).sum())
+    model.train(was_training)
+    return correct / len(labels)
+
+
+def _empty_history() -> dict[str, Any]:
+    return {"eval_step": [], "test_acc": [], "train_loss": [], "lr": [], "train_seconds": [],
+            "measures": [], "first_losses": [], "diverged": False, "diverged_at_step": None,
+            "divergence_reason": None, "steps_done": 0, "final_test_acc": None}
+
+
+@dataclass
+class _State:
+    step: int = 0
+    history: dict[str, Any] = field(default_factory=_empty_history)
+    seconds: float = 0.0
+    loss_sum: float = 0.0
+    loss_count: int = 0
+    order: torch.Tensor | None = None
+    pos: int = 0
+
+
+def _save_checkpoint(path: Path, model, opt, gen, monitor, st: _State) -> None:
+    tmp = path.with_suffix(".tmp")
+    torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "gen": gen.get_state(),
+                "torch_rng": torch.get_rng_state(), "monitor": monitor.state_dict(),
+                "state": dataclasses.asdict(st)}, tmp)
+    os.replace(tmp, path)
+
+
+def _load_checkpoint(path: Path, model, opt, gen, monitor) -> _State:
+    ck = torch.load(path, weights_only=False)
+    model.load_state_dict(ck["model"])
+    opt.load_state_dict(ck["opt"])
+    gen.set_state(ck["gen"])
+    torch.set_rng_state(ck["torch_rng"])
+    monitor.load_state_dict(ck["monitor"])
+    return _State(**ck["state"])
+
+
+def _next_indices(st: _State, n_train: int, batch_size: int, gen: torch.Generator) -> torch.Tensor:
+    """The next batch of a fresh random permutation per epoch (the tail of an epoch is dropped)."""
+    if st.order is None or st.pos + batch_size > n_train:
+        st.order = torch.randperm(n_train, generator=gen)
+        st.pos = 0
+    idx = st.order[st.pos:st.pos + batch_size]
+    st.pos += batch_size
+    return idx
+
+
+def train(model: nn.Module, data: TensorData, cfg: TrainConfig, seed: int, device: str = "cpu",
+          measure: Callable[[nn.Module], dict[str, Any]] | None = None,
+          checkpoint: str | os.PathLike | None = None, stop_at: int | None = None,
+          progress: bool = True, desc: str = "") -> dict[str, Any]:
+    """Train ``model`` (already initialized by the caller under ``torch.manual_seed``) and return its history.
+
+    Every ``cfg.eval_every`` steps and at the end the history records the step, the
+    test accuracy on the first ``cfg.eval_examples`` test images, the mean training
+    loss since the previous evaluation, the rate, the cumulative training time
+    (seconds, evaluation excluded) and ``measure(model)``. The final accuracy on
+    the whole test set is ``final_test_acc``. A diverged run (see
+    :class:`DivergenceMonitor`) stops and is recorded as such.
+
+    ``stop_at`` ends the run early at that step while keeping the schedule of the
+    full ``cfg.steps`` (so its first steps equal those of the full run).
+    ``checkpoint``: a file to save to every ``cfg.checkpoint_every`` steps and to
+    resume from if it exists.
+    """
+    from tqdm.auto import tqdm
+
+    model.to(device).train()
+    gen = torch.Generator().manual_seed(seed)
+    opt = make_optimizer(model, cfg.peak_lr, cfg.momentum, cfg.nesterov, cfg.weight_decay)
+    monitor = DivergenceMonitor(cfg.divergence_factor)
+    ckpt = Path(checkpoint) if checkpoint is not None else None
+    st = _load_checkpoint(ckpt, model, opt, gen, monitor) if ckpt is not None and ckpt.exists() else _State()
+    h = st.history
+    end = cfg.steps if stop_at is None else min(stop_at, cfg.steps)
+    n_train = len(data.train_labels)
+    batch_size = min(cfg.batch_size, n_train)
+
+    def record_eval(step: int) -> None:
+        h["eval_step"].append(step)
+        h["test_acc"].append(evaluate_accuracy(model, data, cfg.eval_examples, device))
+        h["train_loss"].append(st.loss_sum / st.loss_count if st.loss_count else None)
+        h["lr"].append(learning_rate(max(step - 1, 0), cfg.peak_lr, cfg.warmup_steps, cfg.half_life))
+        h["train_seconds"].append(st.seconds)
+        h["measures"].append(measure(model) if measure is not None else None)
+        st.loss_sum, st.loss_count = 0.0, 0
+
+    if st.step == 0 and not h["eval_step"]:
+        record_eval(0)
+    bar = tqdm(total=end, initial=st.step, desc=desc, disable=not progress, leave=False, mininterval=2.0)
+    while st.step < end and not h["diverged"]:
+        t0 = time.perf_counter()
+        lr = learning_rate(st.step, cfg.peak_lr, cfg.warmup_steps, cfg.half_life)
+        for group in opt.param_groups:
+            group["lr"] = lr
+        idx = _next_indices(st, n_train, batch_size, gen)
+        x = augment_batch(data.normalize(data.train_images[idx]), gen, cfg.flip, cfg.crop_pad).to(device)
+        y = data.train_labels[idx].to(device)
+        loss = F.cross_entropy(model(x), y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        st.seconds += time.perf_counter() - t0
+        value = float(loss.detach())
+        st.step += 1
+        bar.update(1)
+        if len(h["first_losses"]) < FIRST_LOSSES_KEPT:
+            h["first_losses"].append(value)
+        if monitor.update(value):
+            h.update(diverged=True, diverged_at_step=st.step, divergence_reason=monitor.reason)
+            break
+        st.loss_sum += value
+        st.loss_count += 1
+        if st.step % cfg.eval_every == 0 or st.step == cfg.steps:
+            record_eval(st.step)
+        if ckpt is not None and st.step % cfg.checkpoint_every == 0:
+            _save_checkpoint(ckpt, model, opt, gen, monitor, st)
+    bar.close()
+    h["steps_done"] = st.step
+    if not h["diverged"] and st.step == cfg.steps:
+        h["final_test_acc"] = evaluate_accuracy(model, data, None, device)
+    return h
