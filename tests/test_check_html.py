@@ -1,0 +1,135 @@
+"""scripts/check_html.py: the browser check finds each kind of broken page and passes a good one.
+
+The site is generated here (no book build needed); MathJax comes from the
+installed sphinx-mathjax-offline package, as in the real build. Needs
+Debian's chromium; skipped without it.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+import sys
+from importlib import metadata
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _load_script():
+    spec = importlib.util.spec_from_file_location("check_html", REPO / "scripts" / "check_html.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["check_html"] = module  # dataclasses look their module up here
+    spec.loader.exec_module(module)
+    return module
+
+
+check_html = _load_script()
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+COLAB = "https://colab.research.google.com/github/owner-x/repo-y/blob/main"
+SVG = '<svg xmlns="http://www.w3.org/2000/svg" width="12" height="8"><rect width="12" height="8"/></svg>'
+
+
+def _mathjax_dir() -> Path:
+    return Path(metadata.distribution("sphinx-mathjax-offline").locate_file(
+        "sphinx-mathjax-offline/static/mathjax"))
+
+
+def _page(body: str, mathjax: bool = False, head: str = "") -> str:
+    script = '<script defer src="../_static/mathjax/tex-chtml.js"></script>' if mathjax else ""
+    return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>t</title>{head}{script}</head>"
+            f"<body><article>{body}</article></body></html>")
+
+
+GOOD = _page(
+    '<p>Inline <span class="math notranslate nohighlight">\\(x^2 + \\hat{x}\\)</span>.</p>'
+    '<div class="math notranslate nohighlight">\\[\\frac{a}{b}\\]</div>'
+    '<img src="../_images/fig.svg" alt="figure">'
+    f'<a href="{COLAB}/book/good.ipynb">Colab</a>'
+    '<pre>re.compile(r"\\(")  # code may hold TeX-like text</pre>'
+    '<div class="cell tag_raises-exception"><div class="cell_output">'
+    '<div class="output traceback"><pre>Traceback (most recent call last):\nValueError: shown on purpose</pre>'
+    '</div></div></div>', mathjax=True)
+
+BAD_PAGES = {
+    "raw_math.html": (_page('<p>Display: $$a+b$$ and <span class="math">\\(y\\)</span></p>'),
+                      ["not typeset", "raw TeX delimiters", "MathJax did not load"]),
+    "bad_tex.html": (_page('<span class="math">\\(\\nosuchmacro x\\)</span>'
+                           '<span class="math">\\(\\frac{1}\\)</span>', mathjax=True),
+                     ["undefined TeX macros (shown in red): ['\\\\nosuchmacro']", "Missing argument for \\\\frac"]),
+    "broken_img.html": (_page('<img src="missing.png">'), ["images did not load", "HTTP 404"]),
+    "traceback.html": (_page('<div class="cell_output"><div class="output traceback highlight-ipythontb">'
+                             '<pre>Traceback (most recent call last):\nKeyError: 1</pre></div></div>'),
+                       ["show a traceback"]),
+    "bad_colab.html": (_page(f'<a href="https://colab.research.google.com/github/other/repo-y/blob/main/'
+                             f'book/bad_colab.ipynb">Colab</a><a href="{COLAB}/book/nowhere.ipynb">x</a>'
+                             f'<a href="https://colab.research.google.com/drive/abc">y</a>'),
+                       ["is not for owner-x/repo-y@main", "not in the repository", "malformed Colab link",
+                        "no Colab link to"]),
+    "remote.html": (_page("<p>hi</p>", head='<link rel="stylesheet" href="https://cdn.example.org/x.css">'),
+                    ["remote resources", "cdn.example.org"]),
+}
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    root = tmp_path_factory.mktemp("repo")
+    (root / "_config.yml").write_text(
+        "repository:\n  url: https://github.com/owner-x/repo-y\n  branch: main\n  path_to_book: ''\n")
+    html = root / "_build" / "html"
+    (html / "book").mkdir(parents=True)
+    (html / "_images").mkdir()
+    (html / "_static").mkdir()
+    (html / "_static" / "mathjax").symlink_to(_mathjax_dir(), target_is_directory=True)
+    (html / "_static" / "ignored.html").write_text("<p>$$ not a page $$</p>")
+    (html / "search.html").write_text("<p>$$ skipped $$</p>")
+    (html / "index.html").write_text('<meta http-equiv="Refresh" content="0; url=book/good.html" />')
+    (html / "_images" / "fig.svg").write_text(SVG)
+    (root / "book").mkdir()
+    for nb in ("good", "bad_colab"):
+        (root / "book" / f"{nb}.ipynb").write_text("{}")
+    (html / "book" / "good.html").write_text(GOOD)
+    for name, (text, _) in BAD_PAGES.items():
+        (html / "book" / name).write_text(text)
+    return root, html
+
+
+def test_pages_to_check_skips_search_index_and_assets(site):
+    _, html = site
+    pages = [p.as_posix() for p in check_html.pages_to_check(html)]
+    assert pages == sorted(f"book/{n}" for n in ["good.html", *BAD_PAGES])
+    assert check_html.root_page(html) == Path("book/good.html")
+
+
+def test_read_repository(site):
+    root, _ = site
+    assert check_html.read_repository(root / "_config.yml") == check_html.Repository("owner-x", "repo-y", "main", "")
+
+
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
+def test_browser_check_flags_every_broken_page(site, capsys):
+    root, html = site
+    shot = root / "_build" / "screenshot-preface.png"
+    reports = {r.page.name: r for r in check_html.check_site(html, root / "_config.yml", CHROMIUM, shot)}
+    good = reports.pop("good.html")
+    assert good.ok, good.problems
+    assert "math 2 typeset" in good.notes and "1 img" in good.notes and "1 expected error cells" in good.notes
+    for name, (_, expected) in BAD_PAGES.items():
+        text = " | ".join(reports[name].problems)
+        assert not reports[name].ok
+        for fragment in expected:
+            assert fragment in text, f"{name}: {fragment!r} not in {text!r}"
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    out = capsys.readouterr().out
+    assert "ok   book/good.html" in out and "FAIL book/remote.html" in out
+
+
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
+def test_main_exit_codes(site, tmp_path, capsys):
+    root, html = site
+    assert check_html.main([str(html), "--config", str(root / "_config.yml"),
+                            "--screenshot", str(tmp_path / "s.png")]) == 1
+    assert "FAILED: book/bad_colab.html" in capsys.readouterr().err
+    assert check_html.main([str(tmp_path / "nothing")]) == 2
