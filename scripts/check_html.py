@@ -40,6 +40,7 @@ import os
 import re
 import select
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -64,6 +65,10 @@ CHROMIUM_FLAGS = [
     "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
     "--remote-debugging-pipe",
 ]
+# Uncaught script errors that are known and harmless. Jupyter Book 1 registers
+# sphinx-thebe's inline config script twice, so its second `const THEBE_JS_URL`
+# throws; the first already set the value, and thebe is off in _config.yml.
+KNOWN_SCRIPT_ERRORS = (re.compile(r"Identifier 'THEBE_JS_URL' has already been declared"),)
 VIEWPORT = {"width": 1280, "height": 900, "deviceScaleFactor": 1, "mobile": False}
 
 
@@ -168,10 +173,16 @@ class Browser:
             os.dup2(high_r, 3)
             os.dup2(high_w, 4)
 
+        # Chromium's log goes to a file: a pipe nobody reads could fill and stall it.
+        self._log = open(Path(self.profile) / "chromium.log", "w+b")
         self.proc = subprocess.Popen(
             [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={self.profile}", "about:blank"],
-            preexec_fn=wire_pipes, pass_fds=(3, 4),  # kept open by close_fds, which runs after preexec_fn
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            # close_fds runs after preexec_fn, so 3 and 4 must be listed to survive. They are
+            # open in this process too (four pipe fds were just made, lowest numbers first),
+            # which subprocess requires of pass_fds.
+            preexec_fn=wire_pipes, pass_fds=(3, 4),
+            start_new_session=True,  # its own process group, so a hung browser can be killed whole
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self._log,
         )
         os.close(to_child_r)
         os.close(from_child_w)
@@ -187,13 +198,14 @@ class Browser:
         try:
             self.proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
-            self.proc.kill()
+            os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait()
         for fd in (self._to_child, self._from_child):
             try:
                 os.close(fd)
             except OSError:
                 pass
+        self._log.close()
         shutil.rmtree(self.profile, ignore_errors=True)
 
     def _read_message(self, deadline: float) -> dict:
@@ -205,8 +217,9 @@ class Browser:
             if ready:
                 chunk = os.read(self._from_child, 1 << 20)
                 if not chunk:
-                    err = self.proc.stderr.read().decode(errors="replace")[-2000:] if self.proc.stderr else ""
-                    raise CheckError(f"chromium exited (code {self.proc.poll()}): {err}")
+                    self._log.seek(0)
+                    err = self._log.read().decode(errors="replace")[-2000:]
+                    raise CheckError(f"chromium exited (code {self.proc.wait(5)}): {err}")
                 self._buffer += chunk
         raw, self._buffer = self._buffer.split(b"\0", 1)
         return json.loads(raw)
@@ -218,7 +231,12 @@ class Browser:
         msg: dict[str, Any] = {"id": self._next_id, "method": method, "params": params or {}}
         if session:
             msg["sessionId"] = session
-        os.write(self._to_child, json.dumps(msg).encode() + b"\0")
+        data = json.dumps(msg).encode() + b"\0"
+        try:
+            while data:
+                data = data[os.write(self._to_child, data):]
+        except OSError as exc:
+            raise CheckError(f"chromium is gone ({exc}); cannot send {method}") from exc
         deadline = time.monotonic() + timeout
         while True:
             try:
@@ -279,15 +297,18 @@ PAGE_PROBE_JS = r"""
   const mathEls = Array.from(document.querySelectorAll('.math'));
   const mjDoc = window.MathJax && MathJax.startup && MathJax.startup.document;
   const mathml = (mjDoc && mjDoc.math) ? Array.from(mjDoc.math).map(item => MathJax.startup.toMML(item.root)) : [];
-  const tracebacks = Array.from(document.querySelectorAll(
-      '.output.traceback, .output.error, [class*="ipythontb"]'))
-    .filter(el => !el.closest('.tag_raises-exception'))
-    .map(el => el.textContent.trim().split('\n').slice(-1)[0].slice(0, 200));
-  const expectedErrors = document.querySelectorAll('.tag_raises-exception').length;
+  // The last line of a traceback names the exception; that is what the report shows.
+  const lastLine = el => ((el.querySelector('pre') || el).textContent.trim().split('\n').pop() || '').slice(0, 200);
+  const tbEls = Array.from(document.querySelectorAll('.output.traceback, .output.error, [class*="ipythontb"]'))
+    .filter(el => !el.closest('.tag_raises-exception'));
+  const tracebacks = tbEls.map(lastLine);
   for (const out of document.querySelectorAll('.cell_output')) {
-    if (!out.closest('.tag_raises-exception') && out.textContent.includes('Traceback (most recent call last)'))
-      tracebacks.push('Traceback (most recent call last) in a cell output');
+    if (!out.closest('.tag_raises-exception') && !tbEls.some(el => out.contains(el))
+        && out.textContent.includes('Traceback (most recent call last)'))
+      tracebacks.push(lastLine(out));
   }
+  const expectedErrors = document.querySelectorAll('.tag_raises-exception').length;
+  const stderrOutputs = document.querySelectorAll('.output.stderr').length;
   return {
     title: document.title,
     mathjax_loaded: !!(window.MathJax && MathJax.startup),
@@ -307,6 +328,7 @@ PAGE_PROBE_JS = r"""
                        .map(i => (i.getAttribute('src') || '').slice(0, 120)),
     tracebacks: tracebacks,
     expected_errors: expectedErrors,
+    stderr_outputs: stderrOutputs,
     colab_links: Array.from(document.querySelectorAll('a[href*="colab.research.google.com"]')).map(a => a.href),
   };
 })()
@@ -352,11 +374,14 @@ def judge_probe(probe: dict, page: Path, repo: Repository, source_root: Path) ->
                     f"colab {'ok' if probe['colab_links'] else '-'}"]
     if probe["expected_errors"]:
         report.notes.append(f"{probe['expected_errors']} expected error cells")
+    if probe["stderr_outputs"]:
+        # shown, not failed: a warning in an output is the author's call, but worth seeing
+        report.notes.append(f"{probe['stderr_outputs']} stderr outputs")
     return report
 
 
-def network_problems(events: list[dict], session: str) -> tuple[list[str], int]:
-    """Requests to other hosts, and local requests that failed; plus the number of requests."""
+def load_problems(events: list[dict], session: str) -> tuple[list[str], int]:
+    """Requests to other hosts, local requests that failed, uncaught script errors; plus the number of requests."""
     problems, remote, requests = [], set(), 0
     urls: dict[str, str] = {}
     for ev in events:
@@ -379,6 +404,12 @@ def network_problems(events: list[dict], session: str) -> tuple[list[str], int]:
             if status >= 400 and urlsplit(params["response"]["url"]).hostname in LOCAL_HOSTS \
                     and path != "/favicon.ico":
                 problems.append(f"HTTP {status} for {urlsplit(params['response']['url']).path}")
+        elif ev["method"] == "Runtime.exceptionThrown":
+            details = params.get("exceptionDetails", {})
+            text = (details.get("exception") or {}).get("description") or details.get("text", "")
+            first_line = text.splitlines()[0][:150] if text else "?"
+            if not any(known.search(first_line) for known in KNOWN_SCRIPT_ERRORS):
+                problems.append(f"script error: {first_line}")
         elif ev["method"] == "Network.loadingFailed" and not params.get("canceled"):
             url = urls.get(params["requestId"], "?")
             if urlsplit(url).hostname in LOCAL_HOSTS:
@@ -399,7 +430,7 @@ def check_page(browser: Browser, session: str, base_url: str, page: Path, repo: 
     # A short pause lets late requests (fonts MathJax asks for) show up in the log.
     browser.send("Runtime.evaluate", {"expression": "new Promise(r => setTimeout(r, 100))",
                                       "awaitPromise": True}, session)
-    net, requests = network_problems(browser.events, session)
+    net, requests = load_problems(browser.events, session)
     report.problems.extend(net)
     report.notes.append(f"{requests} requests, all local" if not net else f"{requests} requests")
     return report

@@ -51,7 +51,9 @@ GOOD = _page(
     '<pre>re.compile(r"\\(")  # code may hold TeX-like text</pre>'
     '<div class="cell tag_raises-exception"><div class="cell_output">'
     '<div class="output traceback"><pre>Traceback (most recent call last):\nValueError: shown on purpose</pre>'
-    '</div></div></div>', mathjax=True)
+    '</div></div></div>', mathjax=True,
+    # the known, harmless duplicate that Jupyter Book 1 emits (see KNOWN_SCRIPT_ERRORS)
+    head='<script>const THEBE_JS_URL = "x";</script><script>const THEBE_JS_URL = "x";</script>')
 
 BAD_PAGES = {
     "raw_math.html": (_page('<p>Display: $$a+b$$ and <span class="math">\\(y\\)</span></p>'),
@@ -68,14 +70,15 @@ BAD_PAGES = {
                              f'<a href="https://colab.research.google.com/drive/abc">y</a>'),
                        ["is not for owner-x/repo-y@main", "not in the repository", "malformed Colab link",
                         "no Colab link to"]),
+    "script_error.html": (_page("<script>noSuchFunction()</script>"),
+                          ["script error: ReferenceError: noSuchFunction is not defined"]),
     "remote.html": (_page("<p>hi</p>", head='<link rel="stylesheet" href="https://cdn.example.org/x.css">'),
                     ["remote resources", "cdn.example.org"]),
 }
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    root = tmp_path_factory.mktemp("repo")
+def _make_site(root: Path, pages: dict[str, str]) -> Path:
+    """A repository folder with _config.yml, notebooks and a built ``_build/html``; returns the html folder."""
     (root / "_config.yml").write_text(
         "repository:\n  url: https://github.com/owner-x/repo-y\n  branch: main\n  path_to_book: ''\n")
     html = root / "_build" / "html"
@@ -90,10 +93,16 @@ def site(tmp_path_factory):
     (root / "book").mkdir()
     for nb in ("good", "bad_colab"):
         (root / "book" / f"{nb}.ipynb").write_text("{}")
-    (html / "book" / "good.html").write_text(GOOD)
-    for name, (text, _) in BAD_PAGES.items():
+    for name, text in pages.items():
         (html / "book" / name).write_text(text)
-    return root, html
+    return html
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    root = tmp_path_factory.mktemp("repo")
+    pages = {"good.html": GOOD, **{name: text for name, (text, _) in BAD_PAGES.items()}}
+    return root, _make_site(root, pages)
 
 
 def test_pages_to_check_skips_search_index_and_assets(site):
@@ -127,9 +136,12 @@ def test_browser_check_flags_every_broken_page(site, capsys):
 
 
 @pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
-def test_main_exit_codes(site, tmp_path, capsys):
-    root, html = site
-    assert check_html.main([str(html), "--config", str(root / "_config.yml"),
-                            "--screenshot", str(tmp_path / "s.png")]) == 1
-    assert "FAILED: book/bad_colab.html" in capsys.readouterr().err
+def test_main_exit_codes(tmp_path, capsys):
+    html = _make_site(tmp_path, {"good.html": GOOD, "traceback.html": BAD_PAGES["traceback.html"][0]})
+    assert check_html.main([str(html), "--config", str(tmp_path / "_config.yml")]) == 1
+    captured = capsys.readouterr()
+    assert "2 pages checked" in captured.out and "1 failed" in captured.out
+    assert "FAILED: book/traceback.html" in captured.err
+    # the default screenshot lands beside the html folder, i.e. _build/screenshot-preface.png
+    assert (tmp_path / "_build" / "screenshot-preface.png").is_file()
     assert check_html.main([str(tmp_path / "nothing")]) == 2
