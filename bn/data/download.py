@@ -9,6 +9,7 @@ it is unpacked into a temporary folder that is renamed to
 from __future__ import annotations
 
 import hashlib
+import http.client
 import os
 import shutil
 import tarfile
@@ -28,7 +29,7 @@ _CHUNK = 1 << 20
 def _by_hand_hint(url: str, md5: str, root: Path) -> str:
     return (f"Download {url} by hand (md5 {md5}) and unpack it into {root}, so that "
             f"{root / BATCHES_FOLDER} exists; or set {ENV_VAR} (or pass data_dir) to a folder that "
-            f"already holds cifar-10-batches-py/. See the book's README, section on data.")
+            f"already holds cifar-10-batches-py/. See the section CIFAR-10 of the README.")
 
 
 def fetch_verified(url: str, target: Path, md5: str, progress: bool = True,
@@ -45,20 +46,26 @@ def fetch_verified(url: str, target: Path, md5: str, progress: bool = True,
     try:
         try:
             with urllib.request.urlopen(url, timeout=timeout) as response, os.fdopen(fd, "wb") as out:
-                total = response.headers.get("Content-Length")
-                bar = _progress_bar(int(total) if total else None, target.name, progress)
+                header = response.headers.get("Content-Length")
+                total = int(header) if header else None
+                received = 0
+                bar = _progress_bar(total, target.name, progress)
                 try:
                     for chunk in iter(lambda: response.read(_CHUNK), b""):
                         out.write(chunk)
                         digest.update(chunk)
+                        received += len(chunk)
                         bar.update(len(chunk))
                 finally:
                     bar.close()
-        except (urllib.error.URLError, OSError, ValueError) as exc:
+            if total is not None and received != total:
+                # a dropped connection can end the stream early without an exception
+                raise OSError(f"the transfer was cut off after {received} of {total} bytes")
+        except (urllib.error.URLError, OSError, ValueError, http.client.HTTPException) as exc:
             reason = getattr(exc, "reason", exc)
             raise CifarDataError(
-                f"could not download CIFAR-10 from {url} ({reason}); no network, or the host is "
-                f"unreachable. {_by_hand_hint(url, md5, target.parent)}"
+                f"could not download CIFAR-10 from {url} ({reason}): no network, the host is "
+                f"unreachable, or the connection dropped. {_by_hand_hint(url, md5, target.parent)}"
             ) from exc
         got = digest.hexdigest()
         if got != md5:
@@ -106,14 +113,22 @@ def extract_archive(archive: Path, root: Path) -> Path:
         try:
             with tarfile.open(archive, "r:gz") as tar:
                 members = _checked_members(tar, archive)
-                tar.extractall(staging, members=members, filter="data")
+                # The members are already checked; the "data" filter (Python >= 3.10.12 / 3.11.4)
+                # also drops odd permissions where the running Python has it.
+                extra = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
+                tar.extractall(staging, members=members, **extra)
         except (tarfile.TarError, EOFError, OSError) as exc:
             raise CifarDataError(f"{archive} is not a readable tar.gz ({type(exc).__name__}: {exc}). "
                                  f"Delete it and download again.") from exc
         if not (staging / BATCHES_FOLDER).is_dir():
             raise CifarDataError(f"{archive} holds no {BATCHES_FOLDER}/ folder; it is not the official "
                                  f"CIFAR-10 archive. Delete it and download again.")
-        os.replace(staging / BATCHES_FOLDER, final)
+        try:
+            os.replace(staging / BATCHES_FOLDER, final)
+        except OSError:
+            # Another process unpacked the same archive first; its complete folder stands.
+            if not final.is_dir():
+                raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return final
@@ -133,7 +148,11 @@ def download_cifar10(data_dir: str | os.PathLike | None = None, url: str = CIFAR
     final = root / BATCHES_FOLDER
     if final.exists():
         return final
-    root.mkdir(parents=True, exist_ok=True)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CifarDataError(f"cannot create the data folder {root} ({exc}). Set {ENV_VAR} (or pass "
+                             f"data_dir) to a folder you can write to.") from exc
     archive = root / ARCHIVE_NAME
     if archive.exists():
         got = md5_of_file(archive)

@@ -9,7 +9,7 @@ import threading
 import numpy as np
 import pytest
 
-from bn.data import download_cifar10, load_cifar10
+from bn.data import CifarDataError, download_cifar10, extract_archive, load_cifar10
 
 
 def test_download_file_url_then_load(tmp_path, synthetic_archive):
@@ -61,3 +61,45 @@ def test_download_over_http_with_progress_bar(tmp_path, http_server, capsys):
     assert split.images.shape == (20, 32, 32, 3)
     # tqdm writes to stderr and names the file being downloaded
     assert "downloading cifar-10-python.tar.gz" in capsys.readouterr().err
+
+
+class _CutOffHandler(http.server.BaseHTTPRequestHandler):
+    """Promises the whole archive, sends half, then hangs up: a dropped connection."""
+
+    payload = b""
+
+    def do_GET(self):
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(self.payload)))
+        self.end_headers()
+        self.wfile.write(self.payload[: len(self.payload) // 2])
+        self.wfile.flush()
+        self.close_connection = True
+
+    def log_message(self, *args):
+        pass
+
+
+def test_cut_off_transfer_leaves_nothing_behind(tmp_path, synthetic_archive):
+    archive, md5 = synthetic_archive
+    handler = type("H", (_CutOffHandler,), {"payload": archive.read_bytes()})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/cifar-10-python.tar.gz"
+        with pytest.raises(CifarDataError, match=r"could not download .*\(the transfer was cut off after \d+ of"):
+            load_cifar10("test", data_dir=tmp_path / "d", url=url, md5=md5, progress=False, timeout=10)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert list((tmp_path / "d").iterdir()) == []  # no partial archive, no half folder
+
+
+def test_second_unpack_keeps_the_complete_folder(tmp_path, synthetic_archive):
+    """Two processes unpacking at once: the loser's rename fails and the winner's folder stands."""
+    archive, _ = synthetic_archive
+    first = extract_archive(archive, tmp_path)
+    before = sorted(p.name for p in first.iterdir())
+    assert extract_archive(archive, tmp_path) == first
+    assert sorted(p.name for p in first.iterdir()) == before
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".cifar-extract-")] == []

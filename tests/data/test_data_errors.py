@@ -165,3 +165,10 @@ def test_meta_with_wrong_class_count(tmp_path):
     (folder / "batches.meta").write_bytes(pickle.dumps({b"label_names": [b"a", b"b"]}, protocol=2))
     with pytest.raises(CifarDataError, match="lists 2 class names, expected 10"):
         load_cifar10("test", data_dir=tmp_path)
+
+
+def test_data_folder_that_cannot_be_created(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")  # a file where the data folder's parent should be
+    with pytest.raises(CifarDataError, match="cannot create the data folder.*BN_DATA_DIR"):
+        load_cifar10("test", data_dir=blocker / "data", url="file:///nonexistent", progress=False)
