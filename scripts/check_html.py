@@ -294,6 +294,8 @@ PAGE_PROBE_JS = r"""
     for (const child of node.childNodes) walk(child);
   };
   walk(article);
+  // $$, $\, \( or \[ anywhere, or $...$ hugging non-space text ("$x^2$" but not "$5 or $10").
+  const RAW_TEX = /\$\$|\$\\|\\\(|\\\[|\$[^$\s](?:[^$]{0,80}[^$\s])?\$/g;
   const mathEls = Array.from(document.querySelectorAll('.math'));
   const mjDoc = window.MathJax && MathJax.startup && MathJax.startup.document;
   const mathml = (mjDoc && mjDoc.math) ? Array.from(mjDoc.math).map(item => MathJax.startup.toMML(item.root)) : [];
@@ -321,8 +323,8 @@ PAGE_PROBE_JS = r"""
     // MathJax's noundefined extension shows an unknown macro as red text instead of failing.
     // Read it from MathJax's own MathML: CHTML draws glyphs with CSS, so the DOM has no text.
     undefined_macros: mathml.flatMap(m => Array.from(m.matchAll(/<mtext mathcolor="red">([^<]*)<\/mtext>/g), x => x[1])),
-    raw_tex: (text.match(/\$\$|\$\\|\\\(|\\\[/g) || []).length,
-    raw_tex_sample: (text.match(/.{0,40}(\$\$|\$\\|\\\(|\\\[).{0,40}/) || [''])[0],
+    raw_tex: (text.match(RAW_TEX) || []).length,
+    raw_tex_sample: (text.match(new RegExp('.{0,40}(' + RAW_TEX.source + ').{0,40}')) || [''])[0],
     images: imgs.length,
     broken_images: imgs.filter(i => !i.complete || i.naturalWidth === 0)
                        .map(i => (i.getAttribute('src') || '').slice(0, 120)),

@@ -56,8 +56,8 @@ GOOD = _page(
     head='<script>const THEBE_JS_URL = "x";</script><script>const THEBE_JS_URL = "x";</script>')
 
 BAD_PAGES = {
-    "raw_math.html": (_page('<p>Display: $$a+b$$ and <span class="math">\\(y\\)</span></p>'),
-                      ["not typeset", "raw TeX delimiters", "MathJax did not load"]),
+    "raw_math.html": (_page('<p>Display: $$a+b$$ and <span class="math">\\(y\\)</span>, inline $x^2$ but not $5 or $10.</p>'),
+                      ["not typeset", "4 raw TeX delimiters", "MathJax did not load"]),
     "bad_tex.html": (_page('<span class="math">\\(\\nosuchmacro x\\)</span>'
                            '<span class="math">\\(\\frac{1}\\)</span>', mathjax=True),
                      ["undefined TeX macros (shown in red): ['\\\\nosuchmacro']", "Missing argument for \\\\frac"]),
