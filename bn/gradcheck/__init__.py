@@ -13,7 +13,8 @@ Layer 2 of ``bn`` (imports :mod:`bn.functional` and NumPy only).
 - :func:`check_batch_norm_gradients` — all of the above applied to :mod:`bn.functional`
 """
 
-from bn.gradcheck.batch_norm import (batch_norm_condition, batch_norm_loss,
+from bn.gradcheck.batch_norm import (BatchNormGradientCheck, batch_norm_condition,
+                                     batch_norm_derivative_scale, batch_norm_loss, batch_norm_output,
                                      check_batch_norm_gradients)
 from bn.gradcheck.complex_step import (DEFAULT_COMPLEX_STEP, complex_step_derivative,
                                        complex_step_gradient)
@@ -26,10 +27,13 @@ from bn.gradcheck.tolerances import (central_difference_error_bound, central_dif
                                      machine_epsilon, optimal_central_step)
 
 __all__ = [
+    "BatchNormGradientCheck",
     "DEFAULT_COMPLEX_STEP",
     "DirectionalCheck",
     "batch_norm_condition",
+    "batch_norm_derivative_scale",
     "batch_norm_loss",
+    "batch_norm_output",
     "central_difference",
     "central_difference_error_bound",
     "central_difference_tolerance",

@@ -3,36 +3,90 @@
 To check a backward pass, contract the output with a fixed upstream gradient
 ``w``: ``L(x, gamma, beta) = sum(w * BN(x))`` is a scalar whose gradient is
 exactly what the backward pass returns for ``dy = w``.
+
+The tolerance of each check comes from the floating-point model of
+:mod:`bn.gradcheck.tolerances` with a condition factor measured at the point:
+
+    condition = kappa_x * (sum of |terms| the numerical derivative adds up) / ||exact||
+
+``kappa_x = max|x| / min channel std`` is what ``x - mean`` loses in relative
+accuracy; the ratio of summed magnitudes to the result is the standard
+error bound of a floating-point sum (Higham 2002, section 4.2), here large
+because ``sum(w * y)`` cancels: a random ``w`` makes it ~sqrt(n) times
+smaller than the sum of its magnitudes.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
 
 from bn.functional import batch_norm_backward, batch_norm_forward
-from bn.functional.layout import as_channel_column, reduction_axes
+from bn.functional.layout import reduction_axes
+from bn.gradcheck.complex_step import DEFAULT_COMPLEX_STEP, complex_step_derivative
 from bn.gradcheck.directional import DirectionalCheck, directional_check, random_directions
-from bn.gradcheck.tolerances import optimal_central_step
+from bn.gradcheck.tolerances import (central_difference_tolerance, complex_step_tolerance,
+                                     optimal_central_step)
+
+ARGUMENTS = ("x", "gamma", "beta")
+
+
+@dataclass(frozen=True)
+class BatchNormGradientCheck:
+    """One argument's check: the directional comparison and the tolerance it must meet.
+
+    Attributes:
+        check: the :class:`~bn.gradcheck.directional.DirectionalCheck` (errors, values).
+        condition: the measured condition factor (see the module docstring).
+        step: the step used (``h*`` for central differences, 1e-20 for the complex step).
+        tolerance: 10 x the modelled worst-case error bound for this method, step and condition.
+    """
+
+    check: DirectionalCheck
+    condition: float
+    step: float
+    tolerance: float
+
+    @property
+    def relative_error(self) -> float:
+        """Norm-wise relative error of the numerical against the analytic projections."""
+        return self.check.relative_error
+
+    @property
+    def passed(self) -> bool:
+        """Whether the error is within the modelled tolerance."""
+        return self.check.relative_error <= self.tolerance
 
 
 def batch_norm_loss(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, upstream: np.ndarray,
-                    eps: float) -> Callable[[str], Callable[[np.ndarray], float]]:
-    """Return ``loss(wrt)``: the scalar ``sum(upstream * BN(...))`` as a function of one argument.
+                    eps: float, wrt: str) -> Callable[[np.ndarray], np.ndarray]:
+    """The scalar ``sum(upstream * BN(x, gamma, beta))`` as a function of the argument ``wrt``.
 
-    ``wrt`` is ``"x"``, ``"gamma"`` or ``"beta"``; the other two are held fixed.
-    The returned functions accept complex arrays (for complex-step checks).
+    The other two arguments are held fixed; complex arrays are accepted (for
+    complex-step checks).
     """
-    def make(wrt: str) -> Callable[[np.ndarray], float]:
-        def loss(value: np.ndarray) -> float:
-            args = {"x": x, "gamma": gamma, "beta": beta, wrt: value}
-            y, _ = batch_norm_forward(args["x"], args["gamma"], args["beta"], eps)
-            return np.sum(upstream * y)
-        if wrt not in ("x", "gamma", "beta"):
-            raise ValueError(f"wrt must be 'x', 'gamma' or 'beta', got {wrt!r}")
-        return loss
-    return make
+    if wrt not in ARGUMENTS:
+        raise ValueError(f"wrt must be 'x', 'gamma' or 'beta', got {wrt!r}")
+
+    def loss(value: np.ndarray) -> np.ndarray:
+        args = {"x": x, "gamma": gamma, "beta": beta, wrt: value}
+        y, _ = batch_norm_forward(args["x"], args["gamma"], args["beta"], eps)
+        return np.sum(upstream * y)
+    return loss
+
+
+def batch_norm_output(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float,
+                      wrt: str) -> Callable[[np.ndarray], np.ndarray]:
+    """``BN(x, gamma, beta)`` (the array) as a function of the argument ``wrt``."""
+    if wrt not in ARGUMENTS:
+        raise ValueError(f"wrt must be 'x', 'gamma' or 'beta', got {wrt!r}")
+
+    def output(value: np.ndarray) -> np.ndarray:
+        args = {"x": x, "gamma": gamma, "beta": beta, wrt: value}
+        return batch_norm_forward(args["x"], args["gamma"], args["beta"], eps)[0]
+    return output
 
 
 def channel_std(x: np.ndarray) -> np.ndarray:
@@ -41,43 +95,98 @@ def channel_std(x: np.ndarray) -> np.ndarray:
 
 
 def batch_norm_condition(x: np.ndarray) -> float:
-    """Round-off condition factor of BN at ``x``: largest ``|x|`` over the smallest channel std.
+    """``kappa_x``: largest ``|x|`` over the smallest channel std (at least 1).
 
-    Perturbing ``x`` by ``h`` in a float64 computation commits rounding errors
-    of size ``eps * |x|``; BN responds to them in units of the channel's std.
+    Computing ``x - mean`` in floating point commits errors of size
+    ``eps * |x|``; BN measures them in units of the channel's std.
     """
-    std = channel_std(x)
-    return float(max(1.0, np.max(np.abs(x)) / np.min(std)))
+    return float(max(1.0, np.max(np.abs(x)) / np.min(channel_std(x))))
+
+
+def batch_norm_derivative_scale(order: int) -> float:
+    """Size of BN's (order+1)-th over its first derivative along a std-scaled direction.
+
+    Along such a direction the channel variance changes by O(t) relative, and
+    BN responds like ``f(t) = (1 + t) ** -0.5``, whose derivatives at 0 are
+    ``(2n - 1)!! / 2**n`` in size: the ratio is ``(2p + 1)!! / 2**p``, i.e.
+    3.75 for order 2 and 59.1 for order 4. The truncation term of the step
+    model uses it in place of 1.
+    """
+    double_factorial = float(np.prod(np.arange(2 * order + 1, 0, -2)))
+    return double_factorial / 2.0 ** order
+
+
+def _summation_condition(terms_per_direction: list[np.ndarray], exact: np.ndarray) -> float:
+    """``sum_j sum_i |terms_ij| / ||exact||``: the error bound of the sums, relative to the result."""
+    magnitude = sum(float(np.sum(np.abs(t))) for t in terms_per_direction)
+    norm = float(np.linalg.norm(exact))
+    return magnitude / norm if norm > 0 else np.inf
 
 
 def check_batch_norm_gradients(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float,
                                rng: np.random.Generator, num_directions: int = 3,
-                               method: str = "central", order: int = 2) -> dict[str, DirectionalCheck]:
-    """Directional checks of the compact backward for ``x``, ``gamma`` and ``beta``.
+                               method: str = "central",
+                               order: int = 2) -> dict[str, BatchNormGradientCheck]:
+    """Directional checks of the compact backward pass for ``x``, ``gamma`` and ``beta``.
 
-    Directions in ``x`` are scaled by each channel's std and the step is
-    :func:`~bn.gradcheck.tolerances.optimal_central_step` for the condition
-    factor :func:`batch_norm_condition`, so one call works from std 1e-3 to
-    mean 1e3. Returns one :class:`DirectionalCheck` per argument.
+    Draws an upstream gradient ``w`` and ``num_directions`` random directions
+    per argument (scaled by each channel's ``sqrt(var + eps)`` in ``x``, so one
+    step fits every channel: BN is invariant to the scale of ``x``), measures
+    the condition factor, takes the step that is optimal for the typical
+    round-off ``eps * kappa_x``, and compares; the tolerance is 10 x the
+    worst-case bound for that step and the full condition factor.
+
+    Args:
+        x, gamma, beta, eps: the point (float64 arrays) and BN's variance floor.
+        rng: source of the upstream gradient and the directions.
+        num_directions: directions per argument.
+        method: ``"central"`` (order ``order``, 2 or 4) or ``"complex"``.
+
+    Returns:
+        ``{"x": ..., "gamma": ..., "beta": ...}`` of :class:`BatchNormGradientCheck`.
     """
+    x = np.asarray(x, dtype=np.float64)
+    gamma = np.asarray(gamma, dtype=np.float64)
+    beta = np.asarray(beta, dtype=np.float64)
     y, cache = batch_norm_forward(x, gamma, beta, eps)
     upstream = rng.standard_normal(y.shape)
-    dx, dgamma, dbeta = batch_norm_backward(upstream, cache)
-    make = batch_norm_loss(x, gamma, beta, upstream, eps)
-    # BN is invariant to the scale of x, so std-scaled directions make every
-    # channel's truncation error the same; sqrt(var + eps) keeps the unit
-    # positive when a channel is nearly constant.
-    unit = np.sqrt(channel_std(x) ** 2 + eps)
-    cases = {
-        "x": (x, dx, unit, batch_norm_condition(x)),
-        "gamma": (np.asarray(gamma, dtype=float), dgamma, 1.0, 1.0 + float(np.max(np.abs(gamma)))),
-        "beta": (np.asarray(beta, dtype=float), dbeta, 1.0, 1.0 + float(np.max(np.abs(beta)))),
-    }
+    grads = dict(zip(ARGUMENTS, batch_norm_backward(upstream, cache)))
+    kappa = batch_norm_condition(x)
+    units = {"x": np.sqrt(channel_std(x) ** 2 + eps), "gamma": 1.0, "beta": 1.0}
+    points = {"x": x, "gamma": gamma, "beta": beta}
+
     results = {}
-    for name, (point, grad, scale, condition) in cases.items():
-        directions = random_directions(point.shape, num_directions, rng, scale)
-        h = None
-        if method == "central":
-            h = optimal_central_step(np.float64, order=order, condition=condition)
-        results[name] = directional_check(make(name), point, grad, directions, method, h, order)
+    for name in ARGUMENTS:
+        point, grad = points[name], grads[name]
+        directions = random_directions(point.shape, num_directions, rng, units[name])
+        exact = np.array([float(np.vdot(grad.ravel(), v.ravel())) for v in directions])
+        # The derivative's terms w_i * (J v)_i, from the (exact) complex step of BN's output.
+        output = batch_norm_output(x, gamma, beta, eps, name)
+        derivative_terms = [upstream * complex_step_derivative(output, point, v) for v in directions]
+        if method == "complex":
+            condition = kappa * _summation_condition(derivative_terms, exact)
+            step = DEFAULT_COMPLEX_STEP
+            tolerance = complex_step_tolerance(np.float64, step, condition=condition)
+        elif method == "central":
+            # The step balances truncation against the *typical* round-off,
+            # eps * kappa: rounding errors of L(x + hv) and L(x - hv) share
+            # one summation order and largely cancel. The tolerance uses the
+            # worst case, where round-off hits every term w_i * y_i of L.
+            if name == "x":
+                scale = batch_norm_derivative_scale(order)
+                step = optimal_central_step(np.float64, order=order, condition=kappa,
+                                            derivative_scale=scale)
+            else:
+                # L is affine in gamma and in beta: no truncation error at
+                # all, so the largest natural step (1, the scale of the
+                # parameters) minimizes the round-off eps * condition / h.
+                scale, step = 0.0, 1.0
+            condition = kappa * _summation_condition([upstream * y] * num_directions, exact)
+            tolerance = central_difference_tolerance(np.float64, step, order, condition=condition,
+                                                     derivative_scale=scale)
+        else:
+            raise ValueError(f"method must be 'central' or 'complex', got {method!r}")
+        loss = batch_norm_loss(x, gamma, beta, upstream, eps, name)
+        check = directional_check(loss, point, grad, directions, method, step, order)
+        results[name] = BatchNormGradientCheck(check, condition, step, tolerance)
     return results
