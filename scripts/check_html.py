@@ -277,8 +277,10 @@ class Browser:
 PAGE_PROBE_JS = r"""
 (async () => {
   const mjScript = document.querySelector('script[src*="mathjax"], script[src*="MathJax"]');
-  if (mjScript) {
-    for (let i = 0; i < 200 && !(window.MathJax && MathJax.startup && MathJax.startup.promise); i++)
+  // This runs after the load event, so a deferred MathJax has run or failed: without
+  // MathJax.startup (the inline config alone is a plain object) there is nothing to wait for.
+  if (mjScript && window.MathJax && MathJax.startup) {
+    for (let i = 0; i < 200 && !MathJax.startup.promise; i++)
       await new Promise(r => setTimeout(r, 50));
     if (window.MathJax && MathJax.startup && MathJax.startup.promise) await MathJax.startup.promise;
   }
@@ -486,8 +488,8 @@ def check_site(html_dir: Path, config_path: Path, chromium: str,
             screenshot(browser, session, base_url, root, screenshot_path)
             log(f"screenshot of {root.as_posix()}: {screenshot_path}")
         elif screenshot_path is not None:
-            reports.append(PageReport(Path("index.html"), problems=[
-                f"no root page to screenshot (index.html redirects to {root})"]))
+            why = "there is no index.html" if root is None else f"index.html redirects to missing {root}"
+            reports.append(PageReport(Path("index.html"), problems=[f"no root page to screenshot: {why}"]))
             log(reports[-1].line())
     finally:
         browser.close()
