@@ -10,8 +10,8 @@ every page (all ``.html`` but search, genindex and Sphinx's own folders) it
 checks that
 
 * math is typeset: every ``.math`` element holds MathJax output, MathJax
-  reported no error, and no raw ``$$``, ``$\\``, ``\\(`` or ``\\[`` is left in
-  the visible text (code blocks aside);
+  reported no error and met no undefined macro, and no raw ``$$``, ``$\\``,
+  ``\\(``, ``\\[`` or ``$x$`` is left in the visible text (code blocks aside);
 * every ``<img>`` loaded (``naturalWidth > 0``) and no local asset gave an
   HTTP error;
 * no cell output shows a traceback (cells tagged ``raises-exception`` exist to
@@ -19,6 +19,7 @@ checks that
 * every Colab link is ``https://colab.research.google.com/github/<owner>/<repo>/blob/<branch>/<path>.ipynb``
   for the repository and branch of ``_config.yml``, and names a notebook that
   exists; a page built from a notebook has one;
+* no script throws an uncaught error (``KNOWN_SCRIPT_ERRORS`` aside);
 * nothing was requested from a host other than 127.0.0.1: a classroom
   without internet sees the same page. Chromium's resolver is told to fail
   every other host, so the check never reaches the network either.
@@ -60,6 +61,7 @@ CHROMIUM_FLAGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
     "--disable-extensions", "--disable-default-apps", "--mute-audio", "--hide-scrollbars",
+    "--disable-dev-shm-usage",  # CI containers often have a tiny /dev/shm
     # Fail every host but the local server: the page must render without them,
     # and a check run on a networked CI machine still never leaves it.
     "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
@@ -442,6 +444,7 @@ def check_page(browser: Browser, session: str, base_url: str, page: Path, repo: 
 
 def screenshot(browser: Browser, session: str, base_url: str, page: Path, out: Path) -> None:
     """Save a PNG of ``page`` as a reader first sees it (1280 x 900, math typeset)."""
+    browser.events.clear()
     browser.send("Page.navigate", {"url": base_url + page.as_posix()}, session)
     browser.wait_for_event("Page.loadEventFired", session)
     browser.evaluate(PAGE_PROBE_JS, session)
