@@ -43,7 +43,16 @@ def batch_norm_backward(dy: np.ndarray,
         ``dx`` with the shape of ``x``; ``dgamma`` and ``dbeta`` of shape ``(C,)``;
         all in the result dtype of ``dy`` and the forward computation.
     """
-    dy = check_upstream_gradient(dy, cache)
+    return compact_gradients(check_upstream_gradient(dy, cache), cache)
+
+
+def compact_gradients(dy: np.ndarray,
+                      cache: BatchNormCache) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The arithmetic of :func:`batch_norm_backward` without input checks.
+
+    Exposed so that tools can run the bare formula (counting its array
+    passes, for instance); callers must pass a ``dy`` of the input's shape.
+    """
     dbeta = _channel_sum(dy, cache)
     dgamma = _channel_sum(dy * cache.x_hat, cache)
     m = cache.m

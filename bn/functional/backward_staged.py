@@ -29,7 +29,12 @@ def batch_norm_backward_staged(dy: np.ndarray,
 
     Same contract as :func:`bn.functional.backward.batch_norm_backward`.
     """
-    dy = check_upstream_gradient(dy, cache)
+    return staged_gradients(check_upstream_gradient(dy, cache), cache)
+
+
+def staged_gradients(dy: np.ndarray,
+                     cache: BatchNormCache) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The arithmetic of :func:`batch_norm_backward_staged` without input checks."""
     axes, m = cache.axes, cache.m
 
     # y = gamma * x_hat + beta

@@ -88,20 +88,31 @@ def batch_norm_forward(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray,
     check_training_batch(x)
 
     dtype = np.result_type(x, gamma, beta)
-    x = x.astype(dtype, copy=False)
+    return forward_arithmetic(x.astype(dtype, copy=False), gamma.astype(dtype, copy=False),
+                              beta.astype(dtype, copy=False), eps)
+
+
+def forward_arithmetic(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray,
+                       eps: float) -> tuple[np.ndarray, BatchNormCache]:
+    """The arithmetic of :func:`batch_norm_forward` without input checks.
+
+    ``x``, ``gamma`` (C,) and ``beta`` (C,) must already share one inexact
+    dtype. Exposed so that tools can run the bare formula (counting its array
+    passes, for instance).
+    """
     axes = reduction_axes(x.ndim)
-    gamma_b = as_channel_column(gamma.astype(dtype, copy=False), x.ndim)
-    beta_b = as_channel_column(beta.astype(dtype, copy=False), x.ndim)
+    gamma_b = as_channel_column(gamma, x.ndim)
+    beta_b = as_channel_column(beta, x.ndim)
 
     mean = x.mean(axis=axes, keepdims=True)
     centered = x - mean
     # Two-pass variance of the centred values: x * x (not abs(x)**2) keeps it
     # analytic for complex-step checks.
     var = (centered * centered).mean(axis=axes, keepdims=True)
-    std = np.sqrt(var + dtype.type(eps))
+    std = np.sqrt(var + x.dtype.type(eps))
     inv_std = 1 / std
     x_hat = centered * inv_std
     y = gamma_b * x_hat + beta_b
     cache = BatchNormCache(x=x, gamma=gamma_b, eps=eps, mean=mean, centered=centered, var=var,
                            std=std, inv_std=inv_std, x_hat=x_hat)
-    return y.astype(dtype, copy=False), cache
+    return y, cache
