@@ -12,6 +12,7 @@ Both are read the same way here.
 
 from __future__ import annotations
 
+import importlib
 import os
 import pickle
 from dataclasses import dataclass, field
@@ -74,28 +75,25 @@ def data_provenance(split: Cifar10Split) -> dict[str, Any]:
     return split.provenance()
 
 
-# The only globals a CIFAR-10 pickle needs: numpy's array reconstruction.
-# Refusing everything else means a tampered download cannot run code.
-_ALLOWED_GLOBALS = {
-    ("numpy.core.multiarray", "_reconstruct"),
-    ("numpy._core.multiarray", "_reconstruct"),
-    ("numpy", "ndarray"),
-    ("numpy", "dtype"),
-    ("_codecs", "encode"),
-}
+# The only globals a CIFAR-10 pickle needs: numpy's array and scalar
+# reconstruction (under numpy 1's and numpy 2's module names, for pickle
+# protocols 2 to 5). Refusing everything else means a tampered download cannot run code.
+_NUMPY_HELPERS = {"_reconstruct": "multiarray", "scalar": "multiarray", "_frombuffer": "numeric"}
+_ALLOWED_GLOBALS = {("numpy", "ndarray"), ("numpy", "dtype"), ("_codecs", "encode")} | {
+    (f"numpy.{core}.{sub}", name) for name, sub in _NUMPY_HELPERS.items() for core in ("core", "_core")}
 
 
 class _ArrayOnlyUnpickler(pickle.Unpickler):
     def find_class(self, module: str, name: str) -> Any:
         if (module, name) not in _ALLOWED_GLOBALS:
             raise pickle.UnpicklingError(f"refusing to load global {module}.{name}")
-        if module.startswith("numpy") and name == "_reconstruct":
-            # numpy 2 moved numpy.core to numpy._core; Python 2 pickles name the old path.
+        if name in _NUMPY_HELPERS:
+            # Python 2 pickles name numpy.core, which numpy 2 renamed numpy._core.
+            sub = _NUMPY_HELPERS[name]
             try:
-                from numpy._core.multiarray import _reconstruct
-            except ImportError:  # numpy < 2
-                from numpy.core.multiarray import _reconstruct
-            return _reconstruct
+                return getattr(importlib.import_module(f"numpy._core.{sub}"), name)
+            except (ImportError, AttributeError):  # numpy < 2
+                return getattr(importlib.import_module(f"numpy.core.{sub}"), name)
         return super().find_class(module, name)
 
 

@@ -144,3 +144,28 @@ def test_real_copy_if_present():
     assert test.images.shape == (10000, 32, 32, 3)
     assert np.bincount(test.labels).tolist() == [1000] * 10
     assert test.copy in {"official", "jpeg-q75-rebuild"}
+
+
+@pytest.mark.parametrize("protocol", [2, 4, 5])
+def test_every_pickle_protocol_numpy_writes_is_read(tmp_path, protocol):
+    """Batches re-pickled with any protocol (numpy arrays, numpy int labels) still load."""
+    folder = write_synthetic_cifar10(tmp_path, n_train=5, n_test=6)
+    with open(folder / "test_batch", "rb") as f:
+        batch = pickle.load(f, encoding="bytes")
+    batch[b"labels"] = [np.int64(v) for v in batch[b"labels"]]
+    with open(folder / "test_batch", "wb") as f:
+        pickle.dump(batch, f, protocol=protocol)
+    split = load_cifar10("test", data_dir=tmp_path, download=False)
+    np.testing.assert_array_equal(split.images.reshape(6, -1),
+                                  np.asarray(batch[b"data"]).reshape(6, 3, 32, 32).transpose(0, 2, 3, 1).reshape(6, -1))
+    assert split.labels.tolist() == [int(v) for v in batch[b"labels"]]
+
+
+def test_python2_numpy_module_names_are_read(tmp_path):
+    """The official files name numpy.core.multiarray (numpy 1 / Python 2); numpy 2 calls it numpy._core."""
+    folder = write_synthetic_cifar10(tmp_path, n_train=5, n_test=3)
+    # protocol-2 GLOBAL opcodes are plain "module\nname\n" text, so the old name can be put back
+    raw = (folder / "test_batch").read_bytes().replace(b"numpy._core.multiarray\n", b"numpy.core.multiarray\n")
+    assert b"numpy.core.multiarray\n_reconstruct" in raw
+    (folder / "test_batch").write_bytes(raw)
+    assert load_cifar10("test", data_dir=tmp_path, download=False).images.shape == (3, 32, 32, 3)
