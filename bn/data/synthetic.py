@@ -8,6 +8,7 @@ small network separates the classes within a few dozen steps.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import os
 import pickle
@@ -93,9 +94,9 @@ def write_synthetic_cifar10(out_dir: str | os.PathLike, n_train: int = 500, n_te
 def pack_cifar10_archive(batches_folder: str | os.PathLike, archive_path: str | os.PathLike) -> str:
     """Pack a ``cifar-10-batches-py`` folder into a tar.gz shaped like the official one; return its MD5.
 
-    Members are stored as ``cifar-10-batches-py/<file>`` with fixed
-    ownership and times so the same folder always gives the same archive
-    contents.
+    Members are stored as ``cifar-10-batches-py/<file>``. Ownership, times
+    and the gzip header are fixed, so the same folder always gives the same
+    bytes and the same MD5.
     """
     folder = Path(batches_folder)
     archive = Path(archive_path)
@@ -105,9 +106,12 @@ def pack_cifar10_archive(batches_folder: str | os.PathLike, archive_path: str | 
         info.uid = info.gid = 0
         info.uname = info.gname = ""
         info.mtime = 0
+        info.mode = 0o755 if info.isdir() else 0o644
         return info
 
-    with tarfile.open(archive, "w:gz") as tar:
+    with open(archive, "wb") as raw, \
+            gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as gz, \
+            tarfile.open(fileobj=gz, mode="w", format=tarfile.GNU_FORMAT) as tar:
         tar.add(folder, arcname=BATCHES_FOLDER, recursive=False, filter=normalise)
         for path in sorted(folder.iterdir()):
             tar.add(path, arcname=f"{BATCHES_FOLDER}/{path.name}", filter=normalise)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import functools
 import http.server
+import tarfile
 import threading
 
 import numpy as np
 import pytest
 
-from bn.data import CifarDataError, download_cifar10, extract_archive, load_cifar10
+from bn.data import (CifarDataError, download_cifar10, extract_archive, load_cifar10, pack_cifar10_archive,
+                     write_synthetic_cifar10)
 
 
 def test_download_file_url_then_load(tmp_path, synthetic_archive):
@@ -103,3 +105,12 @@ def test_second_unpack_keeps_the_complete_folder(tmp_path, synthetic_archive):
     assert extract_archive(archive, tmp_path) == first
     assert sorted(p.name for p in first.iterdir()) == before
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".cifar-extract-")] == []
+
+
+def test_packed_archive_is_byte_reproducible(tmp_path):
+    folder = write_synthetic_cifar10(tmp_path / "src", n_train=5, n_test=2, seed=3)
+    first = pack_cifar10_archive(folder, tmp_path / "a.tar.gz")
+    assert pack_cifar10_archive(folder, tmp_path / "b.tar.gz") == first
+    with tarfile.open(tmp_path / "a.tar.gz") as tar:
+        assert sorted(tar.getnames()) == ["cifar-10-batches-py"] + sorted(
+            f"cifar-10-batches-py/{n}" for n in ["batches.meta", "test_batch"] + [f"data_batch_{i}" for i in range(1, 6)])
