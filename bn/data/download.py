@@ -27,7 +27,8 @@ _CHUNK = 1 << 20
 
 
 def _by_hand_hint(url: str, md5: str, root: Path) -> str:
-    return (f"Download {url} by hand (md5 {md5}) and unpack it into {root}, so that "
+    return (f"Download {url} by hand (md5 {md5}) and put it in {root} as {ARCHIVE_NAME} (the next "
+            f"load verifies and unpacks it), or unpack it there yourself so that "
             f"{root / BATCHES_FOLDER} exists; or set {ENV_VAR} (or pass data_dir) to a folder that "
             f"already holds cifar-10-batches-py/. See the section CIFAR-10 of the README.")
 
@@ -45,7 +46,8 @@ def fetch_verified(url: str, target: Path, md5: str, progress: bool = True,
     digest = hashlib.md5()
     try:
         try:
-            with urllib.request.urlopen(url, timeout=timeout) as response, os.fdopen(fd, "wb") as out:
+            # the temporary file is opened first so that its descriptor is closed on every path
+            with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
                 header = response.headers.get("Content-Length")
                 total = int(header) if header else None
                 received = 0
