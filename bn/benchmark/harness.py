@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-__all__ = ["Timing", "time_callable", "load_average_1min"]
+__all__ = ["Timing", "time_callable", "time_interleaved", "load_average_1min"]
 
 
 @dataclass(frozen=True)
@@ -68,6 +68,32 @@ def time_callable(fn: Callable[[], Any], repeats: int = 7, warmup: int = 2,
         sync()
         times.append(clock() - start)
     return summarize(times, warmup)
+
+
+def time_interleaved(fns: dict[str, Callable[[], Any]], repeats: int = 7, warmup: int = 2,
+                     sync: Callable[[], None] | None = None,
+                     clock: Callable[[], float] = time.perf_counter) -> dict[str, Timing]:
+    """Time several callables in round-robin order (A, B, A, B, ...); one :class:`Timing` each.
+
+    When two variants are compared on a shared machine, timing all runs of A
+    and then all runs of B lets a change in the background load masquerade as
+    a difference between them; interleaving exposes both to the same load.
+    """
+    if repeats < 1 or warmup < 0:
+        raise ValueError("need repeats >= 1 and warmup >= 0")
+    sync = sync or (lambda: None)
+    for _ in range(warmup):
+        for fn in fns.values():
+            fn()
+    sync()
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            start = clock()
+            fn()
+            sync()
+            times[name].append(clock() - start)
+    return {name: summarize(t, warmup) for name, t in times.items()}
 
 
 def load_average_1min() -> float | None:

@@ -21,7 +21,7 @@ from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from bn import functional as bnf
-from bn.benchmark.harness import Timing, time_callable
+from bn.benchmark.harness import Timing, time_callable, time_interleaved
 from bn.torch_bn.devices import synchronize
 from bn.torch_bn.function import book_batch_norm
 
@@ -80,14 +80,13 @@ def _numpy_inputs(shape: tuple[int, ...]) -> tuple[np.ndarray, ...]:
 
 
 def numpy_backward_variants(shape: tuple[int, ...], repeats: int = 7, warmup: int = 2) -> list[dict]:
-    """Compact vs staged NumPy backward on one cached forward (float32)."""
+    """Compact vs staged NumPy backward on one cached forward (float32), timed interleaved."""
     x, g, b, dy = _numpy_inputs(shape)
     _, cache = bnf.batch_norm_forward(x, g, b, eps=EPS)
-    out = []
-    for variant, fn in (("compact", bnf.batch_norm_backward), ("staged", bnf.batch_norm_backward_staged)):
-        t = time_callable(lambda: fn(dy, cache), repeats, warmup)
-        out.append(_record(t, workload="numpy_backward", impl=variant, shape=list(shape), elements=x.size))
-    return out
+    timings = time_interleaved({"compact": lambda: bnf.batch_norm_backward(dy, cache),
+                                "staged": lambda: bnf.batch_norm_backward_staged(dy, cache)}, repeats, warmup)
+    return [_record(t, workload="numpy_backward", impl=variant, shape=list(shape), elements=x.size)
+            for variant, t in timings.items()]
 
 
 def _torch_inputs(shape, device):
@@ -194,8 +193,9 @@ def folding_speedup(batch: int, channels: int, size: int, kernel: int, device: s
         # Both paths compute the same function (float32: agreement to ~1e-5 relative).
         ref, out = unfused(), folded()
         agreement = float((out - ref).abs().max() / ref.abs().max())
-    t_unfused = time_callable(unfused, repeats, warmup, sync)
-    t_folded = time_callable(folded, repeats, warmup, sync)
+    # Interleaved, so that both variants see the same background load.
+    timings = time_interleaved({"conv_bn": unfused, "folded": folded}, repeats, warmup, sync)
+    t_unfused, t_folded = timings["conv_bn"], timings["folded"]
     return {"workload": "folding", "device": device, "threads": torch.get_num_threads() if device == "cpu" else None,
             "config": f"{kernel}x{kernel} conv {channels}->{channels}, input {batch}x{channels}x{size}x{size}",
             "kernel": kernel, "input_shape": [batch, channels, size, size],

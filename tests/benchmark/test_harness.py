@@ -103,3 +103,12 @@ def test_cli_writes_provenance(tmp_path):
     data = json.loads(out.read_text())
     assert data["quick"] is True
     assert "device" in data["provenance"] and "load_average_1min" in data["provenance"]
+
+
+def test_time_interleaved_alternates_and_summarizes_each():
+    order = []
+    ticks = itertools.count()
+    out = harness.time_interleaved({"a": lambda: order.append("a"), "b": lambda: order.append("b")},
+                                   repeats=3, warmup=1, clock=lambda: float(next(ticks)))
+    assert order == ["a", "b"] * 4  # 1 warm-up round + 3 timed rounds, alternating
+    assert set(out) == {"a", "b"} and out["a"].repeats == 3 and out["b"].median_s == 1.0
