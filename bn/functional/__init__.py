@@ -11,8 +11,10 @@ Public API:
 - :func:`update_running_stats` ``(running_mean, running_var, x, momentum, *, num_batches_tracked) -> (mean, var)``
 - :func:`fold_batch_norm` ``(weight, bias, gamma, beta, running_mean, running_var, eps) -> (weight, bias)``
 
-Inputs may be float16/32/64 (computed in their own precision, no silent
-upcast) or complex (for complex-step derivative checks only).
+Inputs may be float16/32/64 or complex (complex for complex-step derivative
+checks only). Each function computes in the NumPy result dtype of its array
+inputs: float32 inputs give float32 outputs (NumPy accumulates float16 means
+in float32 internally), and mixing float32 with float64 gives float64.
 """
 
 from bn.functional.backward import batch_norm_backward
