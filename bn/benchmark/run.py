@@ -49,11 +49,21 @@ def run_benchmark(device: str = "cpu", config: dict | None = None, progress=prin
         fwd_bwd += W.fwd_bwd(shape, device, **reps)
         if device == "cpu":
             backward_variants += W.numpy_backward_variants(shape, **reps)
+    default_threads = torch.get_num_threads()
+    # On the CPU, folding is timed with torch's default thread count and with one thread: on a
+    # shared machine the multi-threaded times suffer most from other jobs, so both are kept.
+    thread_counts = sorted({1, default_threads}) if device == "cpu" else [default_threads]
     for batch, channels, size, kernel in cfg["folding"]:
-        progress(f"{device}: folding {kernel}x{kernel}")
-        # Folding calls are short (tens of ms on a CPU): three times the repeats for a stable ratio.
-        folding.append(W.folding_speedup(batch, channels, size, kernel, device,
-                                         repeats=3 * reps["repeats"], warmup=reps["warmup"]))
+        for threads in thread_counts:
+            progress(f"{device}: folding {kernel}x{kernel}, {threads} thread(s)")
+            torch.set_num_threads(threads)
+            try:
+                # Folding calls are short (tens of ms on a CPU): three times the repeats for a stable ratio.
+                rec = W.folding_speedup(batch, channels, size, kernel, device,
+                                        repeats=3 * reps["repeats"], warmup=reps["warmup"])
+            finally:
+                torch.set_num_threads(default_threads)
+            folding.append({**rec, "threads": threads if device == "cpu" else None})
     return {
         "device": device,
         "dtype": "float32",

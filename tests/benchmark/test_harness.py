@@ -82,12 +82,14 @@ def test_report_reads_a_hand_made_result():
                        {"impl": "torch_native", "elements": 10, "threads": 2, "median_s": 1.0, "gb_s": 3.0},
                        {"impl": "book_function", "elements": 10, "threads": 2, "median_s": 4.0, "gb_s": 0.7}],
            "copy": [{"elements": 10, "gb_s": 4.0}],
-           "folding": [{"kernel": 1, "speedup": 1.3}, {"kernel": 3, "speedup": 1.1}]}
+           "folding": [{"kernel": 1, "speedup": 1.3, "threads": 2}, {"kernel": 3, "speedup": 1.1, "threads": 2},
+                       {"kernel": 1, "speedup": 0.9, "threads": 1}]}
     s = report.goal_summary(res)
     assert s["numpy_over_torch_default"] == 3.0 and not s["numpy_ratio_goal_met"]
     assert s["numpy_over_torch_1thread"] == 1.5
     assert s["numpy_fraction_of_copy"] == 0.25 and not s["numpy_bandwidth_goal_met"]
     assert s["folding_goal_met"] == {1: True, 3: False}
+    assert s["folding_speedups_1thread"] == {1: 0.9}
 
 
 def test_cli_refuses_quick_run_into_book_results(tmp_path):
