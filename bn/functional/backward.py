@@ -19,7 +19,13 @@ from bn.functional.validation import as_inexact_array, check_finite
 
 
 def check_upstream_gradient(dy: np.ndarray, cache: BatchNormCache) -> np.ndarray:
-    """``dy`` as an array of the forward output's shape, inexact dtype and finite values."""
+    """``dy`` as an array of the forward output's shape, inexact dtype and finite values.
+
+    Also a TypeError if ``cache`` is not the :class:`BatchNormCache` of a forward pass.
+    """
+    if not isinstance(cache, BatchNormCache):
+        raise TypeError(f"cache must be the BatchNormCache returned by batch_norm_forward, "
+                        f"got {type(cache).__name__}")
     dy = as_inexact_array(dy, "dy")
     if dy.shape != cache.x.shape:
         raise ValueError(f"dy must have the shape of the forward input {cache.x.shape}, got {dy.shape}")

@@ -196,3 +196,10 @@ def test_fold_weight_dtype_and_finite():
 def test_fold_weight_output_channels_must_match():
     with pytest.raises(ValueError, match=rf"gamma must have shape \({C + 1},\)"):
         fold(w=np.ones((C + 1, 2)))
+
+
+@pytest.mark.parametrize("backward", [batch_norm_backward, batch_norm_backward_staged])
+def test_backward_rejects_something_else_than_a_cache(backward):
+    y, cache = forward()
+    with pytest.raises(TypeError, match="cache must be the BatchNormCache"):
+        backward(np.ones(X.shape), (y, cache.x_hat))
