@@ -123,6 +123,23 @@ def _summation_condition(terms_per_direction: list[np.ndarray], exact: np.ndarra
     return magnitude / norm if norm > 0 else np.inf
 
 
+def _central_step(name: str, order: int, kappa: float) -> tuple[float, float]:
+    """``(step, derivative_scale)`` of a central-difference check of argument ``name``.
+
+    For ``x`` the step balances truncation against the *typical* round-off
+    ``eps * kappa``: the rounding errors of ``L(x + hv)`` and ``L(x - hv)``
+    share one summation order and largely cancel, so the worst-case
+    condition (used for the tolerance) would make the step far too large.
+    ``L`` is affine in ``gamma`` and in ``beta``: no truncation error at all,
+    so the largest natural step, 1 (the scale of the parameters), minimizes
+    the round-off.
+    """
+    if name == "x":
+        scale = batch_norm_derivative_scale(order)
+        return optimal_central_step(np.float64, order=order, condition=kappa, derivative_scale=scale), scale
+    return 1.0, 0.0
+
+
 def check_batch_norm_gradients(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float,
                                rng: np.random.Generator, num_directions: int = 3,
                                method: str = "central",
@@ -160,28 +177,18 @@ def check_batch_norm_gradients(x: np.ndarray, gamma: np.ndarray, beta: np.ndarra
         point, grad = points[name], grads[name]
         directions = random_directions(point.shape, num_directions, rng, units[name])
         exact = np.array([float(np.vdot(grad.ravel(), v.ravel())) for v in directions])
-        # The derivative's terms w_i * (J v)_i, from the (exact) complex step of BN's output.
-        output = batch_norm_output(x, gamma, beta, eps, name)
-        derivative_terms = [upstream * complex_step_derivative(output, point, v) for v in directions]
         if method == "complex":
-            condition = kappa * _summation_condition(derivative_terms, exact)
+            # Rounding hits the terms w_i * (J v)_i of the derivative's sum
+            # (computed here by an exact complex step of BN's output).
+            output = batch_norm_output(x, gamma, beta, eps, name)
+            terms = [upstream * complex_step_derivative(output, point, v) for v in directions]
+            condition = kappa * _summation_condition(terms, exact)
             step = DEFAULT_COMPLEX_STEP
             tolerance = complex_step_tolerance(np.float64, step, condition=condition)
         elif method == "central":
-            # The step balances truncation against the *typical* round-off,
-            # eps * kappa: rounding errors of L(x + hv) and L(x - hv) share
-            # one summation order and largely cancel. The tolerance uses the
-            # worst case, where round-off hits every term w_i * y_i of L.
-            if name == "x":
-                scale = batch_norm_derivative_scale(order)
-                step = optimal_central_step(np.float64, order=order, condition=kappa,
-                                            derivative_scale=scale)
-            else:
-                # L is affine in gamma and in beta: no truncation error at
-                # all, so the largest natural step (1, the scale of the
-                # parameters) minimizes the round-off eps * condition / h.
-                scale, step = 0.0, 1.0
+            # Rounding hits every term w_i * y_i of L itself (worst case).
             condition = kappa * _summation_condition([upstream * y] * num_directions, exact)
+            step, scale = _central_step(name, order, kappa)
             tolerance = central_difference_tolerance(np.float64, step, order, condition=condition,
                                                      derivative_scale=scale)
         else:
