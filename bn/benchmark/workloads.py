@@ -125,6 +125,18 @@ def _torch_autograd_step(x, g, b, dy) -> Callable[[], object]:
     return run
 
 
+def _with_threads(fn: Callable[[], object], threads: int) -> Callable[[], object]:
+    """``fn`` run with torch limited to ``threads`` threads (restored afterwards)."""
+    def run():
+        previous = torch.get_num_threads()
+        torch.set_num_threads(threads)
+        try:
+            return fn()
+        finally:
+            torch.set_num_threads(previous)
+    return run
+
+
 def fwd_bwd(shape: tuple[int, ...], device: str = "cpu", repeats: int = 7, warmup: int = 2,
             torch_threads: tuple[int, ...] | None = None) -> list[dict]:
     """Forward+backward time of every implementation on ``device`` for one float32 NCHW shape.
@@ -132,40 +144,36 @@ def fwd_bwd(shape: tuple[int, ...], device: str = "cpu", repeats: int = 7, warmu
     CPU: NumPy (``bn.functional``, single-threaded) and PyTorch's native kernel
     with each thread count in ``torch_threads`` (default: 1 and the current
     count). Any device: the native kernel called directly, ``F.batch_norm`` with
-    autograd, and the book's autograd.Function.
+    autograd, and the book's autograd.Function. All variants are timed in
+    alternation (see ``time_interleaved``), so that they share the background load.
     """
     elements = math.prod(shape)
     nbytes = elements * 4
-    records = []
-    sync = (lambda: synchronize(device))
-
-    def add(t: Timing, impl: str, threads: int | None):
-        records.append(_record(t, workload="fwd_bwd", impl=impl, device=device, threads=threads,
-                               shape=list(shape), elements=elements, bytes=nbytes,
-                               gb_s=_gb_per_s(FWD_BWD_ARRAYS, nbytes, t.median_s)))
-
     tx = _torch_inputs(shape, device)
+    variants: dict[tuple[str, int | None], Callable[[], object]] = {}
     if device == "cpu":
         x, g, b, dy = _numpy_inputs(shape)
 
         def numpy_step():
             _, cache = bnf.batch_norm_forward(x, g, b, eps=EPS)
             return bnf.batch_norm_backward(dy, cache)
-        add(time_callable(numpy_step, repeats, warmup), "numpy", 1)
+        variants[("numpy", 1)] = numpy_step
         default_threads = torch.get_num_threads()
         for threads in (torch_threads or tuple(sorted({1, default_threads}))):
-            torch.set_num_threads(threads)
-            try:
-                add(time_callable(_torch_native_step(*tx), repeats, warmup, sync), "torch_native", threads)
-            finally:
-                torch.set_num_threads(default_threads)
-        add(time_callable(_torch_autograd_step(*tx), repeats, warmup, sync), "torch_autograd", default_threads)
-        add(time_callable(_book_function_step(*tx), repeats, warmup, sync), "book_function", default_threads)
+            variants[("torch_native", threads)] = _with_threads(_torch_native_step(*tx), threads)
+        variants[("torch_autograd", default_threads)] = _torch_autograd_step(*tx)
+        variants[("book_function", default_threads)] = _book_function_step(*tx)
     else:
-        add(time_callable(_torch_native_step(*tx), repeats, warmup, sync), "torch_native", None)
-        add(time_callable(_torch_autograd_step(*tx), repeats, warmup, sync), "torch_autograd", None)
-        add(time_callable(_book_function_step(*tx), repeats, warmup, sync), "book_function", None)
-    return records
+        variants[("torch_native", None)] = _torch_native_step(*tx)
+        variants[("torch_autograd", None)] = _torch_autograd_step(*tx)
+        variants[("book_function", None)] = _book_function_step(*tx)
+    names = {f"{impl}/{threads}": (impl, threads) for impl, threads in variants}
+    timings = time_interleaved({name: variants[key] for name, key in names.items()}, repeats, warmup,
+                               sync=lambda: synchronize(device))
+    return [_record(timings[name], workload="fwd_bwd", impl=impl, device=device, threads=threads,
+                    shape=list(shape), elements=elements, bytes=nbytes,
+                    gb_s=_gb_per_s(FWD_BWD_ARRAYS, nbytes, timings[name].median_s))
+            for name, (impl, threads) in names.items()]
 
 
 def folding_speedup(batch: int, channels: int, size: int, kernel: int, device: str = "cpu",
