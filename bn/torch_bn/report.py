@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-__all__ = ["markdown_table", "format_sci"]
+__all__ = ["format_sci", "html_table"]
 
 
 def format_sci(value: float | None, digits: int = 1) -> str:
@@ -14,8 +14,11 @@ def format_sci(value: float | None, digits: int = 1) -> str:
     return f"{value:.{digits}e}"
 
 
-def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    """A GitHub-flavoured Markdown table (renders in Jupyter, Colab and the HTML book)."""
-    lines = ["| " + " | ".join(map(str, headers)) + " |", "|" + "---|" * len(headers)]
-    lines += ["| " + " | ".join(map(str, row)) + " |" for row in rows]
-    return "\n".join(lines)
+def html_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """An HTML table (cells escaped): renders in Jupyter, on Colab and in the book, which shows
+    Markdown outputs as CommonMark, without tables."""
+    from html import escape
+
+    head = "".join(f"<th>{escape(str(h))}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(f"<td>{escape(str(c))}</td>" for c in row) + "</tr>" for row in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
