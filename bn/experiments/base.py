@@ -173,16 +173,40 @@ def run_experiment(exp: Experiment, profile: str, seeds: list[int] | None = None
 
     cfg = exp.profiles[profile]
     seeds = list(seeds if seeds is not None else cfg["seeds"])
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     data, data_prov = load_tensor_data(data_dir, cfg.get("n_train"), cfg.get("n_test"))
     ctx = Context(data=data, seeds=seeds, device=device, stop_at=max_steps, progress=progress,
                   checkpoint_dir=Path(checkpoint_dir) if checkpoint_dir else None)
     measures = exp.run(ctx, cfg)
     wall = time.perf_counter() - t0
+    cpu = time.process_time() - c0  # CPU seconds of this process, all threads: the budget's unit
     return {
         "experiment": exp.name, "title": exp.title, "claim": exp.claim, "profile": profile,
         "seeds": seeds, "max_steps": max_steps, "config": cfg, "measures": measures, "runs": ctx.runs,
-        "provenance": collect_provenance(config=cfg, seeds=seeds, data=data_prov, wall_time_s=wall,
+        "provenance": collect_provenance(config=cfg, seeds=seeds, data=data_prov, wall_time_s=wall, cpu_time_s=cpu,
                                          profile=profile, max_steps=max_steps,
                                          torch_threads=torch.get_num_threads()),
     }
+
+
+class _Captured(Exception):
+    pass
+
+
+class _CaptureContext(Context):
+    """A context that records the first spec an experiment asks for and stops it there."""
+
+    def run(self, spec: RunSpec) -> dict[str, Any]:
+        self.runs.append({"spec": spec.to_dict()})
+        raise _Captured
+
+
+def first_spec(exp: Experiment, profile: str) -> RunSpec:
+    """The first run ``exp`` performs under ``profile`` (for tests that rerun its first steps)."""
+    cfg = exp.profiles[profile]
+    ctx = _CaptureContext(data=None, seeds=list(cfg["seeds"]))  # type: ignore[arg-type]
+    try:
+        exp.run(ctx, cfg)
+    except _Captured:
+        return RunSpec.from_dict(ctx.runs[0]["spec"])
+    raise RuntimeError(f"experiment {exp.name} ran nothing")

@@ -28,7 +28,7 @@ def run(ctx: Context, cfg: dict[str, Any]) -> dict[str, Any]:
     return {"baseline_lr": best}
 
 
-PROFILES = cnn_profiles(cpu={"rates": [0.01, 0.03, 0.1]}, gpu={"rates": [0.01, 0.03, 0.1]},
+PROFILES = cnn_profiles(cpu={"rates": [0.01, 0.03, 0.1, 0.3]}, gpu={"rates": [0.01, 0.03, 0.1, 0.3]},
                         smoke={"rates": [0.01, 0.1]})
 
 EXPERIMENT = Experiment(name="convergence", title="Faster convergence: BN alone at the baseline's best rate",

@@ -37,7 +37,7 @@ def run(ctx: Context, cfg: dict[str, Any]) -> dict[str, Any]:
 # at one rate for both arms, as in the paper, where only BN differs.
 _COMMON = {"hidden": [100, 100, 100], "batch_size": 60, "lr": 0.05, "momentum": 0.9}
 PROFILES = {
-    "smoke": {**_COMMON, "seeds": [0, 1, 2], "n_train": 512, "n_test": 256, "steps": 30, "eval_every": 10,
+    "smoke": {**_COMMON, "seeds": [0, 1, 2], "n_train": 512, "n_test": 256, "steps": 50, "eval_every": 10,
               "eval_examples": 256},
     "cpu": {**_COMMON, "seeds": [0, 1, 2], "n_train": None, "n_test": None, "steps": 5000,
             "eval_every": 100, "eval_examples": 2000},

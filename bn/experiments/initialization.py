@@ -33,8 +33,8 @@ def run(ctx: Context, cfg: dict[str, Any]) -> dict[str, Any]:
     return {"lr": cfg["lr"]}
 
 
-PROFILES = cnn_profiles(cpu={"init_scales": [0.1, 1.0, 10.0], "lr": 0.03, "steps": 200, "eval_every": 25},
-                        gpu={"init_scales": [0.1, 1.0, 10.0], "lr": 0.03, "steps": 1500},
+PROFILES = cnn_profiles(cpu={"init_scales": [0.1, 1.0, 10.0], "lr": 0.1, "steps": 150, "eval_every": 25},
+                        gpu={"init_scales": [0.1, 1.0, 10.0], "lr": 0.1, "steps": 1500},
                         smoke={"init_scales": [0.1, 1.0, 10.0], "lr": 0.03})
 
 EXPERIMENT = Experiment(name="initialization", title="Initialization robustness: an init-scale sweep",

@@ -35,8 +35,8 @@ def run(ctx: Context, cfg: dict[str, Any]) -> dict[str, Any]:
     return {"base_lr": cfg["base_lr"]}
 
 
-PROFILES = cnn_profiles(cpu={"base_lr": 0.03, "multipliers": [5, 30]},
-                        gpu={"base_lr": 0.03, "multipliers": [5, 30]},
+PROFILES = cnn_profiles(cpu={"base_lr": 0.1, "multipliers": [5, 30]},
+                        gpu={"base_lr": 0.1, "multipliers": [5, 30]},
                         smoke={"base_lr": 0.03, "multipliers": [5, 30]})
 
 EXPERIMENT = Experiment(name="learning_rates", title="Higher learning rates: BN-x5 and BN-x30 analogs",

@@ -70,7 +70,7 @@ def cnn_profiles(cpu: dict[str, Any], gpu: dict[str, Any], smoke: dict[str, Any]
                   "eval_every": 50, "eval_examples": 2000, "widths": [32, 64, 128]}
     common_gpu = {"seeds": [0, 1, 2], "n_train": None, "n_test": None, "steps": 3000, "batch_size": 128,
                   "eval_every": 100, "eval_examples": None, "widths": [64, 128, 256]}
-    common_smoke = {"seeds": [0, 1, 2], "n_train": 512, "n_test": 256, "steps": 30, "batch_size": 32,
+    common_smoke = {"seeds": [0, 1, 2], "n_train": 512, "n_test": 256, "steps": 50, "batch_size": 32,
                     "eval_every": 10, "eval_examples": 256, "widths": [8, 16, 32]}
     return {"smoke": {**common_smoke, **(smoke or {})}, "cpu": {**common_cpu, **cpu},
             "gpu": {**common_gpu, **gpu}}

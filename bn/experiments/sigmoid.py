@@ -35,8 +35,8 @@ def run(ctx: Context, cfg: dict[str, Any]) -> dict[str, Any]:
     return {"no_bn_lr": best, "bn_lr": ctx.runs[-1]["spec"]["train"]["peak_lr"]}
 
 
-PROFILES = cnn_profiles(cpu={"rates": [0.03, 0.1, 0.3], "base_lr": 0.03},
-                        gpu={"rates": [0.03, 0.1, 0.3], "base_lr": 0.03},
+PROFILES = cnn_profiles(cpu={"rates": [0.1, 0.3, 1.0], "base_lr": 0.1},
+                        gpu={"rates": [0.1, 0.3, 1.0], "base_lr": 0.1},
                         smoke={"rates": [0.1, 0.3], "base_lr": 0.03})
 
 EXPERIMENT = Experiment(name="sigmoid", title="Saturating nonlinearity: a sigmoid CNN with and without BN",

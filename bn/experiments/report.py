@@ -1,0 +1,103 @@
+"""From a result file to what a chapter shows: runs of an arm, intervals over seeds, speedups, tables.
+
+Diverged runs never enter a mean: they are counted and reported beside it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from bn.analysis import Interval, mean_ci, ratio_ci, reached, steps_to_target
+
+
+def runs_of(result: dict[str, Any], arm: str, include_unchosen_sweep: bool = False) -> list[dict[str, Any]]:
+    """The run records of ``arm``; for a swept arm only the chosen rate's runs (one per seed)."""
+    runs = [r for r in result["runs"] if r["spec"]["arm"] == arm]
+    if not include_unchosen_sweep and any(r["spec"]["tags"].get("sweep") for r in runs):
+        runs = [r for r in runs if r["spec"]["tags"].get("chosen")]
+    return runs
+
+
+def arms(result: dict[str, Any]) -> list[str]:
+    """The arms of a result, in the order they were run."""
+    seen: list[str] = []
+    for r in result["runs"]:
+        if r["spec"]["arm"] not in seen:
+            seen.append(r["spec"]["arm"])
+    return seen
+
+
+def diverged_count(runs: Sequence[dict[str, Any]]) -> int:
+    """How many of ``runs`` diverged."""
+    return sum(bool(r["history"]["diverged"]) for r in runs)
+
+
+def final_accuracy(runs: Sequence[dict[str, Any]]) -> Interval | None:
+    """Mean final test accuracy (whole test set) over the runs that did not diverge, with its t interval."""
+    accs = [r["history"]["final_test_acc"] for r in runs if not r["history"]["diverged"]]
+    return mean_ci(accs) if accs else None
+
+
+def steps_to(runs: Sequence[dict[str, Any]], target: float) -> tuple[Interval | None, int]:
+    """Mean steps to reach ``target`` over the runs that reached it, and how many did not."""
+    kept, missing = reached([None if r["history"]["diverged"] else steps_to_target(r["history"], target)
+                             for r in runs])
+    return (mean_ci(kept) if kept else None), missing
+
+
+def speedup(baseline: Sequence[dict[str, Any]], other: Sequence[dict[str, Any]], target: float
+            ) -> Interval | None:
+    """Ratio of mean steps to ``target``, baseline over other (> 1: other is faster), with its interval.
+
+    None unless every run of both arms reached the target (a ratio over the
+    subset that got there would flatter the arm that often did not).
+    """
+    a, miss_a = reached([steps_to_target(r["history"], target) for r in baseline])
+    b, miss_b = reached([steps_to_target(r["history"], target) for r in other])
+    if miss_a or miss_b or not a or not b:
+        return None
+    return ratio_ci(a, b)
+
+
+def mean_curve(runs: Sequence[dict[str, Any]], key: str = "test_acc", x: str = "eval_step"
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(x, mean, low, high) of ``history[key]`` over the non-diverged runs, a t interval at every x.
+
+    ``x="train_seconds"`` averages the runs' clocks at each evaluation.
+    """
+    hs = [r["history"] for r in runs if not r["history"]["diverged"]]
+    if not hs:
+        raise ValueError("every run diverged")
+    n = min(len(h[key]) for h in hs)
+    ys = np.array([h[key][:n] for h in hs], dtype=float)
+    xs = np.array([h[x][:n] for h in hs], dtype=float).mean(0)
+    ivs = [mean_ci(ys[:, i]) for i in range(n)]
+    return (xs, np.array([iv.estimate for iv in ivs]), np.array([iv.low for iv in ivs]),
+            np.array([iv.high for iv in ivs]))
+
+
+def percent(iv: Interval | None, digits: int = 1) -> str:
+    """``"61.2 % [59.8, 62.6]"`` for an accuracy interval; an en dash for None."""
+    return "–" if iv is None else f"{iv.estimate * 100:.{digits}f} % [{iv.low * 100:.{digits}f}, {iv.high * 100:.{digits}f}]"
+
+
+def times(iv: Interval | None, digits: int = 2) -> str:
+    """``"2.10x [1.80, 2.50]"`` for a ratio interval; an en dash for None."""
+    return "–" if iv is None else f"{iv.estimate:.{digits}f}× [{iv.low:.{digits}f}, {iv.high:.{digits}f}]"
+
+
+def count(iv: Interval | None, missing: int = 0, digits: int = 0) -> str:
+    """``"250 [210, 290]"`` for a step interval, plus how many runs did not get there."""
+    if iv is None:
+        return f"never ({missing} runs)" if missing else "–"
+    text = f"{iv.estimate:.{digits}f} [{max(iv.low, 0):.{digits}f}, {iv.high:.{digits}f}]"
+    return text + (f" ({missing} did not reach it)" if missing else "")
+
+
+def markdown_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """A Markdown table (the chapters display it with ``IPython.display.Markdown``)."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)

@@ -1,0 +1,90 @@
+"""Figures of the training experiments, in the book's style.
+
+Each curve is the mean over seeds with a shaded 95 % t interval; BN arms
+use ``COLORS["bn"]``, the no-BN baseline ``COLORS["no_bn"]``; every figure
+names the data copy in its title.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from bn.experiments.report import final_accuracy, mean_curve
+from bn.plotting.style import COLORS, data_copy_label, new_figure
+
+
+def copy_title(result: dict[str, Any]) -> str:
+    """The data copy of a result, for a figure title (e.g. ``"CIFAR-10, JPEG-q75 rebuild"``)."""
+    return data_copy_label(result["provenance"]["data"]["copy"])
+
+
+def accuracy_curves(ax, groups: Sequence[tuple[str, str, Sequence[dict[str, Any]]]], x: str = "eval_step",
+                    percent: bool = True) -> None:
+    """Mean test-accuracy curve and interval band for each ``(label, colour, runs)``."""
+    scale = 100 if percent else 1
+    for label, color, runs in groups:
+        live = [r for r in runs if not r["history"]["diverged"]]
+        n_div = len(runs) - len(live)
+        if not live:
+            ax.plot([], [], color=color, label=f"{label} (all {n_div} diverged)")
+            continue
+        xs, m, lo, hi = mean_curve(live, x=x)
+        text = label + (f" ({n_div} of {len(runs)} diverged)" if n_div else "")
+        ax.plot(xs, m * scale, color=color, label=text)
+        if len(live) > 1:
+            ax.fill_between(xs, lo * scale, hi * scale, color=color, alpha=0.2, linewidth=0)
+    ax.set_xlabel("training step" if x == "eval_step" else "training time (s, evaluation excluded)")
+    ax.set_ylabel("test accuracy (%)" if percent else "test accuracy")
+    ax.legend()
+
+
+def percentile_bands(ax, runs: Sequence[dict[str, Any]], key: str, color: str, label: str) -> None:
+    """15th/50th/85th percentiles over training of one measure (``"xhat"`` or ``"sigmoid_input"``), mean over seeds."""
+    steps = np.array(runs[0]["history"]["eval_step"], dtype=float)
+    per_seed = np.array([[m[key] for m in r["history"]["measures"]] for r in runs], dtype=float)
+    mean = per_seed.mean(0)  # (evaluations, 3 percentiles)
+    ax.plot(steps, mean[:, 1], color=color, label=f"{label}: median")
+    ax.plot(steps, mean[:, 0], color=color, linestyle="--", linewidth=1, label=f"{label}: 15th/85th")
+    ax.plot(steps, mean[:, 2], color=color, linestyle="--", linewidth=1)
+    ax.set_xlabel("training step")
+
+
+def fig1_figure(result: dict[str, Any], no_bn: Sequence[dict], bn: Sequence[dict]):
+    """The Fig. 1 analog: (a) test accuracy, (b) input of one sigmoid without BN, (c) with BN."""
+    fig, axes = new_figure(1, 3, width=12.0, height=3.6)
+    accuracy_curves(axes[0], [("without BN", COLORS["no_bn"], no_bn), ("with BN", COLORS["bn"], bn)])
+    axes[0].set_title("(a) test accuracy")
+    percentile_bands(axes[1], no_bn, "sigmoid_input", COLORS["no_bn"], "sigmoid input")
+    axes[1].set_title("(b) without BN: sigmoid input")
+    percentile_bands(axes[2], bn, "sigmoid_input", COLORS["bn"], "γx̂+β")
+    percentile_bands(axes[2], bn, "xhat", COLORS["grey"], "x̂")
+    axes[2].set_title("(c) with BN: x̂ and γx̂+β")
+    lo = min(a.get_ylim()[0] for a in axes[1:])
+    hi = max(a.get_ylim()[1] for a in axes[1:])
+    for a in axes[1:]:
+        a.set_ylim(lo, hi)
+        a.legend(fontsize=7)
+    fig.suptitle(f"3×100 sigmoid MLP — {copy_title(result)}", fontsize=10)
+    return fig, axes
+
+
+def final_accuracy_chart(ax, rows: Sequence[tuple[str, str, Sequence[dict[str, Any]]]]) -> None:
+    """Horizontal dot-and-interval chart of final test accuracy per ``(label, colour, runs)``; diverged runs noted."""
+    for i, (label, color, runs) in enumerate(rows):
+        iv = final_accuracy(runs)
+        n_div = sum(bool(r["history"]["diverged"]) for r in runs)
+        if iv is None:
+            ax.text(0.5, i, f"all {n_div} runs diverged", va="center", color=color, transform=ax.get_yaxis_transform())
+            continue
+        accs = [r["history"]["final_test_acc"] * 100 for r in runs if not r["history"]["diverged"]]
+        ax.plot(accs, [i] * len(accs), "o", color=color, alpha=0.4, markersize=4)
+        lo, hi = max(iv.low, 0.0), min(iv.high, 1.0)
+        ax.errorbar(iv.estimate * 100, i, xerr=[[(iv.estimate - lo) * 100], [(hi - iv.estimate) * 100]],
+                    fmt="D", color=color, capsize=3)
+        if n_div:
+            ax.annotate(f"  {n_div} diverged", (iv.estimate * 100, i), fontsize=8, color=color, va="bottom")
+    ax.set_yticks(range(len(rows)), [r[0] for r in rows])
+    ax.invert_yaxis()
+    ax.set_xlabel("final test accuracy (%), mean and 95 % interval over seeds (dots: seeds)")

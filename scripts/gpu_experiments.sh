@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# One-shot run of the six experiments' `gpu` profile on a CUDA machine (Colab or any GPU box).
+# Writes book/results/<experiment>_gpu.json next to the committed cpu results; commit them with
+# the machine named in the commit message. About 10 minutes on one recent GPU (not yet run).
+#
+#   BN_DATA_DIR=/path/holding/cifar-10-batches-py  bash scripts/gpu_experiments.sh
+#
+# Without BN_DATA_DIR the official CIFAR-10 is downloaded (MD5-verified) to ~/.cache/bn-book.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python}
+"$PY" -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 'no CUDA device: this script is for a GPU machine')"
+if [ -z "${BN_DATA_DIR:-}" ]; then
+  "$PY" -c "from bn.data import load_cifar10; load_cifar10('train')"  # downloads once, verifies MD5s
+fi
+# cuDNN picks its fastest kernels; GPU results are therefore reproducible only statistically.
+for name in fig1_mlp convergence learning_rates sigmoid initialization recipe; do
+  echo "== $name $(date -u +%T)"
+  "$PY" -m bn.experiments run "$name" --profile gpu --device cuda --threads 4
+done
+echo "== done $(date -u +%T); results in book/results/*_gpu.json"

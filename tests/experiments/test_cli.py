@@ -1,0 +1,63 @@
+"""The command line: list, run (smoke, on synthetic data), and refusal to overwrite committed results."""
+
+import json
+
+import pytest
+
+from bn.experiments import REGISTRY
+from bn.experiments.__main__ import default_output, main
+
+SIX = ["fig1_mlp", "convergence", "learning_rates", "sigmoid", "initialization", "recipe"]
+
+
+def test_list_names_the_six_experiments(capsys):
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    assert [line.split()[0] for line in out.strip().splitlines()] == SIX
+    assert list(REGISTRY) == SIX
+
+
+def test_run_smoke_writes_a_result_with_provenance(synthetic_dir, tmp_path):
+    out = tmp_path / "fig1.json"
+    assert main(["run", "fig1_mlp", "--profile", "smoke", "--seeds", "0,1", "--data-dir", str(synthetic_dir),
+                 "--out", str(out), "--no-progress"]) == 0
+    res = json.loads(out.read_text())
+    assert res["experiment"] == "fig1_mlp" and res["profile"] == "smoke" and res["seeds"] == [0, 1]
+    assert [(r["spec"]["arm"], r["spec"]["seed"]) for r in res["runs"]] == [
+        ("no_bn", 0), ("no_bn", 1), ("bn", 0), ("bn", 1)]
+    prov = res["provenance"]
+    assert prov["data"]["copy"] == "synthetic" and prov["data"]["files_md5"]
+    assert prov["torch_threads"] == 1 and prov["device"]["torch_threads"] == 1
+    assert "libraries" in prov and "code" in prov and prov["wall_time_s"] > 0
+    h = res["runs"][2]["history"]
+    assert h["eval_step"] == [0, 10, 20, 30, 40, 50] and h["final_test_acc"] is not None
+    # the BN arm records both the normalized xhat and the sigmoid's input, three percentiles each
+    assert len(h["measures"][-1]["xhat"]) == 3 and len(h["measures"][-1]["sigmoid_input"]) == 3
+    assert res["runs"][0]["history"]["measures"][-1]["xhat"] is None
+
+
+def test_sweep_experiment_records_its_choice(synthetic_dir, tmp_path):
+    out = tmp_path / "conv.json"
+    main(["run", "convergence", "--profile", "smoke", "--seeds", "0,1", "--max-steps", "12",
+          "--data-dir", str(synthetic_dir), "--out", str(out), "--no-progress"])
+    res = json.loads(out.read_text())
+    best = res["measures"]["baseline_lr"]
+    assert best in res["config"]["rates"]
+    sweep = [r["spec"] for r in res["runs"] if r["spec"]["tags"].get("sweep")]
+    assert [s["train"]["peak_lr"] for s in sweep] == res["config"]["rates"]
+    chosen = [r for r in res["runs"] if r["spec"]["tags"].get("chosen")]
+    assert {r["spec"]["seed"] for r in chosen} == {0, 1}
+    assert all(r["spec"]["train"]["peak_lr"] == best for r in chosen)
+    assert all(r["history"]["steps_done"] == 12 for r in res["runs"])
+
+
+@pytest.mark.parametrize("profile,seeds,max_steps", [("smoke", None, None), ("cpu", None, 50),
+                                                     ("cpu", [0], None)])
+def test_shortened_runs_are_not_written_to_book_results(tmp_path, profile, seeds, max_steps):
+    with pytest.raises(SystemExit):
+        default_output("convergence", profile, seeds, max_steps, tmp_path)
+
+
+def test_full_profiles_go_to_their_files(tmp_path):
+    assert default_output("recipe", "cpu", None, None, tmp_path) == tmp_path / "recipe.json"
+    assert default_output("recipe", "gpu", None, None, tmp_path) == tmp_path / "recipe_gpu.json"

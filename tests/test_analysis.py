@@ -1,0 +1,63 @@
+"""Analysis helpers against cases small enough to check by hand and against printed t tables."""
+
+import math
+
+import pytest
+
+from bn.analysis import (first_reaching, mean_ci, ratio_ci, reached, seconds_to_target, steps_to_target,
+                         t_cdf, t_quantile, welch_df)
+
+HISTORY = {"eval_step": [0, 50, 100, 150], "test_acc": [0.1, 0.45, 0.62, 0.61],
+           "train_seconds": [0.0, 5.0, 10.5, 16.0]}
+
+
+def test_steps_and_seconds_to_target():
+    assert steps_to_target(HISTORY, 0.5) == 100
+    assert steps_to_target(HISTORY, 0.45) == 50  # reaching means >=
+    assert seconds_to_target(HISTORY, 0.6) == 10.5
+    assert steps_to_target(HISTORY, 0.7) is None
+    assert first_reaching([1, 2], [None, 0.9], 0.5) == 2
+
+
+@pytest.mark.parametrize("p,df,table", [(0.975, 1, 12.706), (0.975, 2, 4.303), (0.975, 4, 2.776),
+                                        (0.95, 10, 1.812), (0.975, 30, 2.042)])
+def test_t_quantile_against_printed_tables(p, df, table):
+    # printed tables give 3 decimals
+    assert t_quantile(p, df) == pytest.approx(table, abs=5e-4)
+
+
+def test_t_cdf_symmetry_and_cauchy_case():
+    # df = 1 is the Cauchy distribution: F(x) = 1/2 + arctan(x)/pi
+    for x in (-3.0, 0.5, 2.0):
+        assert t_cdf(x, 1) == pytest.approx(0.5 + math.atan(x) / math.pi, abs=1e-9)
+    assert t_cdf(0.0, 5) == pytest.approx(0.5)
+
+
+def test_mean_ci_by_hand():
+    # [1, 2, 3]: mean 2, s = 1, half-width t_{.975,2} / sqrt(3) = 4.3027 / 1.7321 = 2.4841
+    iv = mean_ci([1, 2, 3])
+    assert iv.estimate == 2
+    assert iv.high - iv.estimate == pytest.approx(2.4841, abs=1e-4)
+    assert iv.estimate - iv.low == pytest.approx(2.4841, abs=1e-4)
+    single = mean_ci([5.0])
+    assert single.low == -math.inf and single.high == math.inf
+    assert iv.fmt(1) == "2.0 [-0.5, 4.5]"
+
+
+def test_ratio_ci_by_hand():
+    # both samples have CV 0.1 and n = 3: se(log r) = sqrt(2 * 0.01 / 3), df = 4 (equal variances)
+    iv = ratio_ci([90, 100, 110], [45, 50, 55])
+    assert iv.estimate == pytest.approx(2.0)
+    half = 2.776445 * math.sqrt(2 * 0.01 / 3)
+    assert iv.low == pytest.approx(2.0 * math.exp(-half), rel=1e-5)
+    assert iv.high == pytest.approx(2.0 * math.exp(half), rel=1e-5)
+    assert welch_df(0.1, 3, 0.1, 3) == pytest.approx(4.0)
+
+
+def test_ratio_ci_without_spread_is_a_point():
+    iv = ratio_ci([10, 10, 10], [5, 5, 5])
+    assert (iv.low, iv.estimate, iv.high) == (2.0, 2.0, 2.0)
+
+
+def test_reached_counts_missing():
+    assert reached([3, None, 5]) == ([3.0, 5.0], 1)
