@@ -78,7 +78,7 @@ def batch_var_histograms(samples: Mapping[int, np.ndarray], density, sigma: floa
         ax.set_title(f"m = {m}")
         ax.set_xlabel("$\\sigma_B^2 / \\sigma^2$")
     axes[0].set_ylabel("density")
-    axes[-1].legend(loc="upper right")
+    axes[min(1, len(axes) - 1)].legend(loc="upper right")  # the m = 16 panel has room on the right
     return fig, axes
 
 
