@@ -76,8 +76,8 @@ def one_pass_batch_norm(x: torch.Tensor, gamma: torch.Tensor, beta: torch.Tensor
     return gamma.reshape(shape) * (x - mu) * torch.rsqrt(var + eps) + beta.reshape(shape)
 
 
-def _rounded(data: dict[str, np.ndarray], dtype: str) -> dict[str, torch.Tensor]:
-    return {k: torch.tensor(v).to(TORCH_DTYPES[dtype]) for k, v in data.items()}
+def _rounded(data: dict[str, np.ndarray], dtype: str, device: str = "cpu") -> dict[str, torch.Tensor]:
+    return {k: torch.tensor(v).to(device=device, dtype=TORCH_DTYPES[dtype]) for k, v in data.items()}
 
 
 def _low_precision_run(t: dict[str, torch.Tensor], impl: str, eps: float) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -95,14 +95,16 @@ def _low_precision_run(t: dict[str, torch.Tensor], impl: str, eps: float) -> tup
     return y.detach(), dx
 
 
-def forward_backward_error(case: PrecisionCase, dtype: str, impl: str = "torch") -> dict[str, float | None]:
-    """Normwise relative error of y and dx of ``impl`` in ``dtype`` against float64, for ``case``.
+def forward_backward_error(case: PrecisionCase, dtype: str, impl: str = "torch",
+                           device: str = "cpu") -> dict[str, float | None]:
+    """Normwise relative error of y and dx of ``impl`` in ``dtype`` on ``device`` against float64, for ``case``.
 
     Returns ``{"y": err, "dx": err or None}`` (None for forward-only
     implementations). Non-finite outputs (overflow in float16) give ``inf``.
+    On a GPU, "torch" is whatever kernel ``F.batch_norm`` dispatches to there (cuDNN or PyTorch's own).
     """
-    t = _rounded(draw_case(case), dtype)
-    ref_in = {k: v.to(torch.float64).numpy() for k, v in t.items()}
+    t = _rounded(draw_case(case), dtype, device)
+    ref_in = {k: v.to("cpu", torch.float64).numpy() for k, v in t.items()}
     y_ref, cache = bnf.batch_norm_forward(ref_in["x"], ref_in["gamma"], ref_in["beta"], eps=case.eps)
     dx_ref, _, _ = bnf.batch_norm_backward(ref_in["dy"], cache)
     y, dx = _low_precision_run(t, impl, case.eps)

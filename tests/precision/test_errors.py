@@ -27,19 +27,19 @@ def test_float64_reference_agrees_with_mpmath_at_50_digits():
 
 
 @pytest.mark.parametrize("impl", ["torch", "book"])
-def test_errors_scale_with_unit_roundoff(impl):
+def test_errors_scale_with_unit_roundoff(impl, device):
     case = PrecisionCase(n=16, length=16)
-    errs = {dt: forward_backward_error(case, dt, impl) for dt in ("float16", "bfloat16", "float32")}
+    errs = {dt: forward_backward_error(case, dt, impl, device) for dt in ("float16", "bfloat16", "float32")}
     # Unit roundoffs 4.9e-4, 3.9e-3, 6.0e-8: errors lie within a small multiple of u and above u/100.
     for dt, u in (("float16", 4.9e-4), ("bfloat16", 3.9e-3), ("float32", 6.0e-8)):
         for key in ("y", "dx"):
             assert u / 100 < errs[dt][key] < 20 * u, (dt, key, errs[dt][key])
 
 
-def test_one_pass_forward_breaks_at_large_mean_in_float32():
+def test_one_pass_forward_breaks_at_large_mean_in_float32(device):
     case = PrecisionCase(n=16, length=16, mean=1e4)
-    assert forward_backward_error(case, "float32", "one-pass")["y"] > 1e-2
-    assert forward_backward_error(case, "float32", "torch")["y"] < 1e-2
+    assert forward_backward_error(case, "float32", "one-pass", device)["y"] > 1e-2
+    assert forward_backward_error(case, "float32", "torch", device)["y"] < 1e-2
 
 
 def test_storage_error_reflects_quantization():
