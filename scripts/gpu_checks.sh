@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The book's GPU checks, in one run of a few minutes on a machine with an NVIDIA GPU:
-#   1. the device-parametrized PyTorch tests on CUDA (tests/torch_bn, CUDA cases only),
+#   1. the device-parametrized PyTorch tests on CUDA (tests/torch_bn, tests/precision; CUDA cases only),
 #   2. the parity checks on CUDA      -> book/results/parity_cuda.json
 #   3. the speed measurements on CUDA -> book/results/speed_cuda.json
 # Both files carry provenance (GPU name, torch and CUDA versions, commit); commit them,
@@ -47,9 +47,12 @@ PYEOF
 
 mkdir -p "$OUT_DIR"
 start=$(date +%s)
+PYTEST_RC=0
 if [[ "$QUICK" == 0 ]]; then
   echo "== 1/3 pytest, device $DEVICE"
-  "$PY" -m pytest tests/torch_bn -q -p no:cacheprovider -k "$DEVICE"
+  # A failing test must not stop the run: the parity file records every error either way,
+  # and the script's exit status reports the test failure at the end.
+  "$PY" -m pytest tests/torch_bn tests/precision -q -p no:cacheprovider -k "$DEVICE" || PYTEST_RC=$?
   BENCH_FLAGS=()
 else
   echo "== 1/3 pytest skipped (--quick)"
@@ -60,3 +63,7 @@ echo "== 2/3 parity, device $DEVICE"
 echo "== 3/3 speed, device $DEVICE"
 "$PY" -m bn.benchmark --device "$DEVICE" --out "$OUT_DIR/speed_${DEVICE}.json" "${BENCH_FLAGS[@]}"
 echo "done in $(( $(date +%s) - start )) s: $OUT_DIR/parity_${DEVICE}.json $OUT_DIR/speed_${DEVICE}.json"
+if [[ "$PYTEST_RC" != 0 ]]; then
+  echo "pytest reported failures (exit status $PYTEST_RC): see its output above" >&2
+  exit "$PYTEST_RC"
+fi
