@@ -1,0 +1,201 @@
+"""Scale invariance of BN and what it does to learning rates (paper, Section 3.3), with SymPy.
+
+Setting: a linear layer with weights W (k x d) maps each example u_i (d values)
+to x_i = W u_i; BN normalizes each of the k features over the batch of m
+examples. The paper states, for a scalar a:
+
+* BN((aW)u) = BN(Wu),
+* dBN((aW)u)/du = dBN(Wu)/du,
+* dBN((aW)u)/d(aW) = (1/a) dBN(Wu)/dW.
+
+These hold exactly at epsilon = 0 and a > 0. Here they are proven for explicit
+(m, k, d) with fully symbolic W, u, gamma, beta and upstream gradients, and the
+deviation at epsilon > 0 is computed in closed form. Two consequences follow:
+the gradient with respect to each row of W is orthogonal to that row (Euler's
+theorem for a function homogeneous of degree 0), so a plain SGD step can only
+increase ||W||; and a step of size eta on W moves the direction W/||W|| like a
+step of size eta/||W||^2 (the "effective learning rate" of van Laarhoven 2017,
+Hoffer et al. 2018 and Arora et al. 2019).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sympy as sp
+
+from bn.symbolic.batch import batch_norm_expr, biased_batch_variance
+
+
+@dataclass(frozen=True)
+class LinearBNSetting:
+    """Symbols for BN(W u): W (k x d), inputs U (m x d), per-feature gamma, beta, upstream g (m x k)."""
+
+    m: int
+    W: sp.Matrix
+    U: sp.Matrix
+    gamma: tuple[sp.Symbol, ...]
+    beta: tuple[sp.Symbol, ...]
+    G: sp.Matrix
+    eps: sp.Symbol
+    a: sp.Symbol
+
+
+def make_setting(m: int = 3, k: int = 2, d: int = 2) -> LinearBNSetting:
+    """Fully symbolic W, U, gamma, beta, upstream gradients; epsilon and the scale a positive."""
+    return LinearBNSetting(
+        m=m,
+        W=sp.Matrix(k, d, lambda r, c: sp.Symbol(f"W_{r + 1}{c + 1}", real=True)),
+        U=sp.Matrix(m, d, lambda i, c: sp.Symbol(f"u_{i + 1}{c + 1}", real=True)),
+        gamma=sp.symbols(f"gamma_1:{k + 1}", real=True),
+        beta=sp.symbols(f"beta_1:{k + 1}", real=True),
+        G=sp.Matrix(m, k, lambda i, r: sp.Symbol(f"g_{i + 1}{r + 1}", real=True)),
+        eps=sp.Symbol("epsilon", positive=True),
+        a=sp.Symbol("a", positive=True),
+    )
+
+
+def bn_of_linear(s: LinearBNSetting, W: sp.Matrix, eps: sp.Expr) -> sp.Matrix:
+    """Y (m x k): feature r of example i is BN over the batch of x_{ir} = (W u_i)_r."""
+    X = s.U * W.T
+    cols = [batch_norm_expr(list(X[:, r]), s.gamma[r], s.beta[r], eps) for r in range(W.rows)]
+    return sp.Matrix(s.m, W.rows, lambda i, r: cols[r][i])
+
+
+def linear_loss(s: LinearBNSetting, Y: sp.Matrix) -> sp.Expr:
+    """l = sum_{i,r} g_{ir} Y_{ir}: any loss has this gradient locally, with g = dl/dY."""
+    return sp.Add(*[s.G[i, r] * Y[i, r] for i in range(Y.rows) for r in range(Y.cols)])
+
+
+def weight_gradient(s: LinearBNSetting, W: sp.Matrix, eps: sp.Expr) -> sp.Matrix:
+    """dl/dW (k x d), by SymPy differentiation of :func:`linear_loss` with respect to W's entries."""
+    loss = linear_loss(s, bn_of_linear(s, W, eps))
+    return sp.Matrix(W.rows, W.cols, lambda r, c: sp.diff(loss, W[r, c]))
+
+
+def _simplify_all(M: sp.Matrix) -> list[sp.Expr]:
+    return [sp.simplify(e) for e in M]
+
+
+def prove_output_invariance(s: LinearBNSetting) -> list[sp.Expr]:
+    """Residuals BN((aW)u) - BN(Wu) at epsilon = 0 (all 0)."""
+    return _simplify_all(bn_of_linear(s, s.a * s.W, 0) - bn_of_linear(s, s.W, 0))
+
+
+def prove_input_jacobian_invariance(s: LinearBNSetting) -> list[sp.Expr]:
+    """Residuals dY/du for aW minus dY/du for W, every output against every input entry (0)."""
+    Ya, Y = bn_of_linear(s, s.a * s.W, 0), bn_of_linear(s, s.W, 0)
+    return [sp.simplify(sp.diff(Ya[idx], u) - sp.diff(Y[idx], u)) for idx in range(len(Y)) for u in s.U]
+
+
+def scale_weights(expr: sp.Expr, W: sp.Matrix, a: sp.Expr) -> sp.Expr:
+    """expr with every W entry replaced by a*W (evaluate a function of W at aW)."""
+    return expr.subs({w: a * w for w in W}, simultaneous=True)
+
+
+def prove_weight_gradient_scaling(s: LinearBNSetting) -> list[sp.Expr]:
+    """Residuals (dl/dW evaluated at aW) - (1/a)(dl/dW at W) at epsilon = 0 (all 0)."""
+    grad = weight_gradient(s, s.W, 0)
+    return [sp.simplify(scale_weights(g, s.W, s.a) - g / s.a) for g in grad]
+
+
+def prove_gradient_orthogonal_to_weights(s: LinearBNSetting) -> list[sp.Expr]:
+    """Per row r: sum_c W_rc dl/dW_rc (0 at epsilon = 0; so the Frobenius product is 0 too)."""
+    grad = weight_gradient(s, s.W, 0)
+    return [sp.simplify(sum(s.W[r, c] * grad[r, c] for c in range(s.W.cols))) for r in range(s.W.rows)]
+
+
+def sgd_norm_change(W: sp.Matrix, grad: sp.Matrix, eta: sp.Expr) -> sp.Expr:
+    """||W - eta grad||^2 - ||W||^2 - eta^2 ||grad||^2, expanded: equals -2 eta <W, grad>."""
+    step = W - eta * grad
+    frob = lambda M: sp.Add(*[e**2 for e in M])  # noqa: E731
+    return sp.expand(frob(step) - frob(W) - eta**2 * frob(grad))
+
+
+def prove_sgd_norm_growth(s: LinearBNSetting) -> dict[str, sp.Expr]:
+    """The SGD step increases ||W||^2 by exactly eta^2 ||grad||^2 (epsilon = 0).
+
+    Returns two residuals, both 0: the identity for an arbitrary matrix ``grad``
+    (pure algebra: the change is -2 eta <W, grad>), and the change for BN's actual
+    gradient, where <W, grad> vanishes by orthogonality.
+    """
+    eta = sp.Symbol("eta", positive=True)
+    generic = sp.Matrix(s.W.rows, s.W.cols, lambda r, c: sp.Symbol(f"G_{r + 1}{c + 1}", real=True))
+    inner = sp.Add(*[w * g for w, g in zip(s.W, generic)])
+    algebra = sp.expand(sgd_norm_change(s.W, generic, eta) + 2 * eta * inner)
+    actual = weight_gradient(s, s.W, 0)
+    bn_change = sp.simplify(-2 * eta * sp.Add(*[w * g for w, g in zip(s.W, actual)]))
+    return {"algebra": algebra, "bn_gradient": bn_change}
+
+
+def prove_effective_learning_rate(s: LinearBNSetting) -> list[sp.Expr]:
+    """With W = rho V (rho > 0): (W - eta grad(W))/rho = V - (eta/rho^2) grad(V). Residuals (0).
+
+    Read with V of unit norm: one SGD step of size eta on W moves the direction
+    like a step of size eta/||W||^2 taken at the unit-norm weights. The only fact
+    about BN used is grad(rho V) = grad(V)/rho, which
+    :func:`prove_weight_gradient_scaling` proves; here it enters as a substitution
+    into generic gradient symbols, so SymPy checks the remaining algebra.
+    """
+    eta, rho = sp.Symbol("eta", positive=True), sp.Symbol("rho", positive=True)
+    grad_at_v = sp.Matrix(s.W.rows, s.W.cols, lambda r, c: sp.Symbol(f"G_{r + 1}{c + 1}", real=True))
+    grad_at_w = grad_at_v / rho  # the proven scaling law, evaluated at W = rho V
+    step_on_scaled = (rho * s.W - eta * grad_at_w) / rho
+    step_on_direction = s.W - eta / rho**2 * grad_at_v
+    return [sp.simplify(p - q) for p, q in zip(step_on_scaled, step_on_direction)]
+
+
+# --- epsilon > 0 --------------------------------------------------------------------------------
+
+def epsilon_scale_ratio() -> tuple[sp.Expr, dict[str, sp.Symbol]]:
+    """xhat(aW)/xhat(W) = sqrt((s2 + eps)/(s2 + eps/a^2)), with s2 the batch variance of W u.
+
+    Written with r = eps/s2, the ratio is sqrt((1 + r)/(1 + r/a^2)): it depends
+    only on a and on how large epsilon is relative to the variance.
+    """
+    a, r = sp.Symbol("a", positive=True), sp.Symbol("r", positive=True)
+    return sp.sqrt((1 + r) / (1 + r / a**2)), {"a": a, "r": r}
+
+
+def prove_epsilon_ratio(m: int = 3) -> list[sp.Expr]:
+    """Residuals xhat_i(a x) - ratio * xhat_i(x) for one feature of m symbolic values, epsilon > 0 (0).
+
+    Scaling W by a scales every x_i = (W u_i)_r by a, so a batch x is enough.
+    """
+    x = sp.symbols(f"x_1:{m + 1}", real=True)
+    eps = sp.Symbol("epsilon", positive=True)
+    ratio, sym = epsilon_scale_ratio()
+    a = sym["a"]
+    s2 = biased_batch_variance(x)
+    ratio_here = ratio.subs(sym["r"], eps / s2)
+    xhat = lambda vals: batch_norm_expr(vals, 1, 0, eps)  # noqa: E731
+    scaled = xhat([a * xi for xi in x])
+    return [sp.simplify(xs - ratio_here * xo) for xs, xo in zip(scaled, xhat(list(x)))]
+
+
+def epsilon_ratio_limits() -> dict[str, sp.Expr]:
+    """Limits and first-order size of the deviation ratio - 1.
+
+    * a -> oo: sqrt(1 + r) (the largest deviation for a > 1);
+    * a -> 0+: 0 (shrinking W makes epsilon dominate and the output collapses to beta);
+    * small r: ratio - 1 = (r/2)(1 - 1/a^2) + O(r^2).
+    """
+    ratio, sym = epsilon_scale_ratio()
+    a, r = sym["a"], sym["r"]
+    return {
+        "a_to_infinity": sp.limit(ratio, a, sp.oo),
+        "a_to_zero": sp.limit(ratio, a, 0, "+"),
+        "first_order": sp.series(ratio - 1, r, 0, 2).removeO(),
+    }
+
+
+def prove_epsilon_ratio_limits() -> dict[str, sp.Expr]:
+    """Residuals of the three statements of :func:`epsilon_ratio_limits` (all 0)."""
+    _, sym = epsilon_scale_ratio()
+    a, r = sym["a"], sym["r"]
+    lim = epsilon_ratio_limits()
+    return {
+        "a_to_infinity": sp.simplify(lim["a_to_infinity"] - sp.sqrt(1 + r)),
+        "a_to_zero": sp.simplify(lim["a_to_zero"]),
+        "first_order": sp.simplify(lim["first_order"] - r / 2 * (1 - 1 / a**2)),
+    }

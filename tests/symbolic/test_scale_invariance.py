@@ -1,0 +1,66 @@
+"""Proofs of chapter 5 (scale invariance, paper Section 3.3)."""
+
+import pytest
+import sympy as sp
+
+from bn.symbolic import scale_invariance as si
+
+
+@pytest.fixture(scope="module")
+def two_features():
+    """m = 3 examples, k = 2 features, d = 2 inputs: W has two rows, each normalized on its own."""
+    return si.make_setting(m=3, k=2, d=2)
+
+
+@pytest.fixture(scope="module")
+def one_feature():
+    """m = 3, k = 1, d = 2: the smallest setting that is not degenerate (the Jacobian check is costly)."""
+    return si.make_setting(m=3, k=1, d=2)
+
+
+def test_output_is_invariant_to_scaling_w(two_features):
+    assert all(r == 0 for r in si.prove_output_invariance(two_features))
+
+
+def test_output_is_not_invariant_at_positive_epsilon(one_feature):
+    s = one_feature
+    diff = si.bn_of_linear(s, s.a * s.W, s.eps)[0] - si.bn_of_linear(s, s.W, s.eps)[0]
+    point = {sym: v for sym, v in zip(list(s.W) + list(s.U), [1, 2, 1, 0, 0, 1, 2, 3])}
+    point.update({s.a: 2, s.eps: sp.Rational(1, 10), s.gamma[0]: 1, s.beta[0]: 0})
+    assert sp.nsimplify(diff.subs(point)) != 0
+
+
+def test_input_jacobian_is_invariant(one_feature):
+    residuals = si.prove_input_jacobian_invariance(one_feature)
+    assert len(residuals) == 3 * 3 * 2 and all(r == 0 for r in residuals)
+
+
+def test_weight_gradient_scales_as_one_over_a(two_features):
+    assert all(r == 0 for r in si.prove_weight_gradient_scaling(two_features))
+
+
+def test_weight_gradient_is_orthogonal_to_each_row(two_features):
+    assert si.prove_gradient_orthogonal_to_weights(two_features) == [0, 0]
+
+
+def test_sgd_step_grows_the_norm(two_features):
+    assert si.prove_sgd_norm_growth(two_features) == {"algebra": 0, "bn_gradient": 0}
+
+
+def test_effective_learning_rate(two_features):
+    assert all(r == 0 for r in si.prove_effective_learning_rate(two_features))
+
+
+@pytest.mark.parametrize("m", [2, 3, 5])
+def test_epsilon_deviation_ratio_is_exact(m):
+    assert all(r == 0 for r in si.prove_epsilon_ratio(m))
+
+
+def test_epsilon_deviation_limits():
+    assert si.prove_epsilon_ratio_limits() == {"a_to_infinity": 0, "a_to_zero": 0, "first_order": 0}
+
+
+def test_ratio_is_one_only_without_rescaling():
+    ratio, sym = si.epsilon_scale_ratio()
+    assert ratio.subs(sym["a"], 1) == 1
+    assert ratio.subs({sym["a"]: 2, sym["r"]: sp.Rational(1, 100)}) != 1

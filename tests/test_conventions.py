@@ -1,0 +1,67 @@
+"""The momentum conventions: conversions, and PyTorch's meaning checked against PyTorch itself."""
+
+import numpy as np
+import pytest
+
+from bn import conventions as cv
+
+
+def test_defaults_describe_the_documented_weights():
+    assert cv.PYTORCH.new_value_weight() == pytest.approx(0.1)
+    assert cv.KERAS.new_value_weight() == pytest.approx(0.01)
+    assert cv.FLAX.new_value_weight() == pytest.approx(0.01)
+    assert cv.CS231N.new_value_weight() == pytest.approx(0.1)
+
+
+def test_pytorch_default_equals_cs231n_default():
+    # Same average, opposite numbers: 0.1 (weight of new) and 0.9 (weight of old).
+    assert cv.convert(0.1, cv.PYTORCH, cv.CS231N) == pytest.approx(0.9)
+    assert cv.convert(0.99, cv.KERAS, cv.PYTORCH) == pytest.approx(0.01)
+
+
+@pytest.mark.parametrize("value", [0.0, 0.1, 0.5, 0.9, 0.999, 1.0])
+@pytest.mark.parametrize("src", cv.CONVENTIONS, ids=lambda c: c.library)
+@pytest.mark.parametrize("dst", cv.CONVENTIONS, ids=lambda c: c.library)
+def test_conversion_round_trips_and_preserves_the_average(value, src, dst):
+    there = cv.convert(value, src, dst)
+    # Two subtractions from 1 lose at most one ulp each in float64.
+    assert cv.convert(there, dst, src) == pytest.approx(value, abs=1e-15)
+    assert dst.new_value_weight(there) == pytest.approx(src.new_value_weight(value), abs=1e-15)
+
+
+def test_out_of_range_coefficients_are_refused():
+    with pytest.raises(ValueError):
+        cv.PYTORCH.new_value_weight(1.5)
+    with pytest.raises(ValueError):
+        cv.ema_update(0.0, 1.0, -0.1)
+
+
+def test_window_and_initial_weight():
+    assert cv.effective_window(0.1) == pytest.approx(10.0)
+    assert cv.weight_of_initial_value(0.1, 0) == 1.0
+    assert cv.weight_of_initial_value(0.5, 3) == pytest.approx(0.125)
+    with pytest.raises(ValueError):
+        cv.effective_window(0.0)
+
+
+def test_ema_update_matches_torch_batchnorm_running_mean():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    momentum = 0.3
+    layer = torch.nn.BatchNorm1d(2, momentum=momentum).double()
+    layer.train()
+    running, misread = np.zeros(2), np.zeros(2)
+    for _ in range(4):
+        x = rng.standard_normal((8, 2)) * 2 + 1
+        layer(torch.from_numpy(x))
+        running = cv.ema_update(running, x.mean(axis=0), cv.PYTORCH.new_value_weight(momentum))
+        misread = cv.ema_update(misread, x.mean(axis=0), 1 - momentum)  # read as weight of old
+    # float64 everywhere; a handful of fused multiply-adds differ by a few ulps.
+    np.testing.assert_allclose(layer.running_mean.numpy(), running, rtol=0, atol=1e-14)
+    assert not np.allclose(layer.running_mean.numpy(), misread)
+
+
+def test_table_rows():
+    rows = cv.conventions_table()
+    assert [r["library"] for r in rows] == [c.library for c in cv.CONVENTIONS]
+    assert rows[0]["pytorch_momentum"] == "0.1" and rows[1]["pytorch_momentum"] == "0.01"
