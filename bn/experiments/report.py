@@ -96,8 +96,48 @@ def count(iv: Interval | None, missing: int = 0, digits: int = 0) -> str:
     return text + (f" ({missing} did not reach it)" if missing else "")
 
 
-def markdown_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    """A Markdown table (the chapters display it with ``IPython.display.Markdown``)."""
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
-    return "\n".join(lines)
+class Table:
+    """A table that a notebook shows as HTML and whose plain-text form is what nbval compares.
+
+    (The book renders notebook Markdown outputs as CommonMark, which has no
+    tables, hence HTML.)
+    """
+
+    def __init__(self, header: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        self.header = [str(h) for h in header]
+        self.rows = [[str(c) for c in row] for row in rows]
+
+    def _repr_html_(self) -> str:
+        from html import escape
+
+        head = "".join(f"<th>{escape(h)}</th>" for h in self.header)
+        body = "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>" for row in self.rows)
+        return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+    def __repr__(self) -> str:
+        cols = list(zip(self.header, *self.rows))
+        widths = [max(len(c) for c in col) for col in cols]
+        lines = ["  ".join(c.ljust(w) for c, w in zip(line, widths)).rstrip()
+                 for line in [self.header, *self.rows]]
+        lines.insert(1, "  ".join("-" * w for w in widths))
+        return "\n".join(lines)
+
+
+def reachable_best(runs: Sequence[dict[str, Any]]) -> float:
+    """The highest periodic test accuracy that *every* run reached: the minimum over runs of each run's maximum.
+
+    The paper's target is "Inception's maximum accuracy"; with several seeds,
+    taking the lowest of the seeds' maxima makes it an accuracy every baseline run attains.
+    """
+    return min(max(r["history"]["test_acc"]) for r in runs if not r["history"]["diverged"])
+
+
+def sweep_table(result: dict[str, Any], arm: str) -> Table:
+    """Peak rate against final test accuracy for the sweep runs of ``arm`` (first seed)."""
+    rows = []
+    for r in result["runs"]:
+        if r["spec"]["arm"] == arm and r["spec"]["tags"].get("sweep"):
+            h = r["history"]
+            acc = "diverged" if h["diverged"] else f"{h['final_test_acc'] * 100:.1f} %"
+            rows.append([f"{r['spec']['train']['peak_lr']:g}", acc, "chosen" if r["spec"]["tags"].get("chosen") else ""])
+    return Table(["peak rate", "final test accuracy (seed %d)" % result["seeds"][0], ""], rows)
