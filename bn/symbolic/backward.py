@@ -20,10 +20,12 @@ Forms of dl/dx_i proven equal here (each against direct differentiation):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import sympy as sp
 
-from bn.symbolic.batch import SymbolicBatch, make_batch, reduce_rational, reduce_residual
+from bn.symbolic.batch import (SymbolicBatch, eliminate_sqrt, make_batch, reduce_rational,
+                               reduce_residual)
 
 
 # --- the computational graph -------------------------------------------------------------
@@ -130,28 +132,32 @@ def compact_dx(batch: SymbolicBatch) -> tuple[sp.Expr, ...]:
     return tuple(batch.gamma / (m * batch.sigma) * (m * gi - sum_g - xi * sum_gx) for gi, xi in zip(g, xh))
 
 
-def staged_dx(batch: SymbolicBatch) -> tuple[sp.Expr, ...]:
+def staged_dx(batch: SymbolicBatch,
+              stage: Callable[[sp.Expr], sp.Expr] | None = None) -> tuple[sp.Expr, ...]:
     """Backward of the staged forward pass, one local rule per stage (CS231n / Kratzert style).
 
     Forward stages: mu = mean(x); xmu = x - mu; sq = xmu^2; var = mean(sq);
     sqrtvar = sqrt(var + eps); ivar = 1/sqrtvar; xhat = xmu * ivar; y = gamma xhat + beta.
+    ``stage`` (optional) is applied to every intermediate value, e.g. an exact
+    normal form, so shared stages are simplified once instead of once per output.
     """
+    f = stage if stage is not None else (lambda e: e)
     m, x, g, gam, eps = batch.m, batch.x, batch.g, batch.gamma, batch.eps
-    mu = sp.Add(*x) / m
-    xmu = [xi - mu for xi in x]
-    var = sp.Add(*[d ** 2 for d in xmu]) / m
-    sqrtvar = sp.sqrt(var + eps)
-    ivar = 1 / sqrtvar
-    dxhat = [gi * gam for gi in g]
-    divar = sp.Add(*[a * b for a, b in zip(dxhat, xmu)])
-    dxmu1 = [a * ivar for a in dxhat]
-    dsqrtvar = -divar / sqrtvar ** 2
-    dvar = dsqrtvar / (2 * sqrtvar)
-    dsq = [dvar / m] * m
-    dxmu2 = [2 * d * s for d, s in zip(xmu, dsq)]
-    dx1 = [a + b for a, b in zip(dxmu1, dxmu2)]
-    dmu = -sp.Add(*dx1)
-    return tuple(d + dmu / m for d in dx1)
+    mu = f(sp.Add(*x) / m)
+    xmu = [f(xi - mu) for xi in x]
+    var = f(sp.Add(*[d ** 2 for d in xmu]) / m)
+    sqrtvar = f(sp.sqrt(var + eps))
+    ivar = f(1 / sqrtvar)
+    dxhat = [f(gi * gam) for gi in g]
+    divar = f(sp.Add(*[a * b for a, b in zip(dxhat, xmu)]))
+    dxmu1 = [f(a * ivar) for a in dxhat]
+    dsqrtvar = f(-divar / sqrtvar ** 2)
+    dvar = f(dsqrtvar / (2 * sqrtvar))
+    dsq = [f(dvar / m)] * m
+    dxmu2 = [f(2 * d * s) for d, s in zip(xmu, dsq)]
+    dx1 = [f(a + b) for a, b in zip(dxmu1, dxmu2)]
+    dmu = f(-sp.Add(*dx1))
+    return tuple(f(d + dmu / m) for d in dx1)
 
 
 def unbiased_variance(batch: SymbolicBatch) -> sp.Expr:
@@ -204,10 +210,14 @@ def prove_dx_forms(m: int) -> dict[str, list[sp.Expr]]:
         "graph": [at_forward_values(e, b, nodes) for e in graph_gradients(b, nodes)["dx"]],
         "paper": [at_forward_values(e, b, nodes) for e in paper_gradients(b, nodes)["dx"]],
         "compact": compact_dx(b),
-        "staged": staged_dx(b),
+        # each stage put in normal form once (exact), as a common-subexpression saving
+        "staged": staged_dx(b, stage=lambda e: sp.expand(eliminate_sqrt(e, b))),
         "unbiased": unbiased_form_dx(b, bessel_factor=True),
     }
-    return {name: [reduce_residual(f - d, b) for f, d in zip(form, direct)] for name, form in forms.items()}
+    # Eliminate the radicals of the direct gradient once; every form is compared with it.
+    direct_rational = [eliminate_sqrt(d, b) for d in direct]
+    return {name: [reduce_rational(eliminate_sqrt(f, b) - d) for f, d in zip(form, direct_rational)]
+            for name, form in forms.items()}
 
 
 def prove_parameter_gradients(m: int) -> dict[str, sp.Expr]:

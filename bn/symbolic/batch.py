@@ -135,9 +135,22 @@ def eliminate_sqrt(expr: sp.Expr, batch: SymbolicBatch) -> sp.Expr:
 
 
 def reduce_rational(expr: sp.Expr) -> sp.Expr:
-    """The expanded numerator of ``expr`` over a common denominator (0 iff expr == 0)."""
+    """0 if ``expr`` is identically zero, else its expanded numerator over a common denominator.
+
+    Fast path: when every denominator is a monomial (powers of sigma, as after
+    :func:`eliminate_sqrt`), ``expand`` alone gives a canonical Laurent polynomial,
+    which is 0 exactly when the expression is; otherwise fall back to ``together``.
+    """
+    if _only_monomial_denominators(expr) and sp.expand(expr) == 0:
+        return sp.Integer(0)
     numer, _ = sp.together(expr).as_numer_denom()
     return sp.expand(numer)
+
+
+def _only_monomial_denominators(expr: sp.Expr) -> bool:
+    return all(e.base.is_Symbol or e.base.is_Number
+               for e in sp.preorder_traversal(expr)
+               if isinstance(e, sp.Pow) and e.exp.is_negative)
 
 
 def reduce_residual(expr: sp.Expr, batch: SymbolicBatch) -> sp.Expr:
