@@ -136,3 +136,17 @@ def reached(values: Sequence[float | None]) -> tuple[list[float], int]:
     """The values that are not None (runs that reached a target) and how many did not."""
     kept = [float(v) for v in values if v is not None]
     return kept, len(values) - len(kept)
+
+
+def difference_ci(a: Sequence[float], b: Sequence[float], level: float = 0.95) -> Interval:
+    """``mean(a) - mean(b)`` with Welch's t interval (unequal variances, Welch-Satterthwaite df)."""
+    x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    d = float(x.mean() - y.mean())
+    if len(x) < 2 or len(y) < 2:
+        return Interval(d, -math.inf, math.inf, min(len(x), len(y)), level)
+    sx, sy = float(x.std(ddof=1)), float(y.std(ddof=1))
+    se = math.sqrt(sx * sx / len(x) + sy * sy / len(y))
+    if se == 0:
+        return Interval(d, d, d, min(len(x), len(y)), level)
+    half = t_quantile((1 + level) / 2, welch_df(sx, len(x), sy, len(y))) * se
+    return Interval(d, d - half, d + half, min(len(x), len(y)), level)

@@ -61,3 +61,13 @@ def test_ratio_ci_without_spread_is_a_point():
 
 def test_reached_counts_missing():
     assert reached([3, None, 5]) == ([3.0, 5.0], 1)
+
+
+def test_difference_ci_by_hand():
+    # a = [1, 2, 3], b = [0, 1, 2]: difference 1, se = sqrt(1/3 + 1/3), df = 4
+    from bn.analysis import difference_ci
+
+    iv = difference_ci([1, 2, 3], [0, 1, 2])
+    half = 2.776445 * math.sqrt(2 / 3)
+    assert iv.estimate == pytest.approx(1.0)
+    assert (iv.low, iv.high) == (pytest.approx(1 - half, rel=1e-6), pytest.approx(1 + half, rel=1e-6))

@@ -79,8 +79,11 @@ def mean_curve(runs: Sequence[dict[str, Any]], key: str = "test_acc", x: str = "
 
 
 def percent(iv: Interval | None, digits: int = 1) -> str:
-    """``"61.2 % [59.8, 62.6]"`` for an accuracy interval; an en dash for None."""
-    return "–" if iv is None else f"{iv.estimate * 100:.{digits}f} % [{iv.low * 100:.{digits}f}, {iv.high * 100:.{digits}f}]"
+    """``"61.2 % [59.8, 62.6]"`` for an accuracy interval (clipped to [0, 100]); an en dash for None."""
+    if iv is None:
+        return "–"
+    lo, hi = max(iv.low, 0.0) * 100, min(iv.high, 1.0) * 100
+    return f"{iv.estimate * 100:.{digits}f} % [{lo:.{digits}f}, {hi:.{digits}f}]"
 
 
 def times(iv: Interval | None, digits: int = 2) -> str:

@@ -20,21 +20,23 @@ def copy_title(result: dict[str, Any]) -> str:
     return data_copy_label(result["provenance"]["data"]["copy"])
 
 
-def accuracy_curves(ax, groups: Sequence[tuple[str, str, Sequence[dict[str, Any]]]], x: str = "eval_step",
-                    percent: bool = True) -> None:
-    """Mean test-accuracy curve and interval band for each ``(label, colour, runs)``."""
+def accuracy_curves(ax, groups: Sequence[tuple], x: str = "eval_step", percent: bool = True) -> None:
+    """Mean test-accuracy curve and interval band for each ``(label, colour, runs[, linestyle])``."""
     scale = 100 if percent else 1
-    for label, color, runs in groups:
+    for label, color, runs, *style in groups:
+        ls = style[0] if style else "-"
         live = [r for r in runs if not r["history"]["diverged"]]
         n_div = len(runs) - len(live)
         if not live:
-            ax.plot([], [], color=color, label=f"{label} (all {n_div} diverged)")
+            ax.plot([], [], color=color, linestyle=ls, label=f"{label} (all {n_div} diverged)")
             continue
         xs, m, lo, hi = mean_curve(live, x=x)
         text = label + (f" ({n_div} of {len(runs)} diverged)" if n_div else "")
-        ax.plot(xs, m * scale, color=color, label=text)
+        ax.plot(xs, m * scale, color=color, linestyle=ls, label=text)
         if len(live) > 1:
-            ax.fill_between(xs, lo * scale, hi * scale, color=color, alpha=0.2, linewidth=0)
+            # an accuracy lies in [0, 1]; a t interval over 3 seeds need not, so clip the band
+            ax.fill_between(xs, np.clip(lo, 0, 1) * scale, np.clip(hi, 0, 1) * scale, color=color, alpha=0.2,
+                            linewidth=0)
     ax.set_xlabel("training step" if x == "eval_step" else "training time (s, evaluation excluded)")
     ax.set_ylabel("test accuracy (%)" if percent else "test accuracy")
     ax.legend()
