@@ -34,7 +34,7 @@ def symbolic_feature_map(n: int, c: int, h: int, w: int, name: str = "x") -> np.
     """An (n, c, h, w) object array of distinct real symbols x_{n,c,h,w} (indices from 0)."""
     arr = np.empty((n, c, h, w), dtype=object)
     for idx in np.ndindex(n, c, h, w):
-        arr[idx] = sp.Symbol(f"{name}_{{{','.join(map(str, idx))}}}", real=True)
+        arr[idx] = sp.Symbol(f"{name}_{','.join(map(str, idx))}", real=True)
     return arr
 
 
@@ -167,7 +167,7 @@ def location_params(c: int, h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
     def make(name: str) -> np.ndarray:
         arr = np.empty((c, h, w), dtype=object)
         for idx in np.ndindex(c, h, w):
-            arr[idx] = sp.Symbol(f"{name}_{{{','.join(map(str, idx))}}}", real=True)
+            arr[idx] = sp.Symbol(f"{name}_{','.join(map(str, idx))}", real=True)
         return arr
     return make("gamma"), make("beta")
 
