@@ -93,3 +93,40 @@ def test_module_tracks_running_stats_like_batchnorm2d(device, momentum):
 def test_module_rejects_wrong_channel_count(device):
     with pytest.raises(ValueError, match=r"expected \(N, 4"):
         BookBatchNorm(4, device=device)(torch.randn(3, 5, device=device))
+
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+
+@settings(max_examples=25, deadline=None)
+@given(n=st.integers(2, 12), c=st.integers(1, 5), spatial=st.lists(st.integers(1, 4), max_size=2),
+       mean=st.sampled_from([0.0, 3.0, -50.0]), std=st.sampled_from([0.1, 1.0, 20.0]),
+       eps=st.sampled_from([1e-5, 1e-3]), seed=st.integers(0, 2**16))
+def test_function_matches_native_on_a_property_grid(n, c, spatial, mean, std, eps, seed):
+    # float64 on the CPU. Errors are measured against the scale of the terms each result is
+    # summed from (the sum of absolute values of the rounding-error bound, Higham Lemma 3.1), not
+    # against the result itself: with m = 2 values per channel dx vanishes identically (up to eps),
+    # so max|dx| is no scale at all. With m <= 192 the bound is ~m*u*scale ~ 2e-14*scale;
+    # 1e-12 is the book's stated float64 bound. CUDA is covered by the fixed-shape tests above.
+    g = torch.Generator().manual_seed(seed)
+    shape = (n, c, *spatial)
+    x = (mean + std * torch.randn(*shape, dtype=torch.float64, generator=g)).requires_grad_()
+    gamma = torch.randn(c, dtype=torch.float64, generator=g).requires_grad_()
+    beta = torch.randn(c, dtype=torch.float64, generator=g).requires_grad_()
+    dy = torch.randn(*shape, dtype=torch.float64, generator=g)
+    ours = book_batch_norm(x, gamma, beta, eps)
+    grads = torch.autograd.grad(ours, (x, gamma, beta), dy)
+    ref = F.batch_norm(x, None, None, gamma, beta, training=True, eps=eps)
+    ref_grads = torch.autograd.grad(ref, (x, gamma, beta), dy)
+    with torch.no_grad():
+        dims = [0, *range(2, x.dim())]
+        var = x.var(dim=dims, correction=0, keepdim=True)
+        xhat = (x - x.mean(dim=dims, keepdim=True)) / torch.sqrt(var + eps)
+        bshape = [1, c] + [1] * len(spatial)
+        scales = [ref.abs().max(),
+                  (gamma.abs().reshape(bshape) / torch.sqrt(var + eps)).max() * dy.abs().max(),
+                  (dy * xhat).abs().sum(dim=dims).max(),
+                  dy.abs().sum(dim=dims).max()]
+    for a, r, scale in zip((ours, *grads), (ref, *ref_grads), scales):
+        assert (a - r).abs().max() <= 1e-12 * scale
