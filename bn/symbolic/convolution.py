@@ -27,7 +27,8 @@ from collections.abc import Callable
 import numpy as np
 import sympy as sp
 
-from bn.symbolic.batch import batch_mean, batch_norm_expr, biased_batch_variance
+from bn.symbolic.backward import compact_dx
+from bn.symbolic.batch import SymbolicBatch, batch_mean, batch_norm_expr, biased_batch_variance
 
 
 def symbolic_feature_map(n: int, c: int, h: int, w: int, name: str = "x") -> np.ndarray:
@@ -99,12 +100,15 @@ def prove_conv_equals_reshaped_fc(n: int, c: int, h: int, w: int) -> list[sp.Exp
     return [sp.simplify(a - b) for a, b in zip(direct.flat, via_rows.flat)]
 
 
-def compact_input_gradient(xhat: list[sp.Expr], g: list[sp.Expr], gamma: sp.Expr, sigma: sp.Expr) -> list[sp.Expr]:
-    """dl/dx_i = gamma/(m sigma) (m g_i - sum_j g_j - xhat_i sum_j g_j xhat_j) for one feature."""
-    m = len(xhat)
-    sum_g = sp.Add(*g)
-    sum_gx = sp.Add(*[gi * xi for gi, xi in zip(g, xhat)])
-    return [gamma / (m * sigma) * (m * gi - sum_g - xi * sum_gx) for gi, xi in zip(g, xhat)]
+def channel_batch(x: np.ndarray, g: np.ndarray, channel: int, gamma: sp.Expr, beta: sp.Expr,
+                  eps: sp.Expr) -> SymbolicBatch:
+    """One channel's m' = N*H*W values (and upstream gradients) as a fully connected batch."""
+    vals, grads = tuple(channel_values(x, channel)), tuple(channel_values(g, channel))
+    mu, var = batch_mean(vals), biased_batch_variance(vals)
+    sigma = sp.sqrt(var + eps)
+    xhat = tuple((v - mu) / sigma for v in vals)
+    return SymbolicBatch(m=len(vals), x=vals, gamma=gamma, beta=beta, eps=eps, g=grads, mu=mu, var=var,
+                         sigma=sigma, xhat=xhat, y=tuple(gamma * xh + beta for xh in xhat))
 
 
 def prove_conv_gradient_uses_effective_batch(n: int, h: int, w: int) -> list[sp.Expr]:
@@ -112,18 +116,16 @@ def prove_conv_gradient_uses_effective_batch(n: int, h: int, w: int) -> list[sp.
 
     The loss is l = sum over positions of g * y; SymPy differentiates it with
     respect to every input, and each derivative is compared with
-    :func:`compact_input_gradient` applied to the channel's m' values.
+    the compact formula of the backpropagation chapter (:func:`bn.symbolic.backward.compact_dx`)
+    applied to the channel's m' values as one batch.
     """
     x = symbolic_feature_map(n, 1, h, w)
     g = symbolic_feature_map(n, 1, h, w, name="g")
     gamma, beta, eps = channel_params(1)
     y = conv_batch_norm(x, gamma, beta, eps)
     loss = sp.Add(*[gi * yi for gi, yi in zip(g.flat, y.flat)])
-    vals = channel_values(x, 0)
-    mu = batch_mean(vals)
-    sigma = sp.sqrt(biased_batch_variance(vals) + eps)
-    xhat = [(v - mu) / sigma for v in vals]
-    expected = compact_input_gradient(xhat, list(g.flat), gamma[0], sigma)
+    channel = channel_batch(x, g, 0, gamma[0], beta[0], eps)
+    expected = compact_dx(channel)
     return [sp.simplify(sp.diff(loss, xi) - e) for xi, e in zip(x.flat, expected)]
 
 
