@@ -62,5 +62,7 @@ def compact_gradients(dy: np.ndarray,
     dbeta = _channel_sum(dy, cache)
     dgamma = _channel_sum(dy * cache.x_hat, cache)
     m = cache.m
-    dx = (cache.gamma * cache.inv_std / m) * (m * dy - dbeta - cache.x_hat * dgamma)
+    # Same formula as the docstring's, with 1/m taken inside: forming m * dy
+    # first overflows float16 for large m (m * |dy| > 65504).
+    dx = (cache.gamma * cache.inv_std) * (dy - dbeta / m - cache.x_hat * (dgamma / m))
     return dx, dgamma.reshape(-1), dbeta.reshape(-1)
