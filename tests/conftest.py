@@ -1,4 +1,5 @@
-"""Device parametrization: every torch test runs on the CPU, and on CUDA when torch sees one."""
+"""Shared fixtures. Device parametrization: every torch test runs on the CPU, and on
+CUDA when torch sees one (skipped cleanly otherwise); a test never needs a GPU."""
 
 import pytest
 import torch
