@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from bn.functional import batch_norm_backward, batch_norm_forward
+from bn.functional import BatchNormCache, batch_norm_backward, batch_norm_forward
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,7 @@ def make_problem(cfg: ToyConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return u, teacher, w0 * (cfg.init_norm / np.linalg.norm(w0))
 
 
-def normalized_features(u: np.ndarray, w: np.ndarray, eps: float) -> tuple[np.ndarray, object]:
+def normalized_features(u: np.ndarray, w: np.ndarray, eps: float) -> tuple[np.ndarray, BatchNormCache]:
     """BN(u W^T) with gamma = 1, beta = 0, and the cache for the backward pass."""
     k = w.shape[0]
     return batch_norm_forward(u @ w.T, np.ones(k), np.zeros(k), eps)

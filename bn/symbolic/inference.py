@@ -147,8 +147,8 @@ def ema_weight_sum() -> tuple[sp.Expr, sp.Symbol, sp.Symbol]:
 
 def prove_ema_weights_sum_to_one() -> sp.Expr:
     """Residual of 'the unrolled weights add up to 1' for symbolic T and alpha (0)."""
-    weights, alpha, _ = ema_weight_sum()
-    # doit() may return a Piecewise on alpha == 0 (ratio 1); both branches must be 1.
+    weights, _, _ = ema_weight_sum()
+    # doit() may return a Piecewise on the ratio being 1; piecewise_fold lets simplify see every branch.
     return sp.simplify(sp.piecewise_fold(weights) - 1)
 
 
@@ -216,18 +216,21 @@ def prove_inference_is_affine() -> dict[str, sp.Expr]:
 
 # --- folding into a linear layer -----------------------------------------------------------------
 
+def _column(name: str, n: int, **assumptions: bool) -> sp.Matrix:
+    return sp.Matrix(sp.symbols(f"{name}_1:{n + 1}", **assumptions))
+
+
 def fold_symbols(out_features: int, in_features: int) -> dict[str, sp.Matrix]:
     """W (k x d), b, u and per-output BN parameters gamma, beta, running mean and variance."""
     k, d = out_features, in_features
-    col = lambda name, n, **kw: sp.Matrix(sp.symbols(f"{name}_1:{n + 1}", **kw))  # noqa: E731
     return {
         "W": sp.Matrix(k, d, lambda i, j: sp.Symbol(f"W_{i + 1}{j + 1}", real=True)),
-        "b": col("b", k, real=True),
-        "u": col("u", d, real=True),
-        "gamma": col("gamma", k, real=True),
-        "beta": col("beta", k, real=True),
-        "mean": col("mu", k, real=True),
-        "var": col("v", k, positive=True),
+        "b": _column("b", k, real=True),
+        "u": _column("u", d, real=True),
+        "gamma": _column("gamma", k, real=True),
+        "beta": _column("beta", k, real=True),
+        "mean": _column("mu", k, real=True),
+        "var": _column("v", k, positive=True),
         "eps": sp.Matrix([sp.Symbol("epsilon", positive=True)]),
     }
 
@@ -275,19 +278,23 @@ def prove_fold_linear(out_features: int = 2, in_features: int = 3) -> dict[str, 
 
 # --- folding into a convolution --------------------------------------------------------------------
 
+def _symbol_array(name: str, shape: tuple[int, ...], **assumptions: bool) -> np.ndarray:
+    arr = np.empty(shape, dtype=object)
+    for idx in np.ndindex(*shape):
+        arr[idx] = sp.Symbol(f"{name}_{','.join(map(str, idx))}", **assumptions)
+    return arr
+
+
 def conv_fold_symbols(c_in: int = 2, c_out: int = 2, kernel: int = 2, size: int = 3) -> dict[str, np.ndarray]:
     """Symbolic input (c_in, size, size), kernel (c_out, c_in, k, k), bias and per-channel BN parameters."""
-    sym = lambda name, shape, **kw: np.array(  # noqa: E731
-        [sp.Symbol(f"{name}_{'_'.join(str(i) for i in idx)}", **kw) for idx in np.ndindex(*shape)],
-        dtype=object).reshape(shape)
     return {
-        "x": sym("x", (c_in, size, size), real=True),
-        "W": sym("W", (c_out, c_in, kernel, kernel), real=True),
-        "b": sym("b", (c_out,), real=True),
-        "gamma": sym("gamma", (c_out,), real=True),
-        "beta": sym("beta", (c_out,), real=True),
-        "mean": sym("mu", (c_out,), real=True),
-        "var": sym("v", (c_out,), positive=True),
+        "x": _symbol_array("x", (c_in, size, size), real=True),
+        "W": _symbol_array("W", (c_out, c_in, kernel, kernel), real=True),
+        "b": _symbol_array("b", (c_out,), real=True),
+        "gamma": _symbol_array("gamma", (c_out,), real=True),
+        "beta": _symbol_array("beta", (c_out,), real=True),
+        "mean": _symbol_array("mu", (c_out,), real=True),
+        "var": _symbol_array("v", (c_out,), positive=True),
         "eps": np.array([sp.Symbol("epsilon", positive=True)], dtype=object),
     }
 

@@ -64,3 +64,14 @@ def test_ratio_is_one_only_without_rescaling():
     ratio, sym = si.epsilon_scale_ratio()
     assert ratio.subs(sym["a"], 1) == 1
     assert ratio.subs({sym["a"]: 2, sym["r"]: sp.Rational(1, 100)}) != 1
+
+
+def test_ratio_agrees_with_the_transform_chapter():
+    # Chapter 1 states the same deviation as rho(a) = a sqrt(V + eps)/sqrt(a^2 V + eps); the two
+    # forms must be one function of (a, V, eps).
+    from bn.symbolic.transform import scale_deviation_factor, scale_deviation_symbols
+
+    a, V, eps = scale_deviation_symbols()
+    ratio, sym = si.epsilon_scale_ratio()
+    here = ratio.subs({sym["a"]: a, sym["r"]: eps / V})
+    assert sp.simplify(here - scale_deviation_factor(a, V, eps)) == 0
