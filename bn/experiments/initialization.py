@@ -33,7 +33,7 @@ def run(ctx: Context, cfg: dict[str, Any]) -> dict[str, Any]:
     return {"lr": cfg["lr"]}
 
 
-PROFILES = cnn_profiles(cpu={"init_scales": [0.1, 1.0, 10.0], "lr": 0.1, "steps": 100, "eval_every": 25},
+PROFILES = cnn_profiles(cpu={"init_scales": [0.1, 1.0, 10.0], "lr": 0.1, "steps": 80, "eval_every": 20},
                         gpu={"init_scales": [0.1, 1.0, 10.0], "lr": 0.1, "steps": 1500},
                         smoke={"init_scales": [0.1, 1.0, 10.0], "lr": 0.03})
 
