@@ -145,6 +145,60 @@ def prove_effective_learning_rate(s: LinearBNSetting) -> list[sp.Expr]:
     return [sp.simplify(p - q) for p, q in zip(step_on_scaled, step_on_direction)]
 
 
+# --- a symbolic batch size ---------------------------------------------------------------------
+
+# One summation index for every Sum: SymPy combines Sums over the same index when simplifying
+# (with a fresh Dummy per Sum its sum_simplify fails).
+SUM_INDEX = sp.Symbol("j", integer=True)
+
+
+def general_feature() -> tuple[sp.Symbol, sp.Symbol, sp.IndexedBase]:
+    """(m, i, x): one feature's pre-activations x[1..m] for a *symbolic* batch size m.
+
+    Scaling W by a scales every pre-activation x_i = (W u_i)_r by a, so statements
+    about one feature of BN(Wu) under W -> aW are statements about x -> a x.
+    """
+    return (sp.Symbol("m", integer=True, positive=True), sp.Symbol("i", integer=True),
+            sp.IndexedBase("x", real=True))
+
+
+def general_xhat(values: sp.Lambda, m: sp.Symbol, i: sp.Symbol, eps: sp.Expr) -> sp.Expr:
+    """xhat_i for values v(1..m) written with SymPy Sums (biased variance, floor eps)."""
+    j = SUM_INDEX
+    mu = sp.Sum(values(j), (j, 1, m)) / m
+    var = sp.Sum((values(j) - mu) ** 2, (j, 1, m)) / m
+    return (values(i) - mu) / sp.sqrt(var + eps)
+
+
+def general_batch_variance(m: sp.Symbol, x: sp.IndexedBase) -> sp.Expr:
+    """sigma^2_B = (1/m) sum_j (x_j - mu_B)^2 with SymPy Sums."""
+    j = SUM_INDEX
+    mu = sp.Sum(x[j], (j, 1, m)) / m
+    return sp.Sum((x[j] - mu) ** 2, (j, 1, m)) / m
+
+
+def prove_output_invariance_general_m() -> sp.Expr:
+    """Residual xhat_i(a x) - xhat_i(x) at epsilon = 0 for symbolic m (0; y = gamma xhat + beta follows)."""
+    m, i, x = general_feature()
+    a = sp.Symbol("a", positive=True)
+    k = sp.Symbol("k", integer=True)
+    scaled = general_xhat(sp.Lambda(k, a * x[k]), m, i, 0)
+    plain = general_xhat(sp.Lambda(k, x[k]), m, i, 0)
+    return sp.simplify(scaled - plain)
+
+
+def prove_epsilon_ratio_general_m() -> sp.Expr:
+    """Residual xhat_i(a x) - ratio * xhat_i(x) at epsilon > 0 for symbolic m (0)."""
+    m, i, x = general_feature()
+    eps = sp.Symbol("epsilon", positive=True)
+    ratio, sym = epsilon_scale_ratio()
+    k = sp.Symbol("k", integer=True)
+    scaled = general_xhat(sp.Lambda(k, sym["a"] * x[k]), m, i, eps)
+    plain = general_xhat(sp.Lambda(k, x[k]), m, i, eps)
+    ratio_here = ratio.subs(sym["r"], eps / general_batch_variance(m, x))
+    return sp.simplify(scaled - ratio_here * plain)
+
+
 # --- epsilon > 0 --------------------------------------------------------------------------------
 
 def epsilon_scale_ratio() -> tuple[sp.Expr, dict[str, sp.Symbol]]:

@@ -75,3 +75,22 @@ def test_ratio_agrees_with_the_transform_chapter():
     ratio, sym = si.epsilon_scale_ratio()
     here = ratio.subs({sym["a"]: a, sym["r"]: eps / V})
     assert sp.simplify(here - scale_deviation_factor(a, V, eps)) == 0
+
+
+def test_output_invariance_for_symbolic_batch_size():
+    assert si.prove_output_invariance_general_m() == 0
+
+
+def test_epsilon_ratio_for_symbolic_batch_size():
+    assert si.prove_epsilon_ratio_general_m() == 0
+
+
+def test_general_m_machinery_detects_a_negative_scale():
+    # Negative control: with a < 0 the normalized values flip sign, so the residual is not 0.
+    m, i, x = si.general_feature()
+    a = sp.Symbol("a", negative=True)
+    k = sp.Symbol("k", integer=True)
+    flipped = si.general_xhat(sp.Lambda(k, a * x[k]), m, i, 0)
+    plain = si.general_xhat(sp.Lambda(k, x[k]), m, i, 0)
+    assert sp.simplify(flipped - plain) != 0
+    assert sp.simplify(flipped + plain) == 0
