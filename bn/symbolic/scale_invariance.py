@@ -199,6 +199,48 @@ def prove_epsilon_ratio_general_m() -> sp.Expr:
     return sp.simplify(scaled - ratio_here * plain)
 
 
+def index_sum(expr: sp.Expr, x: sp.Symbol, g: sp.Symbol, m: sp.Symbol) -> sp.Expr:
+    """sum_{i=1}^m of ``expr``, a polynomial in x = x_i and g = g_i whose coefficients do not depend on i.
+
+    Linearity turns the sum into coefficients times the power sums
+    S_{x^p g^q} = sum_i x_i^p g_i^q (with S_{x^0 g^0} = m), which stay symbolic: this
+    is how a sum over a batch of any size m is written without choosing m.
+    """
+    total = sp.Integer(0)
+    for (p, q), coeff in sp.Poly(sp.expand(expr), x, g).terms():
+        total += coeff * (m if p == q == 0 else sp.Symbol(f"S_{{x^{p} g^{q}}}", real=True))
+    return total
+
+
+def general_input_gradient(eps: sp.Expr) -> dict[str, sp.Expr]:
+    """dl/dx_i for a symbolic batch size m, in terms of x = x_i, g = g_i and power sums.
+
+    The compact form gamma/(m sigma)(m g_i - sum_j g_j - xhat_i sum_j g_j xhat_j), proven
+    for symbolic m in the backpropagation chapter (:mod:`bn.symbolic.backward_general`).
+    Returns the gradient and its ingredients (keys ``dx``, ``x``, ``g``, ``m``, ``sigma``).
+    """
+    m = sp.Symbol("m", integer=True, positive=True)
+    x, g = sp.symbols("x_i g_i", real=True)
+    gamma = sp.Symbol("gamma", real=True)
+    mu = index_sum(x, x, g, m) / m
+    sigma = sp.sqrt(index_sum((x - mu) ** 2, x, g, m) / m + eps)
+    xhat = (x - mu) / sigma
+    dx = gamma / (m * sigma) * (m * g - index_sum(g, x, g, m) - xhat * index_sum(g * xhat, x, g, m))
+    return {"dx": dx, "x": x, "g": g, "m": m, "sigma": sigma, "gamma": gamma}
+
+
+def prove_input_gradient_orthogonality_general_m(eps: sp.Expr = 0) -> dict[str, sp.Expr]:
+    """sum_i x_i dl/dx_i and sum_i dl/dx_i for symbolic m (both 0 at eps = 0).
+
+    By the chain rule sum_c W_rc dl/dW_rc = sum_i x_ir dl/dx_ir, so the first residual
+    is the orthogonality of the weight gradient for any batch size (and any d).
+    """
+    grad = general_input_gradient(eps)
+    x, g, m = grad["x"], grad["g"], grad["m"]
+    return {"sum_x_dx": sp.simplify(index_sum(x * grad["dx"], x, g, m)),
+            "sum_dx": sp.simplify(index_sum(grad["dx"], x, g, m))}
+
+
 # --- epsilon > 0 --------------------------------------------------------------------------------
 
 def epsilon_scale_ratio() -> tuple[sp.Expr, dict[str, sp.Symbol]]:

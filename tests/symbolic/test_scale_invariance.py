@@ -94,3 +94,28 @@ def test_general_m_machinery_detects_a_negative_scale():
     plain = si.general_xhat(sp.Lambda(k, x[k]), m, i, 0)
     assert sp.simplify(flipped - plain) != 0
     assert sp.simplify(flipped + plain) == 0
+
+
+def test_weight_gradient_orthogonality_for_symbolic_batch_size():
+    assert si.prove_input_gradient_orthogonality_general_m() == {"sum_x_dx": 0, "sum_dx": 0}
+
+
+def test_orthogonality_fails_at_positive_epsilon_for_symbolic_batch_size():
+    res = si.prove_input_gradient_orthogonality_general_m(sp.Symbol("epsilon", positive=True))
+    assert res["sum_x_dx"] != 0  # the floor breaks the invariance, hence the orthogonality
+    assert res["sum_dx"] == 0    # shift invariance does not depend on epsilon
+
+
+def test_general_gradient_is_the_backpropagation_chapters_formula():
+    # The power-sum form, evaluated on an explicit batch, is bn.symbolic.backward.compact_dx.
+    from bn.symbolic.backward import compact_dx
+    from bn.symbolic.batch import make_batch
+
+    batch = make_batch(3)
+    grad = si.general_input_gradient(batch.eps)
+    power_sums = {sp.Symbol(f"S_{{x^{p} g^{q}}}", real=True):
+                  sum(xi**p * gi**q for xi, gi in zip(batch.x, batch.g)) for p in range(3) for q in range(2)}
+    for i in range(3):
+        here = grad["dx"].subs(power_sums).subs({grad["x"]: batch.x[i], grad["g"]: batch.g[i], grad["m"]: 3,
+                                                 grad["gamma"]: batch.gamma})
+        assert sp.simplify(here - compact_dx(batch)[i]) == 0
