@@ -24,8 +24,8 @@ from typing import Callable
 
 import sympy as sp
 
-from bn.symbolic.batch import (SymbolicBatch, eliminate_sqrt, make_batch, reduce_rational,
-                               reduce_residual)
+from bn.symbolic.batch import (SymbolicBatch, eliminate_sqrt, make_batch, normalize_radicands,
+                               reduce_rational, reduce_residual)
 
 
 # --- the computational graph -------------------------------------------------------------
@@ -90,7 +90,8 @@ def paper_gradients(batch: SymbolicBatch, nodes: GraphNodes) -> dict[str, object
     m, x, g, gam, eps = batch.m, batch.x, batch.g, batch.gamma, batch.eps
     mu, var = nodes.mu, nodes.var
     dxhat = tuple(gi * gam for gi in g)
-    dvar = sp.Add(*[dxh * (xi - mu) for dxh, xi in zip(dxhat, x)]) * sp.Rational(-1, 2) * (var + eps) ** sp.Rational(-3, 2)
+    dvar = (sp.Add(*[dxh * (xi - mu) for dxh, xi in zip(dxhat, x)])
+            * sp.Rational(-1, 2) * (var + eps) ** sp.Rational(-3, 2))
     dmu = (sp.Add(*[dxh * (-1 / sp.sqrt(var + eps)) for dxh in dxhat])
            + dvar * sp.Add(*[-2 * (xi - mu) for xi in x]) / m)
     dx = tuple(dxh / sp.sqrt(var + eps) + dvar * 2 * (xi - mu) / m + dmu / m for dxh, xi in zip(dxhat, x))
@@ -200,6 +201,45 @@ def prove_graph_equals_paper(m: int) -> dict[str, list[sp.Expr]]:
         pairs = zip(lhs, rhs) if isinstance(lhs, tuple) else [(lhs, rhs)]
         out[key] = [_reduce_graph_residual(a - c, b, nodes) for a, c in pairs]
     return out
+
+
+def direct_node_gradients(batch: SymbolicBatch, nodes: GraphNodes) -> dict[str, object]:
+    """dl/dxhat_i, dl/dsigma^2_B, dl/dmu_B by differentiating the loss written in those variables.
+
+    Each is the derivative the paper means, obtained without the graph:
+    dl/dxhat: l = sum_j g_j (gamma xhat_j + beta) in free xhat;
+    dl/dsigma^2_B: l(x, mu_B, sigma^2_B) with xhat_j = (x_j - mu_B)/sqrt(sigma^2_B + eps);
+    dl/dmu_B: l(x, mu_B) with sigma^2_B = (1/m) sum_j (x_j - mu_B)^2 (it depends on mu_B too).
+    """
+    g, gam, beta, eps = batch.g, batch.gamma, batch.beta, batch.eps
+    mu, var = nodes.mu, nodes.var
+    loss_xhat = sp.Add(*[gj * (gam * xh + beta) for gj, xh in zip(g, nodes.xhat)])
+    loss_var = sp.Add(*[gj * (gam * (xj - mu) / sp.sqrt(var + eps) + beta) for gj, xj in zip(g, batch.x)])
+    var_of_mu = sp.Add(*[(xj - mu) ** 2 for xj in batch.x]) / batch.m
+    loss_mu = loss_var.xreplace({var: var_of_mu})
+    return {"dxhat": tuple(sp.diff(loss_xhat, xh) for xh in nodes.xhat), "dvar": sp.diff(loss_var, var),
+            "dmu": sp.diff(loss_mu, mu), "var_of_mu": var_of_mu}
+
+
+def prove_node_gradients_direct(m: int) -> dict[str, list[sp.Expr]]:
+    """Residuals of the paper's dl/dxhat_i, dl/dsigma^2_B, dl/dmu_B against :func:`direct_node_gradients`.
+
+    sigma^2_B is set to its definition in terms of x and mu_B in both sides (mu_B stays free),
+    so the check holds on the whole graph, not only at mu_B = mean(x). All residuals are 0.
+    """
+    b, nodes = make_batch(m), graph_nodes(m)
+    paper, direct = paper_gradients(b, nodes), direct_node_gradients(b, nodes)
+    sigma = sp.Symbol("sigma", positive=True)
+    # eps = sigma^2 - sigma^2_B(x, mu_B) removes the radicals exactly, as in reduce_residual
+    values = {nodes.var: direct["var_of_mu"]}
+
+    def reduce(e: sp.Expr) -> sp.Expr:
+        e = e.xreplace(values).xreplace({b.eps: sigma ** 2 - direct["var_of_mu"]})
+        return reduce_rational(normalize_radicands(e))
+
+    return {"dxhat": [reduce(p - d) for p, d in zip(paper["dxhat"], direct["dxhat"])],
+            "dvar": [reduce(paper["dvar"] - direct["dvar"])],
+            "dmu": [reduce(paper["dmu"] - direct["dmu"])]}
 
 
 def prove_dx_forms(m: int) -> dict[str, list[sp.Expr]]:

@@ -219,7 +219,8 @@ def paper_equations(gb: GeneralBatch) -> dict[str, sp.Expr]:
     ``dmu_second_factor`` is the factor sum_j -2(x_j - mu_B)/m multiplying dl/dsigma^2_B in dl/dmu_B.
     """
     dxhat = lambda n: gb.g[n] * gb.gamma  # noqa: E731 - dl/dxhat_n
-    dvar = sum_over(gb, dxhat(gb.j) * (gb.x[gb.j] - gb.mu), gb.j) * sp.Rational(-1, 2) * (gb.var + gb.eps) ** sp.Rational(-3, 2)
+    dvar = (sum_over(gb, dxhat(gb.j) * (gb.x[gb.j] - gb.mu), gb.j)
+            * sp.Rational(-1, 2) * (gb.var + gb.eps) ** sp.Rational(-3, 2))
     second = sum_over(gb, -2 * (gb.x[gb.j] - gb.mu), gb.j) / gb.m
     dmu = sum_over(gb, -dxhat(gb.j) / sp.sqrt(gb.var + gb.eps), gb.j) + dvar * second
     dx = dxhat(gb.i) / sp.sqrt(gb.var + gb.eps) + dvar * 2 * (gb.x[gb.i] - gb.mu) / gb.m + dmu / gb.m

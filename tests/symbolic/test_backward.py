@@ -26,6 +26,25 @@ def test_every_dx_form_equals_direct_differentiation(m):
 
 
 @pytest.mark.parametrize("m", MS)
+def test_node_gradients_equal_direct_differentiation(m):
+    residuals = B.prove_node_gradients_direct(m)
+    for key, values in residuals.items():
+        assert values == [0] * len(values), key
+
+
+def test_node_check_can_fail_without_the_second_dmu_term():
+    """With mu_B free, dropping the paper's second term of dl/dmu_B is detected."""
+    b, nodes = B.make_batch(3), B.graph_nodes(3)
+    paper, direct = B.paper_gradients(b, nodes), B.direct_node_gradients(b, nodes)
+    first_term_only = sp.Add(*[-gi * b.gamma / sp.sqrt(nodes.var + b.eps) for gi in b.g])
+    residual = (first_term_only - direct["dmu"]).xreplace({nodes.var: direct["var_of_mu"]})
+    point = {b.x[0]: 1, b.x[1]: 2, b.x[2]: 4, nodes.mu: 0, b.g[0]: 1, b.g[1]: -1, b.g[2]: 3,
+             b.gamma: 1, b.eps: sp.Rational(1, 10)}
+    assert abs(sp.N(residual.xreplace(point), 30)) > 1e-6
+    assert paper["dmu"] != first_term_only
+
+
+@pytest.mark.parametrize("m", MS)
 def test_parameter_gradients(m):
     assert B.prove_parameter_gradients(m) == {"dgamma": 0, "dbeta": 0}
 
