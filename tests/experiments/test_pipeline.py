@@ -47,3 +47,15 @@ def test_cpu_profile_first_run_builds_and_steps(name, synthetic_data):
     h = run_spec(spec, data, stop_at=2, progress=False)["history"]
     assert h["steps_done"] == 2 or h["diverged"]
     assert h["eval_step"] == [0]  # the first periodic evaluation comes later
+
+
+@pytest.mark.parametrize("name", list(REGISTRY))
+def test_gpu_profile_first_run_is_well_formed(name):
+    """The gpu profile has not been run here; at least its first spec must build a model and a config."""
+    from bn.models import build_model
+    from bn.training import TrainConfig
+
+    spec = first_spec(REGISTRY[name], "gpu")
+    kwargs = dict(spec.model)
+    build_model(kwargs.pop("kind"), **kwargs)
+    assert TrainConfig.from_dict(spec.train).steps == spec.train["steps"] > 0
