@@ -144,3 +144,15 @@ def sweep_table(result: dict[str, Any], arm: str) -> Table:
             acc = "diverged" if h["diverged"] else f"{h['final_test_acc'] * 100:.1f} %"
             rows.append([f"{r['spec']['train']['peak_lr']:g}", acc, "chosen" if r["spec"]["tags"].get("chosen") else ""])
     return Table(["peak rate", "final test accuracy (seed %d)" % result["seeds"][0], ""], rows)
+
+
+def stalled_count(runs: Sequence[dict[str, Any]], chance: float = 0.1, margin: float = 0.05) -> int:
+    """Runs that finished without diverging but did not learn: final accuracy below ``chance + margin``.
+
+    A net whose units all died (e.g. ReLUs pushed negative by one huge early step)
+    keeps a finite loss of about ln 10 and is not caught by the divergence
+    monitor, yet it has failed as surely; 5 points above chance is far below any
+    run that learned anything in our budget.
+    """
+    return sum(1 for r in runs if not r["history"]["diverged"]
+               and r["history"]["final_test_acc"] is not None and r["history"]["final_test_acc"] < chance + margin)

@@ -57,3 +57,8 @@ def test_mean_curve_and_text_forms():
     assert "<td>bb</td><td>22</td>" in t._repr_html_()
     sweep = repr(report.sweep_table(RESULT, "a"))
     assert "chosen" in sweep and "70.0 %" in sweep
+
+
+def test_stalled_runs_are_counted_apart_from_diverged_ones():
+    runs = [_run("c", 0, [0.1, 0.1], final=0.101), _run("c", 1, [0.1, 0.5]), _run("c", 2, [0.1], diverged=True)]
+    assert report.stalled_count(runs) == 1 and report.diverged_count(runs) == 1
