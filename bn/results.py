@@ -41,6 +41,7 @@ def save_result(path: str | os.PathLike, payload: dict[str, Any]) -> Path:
         with os.fdopen(fd, "w") as f:
             json.dump(payload, f, indent=1, sort_keys=False, allow_nan=True)
             f.write("\n")
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600; a result file is meant to be read by anyone
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
