@@ -25,8 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bn.functional.layout import as_channel_column, reduction_axes
-from bn.functional.validation import (check_batch_input, check_channel_vector, check_eps,
-                                      check_running_var, check_training_batch)
+from bn.functional.validation import check_inference_inputs, check_training_batch
 
 
 @dataclass(frozen=True)
@@ -79,19 +78,12 @@ def batch_renorm_forward(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray,
         TypeError / ValueError: as :func:`bn.functional.batch_norm_inference`,
         plus ``r_max < 1``, ``d_max < 0`` or fewer than 2 values per channel.
     """
-    x = check_batch_input(x)
-    channels = x.shape[1]
-    gamma = check_channel_vector(gamma, "gamma", channels)
-    beta = check_channel_vector(beta, "beta", channels)
-    running_mean = check_channel_vector(running_mean, "running_mean", channels)
-    running_var = check_channel_vector(running_var, "running_var", channels)
-    eps = check_eps(eps)
-    check_running_var(running_var, eps)
+    x, gamma, beta, running_mean, running_var, eps, dtype = check_inference_inputs(
+        x, gamma, beta, running_mean, running_var, eps)
     check_training_batch(x)
     r_max = _check_limit(r_max, "r_max", 1.0)
     d_max = _check_limit(d_max, "d_max", 0.0)
 
-    dtype = np.result_type(x, gamma, beta, running_mean, running_var)
     x = x.astype(dtype, copy=False)
     axes = reduction_axes(x.ndim)
     mean_b = x.mean(axis=axes)

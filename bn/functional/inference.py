@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from bn.functional.layout import as_channel_column
-from bn.functional.validation import (check_batch_input, check_channel_vector, check_eps,
-                                      check_running_var)
+from bn.functional.validation import check_inference_inputs
 
 
 def batch_norm_inference(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray,
@@ -29,16 +28,8 @@ def batch_norm_inference(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray,
         TypeError / ValueError: as :func:`bn.functional.batch_norm_forward`, and
         ValueError if ``running_var + eps <= 0``.
     """
-    x = check_batch_input(x)
-    channels = x.shape[1]
-    gamma = check_channel_vector(gamma, "gamma", channels)
-    beta = check_channel_vector(beta, "beta", channels)
-    running_mean = check_channel_vector(running_mean, "running_mean", channels)
-    running_var = check_channel_vector(running_var, "running_var", channels)
-    eps = check_eps(eps)
-    check_running_var(running_var, eps)
-
-    dtype = np.result_type(x, gamma, beta, running_mean, running_var)
+    x, gamma, beta, running_mean, running_var, eps, dtype = check_inference_inputs(
+        x, gamma, beta, running_mean, running_var, eps)
     # Fold to one scale and one shift per channel: two passes over x, not four.
     scale = gamma.astype(dtype) / np.sqrt(running_var.astype(dtype) + dtype.type(eps))
     shift = beta.astype(dtype) - running_mean.astype(dtype) * scale

@@ -91,3 +91,23 @@ def check_running_var(running_var: np.ndarray, eps: float) -> None:
     """ValueError if ``running_var + eps`` is not positive (the square root would be NaN)."""
     if np.any(np.real(running_var) + eps <= 0):
         raise ValueError("running_var + eps must be > 0 in every channel")
+
+
+def check_inference_inputs(x: Any, gamma: Any, beta: Any, running_mean: Any, running_var: Any,
+                           eps: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray,
+                                              float, np.dtype]:
+    """Validate the arguments of an eval-mode transform that uses running statistics.
+
+    Returns ``(x, gamma, beta, running_mean, running_var, eps, dtype)`` with the
+    arrays checked and ``dtype`` the result dtype of all array inputs.
+    """
+    x = check_batch_input(x)
+    channels = x.shape[1]
+    gamma = check_channel_vector(gamma, "gamma", channels)
+    beta = check_channel_vector(beta, "beta", channels)
+    running_mean = check_channel_vector(running_mean, "running_mean", channels)
+    running_var = check_channel_vector(running_var, "running_var", channels)
+    eps = check_eps(eps)
+    check_running_var(running_var, eps)
+    dtype = np.result_type(x, gamma, beta, running_mean, running_var)
+    return x, gamma, beta, running_mean, running_var, eps, dtype
