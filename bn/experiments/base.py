@@ -183,8 +183,8 @@ def run_experiment(exp: Experiment, profile: str, seeds: list[int] | None = None
     return {
         "experiment": exp.name, "title": exp.title, "claim": exp.claim, "profile": profile,
         "seeds": seeds, "max_steps": max_steps, "config": cfg, "measures": measures, "runs": ctx.runs,
-        "provenance": collect_provenance(config=cfg, seeds=seeds, data=data_prov, wall_time_s=wall, cpu_time_s=cpu,
-                                         profile=profile, max_steps=max_steps,
+        "provenance": collect_provenance(config=cfg, seeds=seeds, data=data_prov, wall_time_s=wall,
+                                         cpu_time_s=cpu, profile=profile, max_steps=max_steps,
                                          torch_threads=torch.get_num_threads()),
     }
 

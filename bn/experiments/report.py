@@ -142,7 +142,8 @@ def sweep_table(result: dict[str, Any], arm: str) -> Table:
         if r["spec"]["arm"] == arm and r["spec"]["tags"].get("sweep"):
             h = r["history"]
             acc = "diverged" if h["diverged"] else f"{h['final_test_acc'] * 100:.1f} %"
-            rows.append([f"{r['spec']['train']['peak_lr']:g}", acc, "chosen" if r["spec"]["tags"].get("chosen") else ""])
+            chosen = "chosen" if r["spec"]["tags"].get("chosen") else ""
+            rows.append([f"{r['spec']['train']['peak_lr']:g}", acc, chosen])
     return Table(["peak rate", "final test accuracy (seed %d)" % result["seeds"][0], ""], rows)
 
 
