@@ -56,9 +56,10 @@ def sigmoid_input_measure(data: TensorData, probe_examples: int = 1000, unit: in
     probe = data.normalize(data.test_images[:probe_examples])
 
     def measure(model: torch.nn.Module) -> dict[str, Any]:
-        rec = last_hidden_sigmoid_input(model, probe, unit)
-        return {"sigmoid_input": _percentiles(rec.sigmoid_input),
-                "xhat": None if rec.xhat is None else _percentiles(rec.xhat)}
+        device = next(model.parameters()).device  # the probe lives on the CPU; the model may not
+        rec = last_hidden_sigmoid_input(model, probe.to(device), unit)
+        return {"sigmoid_input": _percentiles(rec.sigmoid_input.cpu()),
+                "xhat": None if rec.xhat is None else _percentiles(rec.xhat.cpu())}
     return measure
 
 
