@@ -10,7 +10,7 @@ Layers, lowest first (a module only imports from layers below its own):
 6. ``bn.models``, ``bn.training``, ``bn.experiments``   training experiments
 7. ``bn.plotting``        figures in one consistent style
 
-``bn.provenance`` and ``bn.results`` are small utilities usable from any layer.
+``bn.provenance``, ``bn.results`` and ``bn.glue`` are small utilities usable from any layer.
 Importing ``bn`` itself imports nothing heavy.
 """
 

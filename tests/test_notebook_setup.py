@@ -50,3 +50,21 @@ def test_notebook_has_stored_outputs_and_no_errors(path):
         for o in c.get("outputs", []):
             if o.get("output_type") == "error":
                 assert "raises-exception" in c.metadata.get("tags", []), "a stored error output"
+
+
+# What a chapter may import: the standard library, IPython (every notebook kernel has it)
+# and what `pip install bn-book` brings. Anything else (myst_nb, for instance) is missing on Colab.
+ALLOWED_IMPORTS = {"bn", "numpy", "sympy", "torch", "matplotlib", "tqdm", "IPython", "mpmath"}
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_notebook_imports_only_what_colab_has_after_setup(path):
+    import sys
+
+    nb = nbformat.read(path, as_version=4)
+    imported = set()
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            imported |= set(re.findall(r"^\s*(?:from|import)\s+([A-Za-z_]\w*)", cell.source, re.M))
+    foreign = imported - ALLOWED_IMPORTS - set(sys.stdlib_module_names)
+    assert not foreign, f"imports not available on Colab after the setup cell: {foreign} (use bn.glue for glue)"
