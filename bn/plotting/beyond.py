@@ -82,6 +82,15 @@ def batch_var_histograms(samples: Mapping[int, np.ndarray], density, sigma: floa
     return fig, axes
 
 
+def _finish_batch_size_axes(ax, ylabel: str) -> None:
+    """Log-log axes over the batch size m (powers of two), labelled, with a legend."""
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_xlabel("batch size m")
+    ax.set_ylabel(ylabel)
+    ax.legend()
+
+
 def batch_stat_spread(batch_sizes: Sequence[int], simulated: Mapping[str, np.ndarray],
                       exact: Mapping[str, np.ndarray]):
     """Standard deviation of ``mu_B`` and ``var_B`` against ``m``: simulation (markers) vs exact (lines)."""
@@ -92,11 +101,7 @@ def batch_stat_spread(batch_sizes: Sequence[int], simulated: Mapping[str, np.nda
     for color, (name, values) in zip(colors, exact.items()):
         ax.plot(batch_sizes, values, color=color, label=f"{name}, exact")
         ax.plot(batch_sizes, simulated[name], "o", color=color, label=f"{name}, simulated")
-    ax.set_xscale("log", base=2)
-    ax.set_yscale("log")
-    ax.set_xlabel("batch size m")
-    ax.set_ylabel("standard deviation")
-    ax.legend()
+    _finish_batch_size_axes(ax, "standard deviation")
     return fig, ax
 
 
@@ -115,9 +120,5 @@ def train_eval_gap(batch_sizes: Sequence[int], curves: Mapping[str, np.ndarray],
         ax.plot(batch_sizes, np.where(values > 1e-12, values, np.nan), "o-", color=color, label=name)
     for name, values in (reference or {}).items():
         ax.plot(batch_sizes, values, "--", color=COLORS["reference"], linewidth=1, label=name)
-    ax.set_xscale("log", base=2)
-    ax.set_yscale("log")
-    ax.set_xlabel("batch size m")
-    ax.set_ylabel("RMS(train output - eval output)")
-    ax.legend()
+    _finish_batch_size_axes(ax, "RMS(train output - eval output)")
     return fig, ax
