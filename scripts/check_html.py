@@ -174,8 +174,8 @@ def _call_name(node: ast.AST) -> str | None:
 
 
 def _is_verdict(call: ast.Call) -> bool:
-    """``print("... hold")`` / ``print(f"... {x}")``: text only, nothing computed for the reader."""
-    return all(isinstance(a, (ast.Constant, ast.JoinedStr)) for a in call.args) and bool(call.args)
+    """``print("all checks hold")``: fixed text only; a printed value (``f"{err:.1e}"``) is content."""
+    return bool(call.args) and all(isinstance(a, ast.Constant) for a in call.args)
 
 
 def _plumbing_kind(stmt: ast.stmt) -> str | None:
@@ -187,7 +187,9 @@ def _plumbing_kind(stmt: ast.stmt) -> str | None:
     if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
         name = _call_name(stmt.value)
         if name in _GLUE_CALLS:
-            return "glue"
+            # Gluing a figure is how the page shows it: neither plumbing nor a reason to keep the cell.
+            value = stmt.value.args[1] if len(stmt.value.args) > 1 else None
+            return "quiet" if value is not None and "fig" in ast.unparse(value).lower() else "glue"
         if name in _VERDICT_CALLS and _is_verdict(stmt.value):
             return "verdict"
         return None
@@ -204,12 +206,20 @@ def _plumbing_kind(stmt: ast.stmt) -> str | None:
     return None
 
 
-def is_plumbing(source: str) -> bool:
-    """True when a code cell does nothing a reader needs: only glue, asserts, verdict prints.
+def _statement_lines(stmt: ast.stmt, source_lines: list[str]) -> int:
+    """Lines of code a statement spans (blank and comment lines inside it not counted)."""
+    span = source_lines[stmt.lineno - 1:stmt.end_lineno]
+    return sum(1 for ln in span if ln.strip() and not ln.lstrip().startswith("#"))
 
-    Imports and assignments (loading or computing what is glued) may stand beside
-    them: they show nothing. A cell that shows something (a value on its last line,
-    a plot call, a print of a computed value) is content.
+
+def is_plumbing(source: str) -> bool:
+    """True when a code cell is mostly what a reader does not need: glue, asserts, verdict prints.
+
+    A cell is plumbing when it shows nothing (only imports and assignments beside
+    its glue/asserts), or when glue, asserts and verdict prints fill a third or
+    more of its lines (a page of glue calls with one print at the end). Anything else
+    that shows something (a value on its last line, a plot call, a print of a
+    computed value) is content.
     """
     lines = [ln for ln in source.splitlines() if not ln.lstrip().startswith(("%", "!"))]
     try:
@@ -217,7 +227,13 @@ def is_plumbing(source: str) -> bool:
     except SyntaxError:
         return False
     kinds = [_plumbing_kind(s) for s in tree.body]
-    return bool(kinds) and None not in kinds and any(k != "quiet" for k in kinds)
+    plumbing = [s for s, k in zip(tree.body, kinds) if k not in (None, "quiet")]
+    if not plumbing:
+        return False
+    if None not in kinds:
+        return True
+    total = sum(_statement_lines(s, lines) for s in tree.body)
+    return 3 * sum(_statement_lines(s, lines) for s in plumbing) >= total
 
 
 def plumbing_cells(notebook: Path) -> list[int]:
@@ -249,7 +265,7 @@ async () => {
   for (const el of document.querySelectorAll('.toggle-hidden')) el.classList.remove('toggle-hidden');
   await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
 
-  const article = document.querySelector('article, main, [role=main]') || document.body;
+  const article = document.querySelector('article') || document.querySelector('main, [role=main]') || document.body;
   const visible = el => el.getClientRects().length > 0;
   const colStyle = getComputedStyle(article);
   const colRight = article.getBoundingClientRect().right - parseFloat(colStyle.paddingRight || 0);
@@ -329,7 +345,7 @@ async () => {
     // MathJax's noundefined extension shows an unknown macro as red text instead of failing.
     // Read it from MathJax's own MathML: CHTML draws glyphs with CSS, so the DOM has no text.
     undefined_macros: mathml.flatMap(m => Array.from(m.matchAll(/<mtext mathcolor="red">([^<]*)<\/mtext>/g), x => x[1])),
-    column_px: Math.round(article.clientWidth),
+    column_px: Math.round(colRight - article.getBoundingClientRect().left - parseFloat(colStyle.paddingLeft || 0)),
     wide_math: wideMath,
     wide_code: wideCode,
     code_lines: codeLines,

@@ -192,13 +192,16 @@ def test_main_exit_codes(tmp_path, capsys):
     ('assert err < 1e-12\nprint("the checks hold")', True),
     ('for k, v in d.items():\n    glue(k, v, display=False)', True),
     ('if bad:\n    raise AssertionError("no")', True),
-    ('print(f"max error {err:.1e}")', True),   # a verdict, not a computed output
+    ('print(f"max error {err:.1e}")', False),  # a printed value is something to read
     ('print(err)', False),                     # shows a computed value
     ('x = 1\nx', False),                      # shows its last value
     ('report.sweep_table(res, "no_bn")', False),
     ('fig, ax = new_figure()\nax.plot(x)\nglue("f", fig, display=False)', False),
     ('import numpy as np\nx = np.ones(3)', False),  # nothing glued or asserted: ordinary set-up
     ('%matplotlib inline', False),
+    # mixed cells: judged by the share of their lines
+    ('print(err)\nglue("a", a, display=False)\nglue("b", b, display=False)', True),
+    ('y = f(x)\nax.plot(y)\nprint(y)\nglue("a", 1, display=False)', False),
 ])
 def test_is_plumbing(source, expected):
     assert check_html.is_plumbing(source) is expected
