@@ -60,3 +60,18 @@ def test_experiment_result_names_seeds_data_copy_and_time(path):
     assert set(prov["data"]["files_md5"]) >= {f"data_batch_{i}" for i in range(1, 6)} | {"test_batch"}
     assert prov["wall_time_s"] > 0
     assert "torch_threads" in prov
+
+
+ALL_NOTEBOOKS = sorted(p for p in (ROOT / "book").rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
+
+
+@pytest.mark.parametrize("path", ALL_NOTEBOOKS, ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_an_uncompared_cell_says_why_and_checks_its_values(path):
+    """No blanket ignores: a cell whose output nbval does not compare states why and asserts its claims."""
+    nb = json.loads(path.read_text())
+    for i, cell in enumerate(nb["cells"]):
+        if "nbval-ignore-output" not in cell.get("metadata", {}).get("tags", []):
+            continue
+        src = "".join(cell["source"])
+        assert src.startswith("# Output not compared by nbval:"), f"{path.name} cell {i}: say why first"
+        assert "assert " in src, f"{path.name} cell {i}: its values are not checked"
