@@ -12,9 +12,10 @@ layer  module                    may import                     holds
 0      ``bn.formatting``         (standard library)             tables, number and interval formats
 0      ``bn.conventions``        (standard library)             the "momentum" conventions of each library
 0      ``bn.paper``              (standard library)             the paper's reported numbers, as data
-0      ``bn.provenance``         (standard library)             where a result came from
+0      ``bn.provenance``         numpy                          where a result came from (and which kernels)
 0      ``bn.results``            (standard library)             result files in ``book/results``
 0      ``bn.glue``               (standard library)             MyST glue, and a plain display on Colab
+0      ``bn.cli``                (standard library)             what the command lines share: one-line user errors
 1      ``bn.functional``         numpy                          BN in NumPy: forward/backward pairs with a cache
 1      ``bn.alternatives``       numpy                          BN's relatives and Batch Renormalization (Part IV)
 1      ``bn.scale_dynamics``     numpy                          the toy model of weight-norm growth
