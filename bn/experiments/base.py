@@ -63,7 +63,13 @@ def sigmoid_input_measure(data: TensorData, probe_examples: int = 1000, unit: in
     return measure
 
 
-MEASURES = {"sigmoid_input": sigmoid_input_measure}
+def measure_of(spec: "RunSpec", data: TensorData) -> Callable[[torch.nn.Module], dict[str, Any]] | None:
+    """The measure ``spec.measure`` names (``"sigmoid_input"``, the only one, or None for none)."""
+    if spec.measure is None:
+        return None
+    if spec.measure == "sigmoid_input":
+        return sigmoid_input_measure(data)
+    raise ValueError(f"unknown measure {spec.measure!r} (the experiments measure only 'sigmoid_input')")
 
 
 def run_spec(spec: RunSpec, data: TensorData, device: str = "cpu", stop_at: int | None = None,
@@ -72,7 +78,7 @@ def run_spec(spec: RunSpec, data: TensorData, device: str = "cpu", stop_at: int 
     torch.manual_seed(spec.seed)
     kwargs = dict(spec.model)
     model = build_model(kwargs.pop("kind"), **kwargs)
-    measure = MEASURES[spec.measure](data) if spec.measure else None
+    measure = measure_of(spec, data)
     cfg = TrainConfig.from_dict(spec.train)
     history = train(model, data, cfg, spec.seed, device=device, measure=measure, stop_at=stop_at,
                     progress=progress, checkpoint=checkpoint, desc=f"{spec.label} s{spec.seed}")
@@ -188,26 +194,3 @@ def run_experiment(exp: Experiment, profile: str, seeds: list[int] | None = None
                                          cpu_time_s=cpu, profile=profile, max_steps=max_steps,
                                          torch_threads=torch.get_num_threads()),
     }
-
-
-class _Captured(Exception):
-    pass
-
-
-class _CaptureContext(Context):
-    """A context that records the first spec an experiment asks for and stops it there."""
-
-    def run(self, spec: RunSpec) -> dict[str, Any]:
-        self.runs.append({"spec": spec.to_dict()})
-        raise _Captured
-
-
-def first_spec(exp: Experiment, profile: str) -> RunSpec:
-    """The first run ``exp`` performs under ``profile`` (for tests that rerun its first steps)."""
-    cfg = exp.profiles[profile]
-    ctx = _CaptureContext(data=None, seeds=list(cfg["seeds"]))  # type: ignore[arg-type]
-    try:
-        exp.run(ctx, cfg)
-    except _Captured:
-        return RunSpec.from_dict(ctx.runs[0]["spec"])
-    raise RuntimeError(f"experiment {exp.name} ran nothing")
