@@ -126,14 +126,15 @@ def batch_norm_forward_fused(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray,
 def fused_backward_arithmetic(dy: np.ndarray, cache: FusedCache,
                               out: np.ndarray | None = None
                               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The arithmetic of :func:`batch_norm_backward_fused` without input checks."""
+    """The arithmetic of :func:`batch_norm_backward_fused`, unchecked."""
     dy3 = _as_ncl(dy)
     xc, inv_std, g = cache.centered, cache.inv_std, cache.gamma
     m = dy3.dtype.type(cache.m)
     dbeta = _channel_sum(dy3)
     dgamma = _channel_dot(dy3, xc) * inv_std
-    # dx = a * (dy + (b/a) * xc + c/a) with a = gamma/sigma, b/a = -dgamma/(m sigma),
-    # c/a = -dbeta/m: the compact form with x_hat = xc/sigma written out.
+    # dx = a * (dy + (b/a) * xc + c/a), a = gamma/sigma,
+    # b/a = -dgamma/(m sigma), c/a = -dbeta/m: the compact form
+    # with x_hat = xc/sigma written out.
     a = g * inv_std
     dx = np.empty_like(xc) if out is None else _as_ncl(out)
     np.multiply(xc, -dgamma * inv_std / m, out=dx)
