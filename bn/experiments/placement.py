@@ -33,8 +33,8 @@ PLACEMENTS = ("none", "before", "after")
 
 CONFIG: dict[str, Any] = {
     "in_features": 3 * 32 * 32, "hidden": [100, 100, 100], "activation": "sigmoid",
-    "n_train": 20000, "n_val": 5000,
-    "train": {"steps": 3000, "batch_size": 64, "peak_lr": 0.05, "momentum": 0.9,
+    "n_train": 10000, "n_val": 5000,
+    "train": {"steps": 1500, "batch_size": 64, "peak_lr": 0.05, "momentum": 0.9,
               "eval_every": 500, "eval_examples": 2000},
     "seeds": [0, 1, 2],
     "jacobian_examples": 64,
