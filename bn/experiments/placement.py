@@ -146,11 +146,22 @@ def validation_split(data: TensorData, n_train: int, n_val: int) -> tuple[Tensor
 
 @torch.no_grad()
 def _linear_outputs(model: PlacedMLP, x: torch.Tensor) -> list[torch.Tensor]:
-    """The output ``Wu (+ b)`` of each hidden linear layer on ``x``."""
+    """The output ``Wu (+ b)`` of each hidden linear layer on the batch ``x``.
+
+    BN normalizes with the batch's own statistics here (training-mode arithmetic,
+    running averages untouched), the same standardization the Jacobian map uses,
+    so that the statistics of every layer match the map being differentiated.
+    """
     out, h = [], x.flatten(1)
-    for k in range(len(model.linears)):
-        out.append(model.linears[k](h))
-        h = model.hidden_step(k, h)
+    for k, lin in enumerate(model.linears):
+        z = lin(h)
+        out.append(z)
+        if model.placement == "before":
+            norm = model.norms[k]
+            z_hat = (z - z.mean(0)) / z.std(0, unbiased=False)
+            h = torch.sigmoid(norm.weight * z_hat + norm.bias)
+        else:
+            h = model.hidden_step(k, h)
     return out
 
 

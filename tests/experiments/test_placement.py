@@ -74,3 +74,23 @@ def test_a_shortened_study_runs_end_to_end():
     out = run_placement(data, cfg, progress=False)
     assert {r["placement"] for r in out["runs"]} == {"none", "before", "after"}
     assert set(out["jacobian_spectra"]) == {"before/layer1", "before/layer2", "none/layer1", "none/layer2"}
+
+
+def test_jacobian_of_the_bn_map_matches_the_formula():
+    torch.manual_seed(1)
+    model = PlacedMLP("before", in_features=6, hidden=(5, 4))
+    with torch.no_grad():
+        model.norms[0].weight.uniform_(0.5, 2.0)
+        model.norms[0].bias.uniform_(-1.0, 1.0)
+    x = torch.randn(16, 6)
+    sv = layer_jacobian_singular_values(model, x, 1)
+    with torch.no_grad():
+        z0 = model.linears[0](x)
+        u = (z0 - z0.mean(0)) / z0.std(0, unbiased=False)
+        a = model.norms[0].weight * u + model.norms[0].bias
+        z1 = model.linears[1](torch.sigmoid(a))
+        s1 = z1.std(0, unbiased=False)
+        d = torch.sigmoid(a) * (1 - torch.sigmoid(a)) * model.norms[0].weight
+        # d z1_hat / d u0 = diag(1/s1) W diag(sigmoid'(a) gamma), per example.
+        jac = (model.linears[1].weight / s1[:, None])[None] * d[:, None, :]
+    np.testing.assert_allclose(sv, torch.linalg.svdvals(jac).numpy(), rtol=1e-5, atol=1e-6)
