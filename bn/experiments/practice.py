@@ -320,7 +320,8 @@ def run_chapter(chapter: str, profile: str = "cpu", data_dir: str | None = None)
     t0, c0 = time.perf_counter(), time.process_time()
     data, data_prov = load_tensor_data(data_dir, p["n_train"], p["n_test"])
     payload = RUNNERS[chapter](data, p)
-    prov = collect_provenance(config=p, seeds=p["seeds"], data=data_prov,
+    seeds = p["pitfall_seeds"] if chapter == "pitfalls" else p["seeds"]
+    prov = collect_provenance(config=p, seeds=seeds, data=data_prov,
                               wall_time_s=time.perf_counter() - t0, cpu_time_s=time.process_time() - c0,
                               profile=profile, torch_threads=torch.get_num_threads(),
                               torch_cpu_capability=torch.backends.cpu.get_cpu_capability())
