@@ -36,10 +36,11 @@ PROFILES: dict[str, dict[str, Any]] = {
             # chapter 1's torch.nn arm and the seed spread come from chapter 3's
             # runs (the same network, schedule and seeds, trained bit for bit alike).
             "pitfall_seeds": [0], "layer_seeds": [0], "layer_arms": ["book"],
-            "watch_arms": ["bn", "no_bn"]},
+            "watch_arms": ["bn", "no_bn"], "watch_steps": 150, "pitfall_arms": ["bn_relu"]},
     "smoke": {"seeds": [0, 1], "n_train": 8000, "n_test": 500, "steps": 8, "batch_size": 32,
               "peak_lr": 0.05, "eval_every": 4, "eval_examples": 200, "post_examples": 200, "pitfall_seeds": [0],
-              "layer_seeds": [0], "layer_arms": ["book"], "watch_arms": ["bn", "no_bn"]},
+              "layer_seeds": [0], "layer_arms": ["book"], "watch_arms": ["bn", "no_bn"],
+              "watch_steps": 8, "pitfall_arms": ["bn_relu", "dropout"]},
 }
 
 
@@ -144,7 +145,7 @@ def run_watch(data: TensorData, p: dict[str, Any]) -> dict[str, Any]:
         torch.manual_seed(seed)
         model = build_practice_model("plain", norm=norm)
         tracker = UpdateRatioTracker(conv_weights(model))
-        cfg = train_config(p, peak_lr=lr)
+        cfg = train_config({**p, "steps": p["watch_steps"]}, peak_lr=lr)
         c0 = time.process_time()
         with tracker:
             history = train(model, data, cfg, seed, measure=measure, desc=f"{arm} s{seed}")
@@ -241,7 +242,7 @@ def run_pitfalls(data: TensorData, p: dict[str, Any]) -> dict[str, Any]:
     runs, per_seed = [], []
     for seed in p["pitfall_seeds"]:
         models = {}
-        for arm, args in arms.items():
+        for arm, args in [(a, arms[a]) for a in p["pitfall_arms"]]:
             models[arm], rec = fit(data, args, cfg, seed, arm)
             runs.append(rec)
         base = models["bn_relu"]
@@ -273,14 +274,15 @@ def run_pitfalls(data: TensorData, p: dict[str, Any]) -> dict[str, Any]:
             fine["bn_eval" if freeze else "requires_grad_only"] = res
         fine["acc_shifted_before"] = _accuracy_on(base, shifted_test, _shifted, n_post)
         out["fine_tuning"] = fine
-        drop = models["dropout"]
-        out["dropout"] = {
-            "acc_ema": evaluate_accuracy(drop, data, n_post),
-            "acc_recomputed_dropout_off": evaluate_accuracy(
-                refresh_statistics(drop, batches, None, dropout_off=True), data, n_post),
-            "acc_recomputed_dropout_on": evaluate_accuracy(
-                refresh_statistics(drop, batches, None), data, n_post),
-            "variance_ratio": _variance_ratios(drop, data)}
+        out["dropout"] = {"variance_ratio": _variance_ratios(base, data)}
+        if "dropout" in models:
+            drop = models["dropout"]
+            out["dropout"].update({
+                "acc_ema": evaluate_accuracy(drop, data, n_post),
+                "acc_recomputed_dropout_off": evaluate_accuracy(
+                    refresh_statistics(drop, batches, None, dropout_off=True), data, n_post),
+                "acc_recomputed_dropout_on": evaluate_accuracy(
+                    refresh_statistics(drop, batches, None), data, n_post)})
         per_seed.append(out)
     return {"runs": runs, "per_seed": per_seed}
 
