@@ -66,3 +66,9 @@ execute: setup
 
 clean:
 	rm -rf _build .pytest_cache
+
+# The student edition of Part V's "build your own BN layer": solutions become stubs.
+.PHONY: student
+STUDENT_NB := book/practice/01_build_your_own_bn.ipynb
+student: setup
+	$(BIN)/python scripts/make_student_notebook.py $(STUDENT_NB) _build/student/$(notdir $(STUDENT_NB))
