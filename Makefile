@@ -32,9 +32,11 @@ $(VENV)/.installed: $(VENV)/.book-installed requirements.txt pyproject.toml
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
 	touch $@
 
+# EDITION=student builds the student edition, without the exercise solutions.
+EDITION ?= instructor
 book: setup-book
 	rm -rf _build
-	$(BIN)/jupyter-book build . --all -W -n --keep-going
+	BOOK_EDITION=$(EDITION) $(BIN)/jupyter-book build . --all -W -n --keep-going
 
 unit: setup
 	$(BIN)/python -m pytest tests -n $(PYTEST_WORKERS) --dist loadscope

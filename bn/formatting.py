@@ -7,11 +7,12 @@ CommonMark, which has no tables.
 
 from __future__ import annotations
 
+import math
 from html import escape
 from typing import Any, Callable, Protocol, Sequence
 
-__all__ = ["Table", "count", "format_sci", "html_table", "interval", "percent", "show_source", "source_markdown",
-           "times"]
+__all__ = ["Table", "below", "count", "format_sci", "html_table", "interval", "percent", "show_source", "source_markdown",
+           "times", "upper_bound"]
 
 
 class IntervalLike(Protocol):
@@ -100,3 +101,26 @@ def show_source(func: Callable[..., Any]) -> None:
     from IPython.display import Markdown, display
 
     display(Markdown(source_markdown(func)))
+
+
+def upper_bound(value: float, limit: float) -> float:
+    """``limit`` rounded up to one significant digit, after checking that ``value`` is below it.
+
+    How the book shows a rounding-level number (the error of a complex-step check, of a
+    float32 kernel): its leading digit differs from CPU to CPU, because each vector
+    kernel rounds in its own order, but a bound computed from the dtype, the method and
+    the data's condition does not. Raises ``ValueError`` when ``value`` is not below
+    ``limit``: a page must never state a bound that its own numbers break.
+    """
+    if not limit > 0:
+        raise ValueError(f"a bound must be positive, got {limit!r}")
+    if not value < limit:
+        raise ValueError(f"{value!r} is not below the bound {limit!r}")
+    exponent = math.floor(math.log10(limit))
+    mantissa = math.ceil(round(limit / 10.0 ** exponent, 9))
+    return float(f"{mantissa}e{exponent}")
+
+
+def below(value: float, limit: float) -> str:
+    """``"< 9e-15"``: ``value`` shown by its checked :func:`upper_bound`."""
+    return f"< {upper_bound(value, limit):.0e}"

@@ -3,6 +3,8 @@
 import subprocess
 import sys
 
+import pytest
+
 from bn.analysis import Interval
 from bn.formatting import (Table, count, format_sci, html_table, interval, percent, show_source,
                            source_markdown, times)
@@ -57,3 +59,27 @@ def test_formatting_imports_neither_numpy_nor_torch():
     code = "import sys, bn.formatting; print(sorted(m for m in ('numpy', 'torch') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+@pytest.mark.parametrize("value, limit, bound, text", [
+    (1e-15, 9.1038e-15, 1e-14, "< 1e-14"),
+    (3e-16, 4.5e-15, 5e-15, "< 5e-15"),
+    (0.0, 2e-14, 2e-14, "< 2e-14"),
+    (7e-3, 0.01, 0.01, "< 1e-02"),
+])
+def test_upper_bound_rounds_the_limit_up(value, limit, bound, text):
+    from bn.formatting import below, upper_bound
+
+    assert upper_bound(value, limit) == bound >= limit
+    assert below(value, limit) == text
+
+
+def test_upper_bound_refuses_a_value_that_breaks_it():
+    from bn.formatting import upper_bound
+
+    with pytest.raises(ValueError, match="not below"):
+        upper_bound(2e-14, 1e-14)
+    with pytest.raises(ValueError, match="positive"):
+        upper_bound(0.0, 0.0)
+    with pytest.raises(ValueError, match="not below"):
+        upper_bound(float("nan"), 1.0)

@@ -59,7 +59,7 @@ def quick_result():
 
 def test_quick_run_has_every_workload(quick_result):
     impls = {r["impl"] for r in quick_result["fwd_bwd"]}
-    assert impls == {"numpy", "torch_native", "torch_autograd", "book_function"}
+    assert impls == {"numpy", "numpy_fused", "torch_native", "torch_autograd", "book_function"}
     assert {r["impl"] for r in quick_result["numpy_backward"]} == {"compact", "staged"}
     assert quick_result["folding"][0]["max_rel_difference"] < 1e-5  # float32, same function
     assert set(quick_result["load_average_1min"]) == {"start", "end"}
