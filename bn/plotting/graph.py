@@ -82,7 +82,7 @@ def draw_graph(ax, positions: dict[str, tuple[float, float]],
     ax.set_ylim(0, 1)
     nodes = {}
     for label, (x, y) in positions.items():
-        nodes[label] = ax.text(x, y, label, ha="center", va="center", fontsize=13,
+        nodes[label] = ax.text(x, y, label, ha="center", va="center", fontsize=15,
                                transform=ax.transAxes, zorder=3,
                                bbox={"boxstyle": "circle,pad=0.35", "fc": "white",
                                      "ec": COLORS["bn"], "lw": 1.5})
@@ -94,7 +94,7 @@ def draw_graph(ax, positions: dict[str, tuple[float, float]],
         arrow = FancyArrowPatch((x0, y0), (x1, y1), transform=ax.transAxes,
                                 connectionstyle=f"arc3,rad={e.bend}", arrowstyle="-|>",
                                 mutation_scale=14, color=COLORS["reference"], lw=1.1,
-                                shrinkA=17, shrinkB=17, zorder=2)
+                                shrinkA=20, shrinkB=20, zorder=2)
         ax.add_patch(arrow)
         arrows.append(arrow)
         if show_local:
@@ -102,7 +102,7 @@ def draw_graph(ax, positions: dict[str, tuple[float, float]],
             mx, my = (x0 + x1) / 2, (y0 + y1) / 2
             mx += e.bend * (y1 - y0) / (2 * aspect)
             my -= e.bend * (x1 - x0) * aspect / 2
-            labels.append(ax.text(mx, my, e.local, ha="center", va="center", fontsize=11,
+            labels.append(ax.text(mx, my, e.local, ha="center", va="center", fontsize=13,
                                   color=COLORS["no_bn"], transform=ax.transAxes, zorder=4,
                                   bbox={"boxstyle": "round,pad=0.1", "fc": "white",
                                         "ec": "none"}))
