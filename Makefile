@@ -1,6 +1,6 @@
 # The two commands of the README:
 #   make book   render the book to _build/html (stored notebook outputs, seconds)
-#   make test   unit tests, nbval on every notebook, a fresh -W build, the browser check
+#   make test   unit tests, nbval on every notebook, a fresh -W build, the browser check, the PDF and its check
 # Both create .venv and install what they need when it is missing.
 
 PYTHON ?= python3
@@ -11,7 +11,7 @@ BIN    := $(VENV)/bin
 TORCH_PIN ?=
 PYTEST_WORKERS ?= 2
 
-.PHONY: book test unit nbval htmlcheck execute clean setup
+.PHONY: book test unit nbval htmlcheck execute clean setup pdf pdfcheck
 
 setup: $(VENV)/.installed
 
@@ -39,7 +39,16 @@ nbval: setup
 htmlcheck: setup
 	$(BIN)/python scripts/check_html.py _build/html
 
-test: unit nbval book htmlcheck
+# The PDF edition, _build/latex/book.pdf (XeLaTeX; install the TeX toolchain first with
+# scripts/install_pdf_toolchain.sh). LaTeX stops at the first error instead of prompting.
+pdf: setup
+	rm -rf _build/latex
+	LATEXMKOPTS="-interaction=nonstopmode -halt-on-error" $(BIN)/jupyter-book build . --all --builder pdflatex
+
+pdfcheck: pdf
+	$(BIN)/python scripts/check_pdf.py _build/latex/book.pdf
+
+test: unit nbval book htmlcheck pdfcheck
 
 # Re-execute notebooks in place (all, or NB="book/x.ipynb ..."), after changing bn/ or a chapter.
 execute: setup
