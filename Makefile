@@ -1,58 +1,84 @@
 # The two commands of the README:
-#   make book   render the book to _build/html (stored notebook outputs, seconds)
-#   make test   unit tests, nbval on every notebook, a fresh -W build, the browser check, the PDF and its check
+#   make book   render the book to _build/html (stored notebook outputs, seconds; installs no torch)
+#   make test   unit tests and nbval under several CPU kernel configurations, a fresh -W build,
+#               the browser check, the PDF edition and its check
 # Both create .venv and install what they need when it is missing.
 
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 # Set TORCH_PIN (for example torch==2.13.0) to install a specific torch build first;
-# CI uses it to take the small CPU build.
+# CI uses it to take the small CPU build. Without it pip takes its default (a CUDA build on Linux).
 TORCH_PIN ?=
 PYTEST_WORKERS ?= 2
+NBVAL = $(BIN)/python -m pytest --nbval book -p no:cacheprovider \
+	--nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout 600
 
-.PHONY: book test unit nbval htmlcheck execute clean setup pdf pdfcheck
+.PHONY: book test unit nbval portability htmlcheck execute clean setup setup-book pdf pdfcheck
 
+setup-book: $(VENV)/.book-installed
 setup: $(VENV)/.installed
 
-$(VENV)/.installed: requirements.txt constraints.txt pyproject.toml
+$(VENV)/.book-installed: requirements-book.txt constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements-book.txt -c constraints.txt
+	touch $@
+
+$(VENV)/.installed: $(VENV)/.book-installed requirements.txt pyproject.toml
 	if [ -n "$(TORCH_PIN)" ]; then $(BIN)/pip install --quiet "$(TORCH_PIN)"; fi
 	$(BIN)/pip install --quiet -r requirements.txt -c constraints.txt
 	$(BIN)/pip install --quiet --no-deps -e .
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
 	touch $@
 
-book: setup
+# EDITION=student builds the student edition, without the exercise solutions.
+EDITION ?= instructor
+book: setup-book
 	rm -rf _build
-	$(BIN)/jupyter-book build . --all -W -n --keep-going
+	BOOK_EDITION=$(EDITION) $(BIN)/jupyter-book build . --all -W -n --keep-going
 
 unit: setup
 	$(BIN)/python -m pytest tests -n $(PYTEST_WORKERS) --dist loadscope
 
 nbval: setup
-	$(BIN)/python -m pytest --nbval book -p no:cacheprovider \
-		--nbval-sanitize-with tests/nbval_sanitize.cfg \
-		--nbval-cell-timeout 600 -n $(PYTEST_WORKERS) --dist loadscope
+	$(NBVAL) -n $(PYTEST_WORKERS) --dist loadscope
+
+# unit and nbval under the machine's own kernels and under emulated other CPUs
+# (scripts/kernels.py names them: other BLAS, torch and NumPy vector kernels, thread counts).
+portability: setup
+	set -e; for c in $$($(BIN)/python scripts/kernels.py names); do \
+	  env=$$($(BIN)/python scripts/kernels.py env $$c); \
+	  echo "=== kernels: $$c ($$env)"; \
+	  env $$env $(MAKE) --no-print-directory unit nbval; \
+	done
 
 htmlcheck: setup
 	$(BIN)/python scripts/check_html.py _build/html
 
 # The PDF edition, _build/latex/book.pdf (XeLaTeX; install the TeX toolchain first with
-# scripts/install_pdf_toolchain.sh). LaTeX stops at the first error instead of prompting.
-pdf: setup
+# scripts/install_pdf_toolchain.sh); EDITION=student as for the book. LaTeX stops at the first
+# error instead of prompting.
+pdf: setup-book
 	rm -rf _build/latex
-	LATEXMKOPTS="-interaction=nonstopmode -halt-on-error" $(BIN)/jupyter-book build . --all --builder pdflatex
+	BOOK_EDITION=$(EDITION) LATEXMKOPTS="-interaction=nonstopmode -halt-on-error" $(BIN)/jupyter-book build . --all --builder pdflatex
 
 pdfcheck: pdf
 	$(BIN)/python scripts/check_pdf.py _build/latex/book.pdf
 
-test: unit nbval book htmlcheck pdfcheck
+test: portability book htmlcheck pdfcheck
 
 # Re-execute notebooks in place (all, or NB="book/x.ipynb ..."), after changing bn/ or a chapter.
+# Outputs are stored under pinned kernels and one thread (scripts/kernels.py pinned), so that
+# they do not depend on the machine that ran them.
 execute: setup
-	$(BIN)/python scripts/nbtools.py execute $(NB)
+	env $$($(BIN)/python scripts/kernels.py env pinned) $(BIN)/python scripts/nbtools.py execute $(NB)
 
 clean:
 	rm -rf _build .pytest_cache
+
+# The student edition of Part V's "build your own BN layer": solutions become stubs.
+.PHONY: student
+STUDENT_NB := book/practice/01_build_your_own_bn.ipynb
+student: setup
+	$(BIN)/python scripts/make_student_notebook.py $(STUDENT_NB) _build/student/$(notdir $(STUDENT_NB))

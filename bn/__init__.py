@@ -1,17 +1,40 @@
 """The code behind the BN book.
 
-Layers, lowest first (a module only imports from layers below its own):
+The layer map. A module imports ``bn`` modules of its own layer or a lower one,
+never a higher one, and of the four heavy libraries only those its row names
+(standard-library and display-only imports such as ``tqdm`` or ``IPython`` are
+free). ``tests/test_layers.py`` parses every import in ``bn/``, including those
+inside functions, against this table; it is the only copy of the map.
 
-1. ``bn.functional``      pure NumPy batch normalization: forward/backward pairs with a cache
-2. ``bn.gradcheck``       numerical checks: finite differences, complex step, comparisons
-3. ``bn.symbolic``        SymPy derivations and proofs of every formula
-4. ``bn.torch_bn``        PyTorch adapters (autograd.Function, parity helpers)
-5. ``bn.data``            CIFAR-10 in the official layout
-6. ``bn.models``, ``bn.training``, ``bn.experiments``   training experiments
-7. ``bn.plotting``        figures in one consistent style
+=====  ========================  =============================  =====================================================
+layer  module                    may import                     holds
+=====  ========================  =============================  =====================================================
+0      ``bn.formatting``         (standard library)             tables, number and interval formats
+0      ``bn.conventions``        (standard library)             the "momentum" conventions of each library
+0      ``bn.paper``              (standard library)             the paper's reported numbers, as data
+0      ``bn.provenance``         numpy                          where a result came from (and which kernels)
+0      ``bn.results``            (standard library)             result files in ``book/results``
+0      ``bn.glue``               (standard library)             MyST glue, and a plain display on Colab
+0      ``bn.cli``                (standard library)             what the command lines share: one-line user errors
+1      ``bn.functional``         numpy                          BN in NumPy: forward/backward pairs with a cache
+1      ``bn.alternatives``       numpy                          BN's relatives and Batch Renormalization (Part IV)
+1      ``bn.scale_dynamics``     numpy                          the toy model of weight-norm growth
+1      ``bn.analysis``           numpy                          time to a target, means with t intervals
+2      ``bn.gradcheck``          numpy                          finite differences, complex step, error metrics
+3      ``bn.symbolic``           numpy, sympy                   SymPy derivations and proofs
+4      ``bn.torch_bn``           numpy, torch                   PyTorch adapters and the parity checks
+4      ``bn.precision``          numpy, torch                   floating-point error of BN in low precision
+4      ``bn.benchmark``          numpy, torch                   the speed measurements
+5      ``bn.data``               numpy                          CIFAR-10 in the official layout
+6      ``bn.models``             numpy, torch                   the networks of the experiments
+6      ``bn.training``           numpy, torch                   the one training loop
+7      ``bn.experiments``        numpy, torch                   the CIFAR-10 experiments and their reports
+8      ``bn.plotting``           numpy, matplotlib              figures in one consistent style
+=====  ========================  =============================  =====================================================
 
-``bn.provenance``, ``bn.results`` and ``bn.glue`` are small utilities usable from any layer.
-Importing ``bn`` itself imports nothing heavy.
+A module that uses only NumPy never loads torch: ``bn.precision.variance``, for
+one, is importable without it (``bn.precision`` imports its torch modules only
+where they are named). Importing ``bn`` itself imports nothing.
 """
 
 __version__ = "0.1.0"

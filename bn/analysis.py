@@ -13,6 +13,8 @@ from typing import Sequence
 
 import numpy as np
 
+from bn.formatting import interval
+
 
 def first_reaching(xs: Sequence[float], accs: Sequence[float | None], target: float) -> float | None:
     """The first ``x`` (step or seconds) at which ``acc >= target``; None if never reached."""
@@ -83,8 +85,7 @@ class Interval:
 
     def fmt(self, digits: int = 2, scale: float = 1.0) -> str:
         """``"12.3 [10.1, 14.5]"``-style text (values multiplied by ``scale``, e.g. 100 for percent)."""
-        f = f"{{:.{digits}f}}"
-        return f"{f.format(self.estimate * scale)} [{f.format(self.low * scale)}, {f.format(self.high * scale)}]"
+        return interval(self, digits, scale)
 
 
 def mean_ci(values: Sequence[float], level: float = 0.95) -> Interval:

@@ -5,11 +5,22 @@ On Colab, where MyST-NB is not installed (and installing it would pull in Sphinx
 and could upgrade the kernel's own packages), the same call shows what a reader
 needs: figures are displayed, numbers only where ``display=True``. ``bn`` does
 not depend on Jupyter packages: both imports are made on first use.
+
+A glued float is stored with ``digits`` significant digits, not all 17 of its
+repr: the digits past the eighth of a float64 result depend on the CPU's vector
+kernels (the order in which a sum is reduced), and the notebook's stored outputs
+must read the same on every reader's machine. The prose never shows more than
+four. A value computed in float32, or a rounding-level error, carries fewer
+meaningful digits than that: glue it with a smaller ``digits``, or glue a bound.
 """
 
 from __future__ import annotations
 
+import math
+import numbers
 from typing import Any
+
+SIGNIFICANT_DIGITS = 8
 
 
 def _myst_nb_glue():
@@ -24,13 +35,26 @@ def _is_figure(value: Any) -> bool:
     return type(value).__name__ == "Figure" and hasattr(value, "savefig")
 
 
-def glue(name: str, value: Any, display: bool = True) -> None:
+def round_significant(value: float, digits: int) -> float:
+    """``value`` rounded to ``digits`` significant decimal digits (non-finite values unchanged)."""
+    if digits < 1:
+        raise ValueError(f"digits must be at least 1, got {digits}")
+    if value == 0 or not math.isfinite(value):
+        return float(value)
+    return float(f"{value:.{digits - 1}e}")
+
+
+def glue(name: str, value: Any, display: bool = True, digits: int = SIGNIFICANT_DIGITS) -> None:
     """Glue ``value`` under ``name`` for the book (MyST-NB), or show it in a plain notebook.
 
+    A real number that is not an integer (Python or NumPy float) is first
+    rounded to ``digits`` significant digits and glued as a Python float.
     Without MyST-NB, a matplotlib figure is always displayed (the book shows it
     through ``{glue:figure}``, so a Colab reader should see it too) and any other
     value is displayed only when ``display`` is true.
     """
+    if isinstance(value, numbers.Real) and not isinstance(value, numbers.Integral):
+        value = round_significant(float(value), digits)
     myst_glue = _myst_nb_glue()
     if myst_glue is not None:
         myst_glue(name, value, display=display)

@@ -52,6 +52,76 @@ def _cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+# The environment variables that select kernels or thread counts (scripts/kernels.py sets them).
+KERNEL_ENV_VARS = ("OPENBLAS_CORETYPE", "ATEN_CPU_CAPABILITY", "NPY_DISABLE_CPU_FEATURES",
+                   "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "ONEDNN_MAX_CPU_ISA")
+# The CPU features that decide which vector kernels oneDNN, ATen and OpenBLAS can pick.
+_SIMD_FLAGS = ("sse4_2", "avx", "avx2", "fma", "avx512f", "avx512bw", "avx512_vnni", "avx512_bf16",
+               "amx_tile", "asimd", "sve")
+
+
+def cpu_flags(cpuinfo: str | None = None) -> set[str]:
+    """The CPU's feature flags, from ``cpuinfo`` text or /proc/cpuinfo (empty where unreadable)."""
+    if cpuinfo is None:
+        try:
+            cpuinfo = Path("/proc/cpuinfo").read_text()
+        except OSError:
+            return set()
+    for line in cpuinfo.splitlines():
+        if line.startswith(("flags", "Features")):
+            return set(line.split(":", 1)[1].split())
+    return set()
+
+
+def _numpy_kernels() -> dict[str, Any]:
+    numpy = sys.modules.get("numpy")
+    if numpy is None:
+        return {}
+    out: dict[str, Any] = {}
+    try:
+        from numpy._core._multiarray_umath import __cpu_dispatch__, __cpu_features__
+        out["numpy_simd"] = [f for f in __cpu_dispatch__ if __cpu_features__.get(f)]
+    except ImportError:  # numpy 1.x keeps the same tables under numpy.core
+        from numpy.core._multiarray_umath import __cpu_dispatch__, __cpu_features__
+        out["numpy_simd"] = [f for f in __cpu_dispatch__ if __cpu_features__.get(f)]
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return out
+    blas = [i for i in threadpool_info() if i.get("user_api") == "blas"]
+    if blas:
+        out["blas"] = {k: blas[0].get(k) for k in ("internal_api", "version", "architecture", "num_threads")}
+    return out
+
+
+def kernel_description() -> dict[str, Any]:
+    """What decides the bits of a floating-point result here, beyond the code and its inputs.
+
+    The same code on the same inputs gives bit-identical results only under the
+    same kernels: torch's CPU capability (its vectorized kernels), its thread
+    count, the CPU's vector extensions (oneDNN picks its own kernels from them),
+    NumPy's SIMD paths and OpenBLAS's kernel, and the library versions. The CPU
+    model name says none of this. torch and NumPy are consulted only if already
+    imported.
+    """
+    flags = cpu_flags()
+    desc: dict[str, Any] = {
+        "machine": platform.machine(),
+        "cpu_simd": [f for f in _SIMD_FLAGS if f in flags],
+        "env": {k: os.environ[k] for k in KERNEL_ENV_VARS if k in os.environ},
+    }
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        desc["torch"] = torch.__version__
+        desc["torch_cpu_capability"] = torch.backends.cpu.get_cpu_capability()
+        desc["torch_threads"] = torch.get_num_threads()
+    numpy = sys.modules.get("numpy")
+    if numpy is not None:
+        desc["numpy"] = numpy.__version__
+        desc.update(_numpy_kernels())
+    return desc
+
+
 def device_description() -> dict[str, Any]:
     """The machine: CPU model and count, torch threads, CUDA device when torch sees one.
 
@@ -83,6 +153,7 @@ def collect_provenance(**extra: Any) -> dict[str, Any]:
         "code": git_commit(),
         "libraries": library_versions(),
         "device": device_description(),
+        "kernels": kernel_description(),
         "created_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "command": " ".join(sys.argv),
     }

@@ -56,3 +56,27 @@ def load_result(name_or_path: str | os.PathLike) -> dict[str, Any]:
         p = results_dir() / f"{p.name}.json"
     with open(p) as f:
         return json.load(f)
+
+
+def from_strict_dict(cls: type, d: dict[str, Any], what: str | None = None) -> Any:
+    """``cls(**d)`` for a dataclass ``cls``, refusing a key it does not know or a required one that is missing.
+
+    A misspelled key (``warmup_step`` for ``warmup_steps``) would otherwise be
+    dropped or fail with an unhelpful ``TypeError``; fields that have a default
+    may be left out.
+    """
+    import dataclasses
+
+    what = what or cls.__name__
+    if not isinstance(d, dict):
+        raise TypeError(f"{what}: expected a dict, got {type(d).__name__}")
+    fields = dataclasses.fields(cls)
+    known = [f.name for f in fields]
+    unknown = sorted(set(d) - set(known))
+    required = [f.name for f in fields if f.default is dataclasses.MISSING
+                and f.default_factory is dataclasses.MISSING]
+    missing = [k for k in required if k not in d]
+    if unknown or missing:
+        parts = ([f"unknown key(s) {unknown}"] if unknown else []) + ([f"missing key(s) {missing}"] if missing else [])
+        raise ValueError(f"{what}: {'; '.join(parts)} (the keys are {known})")
+    return cls(**d)

@@ -1,77 +1,77 @@
 #!/usr/bin/env python3
-"""Open every page of the built book in headless Chromium and check that it renders offline.
+"""Open every page of the built book in headless Chromium and check what a reader sees.
 
     python scripts/check_html.py _build/html [--screenshot PATH] [--chromium PATH]
 
 The folder is served on 127.0.0.1 (a random free port) and Debian's
-``chromium`` is driven through the Chrome DevTools Protocol over a pipe
-(``--remote-debugging-pipe``), so only the standard library is needed. For
-every page (all ``.html`` but search, genindex and Sphinx's own folders) it
-checks that
+``chromium`` is driven by Playwright for Python (``executable_path``; Playwright's
+own browser downloads are never used). Each page is read at 1280 px with every
+dropdown opened, and it fails when
 
-* math is typeset: every ``.math`` element holds MathJax output, MathJax
-  reported no error and met no undefined macro, and no raw ``$$``, ``$\\``,
-  ``\\(``, ``\\[`` or ``$x$`` is left in the visible text (code blocks aside);
-* every ``<img>`` loaded (``naturalWidth > 0``) and no local asset gave an
-  HTTP error;
-* no cell output shows a traceback (cells tagged ``raises-exception`` exist to
-  show one and are exempt);
-* every Colab link is ``https://colab.research.google.com/github/<owner>/<repo>/blob/<branch>/<path>.ipynb``
-  for the repository and branch of ``_config.yml``, and names a notebook that
-  exists; a page built from a notebook has one;
-* no script throws an uncaught error (``KNOWN_SCRIPT_ERRORS`` aside);
-* nothing was requested from a host other than 127.0.0.1: a classroom
-  without internet sees the same page. Chromium's resolver is told to fail
-  every other host, so the check never reaches the network either.
+* **display math is cut off**: a MathJax display (``mjx-container[display]``)
+  is wider than its box (``scrollWidth > clientWidth``) or ends right of the
+  content column;
+* **code is cut off**: a ``pre`` block (code or output) scrolls sideways; the
+  report also counts the lines that do not fit;
+* **raw TeX shows**: a text node outside MathJax output and code holds ``$``,
+  ``\\(``, ``\\[``, ``\\frac`` or another backslash command;
+* **a figure is shown twice**: two ``<img>`` in the page have the same source
+  or the same bytes;
+* **plumbing is visible**: a code cell of the page's notebook that is shown
+  (not tagged ``remove-cell``/``remove-input``) does nothing but glue numbers,
+  assert or print a verdict (read from the ``.ipynb``: see ``plumbing_cells``);
 
-It prints one line per page and a summary, saves a screenshot of the root
-page (default ``_build/screenshot-preface.png``, beside the html folder), and
-exits 1 if any page fails, 2 if the check itself cannot run.
+and, as before, when math is not typeset (MathJax missing, an error, an
+undefined macro), an image does not load or a local asset gives an HTTP error,
+a cell output shows a traceback (cells tagged ``raises-exception`` exist to
+show one), a Colab link is wrong or missing, a script throws, or anything is
+requested from a host other than 127.0.0.1 (such requests are aborted, so the
+check never reaches the network: a classroom without internet sees the same page).
+
+It prints one line per page (the five reader counts first) and a summary,
+saves a screenshot of the root page (default ``_build/screenshot-preface.png``,
+beside the html folder), and exits 1 if any page fails, 2 if the check itself
+cannot run.
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import base64
-import fcntl
 import functools
+import hashlib
 import http.server
 import json
 import os
 import re
-import select
 import shutil
-import signal
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SKIP_PAGES = {"search.html", "genindex.html", "py-modindex.html", "index.html"}
 SKIP_DIRS = {"_static", "_sources", "_images", "_downloads", "_panels_static"}
 LOCAL_HOSTS = {"127.0.0.1"}
 PAGE_TIMEOUT_S = 30.0
-CHROMIUM_FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--disable-extensions", "--disable-default-apps", "--mute-audio", "--hide-scrollbars",
-    "--disable-dev-shm-usage",  # CI containers often have a tiny /dev/shm
-    # Fail every host but the local server: the page must render without them,
-    # and a check run on a networked CI machine still never leaves it.
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",  # CI containers often have a tiny /dev/shm
+    # Belt and braces beside the request routing: every host but the local server fails to resolve.
     "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
-    "--remote-debugging-pipe",
 ]
 # Uncaught script errors that are known and harmless. Jupyter Book 1 registers
 # sphinx-thebe's inline config script twice, so its second `const THEBE_JS_URL`
 # throws; the first already set the value, and thebe is off in _config.yml.
 KNOWN_SCRIPT_ERRORS = (re.compile(r"Identifier 'THEBE_JS_URL' has already been declared"),)
-VIEWPORT = {"width": 1280, "height": 900, "deviceScaleFactor": 1, "mobile": False}
+VIEWPORT = {"width": 1280, "height": 900}
+# Tags that take a cell's code off the page.
+HIDING_TAGS = {"remove-cell", "remove-input"}
 
 
 class CheckError(RuntimeError):
@@ -159,128 +159,101 @@ def serve(html_dir: Path) -> tuple[http.server.ThreadingHTTPServer, str]:
     return server, f"http://127.0.0.1:{server.server_address[1]}/"
 
 
-# --------------------------------------------------------------------- CDP
-class Browser:
-    """Chromium driven over the DevTools pipe: NUL-separated JSON on fds 3 (in) and 4 (out)."""
 
-    def __init__(self, chromium: str):
-        self.profile = tempfile.mkdtemp(prefix="bn-check-html-")
-        to_child_r, self._to_child = os.pipe()
-        self._from_child, from_child_w = os.pipe()
-
-        def wire_pipes() -> None:  # runs in the child before exec
-            # Move both ends above 4 first, so neither dup2 can clobber the other.
-            high_r = fcntl.fcntl(to_child_r, fcntl.F_DUPFD, 10)
-            high_w = fcntl.fcntl(from_child_w, fcntl.F_DUPFD, 10)
-            os.dup2(high_r, 3)
-            os.dup2(high_w, 4)
-
-        # Chromium's log goes to a file: a pipe nobody reads could fill and stall it.
-        self._log = open(Path(self.profile) / "chromium.log", "w+b")
-        self.proc = subprocess.Popen(
-            [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={self.profile}", "about:blank"],
-            # close_fds runs after preexec_fn, so 3 and 4 must be listed to survive. They are
-            # open in this process too (four pipe fds were just made, lowest numbers first),
-            # which subprocess requires of pass_fds.
-            preexec_fn=wire_pipes, pass_fds=(3, 4),
-            start_new_session=True,  # its own process group, so a hung browser can be killed whole
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self._log,
-        )
-        os.close(to_child_r)
-        os.close(from_child_w)
-        self._buffer = b""
-        self._next_id = 0
-        self.events: list[dict] = []
-
-    def close(self) -> None:
-        try:
-            self.send("Browser.close", timeout=5)
-        except CheckError:
-            pass
-        try:
-            self.proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait()
-        for fd in (self._to_child, self._from_child):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
-        self._log.close()
-        shutil.rmtree(self.profile, ignore_errors=True)
-
-    def _read_message(self, deadline: float) -> dict:
-        while b"\0" not in self._buffer:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise TimeoutError
-            ready, _, _ = select.select([self._from_child], [], [], left)
-            if ready:
-                chunk = os.read(self._from_child, 1 << 20)
-                if not chunk:
-                    self._log.seek(0)
-                    err = self._log.read().decode(errors="replace")[-2000:]
-                    raise CheckError(f"chromium exited (code {self.proc.wait(5)}): {err}")
-                self._buffer += chunk
-        raw, self._buffer = self._buffer.split(b"\0", 1)
-        return json.loads(raw)
-
-    def send(self, method: str, params: dict | None = None, session: str | None = None,
-             timeout: float = PAGE_TIMEOUT_S) -> dict:
-        """Send one command and return its result; events that arrive meanwhile are kept."""
-        self._next_id += 1
-        msg: dict[str, Any] = {"id": self._next_id, "method": method, "params": params or {}}
-        if session:
-            msg["sessionId"] = session
-        data = json.dumps(msg).encode() + b"\0"
-        try:
-            while data:
-                data = data[os.write(self._to_child, data):]
-        except OSError as exc:
-            raise CheckError(f"chromium is gone ({exc}); cannot send {method}") from exc
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                reply = self._read_message(deadline)
-            except TimeoutError:
-                raise CheckError(f"no answer to {method} within {timeout:.0f} s") from None
-            if reply.get("id") == self._next_id:
-                if "error" in reply:
-                    raise CheckError(f"{method} failed: {reply['error'].get('message')}")
-                return reply.get("result", {})
-            if "method" in reply:
-                self.events.append(reply)
-
-    def wait_for_event(self, method: str, session: str, timeout: float = PAGE_TIMEOUT_S) -> dict:
-        deadline = time.monotonic() + timeout
-        while True:
-            for i, ev in enumerate(self.events):
-                if ev["method"] == method and ev.get("sessionId") == session:
-                    return self.events.pop(i)
-            try:
-                ev = self._read_message(deadline)
-            except TimeoutError:
-                raise CheckError(f"{method} did not arrive within {timeout:.0f} s") from None
-            if "method" in ev:
-                self.events.append(ev)
-
-    def evaluate(self, expression: str, session: str) -> Any:
-        """Evaluate JavaScript in the page (awaiting a promise) and return its JSON value."""
-        result = self.send("Runtime.evaluate", {"expression": expression, "awaitPromise": True,
-                                                "returnByValue": True}, session)
-        if "exceptionDetails" in result:
-            raise CheckError(f"page script failed: {result['exceptionDetails'].get('text')}")
-        return result["result"].get("value")
+# --------------------------------------------------------------------- plumbing
+# Calls that only move a value into the prose or tell the reader a check passed.
+_GLUE_CALLS = {"glue"}
+_VERDICT_CALLS = {"print", "display"}
 
 
-# Waits for MathJax (if the page loads it) to finish typesetting and for every
-# image (lazy ones included) to load or fail, then reports what the checks need.
+def _call_name(node: ast.AST) -> str | None:
+    if isinstance(node, ast.Call):
+        f = node.func
+        return f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) else None
+    return None
+
+
+def _is_verdict(call: ast.Call) -> bool:
+    """``print("all checks hold")``: fixed text only; a printed value (``f"{err:.1e}"``) is content."""
+    return bool(call.args) and all(isinstance(a, ast.Constant) for a in call.args)
+
+
+def _plumbing_kind(stmt: ast.stmt) -> str | None:
+    """'glue', 'assert', 'verdict', 'quiet' (allowed beside them) or None (real content)."""
+    if isinstance(stmt, ast.Assert):
+        return "assert"
+    if isinstance(stmt, (ast.Import, ast.ImportFrom, ast.Pass)):
+        return "quiet"
+    if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
+        name = _call_name(stmt.value)
+        if name in _GLUE_CALLS:
+            # Gluing a figure is how the page shows it: neither plumbing nor a reason to keep the cell.
+            value = stmt.value.args[1] if len(stmt.value.args) > 1 else None
+            return "quiet" if value is not None and "fig" in ast.unparse(value).lower() else "glue"
+        if name in _VERDICT_CALLS and _is_verdict(stmt.value):
+            return "verdict"
+        return None
+    if isinstance(stmt, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+        # Loading or computing what is glued shows the reader nothing by itself.
+        return "quiet"
+    if isinstance(stmt, ast.Raise):
+        return "assert"
+    if isinstance(stmt, (ast.For, ast.If, ast.With)):
+        kinds = [_plumbing_kind(s) for s in [*stmt.body, *getattr(stmt, "orelse", [])]]
+        if None in kinds:
+            return None
+        return next((k for k in kinds if k != "quiet"), "quiet")
+    return None
+
+
+def _statement_lines(stmt: ast.stmt, source_lines: list[str]) -> int:
+    """Lines of code a statement spans (blank and comment lines inside it not counted)."""
+    span = source_lines[stmt.lineno - 1:stmt.end_lineno]
+    return sum(1 for ln in span if ln.strip() and not ln.lstrip().startswith("#"))
+
+
+def is_plumbing(source: str) -> bool:
+    """True when a code cell is mostly what a reader does not need: glue, asserts, verdict prints.
+
+    A cell is plumbing when it shows nothing (only imports and assignments beside
+    its glue/asserts), or when glue, asserts and verdict prints fill a third or
+    more of its lines (a page of glue calls with one print at the end). Anything else
+    that shows something (a value on its last line, a plot call, a print of a
+    computed value) is content.
+    """
+    lines = [ln for ln in source.splitlines() if not ln.lstrip().startswith(("%", "!"))]
+    try:
+        tree = ast.parse("\n".join(lines))
+    except SyntaxError:
+        return False
+    kinds = [_plumbing_kind(s) for s in tree.body]
+    plumbing = [s for s, k in zip(tree.body, kinds) if k not in (None, "quiet")]
+    if not plumbing:
+        return False
+    if None not in kinds:
+        return True
+    total = sum(_statement_lines(s, lines) for s in tree.body)
+    return 3 * sum(_statement_lines(s, lines) for s in plumbing) >= total
+
+
+def plumbing_cells(notebook: Path) -> list[int]:
+    """Indices of the notebook's code cells that are shown on the page and are only plumbing."""
+    cells = json.loads(notebook.read_text()).get("cells", [])
+    found = []
+    for i, cell in enumerate(cells):
+        tags = set(cell.get("metadata", {}).get("tags", []))
+        source = "".join(cell.get("source", ""))
+        if cell.get("cell_type") == "code" and not tags & HIDING_TAGS and is_plumbing(source):
+            found.append(i)
+    return found
+
+
+# --------------------------------------------------------------------- probe
+# Runs after the load event: waits for MathJax and every image, opens every
+# dropdown (a reader may), then measures the page.
 PAGE_PROBE_JS = r"""
-(async () => {
+async () => {
   const mjScript = document.querySelector('script[src*="mathjax"], script[src*="MathJax"]');
-  // This runs after the load event, so a deferred MathJax has run or failed: without
-  // MathJax.startup (the inline config alone is a plain object) there is nothing to wait for.
   if (mjScript && window.MathJax && MathJax.startup) {
     for (let i = 0; i < 200 && !MathJax.startup.promise; i++)
       await new Promise(r => setTimeout(r, 50));
@@ -288,22 +261,69 @@ PAGE_PROBE_JS = r"""
   }
   const imgs = Array.from(document.images);
   await Promise.all(imgs.map(img => { img.loading = 'eager'; return img.decode().catch(() => null); }));
-  const skip = new Set(['PRE', 'CODE', 'SCRIPT', 'STYLE', 'TEXTAREA', 'MJX-CONTAINER']);
-  const article = document.querySelector('article, main, [role=main]') || document.body;
-  let text = '';
+  for (const d of document.querySelectorAll('details')) d.open = true;
+  for (const el of document.querySelectorAll('.toggle-hidden')) el.classList.remove('toggle-hidden');
+  await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
+
+  const article = document.querySelector('article') || document.querySelector('main, [role=main]') || document.body;
+  const visible = el => el.getClientRects().length > 0;
+  const colStyle = getComputedStyle(article);
+  const colRight = article.getBoundingClientRect().right - parseFloat(colStyle.paddingRight || 0);
+  const snippet = el => el.textContent.replace(/\s+/g, ' ').trim().slice(0, 80);
+
+  // Display math: wider than its own box (clipped or scrolling) or past the column's right edge.
+  const wideMath = [];
+  for (const c of article.querySelectorAll('mjx-container[display]')) {
+    if (!visible(c)) continue;
+    const inner = c.querySelector('mjx-math') || c;
+    const right = inner.getBoundingClientRect().right;
+    if (c.scrollWidth > c.clientWidth + 1 || right > colRight + 1) {
+      const tex = (window.MathJax && MathJax.startup && MathJax.startup.document) ?
+        (Array.from(MathJax.startup.document.math).find(m => m.typesetRoot === c) || {}).math : null;
+      wideMath.push({px: Math.round(Math.max(c.scrollWidth - c.clientWidth, right - colRight)),
+                     tex: (tex || snippet(c)).replace(/\s+/g, ' ').trim().slice(0, 80)});
+    }
+  }
+
+  // Code and output blocks that scroll sideways, and how many of their lines do not fit.
+  const canvas = document.createElement('canvas').getContext('2d');
+  const wideCode = [];
+  let codeLines = 0, hiddenLines = 0;
+  for (const pre of article.querySelectorAll('pre')) {
+    if (!visible(pre)) continue;
+    const st = getComputedStyle(pre);
+    canvas.font = `${st.fontStyle} ${st.fontWeight} ${st.fontSize} ${st.fontFamily}`;
+    const room = pre.clientWidth - parseFloat(st.paddingLeft) - parseFloat(st.paddingRight);
+    const lines = pre.textContent.replace(/\n$/, '').split('\n');
+    codeLines += lines.length;
+    if (pre.scrollWidth > pre.clientWidth + 1) {
+      const cut = lines.filter(l => canvas.measureText(l).width > room + 1);
+      hiddenLines += cut.length;
+      wideCode.push({lines: cut.length, sample: (cut[0] || lines[0]).trim().slice(0, 80)});
+    }
+  }
+
+  // Raw TeX in text nodes outside math output and code.
+  const skip = new Set(['PRE', 'CODE', 'SCRIPT', 'STYLE', 'TEXTAREA', 'MJX-CONTAINER', 'KBD', 'SAMP']);
+  const RAW_TEX = /\$|\\[()\[\]]|\\[A-Za-z]{2,}|\\[{}_^]/;
+  const rawTex = [];
   const walk = node => {
-    if (node.nodeType === Node.TEXT_NODE) { text += node.textContent + ' '; return; }
+    if (node.nodeType === Node.TEXT_NODE) {
+      if (RAW_TEX.test(node.textContent)) {
+        const t = node.textContent, i = t.search(RAW_TEX);
+        rawTex.push(t.slice(Math.max(0, i - 40), i + 40).replace(/\s+/g, ' ').trim());
+      }
+      return;
+    }
     if (node.nodeType !== Node.ELEMENT_NODE || skip.has(node.tagName)) return;
-    if (node.matches('.highlight, .cell_input, .output.text_plain, .output.stream')) return;
+    if (node.matches('.highlight, .cell_input, .output.text_plain, .output.stream, .headerlink')) return;
     for (const child of node.childNodes) walk(child);
   };
   walk(article);
-  // $$, $\, \( or \[ anywhere, or $...$ hugging non-space text ("$x^2$" but not "$5 or $10").
-  const RAW_TEX = /\$\$|\$\\|\\\(|\\\[|\$[^$\s](?:[^$]{0,80}[^$\s])?\$/g;
+
   const mathEls = Array.from(document.querySelectorAll('.math'));
   const mjDoc = window.MathJax && MathJax.startup && MathJax.startup.document;
   const mathml = (mjDoc && mjDoc.math) ? Array.from(mjDoc.math).map(item => MathJax.startup.toMML(item.root)) : [];
-  // The last line of a traceback names the exception; that is what the report shows.
   const lastLine = el => ((el.querySelector('pre') || el).textContent.trim().split('\n').pop() || '').slice(0, 200);
   const tbEls = Array.from(document.querySelectorAll('.output.traceback, .output.error, [class*="ipythontb"]'))
     .filter(el => !el.closest('.tag_raises-exception'));
@@ -313,8 +333,6 @@ PAGE_PROBE_JS = r"""
         && out.textContent.includes('Traceback (most recent call last)'))
       tracebacks.push(lastLine(out));
   }
-  const expectedErrors = document.querySelectorAll('.tag_raises-exception').length;
-  const stderrOutputs = document.querySelectorAll('.output.stderr').length;
   return {
     title: document.title,
     mathjax_loaded: !!(window.MathJax && MathJax.startup),
@@ -327,18 +345,48 @@ PAGE_PROBE_JS = r"""
     // MathJax's noundefined extension shows an unknown macro as red text instead of failing.
     // Read it from MathJax's own MathML: CHTML draws glyphs with CSS, so the DOM has no text.
     undefined_macros: mathml.flatMap(m => Array.from(m.matchAll(/<mtext mathcolor="red">([^<]*)<\/mtext>/g), x => x[1])),
-    raw_tex: (text.match(RAW_TEX) || []).length,
-    raw_tex_sample: (text.match(new RegExp('.{0,40}(' + RAW_TEX.source + ').{0,40}')) || [''])[0],
+    column_px: Math.round(colRight - article.getBoundingClientRect().left - parseFloat(colStyle.paddingLeft || 0)),
+    wide_math: wideMath,
+    wide_code: wideCode,
+    code_lines: codeLines,
+    hidden_code_lines: hiddenLines,
+    raw_tex: rawTex,
     images: imgs.length,
+    article_images: Array.from(article.querySelectorAll('img')).map(i => i.currentSrc || i.src),
     broken_images: imgs.filter(i => !i.complete || i.naturalWidth === 0)
                        .map(i => (i.getAttribute('src') || '').slice(0, 120)),
     tracebacks: tracebacks,
-    expected_errors: expectedErrors,
-    stderr_outputs: stderrOutputs,
+    expected_errors: document.querySelectorAll('.tag_raises-exception').length,
+    stderr_outputs: document.querySelectorAll('.output.stderr').length,
     colab_links: Array.from(document.querySelectorAll('a[href*="colab.research.google.com"]')).map(a => a.href),
   };
-})()
+}
 """
+
+
+def image_key(src: str, html_dir: Path, base_url: str) -> str:
+    """What makes two images the same figure: their bytes where they can be read, else their source."""
+    if src.startswith("data:"):
+        head, _, payload = src.partition(",")
+        data = base64.b64decode(payload) if head.endswith(";base64") else unquote(payload).encode()
+        return hashlib.sha256(data).hexdigest()
+    if src.startswith(base_url):
+        path = html_dir / unquote(urlsplit(src).path).lstrip("/")
+        if path.is_file():
+            return hashlib.sha256(path.read_bytes()).hexdigest()
+    return src
+
+
+def repeated_images(srcs: list[str], html_dir: Path, base_url: str) -> list[str]:
+    """The images of a page beyond the first of each figure (same source or same bytes)."""
+    seen: set[str] = set()
+    repeats = []
+    for src in srcs:
+        key = image_key(src, html_dir, base_url)
+        if key in seen:
+            repeats.append(src.rsplit("/", 1)[-1][:60])
+        seen.add(key)
+    return repeats
 
 
 @dataclass
@@ -346,6 +394,7 @@ class PageReport:
     page: Path
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -353,14 +402,38 @@ class PageReport:
 
     def line(self) -> str:
         status = "ok  " if self.ok else "FAIL"
+        c = self.counts
+        counts = (f"[math {c.get('wide_math', 0)} / code {c.get('wide_code', 0)} / tex {c.get('raw_tex', 0)} / "
+                  f"img {c.get('repeated_images', 0)} / plumbing {c.get('plumbing_cells', 0)}] ") if c else ""
         detail = "; ".join(self.problems) if self.problems else ", ".join(self.notes)
-        return f"{status} {self.page.as_posix()}: {detail}"
+        return f"{status} {self.page.as_posix()}: {counts}{detail}"
 
 
-def judge_probe(probe: dict, page: Path, repo: Repository, source_root: Path) -> PageReport:
-    """Turn what the page reported into problems (failures) and notes (what was seen)."""
+def judge_probe(probe: dict, page: Path, repo: Repository, source_root: Path,
+                repeats: list[str] | None = None) -> PageReport:
+    """Turn what the page reported into counts, problems (failures) and notes (what was seen)."""
     report = PageReport(page)
     p = report.problems
+    repeats = repeats or []
+    notebook = source_root / repo.path_to_book / page.with_suffix(".ipynb")
+    plumbing = plumbing_cells(notebook) if notebook.is_file() else []
+    report.counts = {"wide_math": len(probe["wide_math"]), "wide_code": len(probe["wide_code"]),
+                     "hidden_code_lines": probe["hidden_code_lines"], "raw_tex": len(probe["raw_tex"]),
+                     "repeated_images": len(repeats), "plumbing_cells": len(plumbing)}
+    if probe["wide_math"]:
+        w = probe["wide_math"][0]
+        p.append(f"{len(probe['wide_math'])} display equations wider than the column "
+                 f"({probe['column_px']} px), e.g. {w['px']} px over: {w['tex']!r}")
+    if probe["wide_code"]:
+        p.append(f"{len(probe['wide_code'])} code blocks scroll sideways ({probe['hidden_code_lines']} lines cut), "
+                 f"e.g. {probe['wide_code'][0]['sample']!r}")
+    if probe["raw_tex"]:
+        p.append(f"{len(probe['raw_tex'])} text nodes with raw TeX, e.g. {probe['raw_tex'][0]!r}")
+    if repeats:
+        p.append(f"{len(repeats)} images shown twice: {repeats[:3]}")
+    if plumbing:
+        p.append(f"{len(plumbing)} visible cells only glue/assert/print a verdict: cells {plumbing[:8]} of "
+                 f"{notebook.name} (tag them remove-input/remove-cell)")
     if probe["math_elements"] and not probe["mathjax_loaded"]:
         p.append(f"{probe['math_elements']} math elements but MathJax did not load")
     if probe["math_untypeset"]:
@@ -369,15 +442,13 @@ def judge_probe(probe: dict, page: Path, repo: Repository, source_root: Path) ->
         p.append(f"MathJax errors: {probe['mathjax_errors'][:3]}")
     if probe["undefined_macros"]:
         p.append(f"undefined TeX macros (shown in red): {sorted(set(probe['undefined_macros']))[:5]}")
-    if probe["raw_tex"]:
-        p.append(f"{probe['raw_tex']} raw TeX delimiters in the text, e.g. {probe['raw_tex_sample'].strip()!r}")
     if probe["broken_images"]:
         p.append(f"{len(probe['broken_images'])} images did not load: {probe['broken_images'][:3]}")
     if probe["tracebacks"]:
         p.append(f"{len(probe['tracebacks'])} cell outputs show a traceback: {probe['tracebacks'][:2]}")
     p.extend(colab_problems(probe["colab_links"], page, repo, source_root))
     report.notes = [f"math {probe['mjx_containers']} typeset", f"{probe['images']} img",
-                    f"colab {'ok' if probe['colab_links'] else '-'}"]
+                    f"{probe['code_lines']} code lines", f"colab {'ok' if probe['colab_links'] else '-'}"]
     if probe["expected_errors"]:
         report.notes.append(f"{probe['expected_errors']} expected error cells")
     if probe["stderr_outputs"]:
@@ -386,119 +457,138 @@ def judge_probe(probe: dict, page: Path, repo: Repository, source_root: Path) ->
     return report
 
 
-def load_problems(events: list[dict], session: str) -> tuple[list[str], int]:
-    """Requests to other hosts, local requests that failed, uncaught script errors; plus the number of requests."""
-    problems, remote, requests = [], set(), 0
-    urls: dict[str, str] = {}
-    for ev in events:
-        if ev.get("sessionId") != session:
-            continue
-        params = ev.get("params", {})
-        if ev["method"] == "Network.requestWillBeSent":
-            url = params["request"]["url"]
-            urls[params["requestId"]] = url
-            parts = urlsplit(url)
-            if parts.scheme in ("data", "blob", "about", "chrome", "devtools"):
-                continue
-            requests += 1
-            if parts.hostname not in LOCAL_HOSTS:
-                remote.add(url)
-        elif ev["method"] == "Network.responseReceived":
-            status = params["response"]["status"]
-            # Chromium asks for /favicon.ico on its own; a missing one is not the page's fault.
-            path = urlsplit(params["response"]["url"]).path
-            if status >= 400 and urlsplit(params["response"]["url"]).hostname in LOCAL_HOSTS \
-                    and path != "/favicon.ico":
-                problems.append(f"HTTP {status} for {urlsplit(params['response']['url']).path}")
-        elif ev["method"] == "Runtime.exceptionThrown":
-            details = params.get("exceptionDetails", {})
-            text = (details.get("exception") or {}).get("description") or details.get("text", "")
-            first_line = text.splitlines()[0][:150] if text else "?"
-            if not any(known.search(first_line) for known in KNOWN_SCRIPT_ERRORS):
-                problems.append(f"script error: {first_line}")
-        elif ev["method"] == "Network.loadingFailed" and not params.get("canceled"):
-            url = urls.get(params["requestId"], "?")
-            if urlsplit(url).hostname in LOCAL_HOSTS:
-                problems.append(f"failed to load {urlsplit(url).path} ({params.get('errorText')})")
-    if remote:
-        problems.append(f"needs {len(remote)} remote resources (offline use breaks): {sorted(remote)[:3]}")
-    return problems, requests
+# --------------------------------------------------------------------- browser
+class PageLog:
+    """What one page load asked the network for and what went wrong there."""
+
+    def __init__(self) -> None:
+        self.requests = 0
+        self.remote: set[str] = set()
+        self.problems: list[str] = []
+
+    def on_request(self, request: Any) -> None:
+        parts = urlsplit(request.url)
+        if parts.scheme in ("data", "blob", "about", "chrome", "devtools"):
+            return
+        self.requests += 1
+        if parts.hostname not in LOCAL_HOSTS:
+            self.remote.add(request.url)
+
+    def on_response(self, response: Any) -> None:
+        parts = urlsplit(response.url)
+        # Chromium asks for /favicon.ico on its own; a missing one is not the page's fault.
+        if response.status >= 400 and parts.hostname in LOCAL_HOSTS and parts.path != "/favicon.ico":
+            self.problems.append(f"HTTP {response.status} for {parts.path}")
+
+    def on_request_failed(self, request: Any) -> None:
+        parts = urlsplit(request.url)
+        if parts.hostname in LOCAL_HOSTS and parts.path != "/favicon.ico":
+            self.problems.append(f"failed to load {parts.path} ({request.failure})")
+
+    def on_page_error(self, error: Any) -> None:
+        text = f"{getattr(error, 'name', '') or 'Error'}: {getattr(error, 'message', error)}"
+        first_line = text.splitlines()[0][:150]
+        if not any(known.search(first_line) for known in KNOWN_SCRIPT_ERRORS):
+            self.problems.append(f"script error: {first_line}")
+
+    def results(self) -> list[str]:
+        out = list(self.problems)
+        if self.remote:
+            out.append(f"needs {len(self.remote)} remote resources (offline use breaks): {sorted(self.remote)[:3]}")
+        return out
 
 
-def check_page(browser: Browser, session: str, base_url: str, page: Path, repo: Repository,
+def _route(route: Any) -> None:
+    # Only the local server is reached; the page is judged as an offline reader sees it.
+    if urlsplit(route.request.url).hostname in LOCAL_HOSTS or route.request.url.startswith("data:"):
+        route.continue_()
+    else:
+        route.abort("internetdisconnected")
+
+
+def check_page(page_obj: Any, base_url: str, html_dir: Path, page: Path, repo: Repository,
                source_root: Path) -> PageReport:
-    """Load one page in the tab ``session`` and judge it."""
-    browser.events.clear()
-    browser.send("Page.navigate", {"url": base_url + page.as_posix()}, session)
-    browser.wait_for_event("Page.loadEventFired", session)
-    probe = browser.evaluate(PAGE_PROBE_JS, session)
-    report = judge_probe(probe, page, repo, source_root)
-    # A short pause lets late requests (fonts MathJax asks for) show up in the log.
-    browser.send("Runtime.evaluate", {"expression": "new Promise(r => setTimeout(r, 100))",
-                                      "awaitPromise": True}, session)
-    net, requests = load_problems(browser.events, session)
+    """Load one page in the Playwright page ``page_obj`` and judge it."""
+    log = PageLog()
+    handlers = {"request": log.on_request, "response": log.on_response,
+                "requestfailed": log.on_request_failed, "pageerror": log.on_page_error}
+    for event, handler in handlers.items():
+        page_obj.on(event, handler)
+    try:
+        page_obj.goto(base_url + page.as_posix(), wait_until="load", timeout=PAGE_TIMEOUT_S * 1000)
+        probe = page_obj.evaluate(PAGE_PROBE_JS)
+        # A short pause lets late requests (fonts MathJax asks for) show up in the log.
+        page_obj.wait_for_timeout(100)
+    except Exception as exc:  # Playwright's TimeoutError and Error: the page, not the check, failed
+        raise CheckError(f"could not load {page}: {str(exc).splitlines()[0]}") from exc
+    finally:
+        for event, handler in handlers.items():
+            page_obj.remove_listener(event, handler)
+    report = judge_probe(probe, page, repo, source_root,
+                         repeated_images(probe["article_images"], html_dir, base_url))
+    net = log.results()
     report.problems.extend(net)
-    report.notes.append(f"{requests} requests, all local" if not net else f"{requests} requests")
+    report.notes.append(f"{log.requests} requests, all local" if not net else f"{log.requests} requests")
     return report
-
-
-def screenshot(browser: Browser, session: str, base_url: str, page: Path, out: Path) -> None:
-    """Save a PNG of ``page`` as a reader first sees it (1280 x 900, math typeset)."""
-    browser.events.clear()
-    browser.send("Page.navigate", {"url": base_url + page.as_posix()}, session)
-    browser.wait_for_event("Page.loadEventFired", session)
-    browser.evaluate(PAGE_PROBE_JS, session)
-    data = browser.send("Page.captureScreenshot", {"format": "png"}, session)["data"]
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_bytes(base64.b64decode(data))
-
-
-def open_tab(browser: Browser) -> str:
-    target = browser.send("Target.createTarget", {"url": "about:blank"})["targetId"]
-    session = browser.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
-    for method in ("Page.enable", "Network.enable", "Runtime.enable"):
-        browser.send(method, {}, session)
-    browser.send("Emulation.setDeviceMetricsOverride", VIEWPORT, session)
-    # The HTTP cache would hide repeated asset requests from the network log.
-    browser.send("Network.setCacheDisabled", {"cacheDisabled": True}, session)
-    return session
 
 
 def check_site(html_dir: Path, config_path: Path, chromium: str,
                screenshot_path: Path | None = None, log=print) -> list[PageReport]:
     """Check every page of ``html_dir``; return one report per page."""
+    from playwright.sync_api import Error as PlaywrightError
+    from playwright.sync_api import sync_playwright
+
     repo = read_repository(config_path)
     source_root = config_path.parent
     pages = pages_to_check(html_dir)
     if not pages:
         raise CheckError(f"no pages to check under {html_dir}")
     server, base_url = serve(html_dir)
-    browser = Browser(chromium)  # started before the server thread: preexec_fn wants no threads
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     reports = []
     try:
-        session = open_tab(browser)
-        for page in pages:
+        with sync_playwright() as pw:
             try:
-                report = check_page(browser, session, base_url, page, repo, source_root)
-            except CheckError as exc:
-                report = PageReport(page, problems=[str(exc)])
-            reports.append(report)
-            log(report.line())
-        root = root_page(html_dir)
-        if screenshot_path is not None and root is not None and (html_dir / root).is_file():
-            screenshot(browser, session, base_url, root, screenshot_path)
-            log(f"screenshot of {root.as_posix()}: {screenshot_path}")
-        elif screenshot_path is not None:
-            why = "there is no index.html" if root is None else f"index.html redirects to missing {root}"
-            reports.append(PageReport(Path("index.html"), problems=[f"no root page to screenshot: {why}"]))
-            log(reports[-1].line())
+                browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS, headless=True)
+            except PlaywrightError as exc:
+                raise CheckError(f"chromium at {chromium} did not start: {str(exc).splitlines()[0]}") from exc
+            # Routing also turns off the HTTP cache, so every asset request is seen.
+            context = browser.new_context(viewport=VIEWPORT, device_scale_factor=1)
+            context.route("**/*", _route)
+            tab = context.new_page()
+            for page in pages:
+                try:
+                    report = check_page(tab, base_url, html_dir, page, repo, source_root)
+                except CheckError as exc:
+                    report = PageReport(page, problems=[str(exc)])
+                reports.append(report)
+                log(report.line())
+            root = root_page(html_dir)
+            if screenshot_path is not None and root is not None and (html_dir / root).is_file():
+                tab.goto(base_url + root.as_posix(), wait_until="load")
+                tab.evaluate(PAGE_PROBE_JS)
+                screenshot_path.parent.mkdir(parents=True, exist_ok=True)
+                tab.screenshot(path=str(screenshot_path))
+                log(f"screenshot of {root.as_posix()}: {screenshot_path}")
+            elif screenshot_path is not None:
+                why = "there is no index.html" if root is None else f"index.html redirects to missing {root}"
+                reports.append(PageReport(Path("index.html"), problems=[f"no root page to screenshot: {why}"]))
+                log(reports[-1].line())
+            browser.close()
     finally:
-        browser.close()
         server.shutdown()
         server.server_close()
     return reports
+
+
+def summary(reports: list[PageReport]) -> str:
+    """The five reader counts summed over the site."""
+    total = {k: sum(r.counts.get(k, 0) for r in reports)
+             for k in ("wide_math", "wide_code", "hidden_code_lines", "raw_tex", "repeated_images", "plumbing_cells")}
+    return (f"display math cut {total['wide_math']} / code blocks cut {total['wide_code']} "
+            f"({total['hidden_code_lines']} lines) / raw TeX {total['raw_tex']} / "
+            f"repeated images {total['repeated_images']} / plumbing cells {total['plumbing_cells']}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -515,17 +605,19 @@ def main(argv: list[str] | None = None) -> int:
     if not html_dir.is_dir():
         print(f"check_html: {html_dir} does not exist; build the book first (make book)", file=sys.stderr)
         return 2
-    if not (shutil.which(args.chromium) or Path(args.chromium).is_file()):
+    chromium = shutil.which(args.chromium) or args.chromium
+    if not Path(chromium).is_file():
         print(f"check_html: no browser at {args.chromium}; install Debian's chromium "
               f"(apt-get install chromium) or pass --chromium", file=sys.stderr)
         return 2
     start = time.monotonic()
     try:
-        reports = check_site(html_dir, args.config.resolve(), args.chromium, shot)
+        reports = check_site(html_dir, args.config.resolve(), chromium, shot)
     except CheckError as exc:
         print(f"check_html: could not run the check: {exc}", file=sys.stderr)
         return 2
     failed = [r for r in reports if not r.ok]
+    print(f"check_html: {summary(reports)}")
     print(f"check_html: {len(reports)} pages checked in {time.monotonic() - start:.1f} s: "
           f"{len(reports) - len(failed)} ok, {len(failed)} failed")
     if failed:

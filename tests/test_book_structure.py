@@ -60,3 +60,19 @@ def test_experiment_result_names_seeds_data_copy_and_time(path):
     assert set(prov["data"]["files_md5"]) >= {f"data_batch_{i}" for i in range(1, 6)} | {"test_batch"}
     assert prov["wall_time_s"] > 0
     assert "torch_threads" in prov
+
+
+ALL_NOTEBOOKS = sorted(p for p in (ROOT / "book").rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
+
+
+@pytest.mark.parametrize("path", ALL_NOTEBOOKS, ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_an_uncompared_cell_says_why_and_checks_its_values(path):
+    """No blanket ignores: a cell whose output nbval does not compare states why and asserts its claims."""
+    cells = [c for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "code"]
+    for i, cell in enumerate(cells):
+        if "nbval-ignore-output" not in cell.get("metadata", {}).get("tags", []):
+            continue
+        src = "".join(cell["source"])
+        following = "".join(cells[i + 1]["source"]) if i + 1 < len(cells) else ""
+        assert src.startswith("# Output not compared by nbval:"), f"{path.name} code cell {i}: say why first"
+        assert "assert " in src or "assert " in following, f"{path.name} code cell {i}: values not checked"

@@ -8,6 +8,7 @@ Debian's chromium; skipped without it.
 from __future__ import annotations
 
 import importlib.util
+import json
 import shutil
 import sys
 from importlib import metadata
@@ -47,6 +48,7 @@ GOOD = _page(
     '<p>Inline <span class="math notranslate nohighlight">\\(x^2 + \\hat{x}\\)</span>.</p>'
     '<div class="math notranslate nohighlight">\\[\\frac{a}{b}\\]</div>'
     '<img src="../_images/fig.svg" alt="figure">'
+    '<div class="math notranslate nohighlight">\\[\\begin{aligned} a &= b + c \\\\ &= d \\end{aligned}\\]</div>'
     f'<a href="{COLAB}/book/good.ipynb">Colab</a>'
     '<pre>re.compile(r"\\(")  # code may hold TeX-like text</pre>'
     '<div class="cell tag_raises-exception"><div class="cell_output">'
@@ -56,8 +58,24 @@ GOOD = _page(
     head='<script>const THEBE_JS_URL = "x";</script><script>const THEBE_JS_URL = "x";</script>')
 
 BAD_PAGES = {
-    "raw_math.html": (_page('<p>Display: $$a+b$$ and <span class="math">\\(y\\)</span>, inline $x^2$ but not $5 or $10.</p>'),
-                      ["not typeset", "4 raw TeX delimiters", "MathJax did not load"]),
+    "raw_math.html": (_page('<p>Display: $$a+b$$ and <span class="math">\\(y\\)</span>, inline $x^2$.</p>'),
+                      ["not typeset", "3 text nodes with raw TeX", "MathJax did not load"]),
+    # a $$ block glued to a text line in a directive: MathJax sees no delimiters, the reader sees TeX
+    "raw_tex_commands.html": (_page('<p>where\\mu = \\bar x and\\sigma^2 = S_2 - S_1^2</p>'
+                                    '<p>costs $5</p><p>and \\frac{a}{b}</p>', mathjax=True),
+                              ["3 text nodes with raw TeX", "where\\\\mu"]),
+    "wide_math.html": (_page('<div class="math notranslate nohighlight">\\[' + " + ".join(["a_{%d}" % i for i in range(120)])
+                             + '\\]</div>', mathjax=True),
+                       ["1 display equations wider than the column"]),
+    "wide_code.html": (_page('<pre>short line\n' + "x = " + "1 + " * 200 + "1\n" + "y = " + "2 + " * 200
+                             + '2</pre><pre>fits</pre>'),
+                       ["1 code blocks scroll sideways (2 lines cut)"]),
+    "repeated_img.html": (_page('<img src="../_images/fig.svg"><img src="../_images/fig.svg">'
+                                '<img src="../_images/copy.svg">'),
+                          ["2 images shown twice"]),
+    "plumbing.html": (_page('<p>numbers glued from a hidden cell</p>'
+                            f'<a href="{COLAB}/book/plumbing.ipynb">Colab</a>'),
+                      ["1 visible cells only glue/assert/print a verdict: cells [2]"]),
     "bad_tex.html": (_page('<span class="math">\\(\\nosuchmacro x\\)</span>'
                            '<span class="math">\\(\\frac{1}\\)</span>', mathjax=True),
                      ["undefined TeX macros (shown in red): ['\\\\nosuchmacro']", "Missing argument for \\\\frac"]),
@@ -77,6 +95,18 @@ BAD_PAGES = {
 }
 
 
+def _code(source: str, tags: list[str] | None = None) -> dict:
+    return {"cell_type": "code", "metadata": {"tags": tags or []}, "source": source, "outputs": []}
+
+
+PLUMBING_NOTEBOOK = {"cells": [
+    {"cell_type": "markdown", "metadata": {}, "source": "# t"},
+    _code('res = load()\nglue("a", res["a"], display=False)', ["remove-input"]),  # hidden: fine
+    _code('from bn.glue import glue\nres = load()\nglue("a", float(res["a"]), display=False)'),
+    _code('fig, ax = new_figure()\nax.plot([1, 2])\nglue("fig", fig, display=False)'),  # a figure: content
+]}
+
+
 def _make_site(root: Path, pages: dict[str, str]) -> Path:
     """A repository folder with _config.yml, notebooks and a built ``_build/html``; returns the html folder."""
     (root / "_config.yml").write_text(
@@ -90,9 +120,11 @@ def _make_site(root: Path, pages: dict[str, str]) -> Path:
     (html / "search.html").write_text("<p>$$ skipped $$</p>")
     (html / "index.html").write_text('<meta http-equiv="Refresh" content="0; url=book/good.html" />')
     (html / "_images" / "fig.svg").write_text(SVG)
+    (html / "_images" / "copy.svg").write_text(SVG)  # same bytes, another name: the same figure
     (root / "book").mkdir()
     for nb in ("good", "bad_colab"):
         (root / "book" / f"{nb}.ipynb").write_text("{}")
+    (root / "book" / "plumbing.ipynb").write_text(json.dumps(PLUMBING_NOTEBOOK))
     for name, text in pages.items():
         (html / "book" / name).write_text(text)
     return html
@@ -124,12 +156,19 @@ def test_browser_check_flags_every_broken_page(site, capsys):
     reports = {r.page.name: r for r in check_html.check_site(html, root / "_config.yml", CHROMIUM, shot)}
     good = reports.pop("good.html")
     assert good.ok, good.problems
-    assert "math 2 typeset" in good.notes and "1 img" in good.notes and "1 expected error cells" in good.notes
+    assert "math 3 typeset" in good.notes and "1 img" in good.notes and "1 expected error cells" in good.notes
     for name, (_, expected) in BAD_PAGES.items():
         text = " | ".join(reports[name].problems)
         assert not reports[name].ok
         for fragment in expected:
             assert fragment in text, f"{name}: {fragment!r} not in {text!r}"
+    # each reader count fires on its own page and on no other
+    counters = {"wide_math.html": "wide_math", "wide_code.html": "wide_code", "raw_tex_commands.html": "raw_tex",
+                "repeated_img.html": "repeated_images", "plumbing.html": "plumbing_cells"}
+    for name, key in counters.items():
+        fired = {k for k, v in reports[name].counts.items() if v and k != "hidden_code_lines"}
+        assert fired == {key}, (name, reports[name].counts)
+    assert not any(good.counts.values()), good.counts
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     out = capsys.readouterr().out
     assert "ok   book/good.html" in out and "FAIL book/remote.html" in out
@@ -145,3 +184,24 @@ def test_main_exit_codes(tmp_path, capsys):
     # the default screenshot lands beside the html folder, i.e. _build/screenshot-preface.png
     assert (tmp_path / "_build" / "screenshot-preface.png").is_file()
     assert check_html.main([str(tmp_path / "nothing")]) == 2
+
+
+@pytest.mark.parametrize("source, expected", [
+    ('glue("x", 1.0, display=False)', True),
+    ('from bn.glue import glue\nr = load_result("x")\nglue("n", len(r["seeds"]), display=False)', True),
+    ('assert err < 1e-12\nprint("the checks hold")', True),
+    ('for k, v in d.items():\n    glue(k, v, display=False)', True),
+    ('if bad:\n    raise AssertionError("no")', True),
+    ('print(f"max error {err:.1e}")', False),  # a printed value is something to read
+    ('print(err)', False),                     # shows a computed value
+    ('x = 1\nx', False),                      # shows its last value
+    ('report.sweep_table(res, "no_bn")', False),
+    ('fig, ax = new_figure()\nax.plot(x)\nglue("f", fig, display=False)', False),
+    ('import numpy as np\nx = np.ones(3)', False),  # nothing glued or asserted: ordinary set-up
+    ('%matplotlib inline', False),
+    # mixed cells: judged by the share of their lines
+    ('print(err)\nglue("a", a, display=False)\nglue("b", b, display=False)', True),
+    ('y = f(x)\nax.plot(y)\nprint(y)\nglue("a", 1, display=False)', False),
+])
+def test_is_plumbing(source, expected):
+    assert check_html.is_plumbing(source) is expected

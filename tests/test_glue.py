@@ -47,3 +47,29 @@ def test_bn_glue_does_not_import_jupyter_packages_on_import():
     code = "import sys, bn.glue; print(any(m in sys.modules for m in ('myst_nb', 'IPython')))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+def test_floats_are_glued_rounded_to_significant_digits(monkeypatch):
+    import numpy as np
+
+    calls = []
+    monkeypatch.setattr(glue_module, "_myst_nb_glue", lambda: lambda n, v, **k: calls.append(v))
+    glue_module.glue("a", 0.1 + 0.2)  # 0.30000000000000004: the 17th digit is rounding noise
+    glue_module.glue("b", np.float32(1) / 3, digits=4)
+    glue_module.glue("c", 7)
+    glue_module.glue("d", "text")
+    assert calls == [0.3, 0.3333, 7, "text"]
+    assert type(calls[1]) is float and type(calls[2]) is int
+
+
+@pytest.mark.parametrize("value, digits, expected", [
+    (123456.789, 8, 123456.79), (1.23456789e-15, 3, 1.23e-15), (-0.0, 8, 0.0),
+    (float("inf"), 8, float("inf")), (9.99999999, 8, 10.0),
+])
+def test_round_significant(value, digits, expected):
+    assert glue_module.round_significant(value, digits) == expected
+
+
+def test_round_significant_rejects_zero_digits():
+    with pytest.raises(ValueError, match="at least 1"):
+        glue_module.round_significant(1.0, 0)

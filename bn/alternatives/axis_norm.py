@@ -35,13 +35,14 @@ def check_axes(axes: Iterable[int], ndim: int) -> tuple[int, ...]:
     return tuple(sorted(normalized))
 
 
-def normalize_over_axes(x: np.ndarray, axes: Iterable[int], eps: float = 1e-5) -> np.ndarray:
-    """``(x - mean) / sqrt(var + eps)``, mean and biased variance taken over ``axes``.
+def normalize_over_axes(x: np.ndarray, axes: Iterable[int],
+                        eps: float = 1e-5) -> np.ndarray:
+    """``(x - mean) / sqrt(var + eps)``, statistics taken over ``axes``.
 
     Every index of the *other* axes gets its own mean and variance: for an
-    ``(N, C, H, W)`` input, ``axes=(0, 2, 3)`` is batch normalization (one set
-    of statistics per channel), ``axes=(1, 2, 3)`` is layer normalization (one
-    per example).
+    ``(N, C, H, W)`` input, ``axes=(0, 2, 3)`` is batch normalization (one
+    set of statistics per channel), ``axes=(1, 2, 3)`` is layer normalization
+    (one per example).
 
     Args:
         x: a floating array of any rank >= 1, all finite.
@@ -49,8 +50,8 @@ def normalize_over_axes(x: np.ndarray, axes: Iterable[int], eps: float = 1e-5) -
         eps: variance floor, > 0.
 
     Returns:
-        ``x_hat``, the shape and dtype of ``x``: zero mean and (up to ``eps``)
-        unit variance over ``axes``.
+        ``x_hat``, the shape and dtype of ``x``: zero mean and (up to
+        ``eps``) unit variance over ``axes``.
 
     Raises:
         TypeError: non-floating ``x``, non-integer axis or non-real ``eps``.
@@ -65,10 +66,12 @@ def normalize_over_axes(x: np.ndarray, axes: Iterable[int], eps: float = 1e-5) -
     eps = check_eps(eps)
     set_size = int(np.prod([x.shape[a] for a in axes]))
     if set_size < 2:
-        # One value has variance 0 and normalizes to 0 whatever it is: almost
-        # always a wrong axis choice (e.g. instance norm of a 1x1 feature map).
-        raise ValueError(f"each normalization set has {set_size} value(s) (axes {axes} of shape "
-                         f"{x.shape}); at least 2 are needed")
+        # One value has variance 0 and normalizes to 0 whatever it is:
+        # almost always a wrong axis choice (e.g. instance norm of a 1x1
+        # feature map).
+        raise ValueError(
+            f"each normalization set has {set_size} value(s) "
+            f"(axes {axes} of shape {x.shape}); at least 2 are needed")
     mean = x.mean(axis=axes, keepdims=True)
     centered = x - mean
     var = (centered * centered).mean(axis=axes, keepdims=True)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-__all__ = ["GOALS", "fwd_bwd_ratios", "bandwidth_fractions", "staged_over_compact", "goal_summary"]
+__all__ = ["GOALS", "fwd_bwd_ratios", "bandwidth_fractions", "staged_over_compact", "goal_summary",
+           "ratio_interval", "thread_speedups", "fused_summary", "machine_table", "fwd_bwd_table",
+           "goal_table", "staged_table", "folding_table", "shown_against"]
 
-# The issue's goals: NumPy fwd+bwd within 1.5x of torch on the CPU, effective
-# bandwidth >= 50 % of a copy, folding >= 1.2x faster in eval mode.
+# Targets the speed chapter holds the NumPy code to: fwd+bwd within 1.5x of torch on the
+# CPU, effective bandwidth >= 50 % of a copy, folding >= 1.2x faster in eval mode.
 GOALS = {"numpy_over_torch_max": 1.5, "bandwidth_fraction_min": 0.5, "folding_speedup_min": 1.2}
 
 
@@ -80,3 +82,140 @@ def goal_summary(result: dict) -> dict:
         "folding_goal_met": {k: v >= GOALS["folding_speedup_min"] for k, v in speedups.items()},
         "folding_speedups_1thread": speedups_1,
     }
+
+
+def ratio_interval(result: dict, a: tuple[str, int], b: tuple[str, int], elements: int) -> dict:
+    """Median time of ``a`` over that of ``b`` (each ``(impl, threads)``), with a quartile interval.
+
+    The interval runs from ``q25_a / q75_b`` to ``q75_a / q25_b``: the ratio of a fast
+    run of one to a slow run of the other. When it contains 1 the two are not told
+    apart by this run (``noise`` is true): the spread is as large as the difference.
+    """
+    ra = _one(result["fwd_bwd"], impl=a[0], threads=a[1], elements=elements)
+    rb = _one(result["fwd_bwd"], impl=b[0], threads=b[1], elements=elements)
+    low, high = ra["q25_s"] / rb["q75_s"], ra["q75_s"] / rb["q25_s"]
+    return {"ratio": ra["median_s"] / rb["median_s"], "low": low, "high": high,
+            "noise": low <= 1.0 <= high}
+
+
+def thread_speedups(result: dict) -> list[dict]:
+    """Per size: torch native on 1 thread over torch on its default count (above 1: faster)."""
+    default = result["torch_threads"]
+    return [{"elements": e, **ratio_interval(result, ("torch_native", 1), ("torch_native", default), e)}
+            for e in result["config"]["elements"]]
+
+
+def fused_summary(result: dict) -> dict:
+    """At the largest size: the readable and the fewer-pass NumPy code against torch on 1 thread."""
+    largest = max(result["config"]["elements"])
+    torch_1 = ("torch_native", 1)
+    return {"elements": largest,
+            "readable_over_torch1": ratio_interval(result, ("numpy", 1), torch_1, largest),
+            "fused_over_torch1": ratio_interval(result, ("numpy_fused", 1), torch_1, largest),
+            "fused_over_readable": ratio_interval(result, ("numpy_fused", 1), ("numpy", 1), largest)}
+
+
+def _size(elements: int) -> str:
+    return f"{elements / 2**20:.0f}M"
+
+
+def machine_table(result: dict) -> tuple[list[str], list[list]]:
+    """Headers and rows describing the machine and the run of a speed result."""
+    prov = result["provenance"]
+    load = result["load_average_1min"]
+    cfg = result["config"]
+    return ["", ""], [
+        ["CPU", prov["device"]["cpu_model"]],
+        ["logical CPUs", prov["device"]["cpu_count"]],
+        ["torch threads (default)", result["torch_threads"]],
+        ["NumPy / torch", f'{prov["libraries"]["numpy"]} / {prov["libraries"]["torch"]}'],
+        ["1-minute load average, start / end", f'{load["start"]:.1f} / {load["end"]:.1f}'],
+        ["run took", f'{result["wall_time_s"]:.0f} s'],
+        ["measured (UTC)", prov["created_utc"]],
+        ["repeats per measurement (after warm-up)", f'{cfg["repeats"]} (+{cfg["warmup"]})'],
+    ]
+
+
+def fwd_bwd_table(result: dict) -> tuple[list[str], list[list]]:
+    """Headers and rows: every forward+backward timing and copy, median, spread, bandwidth."""
+    copy = {c["elements"]: c for c in result["copy"]}
+    rows = []
+    for r in result["fwd_bwd"]:
+        rows.append([_size(r["elements"]), r["impl"], r["threads"], f'{1e3 * r["median_s"]:.1f}',
+                     f'{100 * r["relative_iqr"]:.0f} %', f'{r["gb_s"]:.2f}',
+                     f'{100 * r["gb_s"] / copy[r["elements"]]["gb_s"]:.0f} %'])
+    for c in result["copy"]:
+        rows.append([_size(c["elements"]), "copy (np.copyto)", 1, f'{1e3 * c["median_s"]:.1f}',
+                     f'{100 * c["relative_iqr"]:.0f} %', f'{c["gb_s"]:.2f}', "100 %"])
+    return ["elements", "implementation", "threads", "median (ms)", "IQR / median",
+            "effective GB/s", "of copy bandwidth"], rows
+
+
+def _verdict(ok: bool) -> str:
+    return "met" if ok else "not met"
+
+
+def shown_against(value: float, target: float, at_least: bool) -> str:
+    """``value`` with as few decimals (from 2) as keep the shown number on its side of ``target``.
+
+    1.197 against a target of at least 1.2 prints as "1.197", not as "1.20", which
+    would read as met; 1.234 prints as "1.23".
+    """
+    met = value >= target if at_least else value <= target
+    for decimals in range(2, 8):
+        text = f"{value:.{decimals}f}"
+        shown = float(text)
+        if (shown >= target if at_least else shown <= target) == met:
+            return text
+    return repr(value)
+
+
+def goal_table(result: dict) -> tuple[list[str], list[list]]:
+    """Headers and rows: each target, the value reached at the largest size, the verdict.
+
+    Verdict values are printed by :func:`shown_against`, so that a value just below
+    a target (1.197 against 1.2) does not print as the target itself.
+    """
+    goals = goal_summary(result)
+    fused = fused_summary(result)
+    default = result["torch_threads"]
+    fold = {f["kernel"]: f for f in result["folding"] if f["threads"] == default}
+    rows = [
+        ["readable NumPy / torch, default threads", f'≤ {GOALS["numpy_over_torch_max"]}',
+         shown_against(goals["numpy_over_torch_default"], GOALS["numpy_over_torch_max"], False),
+         _verdict(goals["numpy_ratio_goal_met"])],
+        ["readable NumPy / torch, 1 thread each", "(reference)",
+         f'{goals["numpy_over_torch_1thread"]:.2f}', ""],
+        ["fewer-pass NumPy / torch, 1 thread each", "(reference)",
+         f'{fused["fused_over_torch1"]["ratio"]:.2f}', ""],
+        ["readable NumPy bandwidth / copy", f'≥ {GOALS["bandwidth_fraction_min"]:.0%}',
+         f'{goals["numpy_fraction_of_copy"]:.1%}', _verdict(goals["numpy_bandwidth_goal_met"])],
+        ["torch bandwidth / copy, default threads", "(reference)",
+         f'{goals["torch_fraction_of_copy"]:.1%}', ""],
+    ]
+    for k in sorted(fold):
+        rows.append([f'folding speedup, {fold[k]["config"]}', f'≥ {GOALS["folding_speedup_min"]}',
+                     shown_against(fold[k]["speedup"], GOALS["folding_speedup_min"], True), _verdict(goals["folding_goal_met"][k])])
+    for k in sorted(goals["folding_speedups_1thread"]):
+        rows.append([f"same, {k}x{k}, torch on 1 thread", "(reference)",
+                     f'{goals["folding_speedups_1thread"][k]:.2f}', ""])
+    return ["target", "goal", "reached", ""], rows
+
+
+def staged_table(result: dict) -> tuple[list[str], list[list]]:
+    """Headers and rows: staged against compact NumPy backward per size."""
+    return ["elements", "staged (ms)", "compact (ms)", "staged / compact"], [
+        [_size(r["elements"]), f'{1e3 * r["staged_s"]:.1f}', f'{1e3 * r["compact_s"]:.1f}',
+         f'{r["ratio"]:.2f}'] for r in staged_over_compact(result)]
+
+
+def folding_table(result: dict) -> tuple[list[str], list[list]]:
+    """Headers and rows: eval-mode conv + BN against the folded conv, with spreads."""
+    rows = []
+    for f in result["folding"]:
+        rows.append([f["config"], f["threads"], f'{1e3 * f["conv_bn"]["median_s"]:.2f}',
+                     f'{100 * f["conv_bn"]["relative_iqr"]:.0f} %',
+                     f'{1e3 * f["folded"]["median_s"]:.2f}', f'{100 * f["folded"]["relative_iqr"]:.0f} %',
+                     f'{f["speedup"]:.3f}', f'{f["max_rel_difference"]:.0e}'])
+    return ["configuration", "threads", "conv + BN (ms)", "IQR / median", "folded (ms)",
+            "IQR / median", "speedup", "outputs agree to"], rows

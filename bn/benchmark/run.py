@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 
 import torch
@@ -14,7 +15,8 @@ __all__ = ["CUDA_CONFIG", "FULL_CONFIG", "QUICK_CONFIG", "config_for", "run_benc
 # 1M, 4M and 16M float32 elements as (N, 64, 32, 32): CIFAR-like activations.
 FULL_CONFIG = {
     "elements": [1 << 20, 1 << 22, 1 << 24],
-    "repeats": 9, "warmup": 2,
+    # 31 repeats: on a shared machine 9 left the NumPy timings' IQR above their median.
+    "repeats": 31, "warmup": 3,
     # (batch, channels, spatial size, kernel): a 3x3 conv, where the conv dominates, and a
     # 1x1 conv, where BN's extra pass over the output is a larger share of the time.
     "folding": [(32, 64, 32, 3), (32, 64, 32, 1)],
@@ -71,6 +73,9 @@ def run_benchmark(device: str = "cpu", config: dict | None = None, progress=prin
         "traffic_convention": {"fwd_bwd_arrays": W.FWD_BWD_ARRAYS, "copy_arrays": W.COPY_ARRAYS},
         "load_average_1min": {"start": load_start, "end": load_average_1min()},
         "torch_threads": torch.get_num_threads(),
+        # Scheduling priority of the run (0 default, 19 lowest): on a shared machine a
+        # niced run yields to other jobs, which shows in the spreads, not in the medians' ratio.
+        "niceness": os.nice(0) if hasattr(os, "nice") else None,
         "cuda_device": torch.cuda.get_device_name(0) if device.startswith("cuda") else None,
         "copy": copies, "fwd_bwd": fwd_bwd, "numpy_backward": backward_variants, "folding": folding,
         "wall_time_s": round(time.perf_counter() - t0, 1),

@@ -21,6 +21,7 @@ from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from bn import functional as bnf
+from bn.functional.fused import batch_norm_backward_fused, batch_norm_forward_fused
 from bn.benchmark.harness import Timing, time_callable, time_interleaved
 from bn.torch_bn.devices import synchronize
 from bn.torch_bn.function import book_batch_norm
@@ -141,7 +142,7 @@ def fwd_bwd(shape: tuple[int, ...], device: str = "cpu", repeats: int = 7, warmu
             torch_threads: tuple[int, ...] | None = None) -> list[dict]:
     """Forward+backward time of every implementation on ``device`` for one float32 NCHW shape.
 
-    CPU: NumPy (``bn.functional``, single-threaded) and PyTorch's native kernel
+    CPU: NumPy (``bn.functional``, readable and fewer-pass, single-threaded) and PyTorch's native kernel
     with each thread count in ``torch_threads`` (default: 1 and the current
     count). Any device: the native kernel called directly, ``F.batch_norm`` with
     autograd, and the book's autograd.Function. All variants are timed in
@@ -158,6 +159,13 @@ def fwd_bwd(shape: tuple[int, ...], device: str = "cpu", repeats: int = 7, warmu
             _, cache = bnf.batch_norm_forward(x, g, b, eps=EPS)
             return bnf.batch_norm_backward(dy, cache)
         variants[("numpy", 1)] = numpy_step
+
+        def numpy_fused_step():
+            # The fewer-pass variant; dx goes into the cache's buffer, so that the step
+            # allocates two full-size arrays (y and the centred input), as torch does (y, dx).
+            _, cache = batch_norm_forward_fused(x, g, b, eps=EPS)
+            return batch_norm_backward_fused(dy, cache, out=cache.centered)
+        variants[("numpy_fused", 1)] = numpy_fused_step
         default_threads = torch.get_num_threads()
         for threads in (torch_threads or tuple(sorted({1, default_threads}))):
             variants[("torch_native", threads)] = _with_threads(_torch_native_step(*tx), threads)

@@ -7,7 +7,8 @@ runs one and writes ``book/results/NAME.json`` (see :mod:`bn.experiments.__main_
 from __future__ import annotations
 
 from bn.experiments import convergence, fig1_mlp, initialization, learning_rates, recipe, sigmoid
-from bn.experiments.base import Context, Experiment, RunSpec, first_spec, load_tensor_data, run_experiment, run_spec
+from bn.experiments.base import (Context, Experiment, ExperimentResult, RunRecord, RunSpec, load_tensor_data,
+                                 run_experiment, run_spec)
 
 REGISTRY: dict[str, Experiment] = {m.EXPERIMENT.name: m.EXPERIMENT for m in
                                    (fig1_mlp, convergence, learning_rates, sigmoid, initialization, recipe)}
@@ -26,6 +27,5 @@ def result_filename(name: str, profile: str) -> str:
     return f"{name}.json" if profile == "cpu" else f"{name}_{profile}.json"
 
 
-__all__ = ["Context", "Experiment", "PROFILES", "REGISTRY", "RunSpec", "first_spec", "get_experiment",
-           "load_tensor_data", "result_filename",
-           "run_experiment", "run_spec"]
+__all__ = ["Context", "Experiment", "ExperimentResult", "PROFILES", "REGISTRY", "RunRecord", "RunSpec",
+           "get_experiment", "load_tensor_data", "result_filename", "run_experiment", "run_spec"]

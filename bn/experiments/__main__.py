@@ -4,6 +4,10 @@
   python -m bn.experiments run NAME [--profile smoke|cpu|gpu] [--seeds 0,1,2] [--max-steps K]
                                     [--data-dir DIR] [--out FILE] [--threads N] [--device cpu|cuda]
 
+A user error (an unknown experiment, a bad flag, a data folder that does not
+hold CIFAR-10, a shortened run aimed at ``book/results``) prints one line and
+exits with status 2; a traceback means a bug.
+
 ``run`` writes one JSON result (default ``book/results/NAME.json`` for the cpu
 profile, ``book/results/NAME_gpu.json`` for gpu). A smoke run, a run with
 ``--max-steps`` or with other seeds than the profile's is never written into
@@ -17,42 +21,66 @@ import argparse
 import sys
 from pathlib import Path
 
+from bn.cli import Parser, UsageError, report
+from bn.data.errors import CifarDataError
 from bn.experiments import PROFILES, REGISTRY, get_experiment, result_filename
 
 
-def _parse_seeds(text: str | None) -> list[int] | None:
-    return None if text is None else [int(s) for s in text.split(",") if s.strip()]
+def _seeds(text: str) -> list[int]:
+    try:
+        seeds = [int(s) for s in text.split(",") if s.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"seeds must be comma-separated integers, got {text!r}") from None
+    if not seeds:
+        raise argparse.ArgumentTypeError("--seeds names no seed")
+    return seeds
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
 
 
 def default_output(name: str, profile: str, seeds: list[int] | None, max_steps: int | None,
                    results_dir: Path) -> Path:
-    """Where ``run`` writes by default; SystemExit for a run that must not go into ``book/results``."""
+    """Where ``run`` writes by default; UsageError for a run that must not go into ``book/results``."""
     cfg_seeds = get_experiment(name).profiles[profile]["seeds"]
     if profile == "smoke" or max_steps is not None or (seeds is not None and seeds != cfg_seeds):
-        raise SystemExit("refusing to write a smoke, --max-steps or other-seeds run into book/results: "
+        raise UsageError("refusing to write a smoke, --max-steps or other-seeds run into book/results: "
                          "pass --out FILE")
     return results_dir / result_filename(name, profile)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bn.experiments", description=__doc__,
+    parser = Parser(prog="python -m bn.experiments", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     sub.add_parser("list", help="name the experiments and their claims")
     run = sub.add_parser("run", help="run one experiment and write its result JSON")
     run.add_argument("name", choices=sorted(REGISTRY))
     run.add_argument("--profile", choices=PROFILES, default="cpu")
-    run.add_argument("--seeds", help="comma-separated seeds (default: the profile's)")
-    run.add_argument("--max-steps", type=int, help="stop every run after K steps (schedules unchanged)")
+    run.add_argument("--seeds", type=_seeds, help="comma-separated seeds (default: the profile's)")
+    run.add_argument("--max-steps", type=_positive, help="stop every run after K steps (schedules unchanged)")
     run.add_argument("--data-dir", help="folder holding cifar-10-batches-py (default: $BN_DATA_DIR or cache)")
     run.add_argument("--out", help="result file (default: book/results/NAME.json)")
-    run.add_argument("--threads", type=int, default=1,
+    run.add_argument("--threads", type=_positive, default=1,
                      help="torch CPU threads; CPU results are bitwise reproducible only at a fixed count")
     run.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
     run.add_argument("--checkpoint-dir", help="save/resume every run's checkpoints here")
     run.add_argument("--no-progress", action="store_true", help="no tqdm progress bars")
-    args = parser.parse_args(argv)
+    args = parser.parse_args(argv)  # exits 2 with one line for an unknown name or a bad flag
+    try:
+        return _command(args)
+    except (UsageError, CifarDataError) as exc:
+        return report(parser.prog, exc)
 
+
+def _command(args: argparse.Namespace) -> int:
     if args.command == "list":
         for name, exp in REGISTRY.items():
             print(f"{name:16s} {exp.title}")
@@ -63,8 +91,10 @@ def main(argv: list[str] | None = None) -> int:
     from bn.experiments import run_experiment
     from bn.results import results_dir, save_result
 
+    if args.device.startswith("cuda") and not torch.cuda.is_available():
+        raise UsageError(f"--device {args.device} asked for, but torch sees no CUDA device")
     torch.set_num_threads(args.threads)
-    seeds = _parse_seeds(args.seeds)
+    seeds = args.seeds
     out = Path(args.out) if args.out else default_output(args.name, args.profile, seeds, args.max_steps,
                                                          results_dir())
     payload = run_experiment(get_experiment(args.name), args.profile, seeds=seeds, data_dir=args.data_dir,

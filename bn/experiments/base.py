@@ -9,14 +9,15 @@ rebuild any of them from the file alone.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Callable
 
 import torch
 
 from bn.models import build_model, last_hidden_sigmoid_input
-from bn.training import TensorData, TrainConfig, tensor_data_from_split, train
+from bn.results import from_strict_dict
+from bn.training import History, TensorData, TrainConfig, tensor_data_from_split, train
 
 PERCENTILES = (15, 50, 85)
 
@@ -38,7 +39,53 @@ class RunSpec:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "RunSpec":
-        return cls(**d)
+        """The spec ``d`` holds; an unknown or a missing key is an error, and so is a bad ``train``."""
+        spec = from_strict_dict(cls, d, "run spec")
+        TrainConfig.from_dict(spec.train)
+        return spec
+
+
+@dataclass
+class RunRecord:
+    """One run in a result file: how it was produced and what it recorded."""
+
+    spec: RunSpec
+    history: History
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"spec": self.spec.to_dict(), "history": self.history.to_dict()}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "RunRecord":
+        rec = from_strict_dict(cls, d, "run record")
+        return cls(RunSpec.from_dict(rec.spec), History.from_dict(rec.history))
+
+
+@dataclass
+class ExperimentResult:
+    """An experiment's result file, ``book/results/NAME.json``: what it claims, how it ran, every run."""
+
+    experiment: str
+    title: str
+    claim: str
+    profile: str
+    seeds: list[int]
+    max_steps: int | None
+    config: dict[str, Any]
+    measures: dict[str, Any]
+    runs: list[RunRecord]
+    provenance: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**{f.name: getattr(self, f.name) for f in fields(self)},
+                "runs": [r.to_dict() for r in self.runs]}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "ExperimentResult":
+        """The result ``d`` holds (e.g. from :func:`bn.results.load_result`), checked key by key."""
+        res = from_strict_dict(cls, d, f"result of {d.get('experiment', 'an experiment')!r}")
+        res.runs = [RunRecord.from_dict(r) for r in res.runs]
+        return res
 
 
 def _percentiles(t: torch.Tensor) -> list[float]:
@@ -63,7 +110,13 @@ def sigmoid_input_measure(data: TensorData, probe_examples: int = 1000, unit: in
     return measure
 
 
-MEASURES = {"sigmoid_input": sigmoid_input_measure}
+def measure_of(spec: "RunSpec", data: TensorData) -> Callable[[torch.nn.Module], dict[str, Any]] | None:
+    """The measure ``spec.measure`` names (``"sigmoid_input"``, the only one, or None for none)."""
+    if spec.measure is None:
+        return None
+    if spec.measure == "sigmoid_input":
+        return sigmoid_input_measure(data)
+    raise ValueError(f"unknown measure {spec.measure!r} (the experiments measure only 'sigmoid_input')")
 
 
 def run_spec(spec: RunSpec, data: TensorData, device: str = "cpu", stop_at: int | None = None,
@@ -72,7 +125,7 @@ def run_spec(spec: RunSpec, data: TensorData, device: str = "cpu", stop_at: int 
     torch.manual_seed(spec.seed)
     kwargs = dict(spec.model)
     model = build_model(kwargs.pop("kind"), **kwargs)
-    measure = MEASURES[spec.measure](data) if spec.measure else None
+    measure = measure_of(spec, data)
     cfg = TrainConfig.from_dict(spec.train)
     history = train(model, data, cfg, spec.seed, device=device, measure=measure, stop_at=stop_at,
                     progress=progress, checkpoint=checkpoint, desc=f"{spec.label} s{spec.seed}")
@@ -181,33 +234,10 @@ def run_experiment(exp: Experiment, profile: str, seeds: list[int] | None = None
     measures = exp.run(ctx, cfg)
     wall = time.perf_counter() - t0
     cpu = time.process_time() - c0  # CPU seconds of this process, all threads: the budget's unit
-    return {
-        "experiment": exp.name, "title": exp.title, "claim": exp.claim, "profile": profile,
-        "seeds": seeds, "max_steps": max_steps, "config": cfg, "measures": measures, "runs": ctx.runs,
-        "provenance": collect_provenance(config=cfg, seeds=seeds, data=data_prov, wall_time_s=wall,
-                                         cpu_time_s=cpu, profile=profile, max_steps=max_steps,
-                                         torch_threads=torch.get_num_threads()),
-    }
-
-
-class _Captured(Exception):
-    pass
-
-
-class _CaptureContext(Context):
-    """A context that records the first spec an experiment asks for and stops it there."""
-
-    def run(self, spec: RunSpec) -> dict[str, Any]:
-        self.runs.append({"spec": spec.to_dict()})
-        raise _Captured
-
-
-def first_spec(exp: Experiment, profile: str) -> RunSpec:
-    """The first run ``exp`` performs under ``profile`` (for tests that rerun its first steps)."""
-    cfg = exp.profiles[profile]
-    ctx = _CaptureContext(data=None, seeds=list(cfg["seeds"]))  # type: ignore[arg-type]
-    try:
-        exp.run(ctx, cfg)
-    except _Captured:
-        return RunSpec.from_dict(ctx.runs[0]["spec"])
-    raise RuntimeError(f"experiment {exp.name} ran nothing")
+    result = ExperimentResult(
+        experiment=exp.name, title=exp.title, claim=exp.claim, profile=profile, seeds=seeds, max_steps=max_steps,
+        config=cfg, measures=measures, runs=[RunRecord.from_dict(r) for r in ctx.runs],
+        provenance=collect_provenance(config=cfg, seeds=seeds, data=data_prov, wall_time_s=wall,
+                                      cpu_time_s=cpu, profile=profile, max_steps=max_steps,
+                                      torch_threads=torch.get_num_threads()))
+    return result.to_dict()

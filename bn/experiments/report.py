@@ -10,6 +10,12 @@ from typing import Any, Sequence
 import numpy as np
 
 from bn.analysis import Interval, mean_ci, ratio_ci, reached, steps_to_target
+# The chapters read a result through this module; its cells' text is built in bn.formatting.
+from bn.formatting import Table, count, percent, times
+
+__all__ = ["Table", "arms", "count", "diverged_count", "final_accuracy", "mean_curve", "median_range",
+           "percent", "reachable_best", "runs_of", "speedup", "stalled_count", "steps_to", "sweep_table",
+           "times"]
 
 
 def runs_of(result: dict[str, Any], arm: str, include_unchosen_sweep: bool = False) -> list[dict[str, Any]]:
@@ -78,52 +84,14 @@ def mean_curve(runs: Sequence[dict[str, Any]], key: str = "test_acc", x: str = "
             np.array([iv.high for iv in ivs]))
 
 
-def percent(iv: Interval | None, digits: int = 1) -> str:
-    """``"61.2 % [59.8, 62.6]"`` for an accuracy interval (clipped to [0, 100]); an en dash for None."""
-    if iv is None:
-        return "–"
-    lo, hi = max(iv.low, 0.0) * 100, min(iv.high, 1.0) * 100
-    return f"{iv.estimate * 100:.{digits}f} % [{lo:.{digits}f}, {hi:.{digits}f}]"
+def median_range(run: dict[str, Any], key: str) -> float:
+    """How far the median of measure ``key`` (e.g. ``"sigmoid_input"``) moved over one run: max minus min.
 
-
-def times(iv: Interval | None, digits: int = 2) -> str:
-    """``"2.10x [1.80, 2.50]"`` for a ratio interval; an en dash for None."""
-    return "–" if iv is None else f"{iv.estimate:.{digits}f}× [{iv.low:.{digits}f}, {iv.high:.{digits}f}]"
-
-
-def count(iv: Interval | None, missing: int = 0, digits: int = 0) -> str:
-    """``"250 [210, 290]"`` for a step interval, plus how many runs did not get there."""
-    if iv is None:
-        return f"never ({missing} runs)" if missing else "–"
-    text = f"{iv.estimate:.{digits}f} [{max(iv.low, 0):.{digits}f}, {iv.high:.{digits}f}]"
-    return text + (f" ({missing} did not reach it)" if missing else "")
-
-
-class Table:
-    """A table that a notebook shows as HTML and whose plain-text form is what nbval compares.
-
-    (The book renders notebook Markdown outputs as CommonMark, which has no
-    tables, hence HTML.)
+    Each entry of ``history["measures"]`` holds, per quantity, its 15th, 50th and
+    85th percentile on the probe batch; the middle one is the median.
     """
-
-    def __init__(self, header: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-        self.header = [str(h) for h in header]
-        self.rows = [[str(c) for c in row] for row in rows]
-
-    def _repr_html_(self) -> str:
-        from html import escape
-
-        head = "".join(f"<th>{escape(h)}</th>" for h in self.header)
-        body = "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>" for row in self.rows)
-        return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-    def __repr__(self) -> str:
-        cols = list(zip(self.header, *self.rows))
-        widths = [max(len(c) for c in col) for col in cols]
-        lines = ["  ".join(c.ljust(w) for c, w in zip(line, widths)).rstrip()
-                 for line in [self.header, *self.rows]]
-        lines.insert(1, "  ".join("-" * w for w in widths))
-        return "\n".join(lines)
+    medians = [m[key][1] for m in run["history"]["measures"]]
+    return max(medians) - min(medians)
 
 
 def reachable_best(runs: Sequence[dict[str, Any]]) -> float:

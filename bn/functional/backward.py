@@ -52,8 +52,9 @@ def batch_norm_backward(dy: np.ndarray,
     return compact_gradients(check_upstream_gradient(dy, cache), cache)
 
 
-def compact_gradients(dy: np.ndarray,
-                      cache: BatchNormCache) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def compact_gradients(
+    dy: np.ndarray, cache: BatchNormCache
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The arithmetic of :func:`batch_norm_backward` without input checks.
 
     Exposed so that tools can run the bare formula (counting its array
@@ -64,5 +65,6 @@ def compact_gradients(dy: np.ndarray,
     m = cache.m
     # Same formula as the docstring's, with 1/m taken inside: forming m * dy
     # first overflows float16 for large m (m * |dy| > 65504).
-    dx = (cache.gamma * cache.inv_std) * (dy - dbeta / m - cache.x_hat * (dgamma / m))
+    dx = (cache.gamma * cache.inv_std) * (
+        dy - dbeta / m - cache.x_hat * (dgamma / m))
     return dx, dgamma.reshape(-1), dbeta.reshape(-1)

@@ -32,9 +32,10 @@ def batch_norm_backward_staged(dy: np.ndarray,
     return staged_gradients(check_upstream_gradient(dy, cache), cache)
 
 
-def staged_gradients(dy: np.ndarray,
-                     cache: BatchNormCache) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The arithmetic of :func:`batch_norm_backward_staged` without input checks."""
+def staged_gradients(
+    dy: np.ndarray, cache: BatchNormCache
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`batch_norm_backward_staged` without its input checks."""
     axes, m = cache.axes, cache.m
 
     # y = gamma * x_hat + beta

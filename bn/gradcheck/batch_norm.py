@@ -19,7 +19,7 @@ smaller than the sum of its magnitudes.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, NamedTuple
 
 import numpy as np
 
@@ -197,3 +197,33 @@ def check_batch_norm_gradients(x: np.ndarray, gamma: np.ndarray, beta: np.ndarra
         check = directional_check(loss, point, grad, directions, method, step, order)
         results[name] = BatchNormGradientCheck(check, condition, step, tolerance)
     return results
+
+
+class DegenerateBatch(NamedTuple):
+    """What a central-difference check sees on a tiny batch (:func:`degenerate_batch`).
+
+    Attributes:
+        ratio: ``|dx|`` over the size it would have without the cancellation,
+            ``|gamma * w / sqrt(var + eps)|``; near 0 means the gradient cancels.
+        zeros_pass: whether an all-zero ``dx`` would pass an absolute check at
+            1e-3 of the gradient's normal entry size.
+        central_error: the relative error of the central-difference check of ``dx``.
+    """
+
+    ratio: float
+    zeros_pass: bool
+    central_error: float
+
+
+def degenerate_batch(m: int, eps: float = 1e-5, seed: int = 5) -> DegenerateBatch:
+    """Check BN's ``dx`` on a batch of ``m`` rows of 4 features, where for ``m = 2`` it cancels to ~0."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(0.0, 1.0, size=(m, 4))
+    g, b = rng.normal(1.0, 0.3, 4), rng.normal(0.0, 0.3, 4)
+    w = rng.standard_normal(x.shape)
+    _, cache = batch_norm_forward(x, g, b, eps)
+    dx = batch_norm_backward(w, cache)[0]
+    normal_size = np.abs(cache.gamma * w * cache.inv_std)
+    zeros_pass = bool(np.abs(dx).max() <= 1e-3 * normal_size.max())
+    central = check_batch_norm_gradients(x, g, b, eps, rng, order=2)["x"].relative_error
+    return DegenerateBatch(float(np.linalg.norm(dx) / np.linalg.norm(normal_size)), zeros_pass, float(central))

@@ -67,8 +67,8 @@ def fig1_figure(result: dict[str, Any], no_bn: Sequence[dict], bn: Sequence[dict
     hi = max(a.get_ylim()[1] for a in axes[1:])
     for a in axes[1:]:
         a.set_ylim(lo, hi)
-        a.legend(fontsize=7)
-    fig.suptitle(f"3×100 sigmoid MLP — {copy_title(result)}", fontsize=10)
+        a.legend()
+    fig.suptitle(f"3×100 sigmoid MLP — {copy_title(result)}")
     return fig, axes
 
 

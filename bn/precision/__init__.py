@@ -1,18 +1,20 @@
 """Floating-point precision of batch normalization.
 
 - :mod:`bn.precision.variance`: one-pass, two-pass, Welford and Chan variance in a
-  chosen NumPy dtype (pure NumPy).
+  chosen NumPy dtype (pure NumPy; importing it never loads torch).
 - :mod:`bn.precision.errors`: forward/backward error of float16/bfloat16/float32
-  implementations against float64 (uses torch for bfloat16, so this package sits
-  with the torch adapters, layer 4).
-- :mod:`bn.precision.sweep`: the sweeps over mean/std, m and eps the chapter plots.
+  implementations against float64 (torch for bfloat16, hence layer 4 with the torch
+  adapters): :class:`~bn.precision.errors.PrecisionCase`,
+  :func:`~bn.precision.errors.forward_backward_error`, :func:`~bn.precision.errors.storage_error`.
+- :mod:`bn.precision.sweep`: the sweeps over mean/std, m and eps the chapter plots,
+  and their tables.
+
+This package namespace holds the NumPy-only names; the torch-backed ones are
+imported from their modules, so that ``bn.precision.variance`` stays torch-free.
 """
 
-from bn.precision.errors import PrecisionCase, forward_backward_error, one_pass_batch_norm, storage_error
-from bn.precision.sweep import forward_backward_sweep, variance_errors, variance_sweep
 from bn.precision.variance import (VARIANCE_ALGORITHMS, chan_combine, chan_variance, one_pass_variance,
                                    two_pass_variance, welford_variance)
 
-__all__ = ["PrecisionCase", "VARIANCE_ALGORITHMS", "chan_combine", "chan_variance", "forward_backward_error",
-           "forward_backward_sweep", "one_pass_batch_norm", "one_pass_variance", "storage_error",
-           "two_pass_variance", "variance_errors", "variance_sweep", "welford_variance"]
+__all__ = ["VARIANCE_ALGORITHMS", "chan_combine", "chan_variance", "one_pass_variance", "two_pass_variance",
+           "welford_variance"]

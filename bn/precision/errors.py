@@ -10,7 +10,7 @@ variance). Its own error is about u64 * (|mean|/std) <= 1e-12 for the ranges
 swept here, far below the smallest low-precision error measured (float32,
 ~1e-7); ``tests/precision`` checks it against mpmath at 50 digits.
 
-Errors are normwise relative (``bn.torch_bn.parity.max_relative_error``).
+Errors are normwise relative (``bn.gradcheck.metrics.max_relative_error``).
 
 Implementations compared (all in torch, the only library here with bfloat16):
 * ``"torch"``: ``torch.nn.functional.batch_norm`` and its autograd backward
@@ -32,7 +32,7 @@ import torch.nn.functional as F
 from bn import functional as bnf
 from bn.torch_bn.devices import TORCH_DTYPES
 from bn.torch_bn.function import book_batch_norm, channel_shape, reduce_dims
-from bn.torch_bn.parity import max_relative_error
+from bn.gradcheck.metrics import max_relative_error
 
 __all__ = ["PrecisionCase", "draw_case", "one_pass_batch_norm", "forward_backward_error", "IMPLEMENTATIONS"]
 

@@ -9,11 +9,12 @@ import dataclasses
 
 import numpy as np
 
+from bn.formatting import format_sci, html_table
 from bn.precision.errors import PrecisionCase, draw_case, forward_backward_error, storage_error
 from bn.precision.variance import VARIANCE_ALGORITHMS, two_pass_variance
 from bn.torch_bn.devices import NUMPY_DTYPES
 
-__all__ = ["forward_backward_sweep", "variance_errors", "variance_sweep"]
+__all__ = ["error_of", "error_table", "forward_backward_sweep", "variance_errors", "variance_sweep"]
 
 
 def forward_backward_sweep(param: str, values, dtypes=("float16", "bfloat16", "float32"),
@@ -61,3 +62,23 @@ def variance_sweep(param: str, values, dtypes=("float16", "float32"),
         for dtype in dtypes:
             records.append({param: value, "dtype": dtype, "m": case.m, **variance_errors(case, dtype)})
     return records
+
+
+def error_of(records: list[dict], dtype: str, impl: str, key: str = "y", **where) -> float | None:
+    """The error ``key`` (``"y"`` or ``"dx"``) of the one record of ``dtype`` and ``impl`` that matches
+    ``where`` (the swept parameter, e.g. ``mean=1e3``)."""
+    found = [r for r in records if r["dtype"] == dtype and r["impl"] == impl
+             and all(r[k] == v for k, v in where.items())]
+    if len(found) != 1:
+        raise KeyError(f"{len(found)} records of {dtype}, {impl} with {where}, expected one")
+    return found[0][key]
+
+
+def error_table(records: list[dict], param: str, label: str) -> str:
+    """An HTML table of the errors of y and dx in a :func:`forward_backward_sweep` over ``param``.
+
+    The column ``label`` shows the parameter (for ``param="n"``, the values per channel ``m``).
+    """
+    rows = [[r[param] if param != "n" else r["m"], r["dtype"], r["impl"], format_sci(r["y"]), format_sci(r["dx"])]
+            for r in records if r["impl"] != "storage only"]
+    return html_table([label, "dtype", "impl", "error of y", "error of dL/dx"], rows)

@@ -1,6 +1,7 @@
-"""Does the book's NumPy code agree with PyTorch? One function per check, one number per check.
+"""Does the book's NumPy code agree with PyTorch? One function per family of checks, one number per check.
 
 Every check returns the *normwise relative error*
+(:func:`bn.gradcheck.metrics.max_relative_error`)
 
     err(a, ref) = max_i |a_i - ref_i| / max_i |ref_i|,
 
@@ -37,12 +38,13 @@ from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval, fuse_linear_bn_eval
 
 from bn import functional as bnf
+from bn.gradcheck.metrics import max_relative_error
 from bn.torch_bn.devices import NUMPY_DTYPES, TORCH_DTYPES
 from bn.torch_bn.function import book_batch_norm
 from bn.torch_bn.module import BookBatchNorm
 
-__all__ = ["TOLERANCES", "CASES", "ParityCase", "max_relative_error", "run_parity", "autograd_checks",
-           "PARITY_CHECKS", "main"]
+__all__ = ["TOLERANCES", "CASES", "Comparison", "ParityCase", "run_parity", "autograd_checks", "PARITY_CHECKS",
+           "main"]
 
 TOLERANCES: dict[str, float] = {"float64": 1e-12, "float32": 1e-5}
 EPS = 1e-5
@@ -69,15 +71,18 @@ CASES: tuple[ParityCase, ...] = (
 )
 
 
-def max_relative_error(a, ref) -> float:
-    """Normwise relative error max|a - ref| / max|ref| (absolute error when ref is all zero)."""
-    a = _np64(a)
-    ref = _np64(ref)
-    if a.shape != ref.shape:
-        raise ValueError(f"shape mismatch {a.shape} vs {ref.shape}")
-    scale = float(np.max(np.abs(ref))) if ref.size else 0.0
-    diff = float(np.max(np.abs(a - ref))) if ref.size else 0.0
-    return diff / scale if scale > 0 else diff
+@dataclass(frozen=True)
+class Comparison:
+    """One check's result: its name, what it compares (for the chapter's table) and the error."""
+
+    check: str
+    description: str
+    error: float
+
+
+def _compare(check: str, description: str, a, ref) -> Comparison:
+    """``a`` against the reference ``ref`` (arrays or tensors), by the max-norm relative error."""
+    return Comparison(check, description, max_relative_error(_np64(a), _np64(ref)))
 
 
 def _np64(a) -> np.ndarray:
@@ -169,7 +174,7 @@ def _numpy_running_stats(inp: _Inputs, momentum: float | None) -> tuple[np.ndarr
     return mean, var, len(inp.batches)
 
 
-def _fold_conv(inp: _Inputs) -> dict[str, float]:
+def _fold_conv(inp: _Inputs) -> list[Comparison]:
     """fold_batch_norm against torch's fuse_conv_bn_eval, on a 3x3 convolution."""
     torch.manual_seed(0)
     c = inp.x.shape[1]
@@ -184,12 +189,12 @@ def _fold_conv(inp: _Inputs) -> dict[str, float]:
     with torch.no_grad():
         out_ref = bn(conv(img))
         out_folded = F.conv2d(img, inp.t(w), inp.t(b), padding=1)
-    return {"fold_conv_weight": max_relative_error(w, fused.weight),
-            "fold_conv_bias": max_relative_error(b, fused.bias),
-            "fold_conv_output": max_relative_error(out_folded, out_ref)}
+    return [_compare("fold_conv_weight", "fold_batch_norm vs fuse_conv_bn_eval: weight", w, fused.weight),
+            _compare("fold_conv_bias", "fold_batch_norm vs fuse_conv_bn_eval: bias", b, fused.bias),
+            _compare("fold_conv_output", "folded conv output vs conv + BN (eval)", out_folded, out_ref)]
 
 
-def _fold_linear(inp: _Inputs) -> dict[str, float]:
+def _fold_linear(inp: _Inputs) -> list[Comparison]:
     """fold_batch_norm against fuse_linear_bn_eval, for a linear layer without bias."""
     torch.manual_seed(0)
     c = inp.x.shape[1]
@@ -200,85 +205,70 @@ def _fold_linear(inp: _Inputs) -> dict[str, float]:
     fused = fuse_linear_bn_eval(lin, bn)
     w, b = bnf.fold_batch_norm(_np(lin.weight, inp), None, inp.gamma, inp.beta,
                                _np(bn.running_mean, inp), _np(bn.running_var, inp), eps=EPS)
-    return {"fold_linear_weight": max_relative_error(w, fused.weight),
-            "fold_linear_bias": max_relative_error(b, fused.bias)}
+    return [_compare("fold_linear_weight", "fold_batch_norm vs fuse_linear_bn_eval: weight", w, fused.weight),
+            _compare("fold_linear_bias", "fold_batch_norm vs fuse_linear_bn_eval: bias (no linear bias)",
+                     b, fused.bias)]
 
 
 def _np(t: torch.Tensor, inp: _Inputs) -> np.ndarray:
     return t.detach().cpu().numpy().astype(NUMPY_DTYPES[inp.dtype])
 
 
-def _check_training(inp: _Inputs) -> dict[str, float]:
+def _check_training(inp: _Inputs) -> list[Comparison]:
     ref = _torch_train(inp)
     ours, staged, func = _numpy_train(inp), _numpy_train(inp, staged=True), _function_train(inp)
-    out = {f"numpy_{k}": max_relative_error(ours[k], ref[k]) for k in ("y", "dx", "dgamma", "dbeta")}
-    out.update({f"numpy_staged_{k}": max_relative_error(staged[k], ref[k]) for k in ("dx", "dgamma", "dbeta")})
-    out.update({f"function_{k}": max_relative_error(func[k], ref[k]) for k in ("y", "dx", "dgamma", "dbeta")})
-    return out
+    return [
+        _compare("numpy_y", "NumPy forward y vs F.batch_norm", ours["y"], ref["y"]),
+        _compare("numpy_dx", "NumPy compact backward dx vs autograd", ours["dx"], ref["dx"]),
+        _compare("numpy_dgamma", "NumPy compact backward dγ", ours["dgamma"], ref["dgamma"]),
+        _compare("numpy_dbeta", "NumPy compact backward dβ", ours["dbeta"], ref["dbeta"]),
+        _compare("numpy_staged_dx", "NumPy staged backward dx", staged["dx"], ref["dx"]),
+        _compare("numpy_staged_dgamma", "NumPy staged backward dγ", staged["dgamma"], ref["dgamma"]),
+        _compare("numpy_staged_dbeta", "NumPy staged backward dβ", staged["dbeta"], ref["dbeta"]),
+        _compare("function_y", "autograd.Function forward y", func["y"], ref["y"]),
+        _compare("function_dx", "autograd.Function dx", func["dx"], ref["dx"]),
+        _compare("function_dgamma", "autograd.Function dγ", func["dgamma"], ref["dgamma"]),
+        _compare("function_dbeta", "autograd.Function dβ", func["dbeta"], ref["dbeta"]),
+    ]
 
 
-def _check_running_stats(inp: _Inputs) -> dict[str, float]:
-    out: dict[str, float] = {}
+def _check_running_stats(inp: _Inputs) -> list[Comparison]:
+    out: list[Comparison] = []
     for label, momentum in (("m0.1", MOMENTUM), ("cumulative", None)):
         ref = _trained_module(inp, momentum)
         book = _trained_module(inp, momentum, book=True)
         mean, var, count = _numpy_running_stats(inp, momentum)
-        out[f"numpy_running_mean_{label}"] = max_relative_error(mean, ref.running_mean)
-        out[f"numpy_running_var_{label}"] = max_relative_error(var, ref.running_var)
-        out[f"module_running_mean_{label}"] = max_relative_error(book.running_mean, ref.running_mean)
-        out[f"module_running_var_{label}"] = max_relative_error(book.running_var, ref.running_var)
+        out += [
+            _compare(f"numpy_running_mean_{label}", f"NumPy running mean, momentum {momentum}, {STEPS} steps",
+                     mean, ref.running_mean),
+            _compare(f"numpy_running_var_{label}", f"NumPy running var, momentum {momentum}, {STEPS} steps",
+                     var, ref.running_var),
+            _compare(f"module_running_mean_{label}", f"BookBatchNorm running mean, momentum {momentum}",
+                     book.running_mean, ref.running_mean),
+            _compare(f"module_running_var_{label}", f"BookBatchNorm running var, momentum {momentum}",
+                     book.running_var, ref.running_var),
+        ]
         # An integer count: the error is the absolute difference, which must be exactly 0.
-        out[f"num_batches_tracked_{label}"] = float(abs(int(ref.num_batches_tracked) - count)
-                                                    + abs(int(book.num_batches_tracked) - count))
+        which = "" if momentum == MOMENTUM else f", momentum {momentum}"
+        out.append(Comparison(f"num_batches_tracked_{label}", f"num_batches_tracked{which} (absolute difference)",
+                              float(abs(int(ref.num_batches_tracked) - count)
+                                    + abs(int(book.num_batches_tracked) - count))))
         if momentum == MOMENTUM:
             with torch.no_grad():
                 y_ref = ref(inp.t(inp.x))
                 y_book = book(inp.t(inp.x))
             y_np = bnf.batch_norm_inference(inp.x, inp.gamma, inp.beta, mean, var, eps=EPS)
-            out["numpy_eval_y"] = max_relative_error(y_np, y_ref)
-            out["module_eval_y"] = max_relative_error(y_book, y_ref)
+            out += [_compare("numpy_eval_y", "NumPy eval-mode y vs BatchNorm.eval()", y_np, y_ref),
+                    _compare("module_eval_y", "BookBatchNorm eval-mode y", y_book, y_ref)]
     return out
 
 
-PARITY_CHECKS: dict[str, Callable[[_Inputs], dict[str, float]]] = {
+PARITY_CHECKS: dict[str, Callable[[_Inputs], list[Comparison]]] = {
     "training": _check_training,
     "running_stats": _check_running_stats,
     "fold_conv": _fold_conv,
     "fold_linear": _fold_linear,
 }
-
-# What each check name means, for the chapter's table.
-DESCRIPTIONS: dict[str, str] = {
-    "numpy_y": "NumPy forward y vs F.batch_norm",
-    "numpy_dx": "NumPy compact backward dx vs autograd",
-    "numpy_dgamma": "NumPy compact backward dγ",
-    "numpy_dbeta": "NumPy compact backward dβ",
-    "numpy_staged_dx": "NumPy staged backward dx",
-    "numpy_staged_dgamma": "NumPy staged backward dγ",
-    "numpy_staged_dbeta": "NumPy staged backward dβ",
-    "function_y": "autograd.Function forward y",
-    "function_dx": "autograd.Function dx",
-    "function_dgamma": "autograd.Function dγ",
-    "function_dbeta": "autograd.Function dβ",
-    "numpy_running_mean_m0.1": f"NumPy running mean, momentum 0.1, {STEPS} steps",
-    "numpy_running_var_m0.1": f"NumPy running var, momentum 0.1, {STEPS} steps",
-    "module_running_mean_m0.1": "BookBatchNorm running mean, momentum 0.1",
-    "module_running_var_m0.1": "BookBatchNorm running var, momentum 0.1",
-    "num_batches_tracked_m0.1": "num_batches_tracked (absolute difference)",
-    "numpy_running_mean_cumulative": f"NumPy running mean, momentum None, {STEPS} steps",
-    "numpy_running_var_cumulative": f"NumPy running var, momentum None, {STEPS} steps",
-    "module_running_mean_cumulative": "BookBatchNorm running mean, momentum None",
-    "module_running_var_cumulative": "BookBatchNorm running var, momentum None",
-    "num_batches_tracked_cumulative": "num_batches_tracked, momentum None (absolute difference)",
-    "numpy_eval_y": "NumPy eval-mode y vs BatchNorm.eval()",
-    "module_eval_y": "BookBatchNorm eval-mode y",
-    "fold_conv_weight": "fold_batch_norm vs fuse_conv_bn_eval: weight",
-    "fold_conv_bias": "fold_batch_norm vs fuse_conv_bn_eval: bias",
-    "fold_conv_output": "folded conv output vs conv + BN (eval)",
-    "fold_linear_weight": "fold_batch_norm vs fuse_linear_bn_eval: weight",
-    "fold_linear_bias": "fold_batch_norm vs fuse_linear_bn_eval: bias (no linear bias)",
-}
-
 
 @contextlib.contextmanager
 def full_precision_float32():
@@ -307,13 +297,15 @@ def _run_parity(device: str, dtypes: tuple[str, ...], cases: tuple[ParityCase, .
     rows = []
     for dtype in dtypes:
         worst: dict[str, float] = {}
+        described: dict[str, str] = {}
         for case in cases:
             inp = _inputs(case, dtype, device)
             for family in PARITY_CHECKS.values():
-                for name, err in family(inp).items():
-                    worst[name] = max(worst.get(name, 0.0), err)
+                for c in family(inp):
+                    worst[c.check] = max(worst.get(c.check, 0.0), c.error)
+                    described[c.check] = c.description
         for name, err in worst.items():
-            rows.append({"check": name, "description": DESCRIPTIONS.get(name, name), "dtype": dtype,
+            rows.append({"check": name, "description": described[name], "dtype": dtype,
                          "max_rel_error": err, "tolerance": TOLERANCES[dtype],
                          "passed": bool(err <= TOLERANCES[dtype])})
     return rows

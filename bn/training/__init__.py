@@ -8,10 +8,10 @@
 """
 
 from bn.training.divergence import DivergenceMonitor
-from bn.training.loop import TrainConfig, evaluate_accuracy, train
+from bn.training.loop import History, TrainConfig, evaluate_accuracy, train
 from bn.training.optim import make_optimizer
 from bn.training.schedules import learning_rate
 from bn.training.tensordata import TensorData, augment_batch, tensor_data_from_split
 
-__all__ = ["DivergenceMonitor", "TensorData", "TrainConfig", "augment_batch", "evaluate_accuracy",
+__all__ = ["DivergenceMonitor", "History", "TensorData", "TrainConfig", "augment_batch", "evaluate_accuracy",
            "learning_rate", "make_optimizer", "tensor_data_from_split", "train"]

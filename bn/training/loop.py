@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from bn.results import from_strict_dict
 from bn.training.divergence import DivergenceMonitor
 from bn.training.optim import make_optimizer
 from bn.training.schedules import learning_rate
@@ -54,8 +55,8 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "TrainConfig":
-        names = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in names})
+        """The config ``d`` describes; an unknown key (a misspelling) or a missing ``steps`` is an error."""
+        return from_strict_dict(cls, d, "training configuration")
 
 
 @torch.no_grad()
@@ -73,10 +74,48 @@ def evaluate_accuracy(model: nn.Module, data: TensorData, n: int | None = None, 
     return correct / len(labels)
 
 
+@dataclass
+class History:
+    """What one run recorded; a result file stores it as the dict :meth:`to_dict` gives.
+
+    Per evaluation (at step 0, every ``eval_every`` steps and at the end): ``eval_step``,
+    ``test_acc`` (first ``eval_examples`` test images), ``train_loss`` (mean since the
+    previous evaluation; None at step 0), ``lr``, ``train_seconds`` (cumulative, evaluation
+    excluded) and ``measures`` (the run's measure, or None). Per step, for the first
+    ``FIRST_LOSSES_KEPT`` steps: ``first_losses``. Once: whether and where the run
+    ``diverged`` and why, ``steps_done``, and ``final_test_acc`` on the whole test set
+    (None for a diverged or shortened run).
+    """
+
+    eval_step: list[int]
+    test_acc: list[float]
+    train_loss: list[float | None]
+    lr: list[float]
+    train_seconds: list[float]
+    measures: list[dict[str, Any] | None]
+    first_losses: list[float]
+    diverged: bool
+    diverged_at_step: int | None
+    divergence_reason: str | None
+    steps_done: int
+    final_test_acc: float | None
+
+    @classmethod
+    def empty(cls) -> "History":
+        return cls([], [], [], [], [], [], [], False, None, None, 0, None)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "History":
+        """The history ``d`` holds; every key is required and no other is accepted."""
+        return from_strict_dict(cls, d, "run history")
+
+
 def _empty_history() -> dict[str, Any]:
-    return {"eval_step": [], "test_acc": [], "train_loss": [], "lr": [], "train_seconds": [],
-            "measures": [], "first_losses": [], "diverged": False, "diverged_at_step": None,
-            "divergence_reason": None, "steps_done": 0, "final_test_acc": None}
+    # The loop appends to a plain dict (it is also what a checkpoint stores); train() checks it on return.
+    return History.empty().to_dict()
 
 
 @dataclass
@@ -192,4 +231,4 @@ def train(model: nn.Module, data: TensorData, cfg: TrainConfig, seed: int, devic
     h["steps_done"] = st.step
     if not h["diverged"] and st.step == cfg.steps:
         h["final_test_acc"] = evaluate_accuracy(model, data, None, device)
-    return h
+    return History.from_dict(h).to_dict()

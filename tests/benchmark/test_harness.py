@@ -2,8 +2,10 @@
 
 import itertools
 import json
+from pathlib import Path
 
 import pytest
+import torch
 
 from bn.benchmark import harness, report, workloads
 from bn.benchmark.run import QUICK_CONFIG, run_benchmark
@@ -57,7 +59,7 @@ def quick_result():
 
 def test_quick_run_has_every_workload(quick_result):
     impls = {r["impl"] for r in quick_result["fwd_bwd"]}
-    assert impls == {"numpy", "torch_native", "torch_autograd", "book_function"}
+    assert impls == {"numpy", "numpy_fused", "torch_native", "torch_autograd", "book_function"}
     assert {r["impl"] for r in quick_result["numpy_backward"]} == {"compact", "staged"}
     assert quick_result["folding"][0]["max_rel_difference"] < 1e-5  # float32, same function
     assert set(quick_result["load_average_1min"]) == {"start", "end"}
@@ -94,8 +96,22 @@ def test_report_reads_a_hand_made_result():
 
 def test_cli_refuses_quick_run_into_book_results(tmp_path):
     from bn.benchmark.__main__ import main
-    with pytest.raises(SystemExit, match="not results"):
+    from bn.cli import UsageError
+    with pytest.raises(UsageError, match="not results"):
         main(["--quick", "--out", str(tmp_path / "book" / "results" / "speed_cpu.json")])
+
+
+@pytest.mark.parametrize("argv", [["--quick", "--out", "book/results/speed_cpu.json"],
+                                  ["--out", "x.json", "--device", "cuda:7"] if not torch.cuda.is_available()
+                                  else ["--no-such-flag"],
+                                  []])
+def test_cli_user_errors_are_one_line_and_exit_2(argv):
+    import subprocess
+    import sys
+    proc = subprocess.run([sys.executable, "-m", "bn.benchmark", *argv], capture_output=True, text=True,
+                          cwd=Path(__file__).resolve().parents[2])
+    assert proc.returncode == 2, proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
 
 
 def test_cli_writes_provenance(tmp_path):

@@ -5,6 +5,7 @@ import json
 import pytest
 
 from bn.experiments import REGISTRY
+from bn.cli import UsageError
 from bn.experiments.__main__ import default_output, main
 
 SIX = ["fig1_mlp", "convergence", "learning_rates", "sigmoid", "initialization", "recipe"]
@@ -54,10 +55,57 @@ def test_sweep_experiment_records_its_choice(synthetic_dir, tmp_path):
 @pytest.mark.parametrize("profile,seeds,max_steps", [("smoke", None, None), ("cpu", None, 50),
                                                      ("cpu", [0], None)])
 def test_shortened_runs_are_not_written_to_book_results(tmp_path, profile, seeds, max_steps):
-    with pytest.raises(SystemExit):
+    with pytest.raises(UsageError, match="refusing to write"):
         default_output("convergence", profile, seeds, max_steps, tmp_path)
 
 
 def test_full_profiles_go_to_their_files(tmp_path):
     assert default_output("recipe", "cpu", None, None, tmp_path) == tmp_path / "recipe.json"
     assert default_output("recipe", "gpu", None, None, tmp_path) == tmp_path / "recipe_gpu.json"
+
+
+def _one_line_error(capsys) -> str:
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "Traceback" not in err, err
+    return err
+
+
+def test_a_corrupt_data_folder_is_one_line_and_exit_2(tmp_path, capsys):
+    batches = tmp_path / "cifar-10-batches-py"
+    batches.mkdir()
+    for name in ["batches.meta", "test_batch"] + [f"data_batch_{i}" for i in range(1, 6)]:
+        (batches / name).write_bytes(b"not a pickle")
+    assert main(["run", "fig1_mlp", "--profile", "smoke", "--data-dir", str(tmp_path),
+                 "--out", str(tmp_path / "r.json"), "--no-progress"]) == 2
+    err = _one_line_error(capsys)
+    assert err.startswith("python -m bn.experiments: error:") and "CIFAR-10" in err
+    assert not (tmp_path / "r.json").exists()
+
+
+@pytest.mark.parametrize("argv, says", [
+    (["run", "no_such_experiment"], "invalid choice"),
+    (["run", "fig1_mlp", "--seeds", "0,x"], "comma-separated integers"),
+    (["run", "fig1_mlp", "--max-steps", "0"], "positive integer"),
+    (["run", "fig1_mlp", "--no-such-flag"], "unrecognized arguments"),
+    (["frobnicate"], "invalid choice"),
+])
+def test_bad_command_lines_are_one_line_and_exit_2(argv, says, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    assert exit_.value.code == 2
+    assert says in _one_line_error(capsys)
+
+
+def test_shortened_run_into_book_results_is_a_user_error(synthetic_dir, capsys):
+    assert main(["run", "fig1_mlp", "--profile", "smoke", "--data-dir", str(synthetic_dir)]) == 2
+    assert "pass --out FILE" in _one_line_error(capsys)
+
+
+def test_the_module_exits_2_without_a_traceback():
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "bn.experiments", "run", "no_such_experiment"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr

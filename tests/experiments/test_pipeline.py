@@ -10,7 +10,25 @@ import math
 
 import pytest
 
-from bn.experiments import REGISTRY, first_spec, load_tensor_data, run_spec
+from bn.experiments import REGISTRY, Context, RunSpec, load_tensor_data, run_spec
+
+
+class PlanContext(Context):
+    """Records the specs an experiment asks for and trains nothing: each run gets a stand-in record
+    of a run that learned nothing, so an experiment's later choices (a sweep's best rate) still go."""
+
+    def run(self, spec: RunSpec) -> dict:
+        record = {"spec": spec.to_dict(), "history": {"diverged": False, "final_test_acc": 0.0, "test_acc": [0.0]}}
+        self.runs.append(record)
+        return record
+
+
+def first_spec(exp, profile: str) -> RunSpec:
+    """The first run ``exp`` performs under ``profile``."""
+    cfg = exp.profiles[profile]
+    ctx = PlanContext(data=None, seeds=list(cfg["seeds"]))
+    exp.run(ctx, cfg)
+    return RunSpec.from_dict(ctx.runs[0]["spec"])
 
 
 @pytest.fixture(scope="module")
@@ -59,3 +77,15 @@ def test_gpu_profile_first_run_is_well_formed(name):
     kwargs = dict(spec.model)
     build_model(kwargs.pop("kind"), **kwargs)
     assert TrainConfig.from_dict(spec.train).steps == spec.train["steps"] > 0
+
+
+def test_a_spec_names_a_known_measure_or_none():
+    from bn.experiments.base import measure_of
+
+    spec = first_spec(REGISTRY["fig1_mlp"], "smoke")
+    assert spec.measure == "sigmoid_input"
+    spec.measure = None
+    assert measure_of(spec, None) is None
+    spec.measure = "sigmoid_inptu"
+    with pytest.raises(ValueError, match="unknown measure 'sigmoid_inptu'"):
+        measure_of(spec, None)

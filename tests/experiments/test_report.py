@@ -47,14 +47,10 @@ def test_steps_to_and_speedup():
     assert report.reachable_best(a) == 0.6  # the lowest of the maxima 0.7, 0.65, 0.6
 
 
-def test_mean_curve_and_text_forms():
+def test_mean_curve_and_sweep_table():
     xs, m, lo, hi = report.mean_curve(report.runs_of(RESULT, "b"))
     assert list(xs) == [0, 50, 100, 150] and m[2] == pytest.approx(0.675)
     assert lo[2] < m[2] < hi[2]
-    assert report.percent(None) == "–" and report.count(None, 3) == "never (3 runs)"
-    t = report.Table(["x", "value"], [["a", 1], ["bb", 22]])
-    assert repr(t).splitlines() == ["x   value", "--  -----", "a   1", "bb  22"]
-    assert "<td>bb</td><td>22</td>" in t._repr_html_()
     sweep = repr(report.sweep_table(RESULT, "a"))
     assert "chosen" in sweep and "70.0 %" in sweep
 
@@ -62,3 +58,9 @@ def test_mean_curve_and_text_forms():
 def test_stalled_runs_are_counted_apart_from_diverged_ones():
     runs = [_run("c", 0, [0.1, 0.1], final=0.101), _run("c", 1, [0.1, 0.5]), _run("c", 2, [0.1], diverged=True)]
     assert report.stalled_count(runs) == 1 and report.diverged_count(runs) == 1
+
+
+def test_median_range_is_the_spread_of_the_middle_percentile():
+    run = {"history": {"measures": [{"xhat": [-1.0, 0.2, 1.0]}, {"xhat": [-2.0, -0.3, 0.5]},
+                                    {"xhat": [0.0, 0.1, 3.0]}]}}
+    assert report.median_range(run, "xhat") == 0.5

@@ -115,3 +115,14 @@ def test_directional_check_argument_errors():
         directional_check(np.sum, x, x, [x], "forward")
     with pytest.raises(ValueError, match="grad shape"):
         directional_check(np.sum, x, np.zeros(4), [x], "complex")
+
+
+def test_degenerate_batch_of_two_cancels_and_larger_batches_do_not():
+    from bn.gradcheck.batch_norm import degenerate_batch
+
+    # With m = 2 and eps -> 0 each channel's x-hat is +-1 and dx is exactly 0; eps = 1e-5 leaves
+    # a remainder of order eps / var, so only round-off is left once eps is tiny.
+    two, two_exact, eight = degenerate_batch(2), degenerate_batch(2, eps=1e-12), degenerate_batch(8)
+    assert 1e-5 < two.ratio < 1e-3 and two.zeros_pass
+    assert two_exact.ratio < 1e-9 and two_exact.central_error > 0.1  # the check measures only noise
+    assert eight.ratio > 0.1 and not eight.zeros_pass and eight.central_error < 1e-8

@@ -75,3 +75,15 @@ def test_tolerances_are_safety_times_bounds():
 def test_invalid_order():
     with pytest.raises(ValueError):
         optimal_central_step(np.float64, order=3)
+
+
+def test_max_relative_error_is_on_the_scale_of_the_reference():
+    from bn.gradcheck.metrics import max_relative_error
+
+    assert max_relative_error([1.0, 2.0], [1.0, 2.0]) == 0.0
+    # error 0.1 on a reference whose largest entry is 4: 0.025, not 0.1/1e-9.
+    assert max_relative_error([1e-9 + 0.1, 4.0], [1e-9, 4.0]) == pytest.approx(0.025)
+    assert max_relative_error([0.5], [0.0]) == 0.5  # all-zero reference: the absolute error
+    assert max_relative_error([], []) == 0.0
+    with pytest.raises(ValueError):
+        max_relative_error([1.0], [1.0, 2.0])

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from bn import functional as bnf
-from bn.precision import PrecisionCase, forward_backward_error, storage_error, variance_sweep
+from bn.precision.errors import PrecisionCase, forward_backward_error, storage_error
+from bn.precision.sweep import variance_sweep
 from bn.precision.errors import draw_case
 
 

@@ -5,7 +5,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bn.precision import PrecisionCase, variance_errors
+from bn.precision.errors import PrecisionCase
+from bn.precision.sweep import variance_errors
 from bn.precision.variance import VARIANCE_ALGORITHMS, chan_combine, channels_last_2d, one_pass_variance
 
 

@@ -1,0 +1,271 @@
+"""Three arguments of the paper's Section 3, measured (the placement chapter).
+
+1. Why gamma and beta: a normalized input sits in the sigmoid's near-linear
+   regime (:func:`sigmoid_linearity`, exact Gauss-Hermite quadrature, no sampling).
+2. Where BN goes (Sec. 3.2): BN on ``Wu`` before the nonlinearity against BN on
+   the nonlinearity's output, and no BN, in the same small sigmoid MLP
+   (:class:`PlacedMLP`), trained with :func:`bn.training.train`.
+3. Sec. 3.3's conjecture that BN makes layer Jacobians have singular values
+   near 1 (:func:`layer_jacobian_singular_values`), on the trained nets.
+
+``python -m bn.experiments.placement --out book/results/placement.json`` runs
+2 and 3 (a few CPU-minutes) and writes the result with provenance.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import time
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from bn.models import init_std
+from bn.training import TensorData, TrainConfig, evaluate_accuracy, train
+
+__all__ = ["PLACEMENTS", "CONFIG", "sigmoid_linearity", "linear_region_halfwidth", "PlacedMLP",
+           "validation_split", "layer_jacobian_singular_values", "run_placement", "main"]
+
+PLACEMENTS = ("none", "before", "after")
+
+CONFIG: dict[str, Any] = {
+    "in_features": 3 * 32 * 32, "hidden": [100, 100, 100], "activation": "sigmoid",
+    "n_train": 10000, "n_val": 5000,
+    "train": {"steps": 1500, "batch_size": 64, "peak_lr": 0.05, "momentum": 0.9,
+              "eval_every": 500, "eval_examples": 2000},
+    "seeds": [0, 1, 2],
+    "jacobian_examples": 64,
+}
+
+
+# --- 1. the sigmoid's linear regime ---------------------------------------------------------
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def linear_region_halfwidth(tolerance: float = 0.01) -> float:
+    """The largest ``c`` with ``|sigmoid(z) - (1/2 + z/4)| <= tolerance`` for all ``|z| <= c``.
+
+    The tangent at 0 is ``1/2 + z/4``; the gap grows monotonically in ``|z|``
+    (the sigmoid is concave for z > 0), so bisection finds ``c``.
+    """
+    lo, hi = 0.0, 20.0
+    for _ in range(100):
+        mid = (lo + hi) / 2
+        if abs(_sigmoid(np.array(mid)) - (0.5 + mid / 4)) <= tolerance:
+            lo = mid
+        else:
+            hi = mid
+    return lo
+
+
+def sigmoid_linearity(scale: float, shift: float = 0.0, tolerance: float = 0.01,
+                      nodes: int = 200) -> dict[str, float]:
+    """How linear the sigmoid acts on inputs ``z ~ N(shift, scale^2)``.
+
+    Returns ``r2``, the share of the variance of ``sigmoid(z)`` explained by the
+    best affine function of ``z`` (1 = exactly linear), and ``fraction_linear``,
+    the probability that ``|z|`` lies within :func:`linear_region_halfwidth`.
+    Expectations are taken by Gauss-Hermite quadrature with ``nodes`` nodes.
+    """
+    if scale <= 0:
+        raise ValueError("scale must be > 0")
+    t, w = np.polynomial.hermite_e.hermegauss(nodes)
+    w = w / w.sum()
+    z = shift + scale * t
+    s = _sigmoid(z)
+    mean_s = float(w @ s)
+    cov = float(w @ ((s - mean_s) * (z - shift)))
+    var_s = float(w @ (s - mean_s) ** 2)
+    c = linear_region_halfwidth(tolerance)
+    phi = lambda v: 0.5 * (1 + math.erf(v / math.sqrt(2)))  # noqa: E731
+    fraction = phi((c - shift) / scale) - phi((-c - shift) / scale)
+    return {"r2": cov ** 2 / (var_s * scale ** 2), "fraction_linear": fraction}
+
+
+# --- 2. where BN goes ------------------------------------------------------------------------
+
+class PlacedMLP(nn.Module):
+    """A sigmoid MLP with BN before the nonlinearity, after it, or not at all.
+
+    ``placement="before"``: ``Linear(no bias) -> BN -> sigmoid`` (the paper's
+    choice: BN normalizes ``Wu``; a bias would be subtracted away by the mean).
+    ``"after"``: ``Linear -> sigmoid -> BN``. ``"none"``: ``Linear -> sigmoid``.
+    Weights are LeCun-Gaussian (:func:`bn.models.init_std`), biases zero, as in
+    :class:`bn.models.MLP`.
+    """
+
+    def __init__(self, placement: str, in_features: int = 3 * 32 * 32,
+                 hidden: tuple[int, ...] = (100, 100, 100), num_classes: int = 10) -> None:
+        super().__init__()
+        if placement not in PLACEMENTS:
+            raise ValueError(f"placement must be one of {PLACEMENTS}, got {placement!r}")
+        self.placement = placement
+        self.linears = nn.ModuleList()
+        self.norms = nn.ModuleList()
+        width = in_features
+        for h in hidden:
+            self.linears.append(nn.Linear(width, h, bias=placement != "before"))
+            self.norms.append(nn.BatchNorm1d(h) if placement != "none" else nn.Identity())
+            width = h
+        self.classifier = nn.Linear(width, num_classes)
+        for lin in [*self.linears, self.classifier]:
+            act = "linear" if lin is self.classifier else "sigmoid"
+            nn.init.normal_(lin.weight, 0.0, init_std(lin.in_features, act))
+            if lin.bias is not None:
+                nn.init.zeros_(lin.bias)
+
+    def hidden_step(self, k: int, h: torch.Tensor) -> torch.Tensor:
+        """Hidden layer ``k`` applied to its input ``h``."""
+        z = self.linears[k](h)
+        if self.placement == "before":
+            return torch.sigmoid(self.norms[k](z))
+        a = torch.sigmoid(z)
+        return self.norms[k](a) if self.placement == "after" else a
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = x.flatten(1)
+        for k in range(len(self.linears)):
+            h = self.hidden_step(k, h)
+        return self.classifier(h)
+
+
+def validation_split(data: TensorData, n_train: int, n_val: int) -> tuple[TensorData, TensorData]:
+    """``(fit, test)``: ``fit`` trains on the first ``n_train`` training images and evaluates
+    on the last ``n_val`` (a validation split); ``test`` holds the test set, touched once."""
+    fit = TensorData(data.train_images[:n_train], data.train_labels[:n_train],
+                     data.train_images[-n_val:], data.train_labels[-n_val:], data.mean, data.std)
+    return fit, data
+
+
+# --- 3. layer Jacobians ----------------------------------------------------------------------
+
+@torch.no_grad()
+def _linear_outputs(model: PlacedMLP, x: torch.Tensor) -> list[torch.Tensor]:
+    """The output ``Wu (+ b)`` of each hidden linear layer on the batch ``x``.
+
+    BN normalizes with the batch's own statistics here (training-mode arithmetic,
+    running averages untouched), the same standardization the Jacobian map uses,
+    so that the statistics of every layer match the map being differentiated.
+    """
+    out, h = [], x.flatten(1)
+    for k, lin in enumerate(model.linears):
+        z = lin(h)
+        out.append(z)
+        if model.placement == "before":
+            norm = model.norms[k]
+            z_hat = (z - z.mean(0)) / z.std(0, unbiased=False)
+            h = torch.sigmoid(norm.weight * z_hat + norm.bias)
+        else:
+            h = model.hidden_step(k, h)
+    return out
+
+
+def layer_jacobian_singular_values(model: PlacedMLP, x: torch.Tensor, layer: int) -> np.ndarray:
+    """Singular values of the map between the normalized inputs of two consecutive layers.
+
+    The paper's Sec. 3.3 considers the map ``z_hat = F(x_hat)`` between the
+    normalized vectors of consecutive layers. For ``layer = k >= 1``, ``u`` is
+    the output of linear layer ``k - 1`` standardized per unit (mean and
+    standard deviation over the batch ``x``: BN's ``x_hat`` in training mode).
+    The map takes ``u`` to the nonlinearity's input (``gamma * u + beta`` with
+    BN before it; ``u`` de-standardized without BN), through the sigmoid and
+    linear layer ``k``, and standardizes the result the same way. The
+    statistics are held fixed, so this is the per-example Jacobian without the
+    coupling through the batch. Returns an ``(examples, units)`` array, one row
+    of singular values per example of ``x``.
+    """
+    if model.placement not in ("before", "none"):
+        raise ValueError("Jacobians are defined here for placement 'before' or 'none'")
+    if not 1 <= layer < len(model.linears):
+        raise ValueError(f"layer must be in 1..{len(model.linears) - 1}")
+    model.eval()
+    z = _linear_outputs(model, x)
+    m0, s0 = z[layer - 1].mean(0), z[layer - 1].std(0, unbiased=False)
+    m1, s1 = z[layer].mean(0), z[layer].std(0, unbiased=False)
+    lin, prev_norm = model.linears[layer], model.norms[layer - 1]
+
+    def step(v: torch.Tensor) -> torch.Tensor:
+        if model.placement == "before":
+            a = prev_norm.weight * v + prev_norm.bias
+        else:
+            a = v * s0 + m0
+        return (lin(torch.sigmoid(a)) - m1) / s1
+
+    u = (z[layer - 1] - m0) / s0
+    with torch.no_grad():
+        jac = torch.func.vmap(torch.func.jacrev(step))(u)
+    return torch.linalg.svdvals(jac).numpy()
+
+
+def _spectrum_summary(sv: np.ndarray) -> dict[str, Any]:
+    q25, med, q75 = np.percentile(sv, [25, 50, 75])
+    return {"median": float(med), "q25": float(q25), "q75": float(q75),
+            "fraction_within_2x": float(np.mean((sv >= 0.5) & (sv <= 2.0))),
+            "histogram_edges": np.geomspace(1e-3, 1e2, 31).tolist(),
+            "histogram": np.histogram(sv, np.geomspace(1e-3, 1e2, 31))[0].tolist()}
+
+
+def run_placement(data: TensorData, config: dict[str, Any] = CONFIG, progress: bool = True,
+                  stop_at: int | None = None) -> dict[str, Any]:
+    """Train every placement for every seed; return accuracies, histories and spectra."""
+    fit, test = validation_split(data, config["n_train"], config["n_val"])
+    cfg = TrainConfig.from_dict(config["train"])
+    probe = fit.normalize(fit.test_images[:config["jacobian_examples"]])
+    runs, spectra = [], {}
+    for placement in PLACEMENTS:
+        for seed in config["seeds"]:
+            torch.manual_seed(seed)
+            model = PlacedMLP(placement, config["in_features"], tuple(config["hidden"]))
+            init_sv = ({k: layer_jacobian_singular_values(model, probe, k)
+                        for k in range(1, len(config["hidden"]))}
+                       if placement != "after" else {})
+            hist = train(model, fit, cfg, seed, stop_at=stop_at, progress=progress,
+                         desc=f"{placement} seed {seed}")
+            rec = {"placement": placement, "seed": seed, "diverged": hist["diverged"],
+                   "steps_done": hist["steps_done"], "eval_step": hist["eval_step"],
+                   "val_acc": hist["test_acc"], "train_loss": hist["train_loss"],
+                   "final_val_acc": evaluate_accuracy(model, fit, None),
+                   "final_test_acc": evaluate_accuracy(model, test, None)}
+            runs.append(rec)
+            if placement != "after":
+                for k in range(1, len(config["hidden"])):
+                    trained = layer_jacobian_singular_values(model, probe, k)
+                    key = f"{placement}/layer{k}"
+                    spectra.setdefault(key, {"init": [], "trained": []})
+                    spectra[key]["init"].append(init_sv[k])
+                    spectra[key]["trained"].append(trained)
+    summary = {key: {when: _spectrum_summary(np.concatenate(v).ravel()) for when, v in s.items()}
+               for key, s in spectra.items()}
+    return {"runs": runs, "jacobian_spectra": summary}
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    """Command line: run the study on CIFAR-10 and write the result file."""
+    from bn.experiments.base import load_tensor_data
+    from bn.provenance import collect_provenance
+    from bn.results import save_result
+
+    ap = argparse.ArgumentParser(prog="python -m bn.experiments.placement")
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--data-dir", default=None)
+    args = ap.parse_args(argv)
+    t0, c0 = time.perf_counter(), time.process_time()
+    data, data_prov = load_tensor_data(args.data_dir)
+    payload = run_placement(data)
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    payload.update(study="placement", config=CONFIG)
+    payload["provenance"] = collect_provenance(config=CONFIG, seeds=CONFIG["seeds"], data=data_prov,
+                                               wall_time_s=wall, cpu_time_s=cpu,
+                                               torch_threads=torch.get_num_threads())
+    save_result(args.out, payload)
+    print(f"wrote {args.out} ({wall:.0f} s wall, {cpu:.0f} s CPU)")
+    return payload
+
+
+if __name__ == "__main__":
+    main()

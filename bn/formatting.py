@@ -1,0 +1,126 @@
+"""Tables and number formatting for every chapter: the one place a cell's text is built.
+
+Plain Python (no NumPy, no torch), so every layer may use it. Chapters show
+tables as HTML because the book renders notebook Markdown outputs as
+CommonMark, which has no tables.
+"""
+
+from __future__ import annotations
+
+import math
+from html import escape
+from typing import Any, Callable, Protocol, Sequence
+
+__all__ = ["Table", "below", "count", "format_sci", "html_table", "interval", "percent", "show_source", "source_markdown",
+           "times", "upper_bound"]
+
+
+class IntervalLike(Protocol):
+    """Anything with an estimate and two bounds (``bn.analysis.Interval``)."""
+
+    estimate: float
+    low: float
+    high: float
+
+
+def format_sci(value: float | None, digits: int = 1) -> str:
+    """``value`` in scientific notation with ``digits`` decimals ("—" for None)."""
+    if value is None:
+        return "—"
+    return f"{value:.{digits}e}"
+
+
+def interval(iv: IntervalLike, digits: int = 2, scale: float = 1.0, unit: str = "",
+             low_min: float | None = None, high_max: float | None = None) -> str:
+    """``"12.30 [10.10, 14.50]"``: estimate and bounds times ``scale``, each with ``digits`` decimals.
+
+    ``unit`` follows the estimate (``" %"``, ``"×"``); ``low_min`` / ``high_max`` clip the
+    bounds before scaling (an accuracy stays in [0, 1], a count stays non-negative).
+    """
+    low = iv.low if low_min is None else max(iv.low, low_min)
+    high = iv.high if high_max is None else min(iv.high, high_max)
+    f = f"{{:.{digits}f}}"
+    return f"{f.format(iv.estimate * scale)}{unit} [{f.format(low * scale)}, {f.format(high * scale)}]"
+
+
+def percent(iv: IntervalLike | None, digits: int = 1) -> str:
+    """``"61.2 % [59.8, 62.6]"`` for an accuracy interval (clipped to [0, 100]); an en dash for None."""
+    if iv is None:
+        return "–"
+    return interval(iv, digits, scale=100, unit=" %", low_min=0.0, high_max=1.0)
+
+
+def times(iv: IntervalLike | None, digits: int = 2) -> str:
+    """``"2.10× [1.80, 2.50]"`` for a ratio interval; an en dash for None."""
+    return "–" if iv is None else interval(iv, digits, unit="×")
+
+
+def count(iv: IntervalLike | None, missing: int = 0, digits: int = 0) -> str:
+    """``"250 [210, 290]"`` for a step interval, plus how many runs did not get there."""
+    if iv is None:
+        return f"never ({missing} runs)" if missing else "–"
+    text = interval(iv, digits, low_min=0)
+    return text + (f" ({missing} did not reach it)" if missing else "")
+
+
+def html_table(headers: Sequence[Any], rows: Sequence[Sequence[Any]]) -> str:
+    """An HTML table, every cell escaped: renders in Jupyter, on Colab and in the book."""
+    head = "".join(f"<th>{escape(str(h))}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(f"<td>{escape(str(c))}</td>" for c in row) + "</tr>" for row in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+class Table:
+    """A table that a notebook shows as HTML and whose plain-text form is what nbval compares."""
+
+    def __init__(self, header: Sequence[Any], rows: Sequence[Sequence[Any]]) -> None:
+        self.header = [str(h) for h in header]
+        self.rows = [[str(c) for c in row] for row in rows]
+
+    def _repr_html_(self) -> str:
+        return html_table(self.header, self.rows)
+
+    def __repr__(self) -> str:
+        cols = list(zip(self.header, *self.rows))
+        widths = [max(len(c) for c in col) for col in cols]
+        lines = ["  ".join(c.ljust(w) for c, w in zip(line, widths)).rstrip()
+                 for line in [self.header, *self.rows]]
+        lines.insert(1, "  ".join("-" * w for w in widths))
+        return "\n".join(lines)
+
+
+def source_markdown(func: Callable[..., Any]) -> str:
+    """The source of ``func`` as a fenced Python block, read from the package so a page cannot drift."""
+    import inspect
+
+    return f"```python\n{inspect.getsource(func).rstrip()}\n```"
+
+
+def show_source(func: Callable[..., Any]) -> None:
+    """Display the source of ``func`` as Markdown in the running notebook."""
+    from IPython.display import Markdown, display
+
+    display(Markdown(source_markdown(func)))
+
+
+def upper_bound(value: float, limit: float) -> float:
+    """``limit`` rounded up to one significant digit, after checking that ``value`` is below it.
+
+    How the book shows a rounding-level number (the error of a complex-step check, of a
+    float32 kernel): its leading digit differs from CPU to CPU, because each vector
+    kernel rounds in its own order, but a bound computed from the dtype, the method and
+    the data's condition does not. Raises ``ValueError`` when ``value`` is not below
+    ``limit``: a page must never state a bound that its own numbers break.
+    """
+    if not limit > 0:
+        raise ValueError(f"a bound must be positive, got {limit!r}")
+    if not value < limit:
+        raise ValueError(f"{value!r} is not below the bound {limit!r}")
+    exponent = math.floor(math.log10(limit))
+    mantissa = math.ceil(round(limit / 10.0 ** exponent, 9))
+    return float(f"{mantissa}e{exponent}")
+
+
+def below(value: float, limit: float) -> str:
+    """``"< 9e-15"``: ``value`` shown by its checked :func:`upper_bound`."""
+    return f"< {upper_bound(value, limit):.0e}"

@@ -1,0 +1,47 @@
+"""Speed-report arithmetic on hand-made records (numbers chosen to check the arithmetic only)."""
+
+import pytest
+
+from bn.benchmark import report
+
+
+def _rec(impl, threads, q25, med, q75, elements=10):
+    return {"impl": impl, "threads": threads, "elements": elements,
+            "q25_s": q25, "median_s": med, "q75_s": q75}
+
+
+def test_ratio_interval_uses_opposite_quartiles_and_flags_noise():
+    res = {"fwd_bwd": [_rec("a", 1, 0.9, 1.0, 1.2), _rec("b", 1, 1.8, 2.0, 2.4),
+                       _rec("c", 1, 0.8, 2.1, 3.0)]}
+    r = report.ratio_interval(res, ("a", 1), ("b", 1), 10)
+    assert r["ratio"] == 0.5 and r["low"] == 0.9 / 2.4 and r["high"] == 1.2 / 1.8
+    assert not r["noise"]
+    # c's spread covers a's time: the ratio's interval contains 1.
+    assert report.ratio_interval(res, ("a", 1), ("c", 1), 10)["noise"]
+
+
+def test_goal_table_shows_a_near_miss_below_the_target():
+    fold = {"conv_bn": {}, "folded": {}, "max_rel_difference": 0.0}
+    res = {"torch_threads": 2, "config": {"elements": [10]},
+           "fwd_bwd": [_rec("numpy", 1, 2.9, 3.0, 3.1), _rec("numpy_fused", 1, 1.9, 2.0, 2.1),
+                       _rec("torch_native", 1, 1.9, 2.0, 2.1), _rec("torch_native", 2, 0.9, 1.0, 1.1),
+                       _rec("book_function", 2, 3.9, 4.0, 4.1)],
+           "copy": [{"elements": 10, "gb_s": 4.0}],
+           "folding": [{**fold, "kernel": 1, "speedup": 1.1997, "threads": 2, "config": "1x1"},
+                       {**fold, "kernel": 1, "speedup": 1.0, "threads": 1, "config": "1x1"}]}
+    for r in res["fwd_bwd"]:
+        r["gb_s"] = 1.0
+    _, rows = report.goal_table(res)
+    (fold_row,) = [r for r in rows if r[0].startswith("folding")]
+    assert fold_row[2:] == ["1.1997", "not met"]
+    fused = [r for r in rows if r[0].startswith("fewer-pass")][0]
+    assert fused[2] == "1.00"
+    with pytest.raises(KeyError):
+        report.ratio_interval(res, ("missing", 1), ("numpy", 1), 10)
+
+
+@pytest.mark.parametrize("value, target, at_least, text", [
+    (1.197, 1.2, True, "1.197"), (1.234, 1.2, True, "1.23"), (1.2, 1.2, True, "1.20"),
+    (1.5004, 1.5, False, "1.5004"), (1.4996, 1.5, False, "1.50"), (3.63, 1.5, False, "3.63")])
+def test_shown_value_agrees_with_the_verdict(value, target, at_least, text):
+    assert report.shown_against(value, target, at_least) == text

@@ -1,0 +1,37 @@
+"""Part V's chapters: at least three exercises each, every solution hidden, a rerun cell that is skipped."""
+
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CHAPTERS = sorted((ROOT / "book" / "practice").glob("[0-9][0-9]_*.ipynb"))
+
+
+def test_part_five_has_its_four_chapters():
+    assert [p.name[:2] for p in CHAPTERS] == ["01", "02", "03", "04"]
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_chapter_has_three_exercises_with_hidden_solutions(path):
+    nb = nbformat.read(path, as_version=4)
+    md = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    exercises = re.findall(r"```\{exercise\}[^\n]*\n:label: ([\w-]+)", md)
+    solutions = dict(re.findall(r"```\{solution\} ([\w-]+)\n((?::[^\n]*\n)*)", md))
+    assert len(exercises) >= 3
+    assert set(exercises) <= set(solutions)
+    assert all(":class: dropdown" in opts for opts in solutions.values())
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_chapter_has_a_skipped_rerun_cell_and_short_code_lines(path):
+    nb = nbformat.read(path, as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    rerun = [c for c in code if "python -m bn.experiments.practice" in c.source]
+    assert rerun and all({"nbval-skip", "skip-execution"} <= set(c.metadata.get("tags", [])) for c in rerun)
+    for c in code:
+        if "colab-setup" in c.metadata.get("tags", []):
+            continue
+        assert all(len(line) <= 80 for line in c.source.splitlines()), c.source[:60]

@@ -1,0 +1,85 @@
+"""The one table builder and the number and interval formats every chapter uses."""
+
+import subprocess
+import sys
+
+import pytest
+
+from bn.analysis import Interval
+from bn.formatting import (Table, count, format_sci, html_table, interval, percent, show_source,
+                           source_markdown, times)
+
+
+def test_html_table_escapes_and_keeps_order():
+    out = html_table(["a", "b<c"], [[1, "x & y"], ["<b>", 2.5]])
+    assert out.startswith("<table><thead><tr><th>a</th><th>b&lt;c</th></tr></thead>")
+    assert "<td>x &amp; y</td>" in out and "<td>&lt;b&gt;</td>" in out
+    assert out.index("x &amp; y") < out.index("2.5")
+
+
+def test_table_html_is_html_table_and_text_is_aligned():
+    t = Table(["x", "value"], [["a", 1], ["bb", 22]])
+    assert t._repr_html_() == html_table(["x", "value"], [["a", "1"], ["bb", "22"]])
+    assert repr(t).splitlines() == ["x   value", "--  -----", "a   1", "bb  22"]
+
+
+def test_format_sci():
+    assert format_sci(0.000123) == "1.2e-04"
+    assert format_sci(0.000123, 2) == "1.23e-04"
+    assert format_sci(None) == "—"
+    assert format_sci(float("inf")) == "inf"
+
+
+def test_interval_formats_scale_unit_and_clipping():
+    iv = Interval(0.612, 0.598, 0.626, 3)
+    assert interval(iv) == "0.61 [0.60, 0.63]"
+    assert interval(iv, 1, scale=100, unit=" %") == "61.2 % [59.8, 62.6]"
+    assert iv.fmt(2) == interval(iv, 2)
+    wide = Interval(0.95, 0.85, 1.05, 3)
+    assert percent(wide) == "95.0 % [85.0, 100.0]"  # an accuracy stays within [0, 100] %
+    assert percent(None) == "–"
+
+
+def test_times_and_count():
+    assert times(Interval(2.1, 1.8, 2.5, 3)) == "2.10× [1.80, 2.50]"
+    assert times(None) == "–"
+    assert count(Interval(250.0, -10.0, 290.0, 3)) == "250 [0, 290]"  # a count is never negative
+    assert count(Interval(250.0, 210.0, 290.0, 3), missing=2) == "250 [210, 290] (2 did not reach it)"
+    assert count(None, 3) == "never (3 runs)" and count(None) == "–"
+
+
+def test_source_is_read_from_the_package(capsys):
+    text = source_markdown(format_sci)
+    assert text.startswith("```python\ndef format_sci(") and text.endswith('return f"{value:.{digits}e}"\n```')
+    show_source(format_sci)  # outside a notebook IPython prints the text form
+    assert "Markdown" in capsys.readouterr().out
+
+
+def test_formatting_imports_neither_numpy_nor_torch():
+    code = "import sys, bn.formatting; print(sorted(m for m in ('numpy', 'torch') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+@pytest.mark.parametrize("value, limit, bound, text", [
+    (1e-15, 9.1038e-15, 1e-14, "< 1e-14"),
+    (3e-16, 4.5e-15, 5e-15, "< 5e-15"),
+    (0.0, 2e-14, 2e-14, "< 2e-14"),
+    (7e-3, 0.01, 0.01, "< 1e-02"),
+])
+def test_upper_bound_rounds_the_limit_up(value, limit, bound, text):
+    from bn.formatting import below, upper_bound
+
+    assert upper_bound(value, limit) == bound >= limit
+    assert below(value, limit) == text
+
+
+def test_upper_bound_refuses_a_value_that_breaks_it():
+    from bn.formatting import upper_bound
+
+    with pytest.raises(ValueError, match="not below"):
+        upper_bound(2e-14, 1e-14)
+    with pytest.raises(ValueError, match="positive"):
+        upper_bound(0.0, 0.0)
+    with pytest.raises(ValueError, match="not below"):
+        upper_bound(float("nan"), 1.0)
