@@ -28,6 +28,9 @@ layer  module                    may import                     holds
 5      ``bn.data``               numpy                          CIFAR-10 in the official layout
 6      ``bn.models``             numpy, torch                   the networks of the experiments
 6      ``bn.training``           numpy, torch                   the one training loop
+6      ``bn.practice_models``    torch                          Part V's networks: a deep plain CNN, a small ResNet
+6      ``bn.diagnostics``        torch                          what to watch while a network trains
+6      ``bn.population``         torch                          BN's population statistics after training
 7      ``bn.experiments``        numpy, torch                   the CIFAR-10 experiments and their reports
 8      ``bn.plotting``           numpy, matplotlib              figures in one consistent style
 =====  ========================  =============================  =====================================================

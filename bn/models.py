@@ -8,10 +8,12 @@ replaces it (a bias before BN is subtracted away by the mean, Ioffe & Szegedy 20
 
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 ACTIVATIONS = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid}
@@ -91,26 +93,24 @@ class SigmoidInput:
 def last_hidden_sigmoid_input(model: MLP, x: torch.Tensor, unit: int = 0) -> SigmoidInput:
     """Record the input to unit ``unit`` of the last hidden layer's nonlinearity on batch ``x``.
 
-    The BN arm is normalized with the batch statistics of ``x`` (the training-time
-    transform the paper plots in Fig. 1), not with the running averages.
+    The network runs its own forward pass in training mode, so the BN arm is
+    normalized with the batch statistics of ``x`` (the training-time transform the
+    paper plots in Fig. 1); it runs on a copy, so the model's running averages
+    are not touched. Forward hooks on the last linear layer and the last BN read
+    ``z`` and the nonlinearity's input.
     """
-    h = x.flatten(1)
-    n_layers = len(model.pre_bn)
-    for i, (lin, norm) in enumerate(zip(model.pre_bn, model.norms)):
-        z = lin(h)
-        if model.bn:
-            mean = z.mean(0)
-            var = z.var(0, unbiased=False)  # BN uses the biased batch variance
-            xhat = (z - mean) / torch.sqrt(var + norm.eps)
-            a = norm.weight * xhat + norm.bias
-        else:
-            xhat, a = None, z
-        if i == n_layers - 1:
-            return SigmoidInput(z=z[:, unit].clone(),
-                                xhat=None if xhat is None else xhat[:, unit].clone(),
-                                sigmoid_input=a[:, unit].clone())
-        h = torch.sigmoid(a) if isinstance(model.features[3 * i + 2], nn.Sigmoid) else torch.relu(a)
-    raise ValueError("model has no hidden layer")
+    if not model.pre_bn:
+        raise ValueError("model has no hidden layer")
+    probe = copy.deepcopy(model).train()
+    seen: dict[str, torch.Tensor] = {}
+    probe.pre_bn[-1].register_forward_hook(lambda module, args, out: seen.update(z=out))
+    probe.norms[-1].register_forward_hook(lambda module, args, out: seen.update(sigmoid_input=out))
+    probe(x)
+    z, a = seen["z"], seen["sigmoid_input"]
+    # x-hat is BN's output before gamma and beta: the same kernel without the affine step.
+    xhat = F.batch_norm(z, None, None, training=True, eps=probe.norms[-1].eps) if model.bn else None
+    return SigmoidInput(z=z[:, unit].clone(), xhat=None if xhat is None else xhat[:, unit].clone(),
+                        sigmoid_input=a[:, unit].clone())
 
 
 class ConvBlock(nn.Module):

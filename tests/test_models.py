@@ -82,3 +82,13 @@ def test_sigmoid_input_probe_without_bn_is_the_linear_output():
     h = torch.sigmoid(m.pre_bn[1](torch.sigmoid(m.pre_bn[0](x))))
     torch.testing.assert_close(rec.sigmoid_input, m.pre_bn[2](h)[:, 0])
     assert rec.xhat is None
+
+
+def test_sigmoid_input_probe_leaves_the_model_as_it_was():
+    torch.manual_seed(3)
+    m = MLP(bn=True).eval()
+    before = {k: v.clone() for k, v in m.state_dict().items()}
+    last_hidden_sigmoid_input(m, torch.randn(32, 3072), unit=1)
+    assert not m.training  # still in eval mode, running averages unchanged, no hook left behind
+    assert all(torch.equal(before[k], v) for k, v in m.state_dict().items())
+    assert not any(mod._forward_hooks for mod in m.modules())

@@ -14,6 +14,8 @@ Public API:
 - :mod:`bn.alternatives.batch_statistics`: sampling distribution of the batch mean and variance
 - :mod:`bn.alternatives.train_eval`: train-mode vs eval-mode output of the same input
 - :func:`batch_renorm_forward`: Batch Renormalization's forward pass (Ioffe, 2017)
+- :mod:`bn.alternatives.whitening`: what full whitening, which the paper rejected (its Sec. 2),
+  would couple and cost, in numbers (chapter 1 uses it)
 """
 
 from bn.alternatives.axis_norm import normalize_over_axes

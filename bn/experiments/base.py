@@ -191,6 +191,18 @@ def sweep_then_seeds(ctx: Context, make_spec: Callable[[float, int], RunSpec], r
     return best
 
 
+def run_with_and_without_bn(ctx: Context, values: list[Any], make_spec: Callable[[Any, bool, int], RunSpec]
+                            ) -> None:
+    """For every value of the varied setting, the arm without BN then the arm with it, every seed.
+
+    ``make_spec(value, bn, seed)`` builds each run; the runs are appended to ``ctx.runs`` in that order.
+    """
+    for value in values:
+        for bn in (False, True):
+            for seed in ctx.seeds:
+                ctx.run(make_spec(value, bn, seed))
+
+
 @dataclass
 class Experiment:
     """A registered experiment: its claim, its per-profile configurations and its ``run`` function.

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bn.experiments.base import Context, Experiment, RunSpec
+from bn.experiments.base import Context, Experiment, RunSpec, run_with_and_without_bn
 from bn.experiments.settings import baseline_train, cnn_model, cnn_profiles
 
 CLAIM = ("Batch Normalization allows us to be less careful about initialization: BN(Wu) = BN((aW)u), "
@@ -26,10 +26,7 @@ def spec(cfg: dict[str, Any], bn: bool, scale: float, seed: int) -> RunSpec:
 
 
 def run(ctx: Context, cfg: dict[str, Any]) -> dict[str, Any]:
-    for scale in cfg["init_scales"]:
-        for bn in (False, True):
-            for seed in ctx.seeds:
-                ctx.run(spec(cfg, bn, scale, seed))
+    run_with_and_without_bn(ctx, cfg["init_scales"], lambda scale, bn, seed: spec(cfg, bn, scale, seed))
     return {"lr": cfg["lr"]}
 
 

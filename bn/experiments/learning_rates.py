@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bn.experiments.base import Context, Experiment, RunSpec
+from bn.experiments.base import Context, Experiment, RunSpec, run_with_and_without_bn
 from bn.experiments.settings import cnn_model, cnn_profiles, recipe_setup
 
 CLAIM = ("With BN much higher learning rates can be used without divergence; BN-x5 reaches "
@@ -28,10 +28,7 @@ def spec(cfg: dict[str, Any], bn: bool, multiplier: float, seed: int) -> RunSpec
 
 
 def run(ctx: Context, cfg: dict[str, Any]) -> dict[str, Any]:
-    for multiplier in cfg["multipliers"]:
-        for bn in (False, True):
-            for seed in ctx.seeds:
-                ctx.run(spec(cfg, bn, multiplier, seed))
+    run_with_and_without_bn(ctx, cfg["multipliers"], lambda multiplier, bn, seed: spec(cfg, bn, multiplier, seed))
     return {"base_lr": cfg["base_lr"]}
 
 

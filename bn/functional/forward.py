@@ -12,8 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bn.functional.layout import as_channel_column, reduction_axes
-from bn.functional.validation import (check_batch_input, check_channel_vector, check_eps,
-                                      check_training_batch)
+from bn.functional.validation import check_training_inputs
 
 
 @dataclass(frozen=True)
@@ -80,14 +79,7 @@ def batch_norm_forward(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray,
         ValueError: rank < 2, ``gamma``/``beta`` not ``(C,)``, NaN/inf in an
             input, ``eps <= 0``, or fewer than 2 values per channel.
     """
-    x = check_batch_input(x)
-    channels = x.shape[1]
-    gamma = check_channel_vector(gamma, "gamma", channels)
-    beta = check_channel_vector(beta, "beta", channels)
-    eps = check_eps(eps)
-    check_training_batch(x)
-
-    dtype = np.result_type(x, gamma, beta)
+    x, gamma, beta, eps, dtype = check_training_inputs(x, gamma, beta, eps)
     return forward_arithmetic(x.astype(dtype, copy=False), gamma.astype(dtype, copy=False),
                               beta.astype(dtype, copy=False), eps)
 

@@ -24,8 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bn.functional.validation import (as_inexact_array, check_batch_input, check_channel_vector,
-                                      check_eps, check_finite, check_training_batch)
+from bn.functional.validation import as_inexact_array, check_finite, check_training_inputs
 
 __all__ = ["FusedCache", "batch_norm_forward_fused", "batch_norm_backward_fused",
            "fused_forward_arithmetic", "fused_backward_arithmetic"]
@@ -108,13 +107,7 @@ def batch_norm_forward_fused(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray,
     Raises:
         TypeError, ValueError: as :func:`bn.functional.batch_norm_forward`.
     """
-    x = check_batch_input(x)
-    channels = x.shape[1]
-    gamma = check_channel_vector(gamma, "gamma", channels)
-    beta = check_channel_vector(beta, "beta", channels)
-    eps = check_eps(eps)
-    check_training_batch(x)
-    dtype = np.result_type(x, gamma, beta)
+    x, gamma, beta, eps, dtype = check_training_inputs(x, gamma, beta, eps)
     if np.issubdtype(dtype, np.complexfloating):
         # vecdot conjugates its first argument: complex input would give |x|^2 sums.
         raise TypeError("the fused pair is real-only; use batch_norm_forward for complex input")

@@ -93,6 +93,22 @@ def check_running_var(running_var: np.ndarray, eps: float) -> None:
         raise ValueError("running_var + eps must be > 0 in every channel")
 
 
+def check_training_inputs(x: Any, gamma: Any, beta: Any, eps: Any
+                          ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, np.dtype]:
+    """Validate the arguments of a training-mode forward pass (batch statistics).
+
+    Returns ``(x, gamma, beta, eps, dtype)`` with the arrays checked and ``dtype``
+    the result dtype of ``x, gamma, beta``.
+    """
+    x = check_batch_input(x)
+    channels = x.shape[1]
+    gamma = check_channel_vector(gamma, "gamma", channels)
+    beta = check_channel_vector(beta, "beta", channels)
+    eps = check_eps(eps)
+    check_training_batch(x)
+    return x, gamma, beta, eps, np.result_type(x, gamma, beta)
+
+
 def check_inference_inputs(x: Any, gamma: Any, beta: Any, running_mean: Any, running_var: Any,
                            eps: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray,
                                               float, np.dtype]:

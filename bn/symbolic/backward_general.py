@@ -28,6 +28,8 @@ from functools import lru_cache
 
 import sympy as sp
 
+from bn.symbolic.batch import BATCH_SIZE
+
 
 @dataclass(frozen=True)
 class GeneralBatch:
@@ -54,7 +56,7 @@ class GeneralBatch:
 def general_batch() -> GeneralBatch:
     """The symbols of :class:`GeneralBatch` (cached, so every proof shares them)."""
     i, j, k = sp.symbols("i j k", integer=True, positive=True)
-    return GeneralBatch(m=sp.Symbol("m", integer=True, positive=True), i=i, j=j, k=k,
+    return GeneralBatch(m=BATCH_SIZE, i=i, j=j, k=k,
                         x=sp.IndexedBase("x", real=True), g=sp.IndexedBase("g", real=True),
                         mu=sp.Symbol("mu_B", real=True), var=sp.Symbol("sigma_B^2", nonnegative=True),
                         gamma=sp.Symbol("gamma", real=True), eps=sp.Symbol("epsilon", positive=True),

@@ -15,6 +15,11 @@ from dataclasses import dataclass
 
 import sympy as sp
 
+# The batch size where a statement holds for every m, not one chosen m: a positive integer
+# symbol. SymPy symbols with the same name and assumptions are the same symbol, so every
+# proof that uses this one speaks of the same m.
+BATCH_SIZE = sp.Symbol("m", integer=True, positive=True)
+
 
 @dataclass(frozen=True)
 class SymbolicBatch:

@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import sympy as sp
 
-from bn.symbolic.batch import batch_mean, biased_batch_variance
+from bn.symbolic.batch import BATCH_SIZE, batch_mean, biased_batch_variance
 from bn.symbolic.convolution import conv2d_expr
 
 MU = sp.Symbol("mu", real=True)
@@ -87,7 +87,7 @@ def expected_batch_variance_general() -> tuple[sp.Expr, sp.Symbol]:
     Kronecker delta to a Piecewise that depends on whether 1 <= i <= m; we refine it
     under exactly that assumption, which holds because i is a summation index over 1..m.
     """
-    m = sp.Symbol("m", integer=True, positive=True)
+    m = BATCH_SIZE
     i, j = sp.symbols("i j", integer=True)
     e_xixj = MU**2 + SIGMA2 * sp.KroneckerDelta(i, j)
     inner = sp.refine(sp.Sum(e_xixj, (j, 1, m)).doit(), sp.Q.ge(i, 1) & sp.Q.le(i, m))

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from bn.symbolic.batch import batch_norm_expr, biased_batch_variance
+from bn.symbolic.batch import BATCH_SIZE, batch_norm_expr, biased_batch_variance
 
 
 @dataclass(frozen=True)
@@ -158,7 +158,7 @@ def general_feature() -> tuple[sp.Symbol, sp.Symbol, sp.IndexedBase]:
     Scaling W by a scales every pre-activation x_i = (W u_i)_r by a, so statements
     about one feature of BN(Wu) under W -> aW are statements about x -> a x.
     """
-    return (sp.Symbol("m", integer=True, positive=True), sp.Symbol("i", integer=True),
+    return (BATCH_SIZE, sp.Symbol("i", integer=True),
             sp.IndexedBase("x", real=True))
 
 
@@ -219,7 +219,7 @@ def general_input_gradient(eps: sp.Expr) -> dict[str, sp.Expr]:
     for symbolic m in the backpropagation chapter (:mod:`bn.symbolic.backward_general`).
     Returns the gradient and its ingredients (keys ``dx``, ``x``, ``g``, ``m``, ``sigma``).
     """
-    m = sp.Symbol("m", integer=True, positive=True)
+    m = BATCH_SIZE
     x, g = sp.symbols("x_i g_i", real=True)
     gamma = sp.Symbol("gamma", real=True)
     mu = index_sum(x, x, g, m) / m

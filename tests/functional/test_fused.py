@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from bn.functional import batch_norm_backward, batch_norm_forward
-from bn.functional.array_passes import count_array_passes
+from bn.benchmark.array_passes import count_array_passes
 from bn.functional.backward import compact_gradients
 from bn.functional.forward import forward_arithmetic
 from bn.functional.fused import (FusedCache, batch_norm_backward_fused, batch_norm_forward_fused,

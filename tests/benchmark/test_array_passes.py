@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from bn.functional import batch_norm_backward, batch_norm_backward_staged, batch_norm_forward
-from bn.functional.array_passes import count_array_passes
+from bn.benchmark.array_passes import count_array_passes
 from bn.functional.backward import compact_gradients
 from bn.functional.backward_staged import staged_gradients
 from bn.functional.forward import forward_arithmetic
