@@ -1,7 +1,7 @@
 # The two commands of the README:
 #   make book   render the book to _build/html (stored notebook outputs, seconds; installs no torch)
 #   make test   unit tests and nbval under several CPU kernel configurations, a fresh -W build,
-#               the browser check
+#               the browser check, the PDF edition and its check
 # Both create .venv and install what they need when it is missing.
 
 PYTHON ?= python3
@@ -14,7 +14,7 @@ PYTEST_WORKERS ?= 2
 NBVAL = $(BIN)/python -m pytest --nbval book -p no:cacheprovider \
 	--nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout 600
 
-.PHONY: book test unit nbval portability htmlcheck execute clean setup setup-book
+.PHONY: book test unit nbval portability htmlcheck execute clean setup setup-book pdf pdfcheck
 
 setup-book: $(VENV)/.book-installed
 setup: $(VENV)/.installed
@@ -56,7 +56,17 @@ portability: setup
 htmlcheck: setup
 	$(BIN)/python scripts/check_html.py _build/html
 
-test: portability book htmlcheck
+# The PDF edition, _build/latex/book.pdf (XeLaTeX; install the TeX toolchain first with
+# scripts/install_pdf_toolchain.sh); EDITION=student as for the book. LaTeX stops at the first
+# error instead of prompting.
+pdf: setup-book
+	rm -rf _build/latex
+	BOOK_EDITION=$(EDITION) LATEXMKOPTS="-interaction=nonstopmode -halt-on-error" $(BIN)/jupyter-book build . --all --builder pdflatex
+
+pdfcheck: pdf
+	$(BIN)/python scripts/check_pdf.py _build/latex/book.pdf
+
+test: portability book htmlcheck pdfcheck
 
 # Re-execute notebooks in place (all, or NB="book/x.ipynb ..."), after changing bn/ or a chapter.
 # Outputs are stored under pinned kernels and one thread (scripts/kernels.py pinned), so that

@@ -1,0 +1,224 @@
+"""scripts/check_pdf.py: each check fails on the defect it is for and passes a good PDF.
+
+The parsers are tested on small synthetic inputs; the end-to-end tests build tiny
+PDFs with XeLaTeX and are skipped where the toolchain (scripts/install_pdf_toolchain.sh)
+is absent.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+import shutil
+import struct
+import subprocess
+import sys
+import zlib
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _load_script():
+    spec = importlib.util.spec_from_file_location("check_pdf", REPO / "scripts" / "check_pdf.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["check_pdf"] = module  # dataclasses look their module up here
+    spec.loader.exec_module(module)
+    return module
+
+
+check_pdf = _load_script()
+
+
+def _write_book(root: Path, notebooks: dict[str, dict], toc_extra: list[dict] | None = None) -> None:
+    (root / "book" / "part").mkdir(parents=True)
+    (root / "book" / "preface.md").write_text("# Preface\n")
+    for name, nb in notebooks.items():
+        (root / "book" / "part" / name).write_text(json.dumps(nb))
+    (root / "book" / "part" / "data.json").write_text("{}")  # not a document
+    toc = {
+        "format": "jb-book",
+        "root": "book/preface",
+        "parts": [{"caption": "Part I", "chapters": [{"glob": "book/part/*"}] + (toc_extra or [])}],
+    }
+    (root / "_toc.yml").write_text(yaml.safe_dump(toc))
+
+
+def _nb(*cells: dict) -> dict:
+    return {"cells": list(cells), "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+
+
+def _code(outputs: list[dict], tags: list[str] | None = None) -> dict:
+    return {"cell_type": "code", "source": "x", "metadata": {"tags": tags or []}, "outputs": outputs}
+
+
+PNG_OUT = {"output_type": "display_data", "data": {"image/png": "iVBOR", "text/plain": "<Figure>"}}
+GLUED_PNG = {"output_type": "display_data",
+             "data": {"application/papermill.record/image/png": "iVBOR"}, "metadata": {"scrapbook": {}}}
+
+
+# --- the table of contents ---------------------------------------------------------------
+
+
+def test_toc_documents_expands_globs_to_documents_only(tmp_path):
+    _write_book(tmp_path, {"01_a.ipynb": _nb(), "02_b.ipynb": _nb()}, [{"file": "book/extra.md"}])
+    (tmp_path / "book" / "extra.md").write_text("# Extra\n")
+    toc = yaml.safe_load((tmp_path / "_toc.yml").read_text())
+    # data.json matches the glob but is no document; the file entry keeps its place
+    assert check_pdf.toc_documents(toc, tmp_path) == [
+        "book/preface", "book/part/01_a", "book/part/02_b", "book/extra"]
+
+
+def test_the_books_toc_expands_to_existing_documents_each_once():
+    toc = yaml.safe_load((REPO / "_toc.yml").read_text())
+    docs = check_pdf.toc_documents(toc, REPO)
+    assert len(docs) == len(set(docs))
+    for doc in docs:
+        assert any((REPO / (doc + s)).is_file() for s in (".ipynb", ".md")), doc
+    for part in toc["parts"]:  # every part glob matched something
+        for entry in part["chapters"]:
+            if "glob" in entry:
+                assert any(d.startswith(entry["glob"].rstrip("*")) for d in docs), entry
+
+
+# --- parsers of the tools' output ----------------------------------------------------------
+
+
+def test_chapter_destinations_count_numbered_chapters_and_appendices_once():
+    dests = """Page  Destination                 Name
+   3 [ XYZ   72  770 null      ] "chapter*.1"
+   5 [ XYZ   72  770 null      ] "chapter.1"
+   9 [ XYZ   72  770 null      ] "chapter.2"
+   9 [ XYZ   72  770 null      ] "section.2.1"
+  11 [ XYZ   72  770 null      ] "appendix.A"
+  11 [ XYZ   72  770 null      ] "appendix.A"
+"""
+    assert check_pdf.count_chapter_destinations(dests) == 3
+
+
+def test_unresolved_references_are_found_with_context():
+    assert check_pdf.unresolved_references("see Theorem 1.2 and Fig. 3.1") == []
+    found = check_pdf.unresolved_references("as Theorem ?? shows, and (??)")
+    assert len(found) == 2 and "Theorem ??" in found[0]
+
+
+def test_missing_glyphs_are_read_from_the_log():
+    log = ("Overfull \\hbox (2.0pt too wide)\n"
+           "Missing character: There is no ⧵ (U+29F5) in font [latinmodern-math.otf]/OT:scr\n"
+           "Missing character: There is no ⧵ (U+29F5) in font [latinmodern-math.otf]/OT:scr\n")
+    assert check_pdf.missing_glyphs(log) == [
+        "Missing character: There is no ⧵ (U+29F5) in font [latinmodern-math.otf]/OT:scr"]
+    assert check_pdf.missing_glyphs("Output written on book.pdf (3 pages).") == []
+
+
+def test_embedded_images_skip_soft_masks_and_headers():
+    listing = """page   num  type   width height color comp bpc  enc interp  object ID x-ppi y-ppi size ratio
+--------------------------------------------------------------------------------------------
+  18     0 image     651   371  rgb     3   8  image  no       228  0   104   104 29.7K 4.2%
+  18     1 smask     651   371  gray    1   8  image  no       228  0   104   104  681B 0.3%
+  35     2 image     460   411  rgb     3   8  jpeg   no       301  0   100   100 12.9K 2.3%
+"""
+    assert check_pdf.count_embedded_images(listing) == 2
+
+
+def test_notebook_figures_count_shown_and_glued_images_not_removed_ones():
+    md = {"cell_type": "markdown", "metadata": {},
+          "source": "![a](a.png)\n\n```{figure} b.png\n:name: b\n```\n\n:::{image} c.png\n:::\n"}
+    nb = _nb(
+        md,
+        _code([PNG_OUT]),  # shown
+        _code([PNG_OUT], ["remove-output"]),  # removed from the page
+        _code([PNG_OUT], ["remove-cell"]),  # removed from the page
+        _code([GLUED_PNG], ["remove-cell"]),  # glued: {glue:figure} shows it elsewhere
+        _code([{"output_type": "stream", "name": "stdout", "text": "image/png"}]),
+    )
+    assert check_pdf.notebook_figures(nb) == 3 + 1 + 1
+
+
+# --- end to end, on PDFs built with XeLaTeX -------------------------------------------------
+
+TOOLS = ("xelatex", "pdfinfo", "pdftotext", "pdfimages")
+needs_tex = pytest.mark.skipif(any(shutil.which(t) is None for t in TOOLS),
+                               reason="PDF toolchain absent (scripts/install_pdf_toolchain.sh)")
+
+
+def _png(path: Path) -> None:
+    """A 2x2 RGB PNG, written with the standard library."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    raw = b"".join(b"\x00" + b"\xff\x00\x00" * 2 for _ in range(2))
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 2, 2, 8, 2, 0, 0, 0))
+                     + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+
+def _build_pdf(folder: Path, chapters: int, images: int, body: str = "") -> Path:
+    _png(folder / "fig.png")
+    tex = [r"\documentclass{report}", r"\usepackage{graphicx}", r"\usepackage{hyperref}", r"\begin{document}"]
+    for i in range(chapters):
+        tex.append(rf"\chapter{{Chapter {i}}}\label{{ch{i}}} Text.")
+        if i < images:
+            tex.append(rf"\includegraphics[width={1 + i}cm]{{fig{i}.png}}")
+            shutil.copy(folder / "fig.png", folder / f"fig{i}.png")  # distinct files: distinct images
+    tex += [body, r"\end{document}"]
+    (folder / "book.tex").write_text("\n".join(tex), encoding="utf-8")
+    for _ in range(2):  # second run resolves the labels
+        subprocess.run(["xelatex", "-interaction=nonstopmode", "book.tex"], cwd=folder,
+                       capture_output=True, check=False, timeout=120)
+    return folder / "book.pdf"
+
+
+@pytest.fixture
+def book(tmp_path):
+    """A two-chapter book (root page aside) with one shown figure."""
+    _write_book(tmp_path, {"01_a.ipynb": _nb(_code([PNG_OUT])), "02_b.ipynb": _nb()})
+    out = tmp_path / "latex"
+    out.mkdir()
+    return tmp_path, out
+
+
+def _failed(checks) -> set[str]:
+    return {c.name for c in checks if not c.ok}
+
+
+@needs_tex
+def test_a_good_pdf_passes(book):
+    root, out = book
+    pdf = _build_pdf(out, chapters=2, images=1, body=r"See chapter \ref{ch1}.")
+    assert _failed(check_pdf.check(pdf, pdf.with_suffix(".log"), root)) == set()
+    assert check_pdf.main([str(pdf), "--book-root", str(root)]) == 0
+
+
+@needs_tex
+def test_a_missing_chapter_an_unresolved_reference_and_a_missing_figure_fail(book):
+    root, out = book
+    pdf = _build_pdf(out, chapters=1, images=0, body=r"See chapter \ref{nowhere}.")
+    assert _failed(check_pdf.check(pdf, pdf.with_suffix(".log"), root)) == {"chapters", "references", "figures"}
+    assert check_pdf.main([str(pdf), "--book-root", str(root)]) == 1
+
+
+@needs_tex
+def test_a_missing_glyph_and_colab_code_fail(book):
+    root, out = book
+    # Latin Modern (the default font) has no CJK; the Colab setup code must never be printed
+    pdf = _build_pdf(out, chapters=2, images=1, body="批归一化. \\texttt{google.colab}")
+    assert _failed(check_pdf.check(pdf, pdf.with_suffix(".log"), root)) == {"glyphs", "no Colab setup"}
+
+
+def test_a_missing_pdf_fails(tmp_path):
+    checks = check_pdf.check(tmp_path / "book.pdf", tmp_path / "book.log", tmp_path)
+    assert _failed(checks) == {"exists"}
+
+
+def test_the_pdf_defines_the_books_mathjax_macros_alike():
+    """_config.yml gives the notation macros twice, to MathJax (HTML) and to the LaTeX preamble."""
+    config = yaml.safe_load((REPO / "_config.yml").read_text())["sphinx"]["config"]
+    mathjax = config["mathjax3_config"]["tex"]["macros"]
+    preamble = config["latex_elements"]["preamble"]
+    latex = {}
+    for name, nargs, body in re.findall(r"\\providecommand\{\\(\w+)\}(?:\[(\d)\])?\{(.*)\}\s*$", preamble, re.M):
+        latex[name] = [body, int(nargs)] if nargs else body
+    assert latex == mathjax
