@@ -55,6 +55,18 @@ def times(iv: IntervalLike | None, digits: int = 2) -> str:
     return "–" if iv is None else interval(iv, digits, unit="×")
 
 
+def points(iv: IntervalLike, digits: int = 1) -> str:
+    """``"+1.2 points [0.3, 2.1]"`` for a difference of two accuracies (fractions), signed."""
+    f = f"{{:+.{digits}f}}"
+    g = f"{{:.{digits}f}}"
+    return f"{f.format(100 * iv.estimate)} points [{g.format(100 * iv.low)}, {g.format(100 * iv.high)}]"
+
+
+def resolved(iv: IntervalLike) -> str:
+    """Whether a difference's interval settles its sign: "excludes 0" or "includes 0"."""
+    return "excludes 0" if iv.low > 0 or iv.high < 0 else "includes 0"
+
+
 def count(iv: IntervalLike | None, missing: int = 0, digits: int = 0) -> str:
     """``"250 [210, 290]"`` for a step interval, plus how many runs did not get there."""
     if iv is None:

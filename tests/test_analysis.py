@@ -71,3 +71,17 @@ def test_difference_ci_by_hand():
     half = 2.776445 * math.sqrt(2 / 3)
     assert iv.estimate == pytest.approx(1.0)
     assert (iv.low, iv.high) == (pytest.approx(1 - half, rel=1e-6), pytest.approx(1 + half, rel=1e-6))
+
+
+def test_paired_difference_removes_the_shared_seed_effect():
+    from bn.analysis import difference_ci, paired_difference_ci
+    seed_effect = [0.0, 10.0, -7.0, 3.0]
+    a = [s + 1.0 + e for s, e in zip(seed_effect, [0.1, -0.1, 0.05, -0.05])]
+    b = list(seed_effect)
+    paired = paired_difference_ci(a, b)
+    assert paired.estimate == pytest.approx(1.0)
+    assert paired.low > 0.5 and paired.high < 1.5   # the shared effect cancels
+    unpaired = difference_ci(a, b)
+    assert unpaired.low < 0 < unpaired.high         # lost in the seed spread without pairing
+    with pytest.raises(ValueError, match="equal lengths"):
+        paired_difference_ci([1.0], [1.0, 2.0])

@@ -83,3 +83,14 @@ def test_upper_bound_refuses_a_value_that_breaks_it():
         upper_bound(0.0, 0.0)
     with pytest.raises(ValueError, match="not below"):
         upper_bound(float("nan"), 1.0)
+
+
+def test_points_and_resolved():
+    from bn.analysis import Interval
+    from bn.formatting import points, resolved
+    iv = Interval(0.012, 0.003, 0.021, 3)
+    assert points(iv) == "+1.2 points [0.3, 2.1]"
+    assert points(Interval(-0.5, -0.75, -0.25, 3), digits=0) == "-50 points [-75, -25]"
+    assert resolved(iv) == "excludes 0"
+    assert resolved(Interval(-0.01, -0.02, -0.001, 3)) == "excludes 0"
+    assert resolved(Interval(0.01, -0.02, 0.03, 3)) == "includes 0"
