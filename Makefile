@@ -69,8 +69,10 @@ pdf: setup-book
 	rm -rf _build/latex
 	BOOK_EDITION=$(EDITION) LATEXMKOPTS="-interaction=nonstopmode -halt-on-error" $(BIN)/jupyter-book build . --all --builder pdflatex
 
+# The check compares the PDF's numbering with the HTML's: build the HTML first (make book;
+# make test does), then the PDF, since make book starts from an empty _build.
 pdfcheck: pdf
-	$(BIN)/python scripts/check_pdf.py _build/latex/book.pdf
+	$(BIN)/python scripts/check_pdf.py _build/latex/book.pdf --html _build/html --edition $(EDITION)
 
 test: portability book htmlcheck pdfcheck
 

@@ -2,6 +2,7 @@
 """Check the PDF edition that ``make pdf`` builds.
 
     python scripts/check_pdf.py [_build/latex/book.pdf] [--log LOG] [--book-root .]
+                                [--html _build/html] [--edition instructor|student]
 
 It checks that
 
@@ -15,7 +16,17 @@ It checks that
 * it embeds at least as many images (``pdfimages -list``, soft masks aside) as the
   book has figures: image outputs stored in the notebooks (cells removed from the
   page aside) and images in the Markdown (``![..](..)``, ``{figure}``, ``{image}``);
-* no Colab setup code reached the page (those cells are tagged ``remove-cell``).
+* no Colab setup code reached the page (those cells are tagged ``remove-cell``);
+* theorem-like boxes, exercises and figures carry the numbers the HTML gives them:
+  the set of box and caption titles ("Theorem 2.3", "Exercise 1.1", "Fig. 3.2") read
+  from the PDF's text equals the set of ``caption-number`` labels in the built HTML
+  (``--html``, by default ``_build/html``; ``make book`` builds it). A title is a line
+  that starts with the label and holds nothing else but a parenthesised subtitle or,
+  for a figure, the caption after a colon; a cross-reference that wraps to the start
+  of a line goes on with other words and is not counted;
+* the edition's solutions are there: none in the student edition, one
+  "Solution to Exercise ..." box per ``{solution}`` directive of the sources in the
+  default one (``--edition``, by default ``BOOK_EDITION`` as for the build).
 
 It prints one line per check and exits 1 if any fails, 2 if a tool is missing.
 """
@@ -24,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -43,6 +55,17 @@ MARKDOWN_IMAGE = re.compile(r"!\[[^\]]*\]\([^)]+\)|^\s*(```|:::)\{(figure|image)
 CHAPTER_DEST = re.compile(r'"(chapter|appendix)\.[0-9A-Z]+"')
 MISSING_CHAR = re.compile(r"^Missing character: .*$", re.M)
 COLAB_CODE = "google.colab"
+# What the HTML numbers: sphinx-proof's kinds, sphinx-exercise's exercises, figures, tables.
+NUMBERED_KINDS = ("Algorithm", "Assumption", "Axiom", "Conjecture", "Corollary", "Criterion",
+                  "Definition", "Example", "Exercise", "Lemma", "Notation", "Observation",
+                  "Property", "Proposition", "Remark", "Theorem", "Fig.", "Table")
+_KIND = "|".join(re.escape(k) for k in NUMBERED_KINDS)
+_NUMBER = r"[0-9A-Z]+(?:\.[0-9]+)+"
+HTML_LABEL = re.compile(rf'<span class="caption-number">\s*((?:{_KIND}) {_NUMBER})\s*</span>')
+PDF_TITLE = re.compile(rf"^((?:{_KIND}) {_NUMBER})(?:$| \(.*$|: .*$)", re.M)
+PDF_SOLUTION = re.compile(rf"^Solution to Exercise {_NUMBER}", re.M)
+SOLUTION_DIRECTIVE = re.compile(r"^\s*(```+|:::+)\{solution\}", re.M)
+EDITIONS = ("instructor", "student")
 
 
 @dataclass
@@ -124,6 +147,54 @@ def notebook_figures(nb: dict) -> int:
     return count
 
 
+def html_labels(html: Path) -> set[str]:
+    """The numbered labels ("Theorem 2.3", "Fig. 1.1") the HTML pages under ``html`` show."""
+    labels: set[str] = set()
+    for page in html.rglob("*.html"):
+        labels.update(HTML_LABEL.findall(page.read_text(encoding="utf-8", errors="replace")))
+    return labels
+
+
+def pdf_titles(text: str) -> set[str]:
+    """The numbered box titles and figure captions in the PDF's text (see the module docstring)."""
+    return set(PDF_TITLE.findall(text))
+
+
+def numbering_difference(pdf: set[str], html: set[str], shown: int = 8) -> str:
+    """What one set of labels has that the other lacks, a few of each, in reading order."""
+    def some(labels: set[str]) -> str:
+        ordered = sorted(labels, key=_label_key)
+        return ", ".join(ordered[:shown]) + (" …" if len(ordered) > shown else "")
+    parts = []
+    if pdf - html:
+        parts.append(f"only in the PDF: {some(pdf - html)}")
+    if html - pdf:
+        parts.append(f"only in the HTML: {some(html - pdf)}")
+    return "; ".join(parts)
+
+
+def _label_key(label: str) -> tuple:
+    kind, number = label.rsplit(" ", 1)
+    return kind, [int(p) if p.isdigit() else p for p in number.split(".")]
+
+
+def source_solutions(docs: list[str], root: Path) -> int:
+    """``{solution}`` directives in the documents' Markdown (notebook Markdown cells and .md pages)."""
+    total = 0
+    for doc in docs:
+        for suffix in SOURCE_SUFFIXES:
+            path = root / (doc + suffix)
+            if not path.is_file():
+                continue
+            if suffix == ".ipynb":
+                nb = json.loads(path.read_text(encoding="utf-8"))
+                total += sum(len(SOLUTION_DIRECTIVE.findall("".join(c.get("source", []))))
+                             for c in nb.get("cells", []) if c.get("cell_type") == "markdown")
+            else:
+                total += len(SOLUTION_DIRECTIVE.findall(path.read_text(encoding="utf-8")))
+    return total
+
+
 def book_figures(docs: list[str], root: Path) -> int:
     """Figures of every document in the book (notebooks and Markdown pages)."""
     total = 0
@@ -139,8 +210,16 @@ def book_figures(docs: list[str], root: Path) -> int:
     return total
 
 
-def check(pdf: Path, log: Path, root: Path) -> list[Check]:
-    """Run every check on a built PDF; tools come from poppler-utils."""
+def check(pdf: Path, log: Path, root: Path, html: Path | None = None,
+          edition: str = "instructor") -> list[Check]:
+    """Run every check on a built PDF; tools come from poppler-utils.
+
+    ``html`` is the built HTML the numbering is compared with (default ``root/_build/html``);
+    ``edition`` the edition the PDF was built as (``instructor`` or ``student``).
+    """
+    if edition not in EDITIONS:
+        raise ValueError(f"edition {edition!r}: expected one of {', '.join(EDITIONS)}")
+    html = html if html is not None else root / "_build" / "html"
     if not pdf.is_file() or pdf.stat().st_size == 0:
         return [Check("exists", False, f"{pdf} is missing or empty (run `make pdf`)")]
     checks = [Check("exists", True, f"{pdf} ({pdf.stat().st_size / 1e6:.1f} MB)")]
@@ -158,6 +237,19 @@ def check(pdf: Path, log: Path, root: Path) -> list[Check]:
 
     colab = text.count(COLAB_CODE)
     checks.append(Check("no Colab setup", colab == 0, f"{COLAB_CODE!r} appears {colab} times"))
+
+    if html.is_dir():
+        in_pdf, in_html = pdf_titles(text), html_labels(html)
+        checks.append(Check("numbering", bool(in_html) and in_pdf == in_html,
+                            f"{len(in_pdf)} numbered titles in the PDF, {len(in_html)} in the HTML"
+                            + "".join(f"\n    {d}" for d in [numbering_difference(in_pdf, in_html)] if d)))
+    else:
+        checks.append(Check("numbering", False, f"no HTML at {html} to compare with (run `make book`)"))
+
+    want_solutions = source_solutions(docs, root) if edition == "instructor" else 0
+    have_solutions = len(PDF_SOLUTION.findall(text))
+    checks.append(Check("solutions", have_solutions == want_solutions,
+                        f"{have_solutions} solution boxes; the {edition} edition has {want_solutions}"))
 
     if log.is_file():
         glyphs = missing_glyphs(log.read_text(encoding="utf-8", errors="replace"))
@@ -182,13 +274,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("pdf", nargs="?", type=Path, default=Path("_build/latex/book.pdf"))
     parser.add_argument("--log", type=Path, help="XeLaTeX log (default: the PDF's name with .log)")
     parser.add_argument("--book-root", type=Path, default=Path("."), help="folder of _toc.yml")
+    parser.add_argument("--html", type=Path,
+                        help="built HTML to compare the numbering with (default: BOOK_ROOT/_build/html)")
+    parser.add_argument("--edition", choices=EDITIONS,
+                        default=os.environ.get("BOOK_EDITION", "").strip() or "instructor",
+                        help="edition the PDF was built as (default: BOOK_EDITION, else instructor)")
     args = parser.parse_args(argv)
     missing = [tool for tool in ("pdfinfo", "pdftotext", "pdfimages") if shutil.which(tool) is None]
     if missing:
         print(f"check_pdf: {', '.join(missing)} not found; run scripts/install_pdf_toolchain.sh",
               file=sys.stderr)
         return 2
-    checks = check(args.pdf, args.log or args.pdf.with_suffix(".log"), args.book_root)
+    checks = check(args.pdf, args.log or args.pdf.with_suffix(".log"), args.book_root,
+                   args.html, args.edition)
     for c in checks:
         print(f"{'ok  ' if c.ok else 'FAIL'} {c.name}: {c.detail}")
     failed = [c.name for c in checks if not c.ok]

@@ -1,7 +1,11 @@
 """Shared fixtures. Device parametrization: every torch test runs on the CPU, and on
 CUDA when torch sees one (skipped cleanly otherwise); a test never needs a GPU."""
 
+import importlib.util
 import os
+import sys
+from pathlib import Path
+from types import ModuleType
 
 import pytest
 import torch
@@ -26,3 +30,15 @@ DEVICES = [
 def device(request) -> str:
     """The torch device a test runs on."""
     return request.param
+
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def load_script(name: str) -> ModuleType:
+    """Import ``scripts/<name>.py`` (a command-line script, not a package module) as ``name``."""
+    spec = importlib.util.spec_from_file_location(name, REPO / "scripts" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up here
+    spec.loader.exec_module(module)
+    return module

@@ -7,27 +7,16 @@ Debian's chromium; skipped without it.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import shutil
-import sys
 from importlib import metadata
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
+from tests.conftest import load_script
 
-
-def _load_script():
-    spec = importlib.util.spec_from_file_location("check_html", REPO / "scripts" / "check_html.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["check_html"] = module  # dataclasses look their module up here
-    spec.loader.exec_module(module)
-    return module
-
-
-check_html = _load_script()
+check_html = load_script("check_html")
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 COLAB = "https://colab.research.google.com/github/owner-x/repo-y/blob/main"
 SVG = '<svg xmlns="http://www.w3.org/2000/svg" width="12" height="8"><rect width="12" height="8"/></svg>'

@@ -7,31 +7,21 @@ is absent.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 import shutil
 import struct
 import subprocess
-import sys
 import zlib
 from pathlib import Path
 
 import pytest
 import yaml
 
+from tests.conftest import load_script
+
 REPO = Path(__file__).resolve().parent.parent
-
-
-def _load_script():
-    spec = importlib.util.spec_from_file_location("check_pdf", REPO / "scripts" / "check_pdf.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["check_pdf"] = module  # dataclasses look their module up here
-    spec.loader.exec_module(module)
-    return module
-
-
-check_pdf = _load_script()
+check_pdf = load_script("check_pdf")
 
 
 def _write_book(root: Path, notebooks: dict[str, dict], toc_extra: list[dict] | None = None) -> None:
@@ -139,6 +129,49 @@ def test_notebook_figures_count_shown_and_glued_images_not_removed_ones():
     assert check_pdf.notebook_figures(nb) == 3 + 1 + 1
 
 
+def _html_page(folder: Path, *labels: str) -> None:
+    """A page with one titled box (or figure caption) per label, as Sphinx writes them."""
+    folder.mkdir(parents=True, exist_ok=True)
+    spans = "".join(f'<p class="admonition-title"><span class="caption-number">{label} </span>'
+                    f'(Title)</p>\n' for label in labels)
+    (folder / f"page{len(list(folder.iterdir()))}.html").write_text(f"<html><body>{spans}</body></html>")
+
+
+def test_html_labels_are_the_caption_numbers_of_every_page(tmp_path):
+    _html_page(tmp_path / "book", "Theorem 1.1", "Exercise 1.1")
+    _html_page(tmp_path / "book" / "sub", "Fig. 2.1", "Theorem 1.1")
+    # a reference in prose is a link, not a caption number
+    (tmp_path / "ref.html").write_text('<a href="#t"><span>Theorem 3.1</span></a>')
+    assert check_pdf.html_labels(tmp_path) == {"Theorem 1.1", "Exercise 1.1", "Fig. 2.1"}
+
+
+def test_pdf_titles_are_box_and_caption_lines_not_wrapped_references():
+    text = ("Theorem 1.1 (Output moments)\nFor every batch, by\nTheorem 1.1 and\n"
+            "Definition 2.1\n"  # a box without a subtitle
+            "Fig. 3.2: Eigenvalues of the Jacobian, as in\nFig. 3.1.\n"
+            "([Higham, 2002],\nLemma 3.1). Hence\n"
+            "Exercise 1.1.1 (★ routine)\n"  # numbered per section: kept, to be compared
+            "Solution to Exercise 1.1 (★ routine)\n")
+    assert check_pdf.pdf_titles(text) == {"Theorem 1.1", "Definition 2.1", "Fig. 3.2", "Exercise 1.1.1"}
+
+
+def test_numbering_difference_names_the_labels_each_side_lacks():
+    assert check_pdf.numbering_difference({"Theorem 1.1"}, {"Theorem 1.1"}) == ""
+    diff = check_pdf.numbering_difference({"Theorem 1.2.1", "Fig. 1.1"}, {"Theorem 1.1", "Fig. 1.1"})
+    assert diff == "only in the PDF: Theorem 1.2.1; only in the HTML: Theorem 1.1"
+
+
+def test_source_solutions_count_directives_in_markdown_only(tmp_path):
+    md = {"cell_type": "markdown", "metadata": {},
+          "source": "```{exercise}\n:label: e1\nDo it.\n```\n\n```{solution} e1\n:class: dropdown\nDone.\n```\n"
+                    "\n::::{solution} e2\nDone.\n::::\n"}
+    code = {"cell_type": "code", "metadata": {}, "outputs": [], "source": "s = '```{solution} e1'"}
+    _write_book(tmp_path, {"01_a.ipynb": _nb(md, code)}, [{"file": "book/extra.md"}])
+    (tmp_path / "book" / "extra.md").write_text("# Extra\n\n```{solution} e3\nDone.\n```\n")
+    docs = check_pdf.toc_documents(yaml.safe_load((tmp_path / "_toc.yml").read_text()), tmp_path)
+    assert check_pdf.source_solutions(docs, tmp_path) == 3
+
+
 # --- end to end, on PDFs built with XeLaTeX -------------------------------------------------
 
 TOOLS = ("xelatex", "pdfinfo", "pdftotext", "pdfimages")
@@ -171,10 +204,19 @@ def _build_pdf(folder: Path, chapters: int, images: int, body: str = "") -> Path
     return folder / "book.pdf"
 
 
+SOLVED = {"cell_type": "markdown", "metadata": {},
+          "source": "```{exercise}\n:label: e1\nDo it.\n```\n\n```{solution} e1\nDone.\n```\n"}
+# The titles of the book's boxes as the PDF prints them, each its own paragraph.
+BOXES = "\n\n".join(["", "Theorem 1.1 (Output moments)", "For every batch, as", "Exercise 2.1 (routine)", "Show it."])
+SOLUTION = "\n\nSolution to Exercise 2.1 (routine)\n\nDone."
+
+
 @pytest.fixture
 def book(tmp_path):
-    """A two-chapter book (root page aside) with one shown figure."""
-    _write_book(tmp_path, {"01_a.ipynb": _nb(_code([PNG_OUT])), "02_b.ipynb": _nb()})
+    """A two-chapter book (root page aside) with one shown figure, a theorem and a solved
+    exercise; its HTML numbers them Theorem 1.1 and Exercise 2.1."""
+    _write_book(tmp_path, {"01_a.ipynb": _nb(_code([PNG_OUT])), "02_b.ipynb": _nb(SOLVED)})
+    _html_page(tmp_path / "_build" / "html" / "book", "Theorem 1.1", "Exercise 2.1")
     out = tmp_path / "latex"
     out.mkdir()
     return tmp_path, out
@@ -187,15 +229,15 @@ def _failed(checks) -> set[str]:
 @needs_tex
 def test_a_good_pdf_passes(book):
     root, out = book
-    pdf = _build_pdf(out, chapters=2, images=1, body=r"See chapter \ref{ch1}.")
+    pdf = _build_pdf(out, chapters=2, images=1, body=r"See chapter \ref{ch1}." + BOXES + SOLUTION)
     assert _failed(check_pdf.check(pdf, pdf.with_suffix(".log"), root)) == set()
-    assert check_pdf.main([str(pdf), "--book-root", str(root)]) == 0
+    assert check_pdf.main([str(pdf), "--book-root", str(root), "--edition", "instructor"]) == 0
 
 
 @needs_tex
 def test_a_missing_chapter_an_unresolved_reference_and_a_missing_figure_fail(book):
     root, out = book
-    pdf = _build_pdf(out, chapters=1, images=0, body=r"See chapter \ref{nowhere}.")
+    pdf = _build_pdf(out, chapters=1, images=0, body=r"See chapter \ref{nowhere}." + BOXES + SOLUTION)
     assert _failed(check_pdf.check(pdf, pdf.with_suffix(".log"), root)) == {"chapters", "references", "figures"}
     assert check_pdf.main([str(pdf), "--book-root", str(root)]) == 1
 
@@ -204,8 +246,40 @@ def test_a_missing_chapter_an_unresolved_reference_and_a_missing_figure_fail(boo
 def test_a_missing_glyph_and_colab_code_fail(book):
     root, out = book
     # Latin Modern (the default font) has no CJK; the Colab setup code must never be printed
-    pdf = _build_pdf(out, chapters=2, images=1, body="批归一化. \\texttt{google.colab}")
+    pdf = _build_pdf(out, chapters=2, images=1, body="批归一化. \\texttt{google.colab}" + BOXES + SOLUTION)
     assert _failed(check_pdf.check(pdf, pdf.with_suffix(".log"), root)) == {"glyphs", "no Colab setup"}
+
+
+@needs_tex
+def test_numbers_per_section_where_the_html_numbers_per_chapter_fail(book):
+    root, out = book
+    # what sphinx-jupyterbook-latex's section-level numbering printed for a book with parts
+    boxes = BOXES.replace("Theorem 1.1", "Theorem 1.2.1").replace("Exercise 2.1", "Exercise 2.7.1")
+    pdf = _build_pdf(out, chapters=2, images=1, body=boxes + SOLUTION.replace("2.1", "2.7.1"))
+    checks = check_pdf.check(pdf, pdf.with_suffix(".log"), root)
+    assert _failed(checks) == {"numbering"}
+    detail = next(c.detail for c in checks if c.name == "numbering")
+    assert "only in the PDF: Exercise 2.7.1, Theorem 1.2.1" in detail
+    assert "only in the HTML: Exercise 2.1, Theorem 1.1" in detail
+
+
+@needs_tex
+def test_numbering_without_the_html_fails(book):
+    root, out = book
+    pdf = _build_pdf(out, chapters=2, images=1, body=BOXES + SOLUTION)
+    assert _failed(check_pdf.check(pdf, pdf.with_suffix(".log"), root, html=root / "nowhere")) == {"numbering"}
+
+
+@needs_tex
+def test_solutions_belong_to_the_default_edition_only(book):
+    root, out = book
+    with_solution = _build_pdf(out, chapters=2, images=1, body=BOXES + SOLUTION)
+    log = with_solution.with_suffix(".log")
+    assert _failed(check_pdf.check(with_solution, log, root, edition="student")) == {"solutions"}
+    assert check_pdf.main([str(with_solution), "--book-root", str(root), "--edition", "student"]) == 1
+    without = _build_pdf(out, chapters=2, images=1, body=BOXES)
+    assert _failed(check_pdf.check(without, log, root, edition="student")) == set()
+    assert _failed(check_pdf.check(without, log, root, edition="instructor")) == {"solutions"}
 
 
 def test_a_missing_pdf_fails(tmp_path):
