@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import load_script
+
 REPO = Path(__file__).resolve().parent.parent
-spec = importlib.util.spec_from_file_location("kernels", REPO / "scripts" / "kernels.py")
-kernels = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(kernels)
+kernels = load_script("kernels")
 
 AVX2 = {"sse4_2", "avx", "avx2", "fma"}
 AVX512 = AVX2 | {"avx512f", "avx512bw"}

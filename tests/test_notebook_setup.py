@@ -1,19 +1,18 @@
 """Every chapter notebook starts with the same Colab setup cell, naming the repository of _config.yml."""
 
-import importlib.util
 import re
 from pathlib import Path
 
 import nbformat
 import pytest
+
+from tests.conftest import load_script
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted(p for p in (ROOT / "book").rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
 
-spec = importlib.util.spec_from_file_location("nbtools", ROOT / "scripts" / "nbtools.py")
-nbtools = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(nbtools)
+nbtools = load_script("nbtools")
 
 
 def test_there_are_notebooks():

@@ -1,19 +1,18 @@
 """scripts/make_student_notebook.py: stubs replace the solutions, and the full edition passes its checks."""
 
-import importlib.util
 import re
 from pathlib import Path
 
 import nbformat
 import pytest
 
+from tests.conftest import load_script
+
 ROOT = Path(__file__).resolve().parents[2]
 CHAPTER = ROOT / "book" / "practice" / "01_build_your_own_bn.ipynb"
 TAG = "build-layer"
 
-spec = importlib.util.spec_from_file_location("make_student", ROOT / "scripts" / "make_student_notebook.py")
-tool = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(tool)
+tool = load_script("make_student_notebook")
 
 
 def test_strip_solutions_replaces_the_block_by_a_stub_at_its_indentation():
