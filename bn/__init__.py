@@ -26,9 +26,8 @@ layer  module                    may import                     holds
 4      ``bn.precision``          numpy, torch                   floating-point error of BN in low precision
 4      ``bn.benchmark``          numpy, torch                   the speed measurements
 5      ``bn.data``               numpy                          CIFAR-10 in the official layout
-6      ``bn.models``             numpy, torch                   the networks of the experiments
+6      ``bn.models``             torch                          every network: Fig. 1's MLP, placement MLP, CNNs, ResNet
 6      ``bn.training``           numpy, torch                   the one training loop
-6      ``bn.practice_models``    torch                          Part V's networks: a deep plain CNN, a small ResNet
 6      ``bn.diagnostics``        torch                          what to watch while a network trains
 6      ``bn.population``         torch                          BN's population statistics after training
 7      ``bn.experiments``        numpy, torch                   the CIFAR-10 experiments and their reports
@@ -38,6 +37,9 @@ layer  module                    may import                     holds
 A module that uses only NumPy never loads torch: ``bn.precision.variance``, for
 one, is importable without it (``bn.precision`` imports its torch modules only
 where they are named). Importing ``bn`` itself imports nothing.
+
+Networks (``torch.nn.Module`` subclasses) live in ``bn.models``; the one other
+package that defines a module is ``bn.torch_bn``, the book's own BN layer.
 """
 
 __version__ = "0.1.0"

@@ -119,6 +119,37 @@ def test_the_checker_accepts_lower_and_same_layer_imports():
     assert violations("bn.experiments.base", "from bn.models import build_model\nimport torch\n") == []
 
 
+# Modules that may define a torch.nn.Module: the networks, and the book's BN layer.
+MODULE_HOMES = ("bn.models", "bn.torch_bn")
+
+
+def defined_modules(source: str) -> list[str]:
+    """Names of the classes in ``source`` whose bases name ``Module`` (``nn.Module``, ``torch.nn.Module``)."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ClassDef):
+            bases = [ast.unparse(base) for base in node.bases]
+            if any(base == "Module" or base.endswith(".Module") for base in bases):
+                found.append(node.name)
+    return found
+
+
+def test_networks_are_defined_only_in_the_model_layer():
+    outside = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        module = module_name(path)
+        if top_level(module) not in MODULE_HOMES:
+            classes = defined_modules(path.read_text(encoding="utf-8"))
+            if classes:
+                outside[module] = classes
+    assert not outside, f"define these in bn.models: {outside}"
+
+
+def test_the_network_check_sees_a_model():
+    assert defined_modules("from torch import nn\nclass Net(nn.Module):\n    pass\n") == ["Net"]
+    assert defined_modules("class Config:\n    pass\n") == []
+
+
 # Every module of the layers without torch, bn.symbolic last (it alone may load SymPy), and the
 # NumPy-only module of a torch package.
 LIGHT_PACKAGES = {m for m, (layer, allowed) in LAYERS.items() if "torch" not in allowed and layer <= 5}

@@ -5,7 +5,7 @@
 writes ``book/results/practice_<chapter>.json`` (a ``--smoke`` run, on 8,000
 images and a few steps, is for tests and never written there). Every run
 goes through :func:`bn.training.train`, the loop of Part III, with the
-networks of :mod:`bn.practice_models`; diagnostics come from
+networks of :mod:`bn.models.practice`; diagnostics come from
 :mod:`bn.diagnostics` and :mod:`bn.population`.
 """
 
@@ -24,7 +24,7 @@ from bn.diagnostics import UpdateRatioTracker, conv_weights, diagnostics_measure
 from bn.experiments.base import load_tensor_data
 from bn.population import (batch_statistics_accuracy, bn_state, buffer_change, dropout_variance_shift,
                            precise_statistics, refresh_statistics, statistics_gap, train_batches)
-from bn.practice_models import ConvUnit, build_practice_model
+from bn.models.practice import ConvUnit, build_practice_model
 from bn.training import TensorData, TrainConfig, evaluate_accuracy, train
 
 CHAPTERS = ("layer", "watch", "population", "pitfalls")

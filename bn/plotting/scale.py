@@ -32,8 +32,8 @@ def epsilon_deviation_figure(ratio: Callable[[np.ndarray, float], np.ndarray], s
                              eps_over_var: Sequence[float]):
     """|xhat(aW)/xhat(W) - 1| against the scale a, one curve per epsilon/sigma^2 (log-log).
 
-    ``ratio(a, r)`` is the closed form proven in :mod:`bn.symbolic.scale_invariance`
-    (lambdified). Returns ``(fig, ax)``.
+    ``ratio(a, r)`` is the factor rho of :func:`bn.symbolic.transform.scale_deviation_factor`
+    in r = eps/sigma^2 (lambdified). Returns ``(fig, ax)``.
     """
     fig, ax = new_figure()
     for color, r in zip(_SERIES_COLORS, eps_over_var):

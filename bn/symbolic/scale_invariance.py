@@ -10,7 +10,8 @@ examples. The paper states, for a scalar a:
 
 These hold exactly at epsilon = 0 and a > 0. Here they are proven for explicit
 (m, k, d) with fully symbolic W, u, gamma, beta and upstream gradients, and the
-deviation at epsilon > 0 is computed in closed form. Two consequences follow:
+deviation at epsilon > 0 is the factor rho(a) of :mod:`bn.symbolic.transform`, read
+as a function of the scale of the weights. Two consequences follow:
 the gradient with respect to each row of W is orthogonal to that row (Euler's
 theorem for a function homogeneous of degree 0), so a plain SGD step can only
 increase ||W||; and a step of size eta on W moves the direction W/||W|| like a
@@ -24,7 +25,8 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from bn.symbolic.batch import BATCH_SIZE, batch_norm_expr, biased_batch_variance
+from bn.symbolic.batch import BATCH_SIZE, batch_norm_expr
+from bn.symbolic.transform import scale_deviation_factor
 
 
 @dataclass(frozen=True)
@@ -188,15 +190,18 @@ def prove_output_invariance_general_m() -> sp.Expr:
 
 
 def prove_epsilon_ratio_general_m() -> sp.Expr:
-    """Residual xhat_i(a x) - ratio * xhat_i(x) at epsilon > 0 for symbolic m (0)."""
+    """Residual xhat_i(a x) - rho(a) xhat_i(x) at epsilon > 0 for symbolic m (0).
+
+    rho is :func:`bn.symbolic.transform.scale_deviation_factor`, proven there for explicit m.
+    """
     m, i, x = general_feature()
     eps = sp.Symbol("epsilon", positive=True)
-    ratio, sym = epsilon_scale_ratio()
+    a = sp.Symbol("a", positive=True)
     k = sp.Symbol("k", integer=True)
-    scaled = general_xhat(sp.Lambda(k, sym["a"] * x[k]), m, i, eps)
+    scaled = general_xhat(sp.Lambda(k, a * x[k]), m, i, eps)
     plain = general_xhat(sp.Lambda(k, x[k]), m, i, eps)
-    ratio_here = ratio.subs(sym["r"], eps / general_batch_variance(m, x))
-    return sp.simplify(scaled - ratio_here * plain)
+    rho = scale_deviation_factor(a, general_batch_variance(m, x), eps)
+    return sp.simplify(scaled - rho * plain)
 
 
 def index_sum(expr: sp.Expr, x: sp.Symbol, g: sp.Symbol, m: sp.Symbol) -> sp.Expr:
@@ -243,52 +248,34 @@ def prove_input_gradient_orthogonality_general_m(eps: sp.Expr = 0) -> dict[str, 
 
 # --- epsilon > 0 --------------------------------------------------------------------------------
 
-def epsilon_scale_ratio() -> tuple[sp.Expr, dict[str, sp.Symbol]]:
-    """xhat(aW)/xhat(W) = sqrt((s2 + eps)/(s2 + eps/a^2)), with s2 the batch variance of W u.
+def relative_floor_symbols() -> tuple[sp.Symbol, sp.Symbol]:
+    """(a, r): the scale of W and the floor relative to the feature's batch variance, r = eps/sigma^2.
 
-    Written with r = eps/s2, the ratio is sqrt((1 + r)/(1 + r/a^2)): it depends
-    only on a and on how large epsilon is relative to the variance.
+    rho(a) depends on sigma^2 and eps only through r, so
+    ``scale_deviation_factor(a, 1, r)`` is the deviation factor with the variance as unit.
     """
-    a, r = sp.Symbol("a", positive=True), sp.Symbol("r", positive=True)
-    return sp.sqrt((1 + r) / (1 + r / a**2)), {"a": a, "r": r}
-
-
-def prove_epsilon_ratio(m: int = 3) -> list[sp.Expr]:
-    """Residuals xhat_i(a x) - ratio * xhat_i(x) for one feature of m symbolic values, epsilon > 0 (0).
-
-    Scaling W by a scales every x_i = (W u_i)_r by a, so a batch x is enough.
-    """
-    x = sp.symbols(f"x_1:{m + 1}", real=True)
-    eps = sp.Symbol("epsilon", positive=True)
-    ratio, sym = epsilon_scale_ratio()
-    a = sym["a"]
-    s2 = biased_batch_variance(x)
-    ratio_here = ratio.subs(sym["r"], eps / s2)
-    xhat = lambda vals: batch_norm_expr(vals, 1, 0, eps)  # noqa: E731
-    scaled = xhat([a * xi for xi in x])
-    return [sp.simplify(xs - ratio_here * xo) for xs, xo in zip(scaled, xhat(list(x)))]
+    return sp.Symbol("a", positive=True), sp.Symbol("r", positive=True)
 
 
 def epsilon_ratio_limits() -> dict[str, sp.Expr]:
-    """Limits and first-order size of the deviation ratio - 1.
+    """Limits and first-order size of rho(a) - 1, with rho written in r = eps/sigma^2.
 
     * a -> oo: sqrt(1 + r) (the largest deviation for a > 1);
     * a -> 0+: 0 (shrinking W makes epsilon dominate and the output collapses to beta);
-    * small r: ratio - 1 = (r/2)(1 - 1/a^2) + O(r^2).
+    * small r: rho - 1 = (r/2)(1 - 1/a^2) + O(r^2).
     """
-    ratio, sym = epsilon_scale_ratio()
-    a, r = sym["a"], sym["r"]
+    a, r = relative_floor_symbols()
+    rho = scale_deviation_factor(a, 1, r)
     return {
-        "a_to_infinity": sp.limit(ratio, a, sp.oo),
-        "a_to_zero": sp.limit(ratio, a, 0, "+"),
-        "first_order": sp.series(ratio - 1, r, 0, 2).removeO(),
+        "a_to_infinity": sp.limit(rho, a, sp.oo),
+        "a_to_zero": sp.limit(rho, a, 0, "+"),
+        "first_order": sp.series(rho - 1, r, 0, 2).removeO(),
     }
 
 
 def prove_epsilon_ratio_limits() -> dict[str, sp.Expr]:
     """Residuals of the three statements of :func:`epsilon_ratio_limits` (all 0)."""
-    _, sym = epsilon_scale_ratio()
-    a, r = sym["a"], sym["r"]
+    a, r = relative_floor_symbols()
     lim = epsilon_ratio_limits()
     return {
         "a_to_infinity": sp.simplify(lim["a_to_infinity"] - sp.sqrt(1 + r)),

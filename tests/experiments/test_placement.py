@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from bn.experiments.placement import (PlacedMLP, layer_jacobian_singular_values,
-                                      linear_region_halfwidth, run_placement,
+from bn.experiments.placement import (layer_jacobian_singular_values, linear_region_halfwidth, run_placement,
                                       sigmoid_linearity)
+from bn.models.placement import PlacedMLP
 from bn.training import TensorData
 
 

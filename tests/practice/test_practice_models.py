@@ -1,9 +1,9 @@
-"""bn.practice_models: the book's BN and torch's BN give the same network; options do what they say."""
+"""bn.models.practice: the book's BN and torch's BN give the same network; options do what they say."""
 
 import pytest
 import torch
 
-from bn.practice_models import PlainCNN, SmallResNet, build_practice_model, is_batch_norm, make_norm
+from bn.models.practice import PlainCNN, SmallResNet, build_practice_model, is_batch_norm, make_norm
 from bn.torch_bn import BookBatchNorm
 
 

@@ -4,6 +4,7 @@ import pytest
 import sympy as sp
 
 from bn.symbolic import scale_invariance as si
+from bn.symbolic.transform import scale_deviation_factor, scale_deviation_symbols
 
 
 @pytest.fixture(scope="module")
@@ -51,30 +52,23 @@ def test_effective_learning_rate(two_features):
     assert all(r == 0 for r in si.prove_effective_learning_rate(two_features))
 
 
-@pytest.mark.parametrize("m", [2, 3, 5])
-def test_epsilon_deviation_ratio_is_exact(m):
-    assert all(r == 0 for r in si.prove_epsilon_ratio(m))
-
-
 def test_epsilon_deviation_limits():
     assert si.prove_epsilon_ratio_limits() == {"a_to_infinity": 0, "a_to_zero": 0, "first_order": 0}
 
 
 def test_ratio_is_one_only_without_rescaling():
-    ratio, sym = si.epsilon_scale_ratio()
-    assert ratio.subs(sym["a"], 1) == 1
-    assert ratio.subs({sym["a"]: 2, sym["r"]: sp.Rational(1, 100)}) != 1
+    a, r = si.relative_floor_symbols()
+    rho = scale_deviation_factor(a, 1, r)
+    assert rho.subs(a, 1) == 1
+    assert rho.subs({a: 2, r: sp.Rational(1, 100)}) != 1
 
 
-def test_ratio_agrees_with_the_transform_chapter():
-    # Chapter 1 states the same deviation as rho(a) = a sqrt(V + eps)/sqrt(a^2 V + eps); the two
-    # forms must be one function of (a, V, eps).
-    from bn.symbolic.transform import scale_deviation_factor, scale_deviation_symbols
-
+def test_deviation_depends_on_the_floor_only_relative_to_the_variance():
+    # The chapter writes rho(a) with the variance as unit, r = eps/V; that is rho itself only
+    # because rho is homogeneous of degree 0 in (V, eps).
     a, V, eps = scale_deviation_symbols()
-    ratio, sym = si.epsilon_scale_ratio()
-    here = ratio.subs({sym["a"]: a, sym["r"]: eps / V})
-    assert sp.simplify(here - scale_deviation_factor(a, V, eps)) == 0
+    assert sp.simplify(scale_deviation_factor(a, V, eps) - scale_deviation_factor(a, 1, eps / V)) == 0
+    assert sp.simplify(scale_deviation_factor(a, V, eps) - scale_deviation_factor(a, 1, eps)) != 0
 
 
 def test_output_invariance_for_symbolic_batch_size():

@@ -85,7 +85,7 @@ def test_scale_deviation_numeric():
     def bn(v):
         return (v - v.mean()) / np.sqrt(v.var() + eps)
 
-    rho = a * np.sqrt(x.var() + eps) / np.sqrt(a ** 2 * x.var() + eps)
+    rho = float(T.scale_deviation_factor(sp.Float(a), sp.Float(x.var()), sp.Float(eps)))
     np.testing.assert_allclose(bn(a * x), rho * bn(x), rtol=1e-13, atol=0)
 
 

@@ -5,9 +5,6 @@ choice, so a comparison changes one thing: ``norm="torch"`` uses
 ``torch.nn.BatchNorm2d``, ``norm="book"`` the book's own layer
 (:class:`bn.torch_bn.BookBatchNorm`, built on Part II's ``autograd.Function``),
 ``norm="none"`` no normalization (the convolutions then get a bias).
-
-Same layer as :mod:`bn.models` (models and training); imports ``bn.torch_bn``
-and ``bn.models`` only.
 """
 
 from __future__ import annotations
@@ -17,7 +14,7 @@ from typing import Literal
 import torch
 from torch import nn
 
-from bn.models import init_std
+from bn.models.init import init_weights
 from bn.torch_bn import BookBatchNorm
 
 Norm = Literal["torch", "book", "none"]
@@ -41,16 +38,6 @@ def make_norm(norm: str, channels: int) -> nn.Module:
 def is_batch_norm(module: nn.Module) -> bool:
     """True for both BN implementations the book trains with."""
     return isinstance(module, (nn.modules.batchnorm._BatchNorm, BookBatchNorm))
-
-
-def he_init(model: nn.Module) -> None:
-    """He-normal conv and linear weights (gain 1 for the classifier), zero biases."""
-    for m in model.modules():
-        if isinstance(m, (nn.Conv2d, nn.Linear)):
-            act = "linear" if getattr(m, "is_classifier", False) else "relu"
-            nn.init.normal_(m.weight, 0.0, init_std(m.weight[0].numel(), act))
-            if m.bias is not None:
-                nn.init.zeros_(m.bias)
 
 
 class ConvUnit(nn.Module):
@@ -104,7 +91,7 @@ class PlainCNN(nn.Module):
         self.features = nn.Sequential(*layers)
         self.classifier = nn.Linear(c, num_classes)
         self.classifier.is_classifier = True
-        he_init(self)
+        init_weights(self, "relu")  # He-normal; the classifier gets gain 1
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.classifier(self.features(x).mean(dim=(2, 3)))
@@ -142,7 +129,7 @@ class SmallResNet(nn.Module):
         self.blocks = nn.Sequential(*[ResidualBlock(width, norm, zero_gamma) for _ in range(blocks)])
         self.classifier = nn.Linear(width, num_classes)
         self.classifier.is_classifier = True
-        he_init(self)
+        init_weights(self, "relu")  # He-normal; the classifier gets gain 1
         if zero_gamma:
             for b in self.blocks:
                 nn.init.zeros_(b.bn2.weight)
