@@ -195,7 +195,7 @@ def prove_epsilon_ratio_general_m() -> sp.Expr:
     k = sp.Symbol("k", integer=True)
     scaled = general_xhat(sp.Lambda(k, sym["a"] * x[k]), m, i, eps)
     plain = general_xhat(sp.Lambda(k, x[k]), m, i, eps)
-    ratio_here = ratio.subs(sym["r"], eps / general_batch_variance(m, x))
+    ratio_here = ratio.subs(sym["nu"], eps / general_batch_variance(m, x))
     return sp.simplify(scaled - ratio_here * plain)
 
 
@@ -246,11 +246,11 @@ def prove_input_gradient_orthogonality_general_m(eps: sp.Expr = 0) -> dict[str, 
 def epsilon_scale_ratio() -> tuple[sp.Expr, dict[str, sp.Symbol]]:
     """xhat(aW)/xhat(W) = sqrt((s2 + eps)/(s2 + eps/a^2)), with s2 the batch variance of W u.
 
-    Written with r = eps/s2, the ratio is sqrt((1 + r)/(1 + r/a^2)): it depends
+    Written with nu = eps/s2, the ratio is sqrt((1 + nu)/(1 + nu/a^2)): it depends
     only on a and on how large epsilon is relative to the variance.
     """
-    a, r = sp.Symbol("a", positive=True), sp.Symbol("r", positive=True)
-    return sp.sqrt((1 + r) / (1 + r / a**2)), {"a": a, "r": r}
+    a, nu = sp.Symbol("a", positive=True), sp.Symbol("nu", positive=True)
+    return sp.sqrt((1 + nu) / (1 + nu / a**2)), {"a": a, "nu": nu}
 
 
 def prove_epsilon_ratio(m: int = 3) -> list[sp.Expr]:
@@ -263,7 +263,7 @@ def prove_epsilon_ratio(m: int = 3) -> list[sp.Expr]:
     ratio, sym = epsilon_scale_ratio()
     a = sym["a"]
     s2 = biased_batch_variance(x)
-    ratio_here = ratio.subs(sym["r"], eps / s2)
+    ratio_here = ratio.subs(sym["nu"], eps / s2)
     xhat = lambda vals: batch_norm_expr(vals, 1, 0, eps)  # noqa: E731
     scaled = xhat([a * xi for xi in x])
     return [sp.simplify(xs - ratio_here * xo) for xs, xo in zip(scaled, xhat(list(x)))]
@@ -272,26 +272,26 @@ def prove_epsilon_ratio(m: int = 3) -> list[sp.Expr]:
 def epsilon_ratio_limits() -> dict[str, sp.Expr]:
     """Limits and first-order size of the deviation ratio - 1.
 
-    * a -> oo: sqrt(1 + r) (the largest deviation for a > 1);
+    * a -> oo: sqrt(1 + nu) (the largest deviation for a > 1);
     * a -> 0+: 0 (shrinking W makes epsilon dominate and the output collapses to beta);
-    * small r: ratio - 1 = (r/2)(1 - 1/a^2) + O(r^2).
+    * small nu: ratio - 1 = (nu/2)(1 - 1/a^2) + O(nu^2).
     """
     ratio, sym = epsilon_scale_ratio()
-    a, r = sym["a"], sym["r"]
+    a, nu = sym["a"], sym["nu"]
     return {
         "a_to_infinity": sp.limit(ratio, a, sp.oo),
         "a_to_zero": sp.limit(ratio, a, 0, "+"),
-        "first_order": sp.series(ratio - 1, r, 0, 2).removeO(),
+        "first_order": sp.series(ratio - 1, nu, 0, 2).removeO(),
     }
 
 
 def prove_epsilon_ratio_limits() -> dict[str, sp.Expr]:
     """Residuals of the three statements of :func:`epsilon_ratio_limits` (all 0)."""
     _, sym = epsilon_scale_ratio()
-    a, r = sym["a"], sym["r"]
+    a, nu = sym["a"], sym["nu"]
     lim = epsilon_ratio_limits()
     return {
-        "a_to_infinity": sp.simplify(lim["a_to_infinity"] - sp.sqrt(1 + r)),
+        "a_to_infinity": sp.simplify(lim["a_to_infinity"] - sp.sqrt(1 + nu)),
         "a_to_zero": sp.simplify(lim["a_to_zero"]),
-        "first_order": sp.simplify(lim["first_order"] - r / 2 * (1 - 1 / a**2)),
+        "first_order": sp.simplify(lim["first_order"] - nu / 2 * (1 - 1 / a**2)),
     }

@@ -63,7 +63,7 @@ def test_epsilon_deviation_limits():
 def test_ratio_is_one_only_without_rescaling():
     ratio, sym = si.epsilon_scale_ratio()
     assert ratio.subs(sym["a"], 1) == 1
-    assert ratio.subs({sym["a"]: 2, sym["r"]: sp.Rational(1, 100)}) != 1
+    assert ratio.subs({sym["a"]: 2, sym["nu"]: sp.Rational(1, 100)}) != 1
 
 
 def test_ratio_agrees_with_the_transform_chapter():
@@ -73,7 +73,7 @@ def test_ratio_agrees_with_the_transform_chapter():
 
     a, V, eps = scale_deviation_symbols()
     ratio, sym = si.epsilon_scale_ratio()
-    here = ratio.subs({sym["a"]: a, sym["r"]: eps / V})
+    here = ratio.subs({sym["a"]: a, sym["nu"]: eps / V})
     assert sp.simplify(here - scale_deviation_factor(a, V, eps)) == 0
 
 
