@@ -32,13 +32,13 @@ def epsilon_deviation_figure(ratio: Callable[[np.ndarray, float], np.ndarray], s
                              eps_over_var: Sequence[float]):
     """|xhat(aW)/xhat(W) - 1| against the scale a, one curve per epsilon/sigma^2 (log-log).
 
-    ``ratio(a, r)`` is the factor rho of :func:`bn.symbolic.transform.scale_deviation_factor`
-    in r = eps/sigma^2 (lambdified). Returns ``(fig, ax)``.
+    ``ratio(a, nu)`` is the factor rho of :func:`bn.symbolic.transform.scale_deviation_factor`
+    in nu = eps/sigma^2 (lambdified). Returns ``(fig, ax)``.
     """
     fig, ax = new_figure()
-    for color, r in zip(_SERIES_COLORS, eps_over_var):
-        dev = np.abs(ratio(scales, r) - 1.0)
-        ax.plot(scales, dev, color=color, label=rf"$\epsilon/\sigma^2 = {r:g}$")
+    for color, nu in zip(_SERIES_COLORS, eps_over_var):
+        dev = np.abs(ratio(scales, nu) - 1.0)
+        ax.plot(scales, dev, color=color, label=rf"$\epsilon/\sigma^2 = {nu:g}$")
     ax.set(xscale="log", yscale="log", xlabel=r"scale $a$ of $W$",
            ylabel=r"$|\hat x(aW)/\hat x(W) - 1|$", title=r"Deviation from scale invariance at $\epsilon > 0$")
     ax.legend()

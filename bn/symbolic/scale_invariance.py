@@ -249,36 +249,36 @@ def prove_input_gradient_orthogonality_general_m(eps: sp.Expr = 0) -> dict[str, 
 # --- epsilon > 0 --------------------------------------------------------------------------------
 
 def relative_floor_symbols() -> tuple[sp.Symbol, sp.Symbol]:
-    """(a, r): the scale of W and the floor relative to the feature's batch variance, r = eps/sigma^2.
+    """(a, nu): the scale of W and the floor relative to the feature's batch variance, nu = eps/sigma^2.
 
-    rho(a) depends on sigma^2 and eps only through r, so
-    ``scale_deviation_factor(a, 1, r)`` is the deviation factor with the variance as unit.
+    rho(a) depends on sigma^2 and eps only through nu, so
+    ``scale_deviation_factor(a, 1, nu)`` is the deviation factor with the variance as unit.
     """
-    return sp.Symbol("a", positive=True), sp.Symbol("r", positive=True)
+    return sp.Symbol("a", positive=True), sp.Symbol("nu", positive=True)
 
 
 def epsilon_ratio_limits() -> dict[str, sp.Expr]:
-    """Limits and first-order size of rho(a) - 1, with rho written in r = eps/sigma^2.
+    """Limits and first-order size of rho(a) - 1, with rho written in nu = eps/sigma^2.
 
-    * a -> oo: sqrt(1 + r) (the largest deviation for a > 1);
+    * a -> oo: sqrt(1 + nu) (the largest deviation for a > 1);
     * a -> 0+: 0 (shrinking W makes epsilon dominate and the output collapses to beta);
-    * small r: rho - 1 = (r/2)(1 - 1/a^2) + O(r^2).
+    * small nu: rho - 1 = (nu/2)(1 - 1/a^2) + O(nu^2).
     """
-    a, r = relative_floor_symbols()
-    rho = scale_deviation_factor(a, 1, r)
+    a, nu = relative_floor_symbols()
+    rho = scale_deviation_factor(a, 1, nu)
     return {
         "a_to_infinity": sp.limit(rho, a, sp.oo),
         "a_to_zero": sp.limit(rho, a, 0, "+"),
-        "first_order": sp.series(rho - 1, r, 0, 2).removeO(),
+        "first_order": sp.series(rho - 1, nu, 0, 2).removeO(),
     }
 
 
 def prove_epsilon_ratio_limits() -> dict[str, sp.Expr]:
     """Residuals of the three statements of :func:`epsilon_ratio_limits` (all 0)."""
-    a, r = relative_floor_symbols()
+    a, nu = relative_floor_symbols()
     lim = epsilon_ratio_limits()
     return {
-        "a_to_infinity": sp.simplify(lim["a_to_infinity"] - sp.sqrt(1 + r)),
+        "a_to_infinity": sp.simplify(lim["a_to_infinity"] - sp.sqrt(1 + nu)),
         "a_to_zero": sp.simplify(lim["a_to_zero"]),
-        "first_order": sp.simplify(lim["first_order"] - r / 2 * (1 - 1 / a**2)),
+        "first_order": sp.simplify(lim["first_order"] - nu / 2 * (1 - 1 / a**2)),
     }

@@ -57,14 +57,14 @@ def test_epsilon_deviation_limits():
 
 
 def test_ratio_is_one_only_without_rescaling():
-    a, r = si.relative_floor_symbols()
-    rho = scale_deviation_factor(a, 1, r)
+    a, nu = si.relative_floor_symbols()
+    rho = scale_deviation_factor(a, 1, nu)
     assert rho.subs(a, 1) == 1
-    assert rho.subs({a: 2, r: sp.Rational(1, 100)}) != 1
+    assert rho.subs({a: 2, nu: sp.Rational(1, 100)}) != 1
 
 
 def test_deviation_depends_on_the_floor_only_relative_to_the_variance():
-    # The chapter writes rho(a) with the variance as unit, r = eps/V; that is rho itself only
+    # The chapter writes rho(a) with the variance as unit, nu = eps/V; that is rho itself only
     # because rho is homogeneous of degree 0 in (V, eps).
     a, V, eps = scale_deviation_symbols()
     assert sp.simplify(scale_deviation_factor(a, V, eps) - scale_deviation_factor(a, 1, eps / V)) == 0
