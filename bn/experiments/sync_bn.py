@@ -171,6 +171,52 @@ def summarize(runs: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
+def report(payload: dict[str, Any]) -> dict[str, Any]:
+    """The chapter's numbers: accuracies, the paired difference and the time shares, with 95 % t intervals.
+
+    ``acc[arm]`` and ``acc_difference`` (synchronized minus per-process, paired by
+    seed) are over seeds, and so are ``step_ms[arm]`` and the shares
+    ``bn_share[arm]`` (the BN collectives' time over the step's) and
+    ``grad_share[arm]``, each first averaged over the ranks of a run.
+    ``parts_ms[arm]`` splits the mean step; ``curves[arm]`` is ``(steps,
+    accuracies by seed)``.
+    """
+    from bn.analysis import mean_ci
+
+    runs = payload["runs"]
+    seeds = payload["config"]["seeds"]
+    first = {(r["arm"], r["seed"]): r for r in runs if r["rank"] == 0}
+    acc = {arm: [first[arm, s]["final_test_acc"] for s in seeds] for arm in ARMS}
+    out: dict[str, Any] = {"acc": {arm: mean_ci(v) for arm, v in acc.items()},
+                           "acc_by_seed": acc,
+                           "acc_difference": mean_ci([b - a for a, b in zip(acc["per_process"],
+                                                                            acc["synchronized"])])}
+    out["curves"] = {arm: ([c[0] for c in first[arm, seeds[0]]["test_acc_curve"]],
+                           [[c[1] for c in first[arm, s]["test_acc_curve"]] for s in seeds]) for arm in ARMS}
+    out["step_ms"], out["bn_share"], out["grad_share"], out["parts_ms"] = {}, {}, {}, {}
+    for arm in ARMS:
+        # Per seed, the mean over ranks (the ranks of one run wait for each other: not independent).
+        per_seed = {"bn_forward": [], "bn_backward": [], "gradients": [], "step": []}
+        for s in seeds:
+            mine = [r for r in runs if r["arm"] == arm and r["seed"] == s]
+            for kind in ("bn_forward", "bn_backward", "gradients"):
+                per_seed[kind].append(sum(r["comm_seconds"].get(kind, 0.0) for r in mine) / len(mine))
+            per_seed["step"].append(sum(r["step_seconds"] for r in mine) / len(mine))
+        bn = [f + b for f, b in zip(per_seed["bn_forward"], per_seed["bn_backward"])]
+        step, grad = per_seed["step"], per_seed["gradients"]
+        out["step_ms"][arm] = mean_ci([1e3 * t for t in step])
+        out["bn_share"][arm] = mean_ci([b / t for b, t in zip(bn, step)])
+        out["grad_share"][arm] = mean_ci([g / t for g, t in zip(grad, step)])
+        mean_ms = {k: 1e3 * sum(v) / len(v) for k, v in per_seed.items()}
+        out["parts_ms"][arm] = {"BN statistics (all-gather)": mean_ms["bn_forward"],
+                                "BN backward sums (all-reduce)": mean_ms["bn_backward"],
+                                "gradients (all-reduce)": mean_ms["gradients"],
+                                "everything else": mean_ms["step"] - mean_ms["bn_forward"]
+                                - mean_ms["bn_backward"] - mean_ms["gradients"]}
+    out["cpu_minutes"] = payload["provenance"]["cpu_time_s"] / 60
+    return out
+
+
 def run(profile: str = "cpu", data_dir: str | None = None) -> dict[str, Any]:
     """Run both arms on every seed of ``profile`` and return the payload with provenance."""
     from bn.provenance import collect_provenance
@@ -194,7 +240,8 @@ def run(profile: str = "cpu", data_dir: str | None = None) -> dict[str, Any]:
                               cpu_time_workers_s=workers_cpu, profile=profile, torch_threads=p["threads"],
                               backend=_backend(p["device"], p["world_size"]),
                               torch_cpu_capability=torch.backends.cpu.get_cpu_capability())
-    return {"experiment": "sync_bn", "profile": profile, "config": p, "arms": list(ARMS), "runs": runs,
+    return {"experiment": "sync_bn", "profile": profile, "max_steps": None, "config": p, "arms": list(ARMS),
+            "runs": runs,
             "summary": summarize(runs), "provenance": prov}
 
 

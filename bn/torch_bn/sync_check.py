@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+import torch.distributed as dist
 import torch.nn.functional as F
 
 from bn.torch_bn.processes import run_processes
@@ -63,12 +64,12 @@ def _slices(batch: dict[str, torch.Tensor], rows: list[int], rank: int) -> dict[
     return {**batch, "x": batch["x"][start:start + rows[rank]], "dy": batch["dy"][start:start + rows[rank]]}
 
 
-def _local_bn(part: dict[str, torch.Tensor], synchronized: bool) -> dict[str, torch.Tensor]:
+def _local_bn(part: dict[str, torch.Tensor], synchronized: bool, group: Any = None) -> dict[str, torch.Tensor]:
     x = part["x"].clone().requires_grad_()
     gamma, beta = part["gamma"].clone().requires_grad_(), part["beta"].clone().requires_grad_()
     rm, rv = part["running_mean"].clone(), part["running_var"].clone()
     if synchronized:
-        y = sync_batch_norm(x, gamma, beta, rm, rv, eps=1e-5, momentum=MOMENTUM)
+        y = sync_batch_norm(x, gamma, beta, rm, rv, eps=1e-5, momentum=MOMENTUM, group=group)
     else:
         y = F.batch_norm(x, rm, rv, gamma, beta, training=True, momentum=MOMENTUM, eps=1e-5)
     y.backward(part["dy"])
@@ -76,11 +77,17 @@ def _local_bn(part: dict[str, torch.Tensor], synchronized: bool) -> dict[str, to
             "running_mean": rm, "running_var": rv}
 
 
-def _worker(rank: int, world_size: int, rows: list[int], shapes: list[tuple[int, ...]], seed: int,
+def _worker(rank: int, world_size: int, splits: list[list[int]], shapes: list[tuple[int, ...]], seed: int,
             out_dir: str) -> None:
-    for k, spatial in enumerate(shapes):
-        part = _slices(reference_batch(rows, spatial, seed=seed), rows, rank)
-        torch.save(_local_bn(part, synchronized=True), Path(out_dir) / f"shape{k}_rank{rank}.pt")
+    for i, rows in enumerate(splits):
+        # Every rank takes part in creating every group; only the group's members then run BN.
+        group = dist.new_group(list(range(len(rows))))
+        if rank >= len(rows):
+            continue
+        for k, spatial in enumerate(shapes):
+            part = _slices(reference_batch(rows, spatial, seed=seed), rows, rank)
+            result = _local_bn(part, synchronized=True, group=group)
+            torch.save(result, Path(out_dir) / f"split{i}_shape{k}_rank{rank}.pt")
 
 
 def _combine(results: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
@@ -107,28 +114,31 @@ def agreement_tolerance(n_values: int, dtype: torch.dtype = torch.float64, facto
     return factor * torch.finfo(dtype).eps * n_values ** 0.5
 
 
-def full_batch_agreement(rows: list[int], shapes: list[tuple[int, ...]] = ((), (2, 3)), seed: int = 0,
-                         timeout: float = 60.0) -> dict[str, Any]:
-    """Synchronized BN in ``len(rows)`` gloo processes against full-batch BN, for each spatial shape.
+def full_batch_agreement(splits: list[list[int]], shapes: list[tuple[int, ...]] = ((), (2, 3)), seed: int = 0,
+                         timeout: float = 60.0) -> list[dict[str, Any]]:
+    """Synchronized BN against full-batch BN for each split of a batch into per-process slices, and each shape.
 
-    One process group runs every shape in ``shapes`` (``()`` is an (N, C)
-    input, ``(2, 3)`` an (N, C, 2, 3) one). Returns ``{"cases": [{"shape",
-    "errors": {quantity: normwise relative error}, "tolerance",
-    "values_per_channel"}, ...], "pids": [...]}``.
+    One set of ``max(len(rows))`` gloo processes runs everything: the split
+    ``rows = [3, 5, 8]`` uses three of them, ``[5, 8]`` a group of the first
+    two. ``()`` in ``shapes`` is an (N, C) input, ``(2, 3)`` an
+    (N, C, 2, 3) one. Returns one dict per split and shape: ``{"rows",
+    "shape", "errors": {quantity: normwise relative error}, "tolerance",
+    "values_per_channel", "pids"}``; every process has exited on return.
     """
     shapes = [tuple(s) for s in shapes]
     with tempfile.TemporaryDirectory() as out_dir:
-        pids = run_processes(_worker, len(rows), (rows, shapes, seed, out_dir), timeout=timeout)
-        results = [[torch.load(Path(out_dir) / f"shape{k}_rank{r}.pt") for r in range(len(rows))]
-                   for k in range(len(shapes))]
-    cases = []
-    for spatial, per_rank in zip(shapes, results):
-        batch = reference_batch(rows, spatial, seed=seed)
-        m = batch["x"].numel() // batch["x"].shape[1]
-        cases.append({"shape": [sum(rows), batch["x"].shape[1], *spatial],
-                      "errors": _errors(_combine(per_rank), _full_batch(batch)),
-                      "tolerance": agreement_tolerance(m), "values_per_channel": m})
-    return {"rows": list(rows), "cases": cases, "pids": pids}
+        pids = run_processes(_worker, max(len(r) for r in splits), (splits, shapes, seed, out_dir),
+                             timeout=timeout)
+        cases = []
+        for i, rows in enumerate(splits):
+            for k, spatial in enumerate(shapes):
+                per_rank = [torch.load(Path(out_dir) / f"split{i}_shape{k}_rank{r}.pt") for r in range(len(rows))]
+                batch = reference_batch(rows, spatial, seed=seed)
+                m = batch["x"].numel() // batch["x"].shape[1]
+                cases.append({"rows": list(rows), "shape": [sum(rows), batch["x"].shape[1], *spatial],
+                              "errors": _errors(_combine(per_rank), _full_batch(batch)),
+                              "tolerance": agreement_tolerance(m), "values_per_channel": m, "pids": pids})
+    return cases
 
 
 def per_process_disagreement(rows: list[int], spatial: tuple[int, ...] = (), seed: int = 0) -> dict[str, float]:
