@@ -9,7 +9,6 @@ process outlives the call.
 
 from __future__ import annotations
 
-import os
 import socket
 import time
 from datetime import timedelta
@@ -54,8 +53,6 @@ def run_processes(fn: Callable[..., Any], world_size: int, args: tuple[Any, ...]
     if world_size < 1:
         raise ValueError(f"world_size must be at least 1, got {world_size}")
     port = free_port()
-    # The children inherit the environment: one BLAS thread each as well.
-    os.environ.setdefault("OMP_NUM_THREADS", str(threads))
     context = mp.start_processes(_entry, args=(fn, world_size, port, backend, threads, timeout, args),
                                  nprocs=world_size, join=False, start_method="spawn")
     pids = [p.pid for p in context.processes]

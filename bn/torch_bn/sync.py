@@ -48,16 +48,23 @@ from torch.autograd.function import once_differentiable
 from bn.torch_bn.function import channel_shape, reduce_dims
 from bn.torch_bn.module import BookBatchNorm
 
-__all__ = ["CommClock", "SyncBatchNorm", "SyncBatchNormFunction", "convert_sync_batch_norm", "local_moments",
-           "merge_moments", "sync_batch_norm"]
+__all__ = ["CommClock", "SyncBatchNorm", "SyncBatchNormFunction", "accumulation_dtype", "convert_sync_batch_norm",
+           "local_moments", "merge_moments", "sync_batch_norm"]
+
+
+def accumulation_dtype(dtype: torch.dtype) -> torch.dtype:
+    """The dtype of the statistics: ``dtype``, but at least float32 (a float16 count overflows at 65,504)."""
+    return torch.promote_types(dtype, torch.float32)
 
 
 def local_moments(x: torch.Tensor) -> torch.Tensor:
-    """Per-channel (count, mean, M2) of ``x`` (N, C, *spatial) as a (3, C) tensor of ``x``'s dtype.
+    """Per-channel (count, mean, M2) of ``x`` (N, C, *spatial) as a (3, C) tensor.
 
-    M2 is the sum of squared deviations from the local mean, by two passes. An
-    empty slice (N = 0) gives count 0, mean 0, M2 0, which the merge ignores.
+    M2 is the sum of squared deviations from the local mean, by two passes, in
+    :func:`accumulation_dtype` of ``x``'s dtype. An empty slice (N = 0) gives
+    count 0, mean 0, M2 0, which the merge ignores.
     """
+    x = x.to(accumulation_dtype(x.dtype))
     dims = reduce_dims(x)
     count = x.numel() // x.shape[1] if x.shape[1] else 0
     if count == 0:
@@ -143,7 +150,8 @@ class SyncBatchNormFunction(torch.autograd.Function):
     def forward(ctx, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor,
                 running_mean: torch.Tensor | None, running_var: torch.Tensor | None,
                 eps: float, momentum: float, group: Any, clock: CommClock | None = None) -> torch.Tensor:
-        x = x.contiguous()
+        in_dtype = x.dtype
+        x = x.contiguous().to(accumulation_dtype(x.dtype))
         stats = local_moments(x)
         gathered = [torch.empty_like(stats) for _ in range(dist.get_world_size(group))]
         with _timed(clock, "bn_forward"):
@@ -162,14 +170,14 @@ class SyncBatchNormFunction(torch.autograd.Function):
         shape = channel_shape(x)
         xhat = (x - mean.reshape(shape)) * inv_std.reshape(shape)
         ctx.save_for_backward(xhat, inv_std, weight)
-        ctx.m, ctx.group, ctx.clock = m, group, clock
-        return xhat * weight.reshape(shape) + bias.reshape(shape)
+        ctx.m, ctx.group, ctx.clock, ctx.in_dtype = m, group, clock, in_dtype
+        return (xhat * weight.reshape(shape) + bias.reshape(shape)).to(in_dtype)
 
     @staticmethod
     @once_differentiable
     def backward(ctx, dy: torch.Tensor):
         xhat, inv_std, weight = ctx.saved_tensors
-        dy = dy.contiguous()
+        dy = dy.contiguous().to(xhat.dtype)
         dims = reduce_dims(dy)
         sum_dy = dy.sum(dim=dims)
         sum_dy_xhat = (dy * xhat).sum(dim=dims)
@@ -181,8 +189,9 @@ class SyncBatchNormFunction(torch.autograd.Function):
             shape = channel_shape(dy)
             scale = (weight * inv_std / ctx.m).reshape(shape)
             dx = scale * (ctx.m * dy - sums[0].reshape(shape) - xhat * sums[1].reshape(shape))
-        dweight = sum_dy_xhat if ctx.needs_input_grad[1] else None
-        dbias = sum_dy if ctx.needs_input_grad[2] else None
+            dx = dx.to(ctx.in_dtype)
+        dweight = sum_dy_xhat.to(weight.dtype) if ctx.needs_input_grad[1] else None
+        dbias = sum_dy.to(weight.dtype) if ctx.needs_input_grad[2] else None
         return dx, dweight, dbias, None, None, None, None, None, None
 
 

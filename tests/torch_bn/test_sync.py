@@ -143,3 +143,51 @@ def test_a_process_that_overruns_its_timeout_is_killed():
         run_processes(_sleep, 1, timeout=2)
     assert time.monotonic() - start < 15
     assert mp.active_children() == []
+
+
+@pytest.fixture
+def world_of_one():
+    """A gloo process group of this process alone (no spawn): enough to run the layer's code path."""
+    import torch.distributed as dist
+
+    from bn.torch_bn.processes import free_port
+
+    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{free_port()}", rank=0, world_size=1)
+    try:
+        yield
+    finally:
+        dist.destroy_process_group()
+
+
+def test_the_module_trains_like_torch_batch_norm_in_a_world_of_one(world_of_one):
+    torch.manual_seed(0)
+    ref = nn.BatchNorm2d(3, momentum=None).double()
+    ours = convert_sync_batch_norm(nn.BatchNorm2d(3, momentum=None).double())
+    for _ in range(3):  # momentum None: the cumulative average, by num_batches_tracked
+        x = (torch.randn(4, 3, 5, 5, dtype=torch.float64) * 3 + 2).requires_grad_()
+        x2 = x.detach().clone().requires_grad_()
+        dy = torch.randn_like(x)
+        ref(x).backward(dy)
+        ours(x2).backward(dy)
+        # float64, 100 values per channel: the bound of the multi-process test
+        tol = agreement_tolerance(100)
+        assert (x2.grad - x.grad).abs().max() <= tol * x.grad.abs().max()
+    for name in ("running_mean", "running_var", "num_batches_tracked"):
+        a, b = getattr(ours, name), getattr(ref, name)
+        assert torch.allclose(a.double(), b.double(), rtol=tol, atol=0), name
+    for name in ("weight", "bias"):
+        g, r = getattr(ours, name).grad, getattr(ref, name).grad
+        assert (g - r).abs().max() <= tol * r.abs().max(), name
+
+
+def test_half_precision_input_keeps_float32_statistics(world_of_one):
+    # float16 in, float16 out, statistics in float32: the result is the float32 computation
+    # rounded once to float16 (half an ulp of the output, 2**-11 relative).
+    x = (torch.randn(64, 4, 8, 8) * 2 + 30).half().requires_grad_()
+    gamma, beta = torch.ones(4, requires_grad=True), torch.zeros(4, requires_grad=True)
+    y = sync_batch_norm(x, gamma, beta)
+    assert y.dtype == torch.float16
+    ref = F.batch_norm(x.detach().float(), None, None, gamma.detach(), beta.detach(), training=True)
+    assert (y.float() - ref).abs().max() <= 2.0 ** -11 * ref.abs().max() * 1.01
+    y.float().pow(2).sum().backward()
+    assert x.grad.dtype == torch.float16 and gamma.grad.dtype == torch.float32
