@@ -8,6 +8,10 @@ Layer 4 of ``bn``: imports torch and the layers below (``bn.functional``).
 - :mod:`bn.torch_bn.parity`: NumPy (``bn.functional``) against PyTorch, one error per
   check; ``python -m bn.torch_bn.parity --device cpu --out FILE``.
 - :func:`available_devices`: ``["cpu"]`` plus ``"cuda"`` when present.
+- :mod:`bn.torch_bn.sync`: synchronized BN across ``torch.distributed`` processes
+  (any backend, gloo on the CPU), with :mod:`bn.torch_bn.processes` to start a
+  process group on one machine and :mod:`bn.torch_bn.sync_check` to compare it
+  with full-batch BN. Imported by name, not here.
 """
 
 from bn.torch_bn.devices import NUMPY_DTYPES, TORCH_DTYPES, available_devices, synchronize

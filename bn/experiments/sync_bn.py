@@ -1,0 +1,266 @@
+"""Data-parallel training with per-process BN and with synchronized BN, and what the synchronization costs.
+
+    python -m bn.experiments.sync_bn [--profile cpu|gpu|smoke] [--out FILE]
+
+Each run trains the small CNN of Part III (:class:`bn.models.SmallCNN` with
+BN) under ``torch.nn.parallel.DistributedDataParallel`` in ``world_size``
+processes, each with a per-process batch of ``per_process_batch`` images. The
+two arms differ only in the BN layers: ``torch.nn.BatchNorm2d`` (statistics of
+the per-process batch) or :class:`bn.torch_bn.sync.SyncBatchNorm` (statistics
+of the global batch). Seeds are paired: the same seed gives both arms the same
+initial weights and the same global batches, split the same way.
+
+Timing. Every collective is timed in wall-clock seconds: the BN layers' two
+(one all-gather forward, one all-reduce backward, per layer and step) with a
+:class:`~bn.torch_bn.sync.CommClock`, and DDP's gradient all-reduce through a
+communication hook that performs it synchronously. A collective's time
+includes waiting for the other process, so on a shared machine it is an upper
+bound on the cost of moving the data.
+
+DDP is built with ``forward_sync_buffers=False``: rank 0's running statistics
+(those evaluated) then come from rank 0's batches alone in the per-process
+arm, exactly as they would with DDP's default broadcast from rank 0, without an
+untimed collective per step. The cpu profile writes ``book/results/sync_bn.json``,
+the gpu profile ``sync_bn_gpu.json``; the smoke profile is for tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+from torch.nn.parallel import DistributedDataParallel
+
+from bn.experiments.base import load_tensor_data
+from bn.models import build_model
+from bn.torch_bn.processes import run_processes
+from bn.torch_bn.sync import CommClock, SyncBatchNorm, convert_sync_batch_norm
+from bn.training import TensorData, augment_batch, evaluate_accuracy, learning_rate, make_optimizer
+
+ARMS = ("per_process", "synchronized")
+
+PROFILES: dict[str, dict[str, Any]] = {
+    "cpu": {"seeds": [0, 1, 2], "world_size": 2, "per_process_batch": 4, "steps": 3000, "peak_lr": 0.02,
+            "widths": [16, 32, 64], "eval_every": 500, "eval_examples": 1000, "n_train": None,
+            "n_test": None, "timing_skip": 20, "device": "cpu", "threads": 1, "timeout_s": 3600},
+    "gpu": {"seeds": [0, 1, 2, 3, 4], "world_size": 2, "per_process_batch": 4, "steps": 20000,
+            "peak_lr": 0.02, "widths": [32, 64, 128], "eval_every": 2000, "eval_examples": 2000,
+            "n_train": None, "n_test": None, "timing_skip": 50, "device": "cuda", "threads": 1,
+            "timeout_s": 7200},
+    "smoke": {"seeds": [0], "world_size": 2, "per_process_batch": 4, "steps": 6, "peak_lr": 0.02,
+              "widths": [8, 8, 8], "eval_every": 3, "eval_examples": 100, "n_train": 500, "n_test": 200,
+              "timing_skip": 2, "device": "cpu", "threads": 1, "timeout_s": 120},
+}
+
+
+def _timed_allreduce_hook(clock, bucket):  # unannotated: DDP rejects string annotations of a hook
+    """DDP's gradient averaging, done synchronously so that its wall-clock time can be measured."""
+    buf = bucket.buffer()
+    with clock.measure("gradients"):
+        dist.all_reduce(buf)
+    buf.div_(dist.get_world_size())
+    fut = torch.futures.Future()
+    fut.set_result(buf)
+    return fut
+
+
+def _backend(device: str, world_size: int) -> str:
+    """gloo on the CPU; NCCL when every process gets a GPU of its own, gloo (CUDA tensors) otherwise."""
+    if device == "cuda" and torch.cuda.device_count() >= world_size:
+        return "nccl"
+    return "gloo"
+
+
+def _train_one(rank: int, world_size: int, data: TensorData, p: dict[str, Any], seed: int, arm: str
+               ) -> dict[str, Any]:
+    """One run of one arm; every rank returns its timings, rank 0 also its test accuracies."""
+    device = torch.device(p["device"], rank % max(1, torch.cuda.device_count())) \
+        if p["device"] == "cuda" else torch.device("cpu")
+    torch.manual_seed(seed)
+    model = build_model("cnn", bn=True, widths=tuple(p["widths"]))
+    clock = CommClock()
+    if arm == "synchronized":
+        convert_sync_batch_norm(model)
+        for m in model.modules():
+            if isinstance(m, SyncBatchNorm):
+                m.clock = clock
+    model.to(device)
+    ddp = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None,
+                                  forward_sync_buffers=False)
+    ddp.register_comm_hook(clock, _timed_allreduce_hook)
+    opt = make_optimizer(model, p["peak_lr"], momentum=0.9, weight_decay=5e-4)
+    steps, b = p["steps"], p["per_process_batch"]
+    warmup, half_life = max(1, steps // 20), steps / 2
+    gen = torch.Generator().manual_seed(seed)  # the same stream on every rank: one global batch per step
+    n_train = len(data.train_labels)
+    curve: list[list[float]] = []
+    losses: list[float] = []
+    step_seconds = 0.0
+    comm_at_skip: dict[str, float] = {}
+    cpu0 = time.process_time()
+    for step in range(steps):
+        idx = torch.randint(0, n_train, (b * world_size,), generator=gen)
+        x = augment_batch(data.normalize(data.train_images[idx]), gen, flip=True)
+        mine = slice(rank * b, (rank + 1) * b)
+        x, y = x[mine].to(device), data.train_labels[idx][mine].to(device)
+        for group in opt.param_groups:
+            group["lr"] = learning_rate(step, p["peak_lr"], warmup, half_life)
+        if step == p["timing_skip"]:
+            comm_at_skip = dict(clock.seconds)
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        t0 = time.perf_counter()
+        loss = F.cross_entropy(ddp(x), y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        if step >= p["timing_skip"]:
+            step_seconds += time.perf_counter() - t0
+        losses.append(float(loss.detach()))
+        if (step + 1) % p["eval_every"] == 0 and step + 1 < steps:
+            if rank == 0:
+                curve.append([step + 1, evaluate_accuracy(model, data, p["eval_examples"], str(device))])
+            dist.barrier()  # rank 1 waits here, not inside the next step's timed collectives
+    timed = steps - p["timing_skip"]
+    record: dict[str, Any] = {
+        "rank": rank, "seed": seed, "arm": arm, "cpu_seconds": time.process_time() - cpu0,
+        "timed_steps": timed, "step_seconds": step_seconds / timed,
+        "comm_seconds": {k: (v - comm_at_skip.get(k, 0.0)) / timed for k, v in clock.seconds.items()},
+        "train_loss_last_10pct": sum(losses[-max(1, steps // 10):]) / max(1, steps // 10)}
+    if rank == 0:
+        acc = evaluate_accuracy(model, data, p["n_test"], str(device))
+        record.update(test_acc_curve=curve + [[steps, acc]], final_test_acc=acc,
+                      n_test=len(data.test_labels[:p["n_test"]]))
+    dist.barrier()
+    return record
+
+
+def _worker(rank: int, world_size: int, data: TensorData, p: dict[str, Any], out_dir: str) -> None:
+    records = []
+    for seed in p["seeds"]:
+        for arm in ARMS:
+            records.append(_train_one(rank, world_size, data, p, seed, arm))
+    records.append({"rank": rank, "process_cpu_seconds": time.process_time()})
+    torch.save(records, Path(out_dir) / f"rank{rank}.pt")
+
+
+def summarize(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per arm: final accuracies by seed; per arm and rank: mean step time and collective times per step."""
+    out: dict[str, Any] = {}
+    for arm in ARMS:
+        mine = [r for r in runs if r["arm"] == arm]
+        acc = {str(r["seed"]): r["final_test_acc"] for r in mine if r["rank"] == 0}
+        ranks = sorted({r["rank"] for r in mine})
+        timing = {}
+        for rank in ranks:
+            rr = [r for r in mine if r["rank"] == rank]
+            kinds = sorted({k for r in rr for k in r["comm_seconds"]})
+            timing[str(rank)] = {"step_seconds": sum(r["step_seconds"] for r in rr) / len(rr),
+                                 "comm_seconds": {k: sum(r["comm_seconds"].get(k, 0.0) for r in rr) / len(rr)
+                                                  for k in kinds}}
+        out[arm] = {"final_test_acc": acc, "timing": timing}
+    return out
+
+
+def report(payload: dict[str, Any]) -> dict[str, Any]:
+    """The chapter's numbers: accuracies, the paired difference and the time shares, with 95 % t intervals.
+
+    ``acc[arm]`` and ``acc_difference`` (synchronized minus per-process, paired by
+    seed) are over seeds, and so are ``step_ms[arm]`` and the shares
+    ``bn_share[arm]`` (the BN collectives' time over the step's) and
+    ``grad_share[arm]``, each first averaged over the ranks of a run.
+    ``parts_ms[arm]`` splits the mean step; ``curves[arm]`` is ``(steps,
+    accuracies by seed)``.
+    """
+    from bn.analysis import mean_ci
+
+    runs = payload["runs"]
+    seeds = payload["config"]["seeds"]
+    first = {(r["arm"], r["seed"]): r for r in runs if r["rank"] == 0}
+    acc = {arm: [first[arm, s]["final_test_acc"] for s in seeds] for arm in ARMS}
+    out: dict[str, Any] = {"acc": {arm: mean_ci(v) for arm, v in acc.items()},
+                           "acc_by_seed": acc,
+                           "acc_difference": mean_ci([b - a for a, b in zip(acc["per_process"],
+                                                                            acc["synchronized"])])}
+    out["curves"] = {arm: ([c[0] for c in first[arm, seeds[0]]["test_acc_curve"]],
+                           [[c[1] for c in first[arm, s]["test_acc_curve"]] for s in seeds]) for arm in ARMS}
+    out["step_ms"], out["bn_share"], out["grad_share"], out["parts_ms"] = {}, {}, {}, {}
+    for arm in ARMS:
+        # Per seed, the mean over ranks (the ranks of one run wait for each other: not independent).
+        per_seed = {"bn_forward": [], "bn_backward": [], "gradients": [], "step": []}
+        for s in seeds:
+            mine = [r for r in runs if r["arm"] == arm and r["seed"] == s]
+            for kind in ("bn_forward", "bn_backward", "gradients"):
+                per_seed[kind].append(sum(r["comm_seconds"].get(kind, 0.0) for r in mine) / len(mine))
+            per_seed["step"].append(sum(r["step_seconds"] for r in mine) / len(mine))
+        bn = [f + b for f, b in zip(per_seed["bn_forward"], per_seed["bn_backward"])]
+        step, grad = per_seed["step"], per_seed["gradients"]
+        out["step_ms"][arm] = mean_ci([1e3 * t for t in step])
+        out["bn_share"][arm] = mean_ci([b / t for b, t in zip(bn, step)])
+        out["grad_share"][arm] = mean_ci([g / t for g, t in zip(grad, step)])
+        mean_ms = {k: 1e3 * sum(v) / len(v) for k, v in per_seed.items()}
+        out["parts_ms"][arm] = {"BN statistics (all-gather)": mean_ms["bn_forward"],
+                                "BN backward sums (all-reduce)": mean_ms["bn_backward"],
+                                "gradients (all-reduce)": mean_ms["gradients"],
+                                "everything else": mean_ms["step"] - mean_ms["bn_forward"]
+                                - mean_ms["bn_backward"] - mean_ms["gradients"]}
+    out["cpu_minutes"] = payload["provenance"]["cpu_time_s"] / 60
+    return out
+
+
+def run(profile: str = "cpu", data_dir: str | None = None) -> dict[str, Any]:
+    """Run both arms on every seed of ``profile`` and return the payload with provenance."""
+    from bn.provenance import collect_provenance
+
+    p = PROFILES[profile]
+    t0, c0 = time.perf_counter(), time.process_time()
+    children0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    data, data_prov = load_tensor_data(data_dir, p["n_train"], p["n_test"])
+    for t in (data.train_images, data.train_labels, data.test_images, data.test_labels):
+        t.share_memory_()  # the workers read one copy instead of each loading the files again
+    with tempfile.TemporaryDirectory() as out_dir:
+        run_processes(_worker, p["world_size"], (data, p, out_dir), backend=_backend(p["device"], p["world_size"]),
+                      timeout=p["timeout_s"], threads=p["threads"])
+        per_rank = [torch.load(Path(out_dir) / f"rank{r}.pt") for r in range(p["world_size"])]
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    child_cpu = (children.ru_utime - children0.ru_utime) + (children.ru_stime - children0.ru_stime)
+    runs = [r for records in per_rank for r in records[:-1]]
+    workers_cpu = [records[-1]["process_cpu_seconds"] for records in per_rank]
+    prov = collect_provenance(config=p, seeds=p["seeds"], data=data_prov, wall_time_s=time.perf_counter() - t0,
+                              cpu_time_s=time.process_time() - c0 + child_cpu,
+                              cpu_time_workers_s=workers_cpu, profile=profile, torch_threads=p["threads"],
+                              backend=_backend(p["device"], p["world_size"]),
+                              torch_cpu_capability=torch.backends.cpu.get_cpu_capability())
+    return {"experiment": "sync_bn", "profile": profile, "max_steps": None, "config": p, "arms": list(ARMS),
+            "runs": runs,
+            "summary": summarize(runs), "provenance": prov}
+
+
+def main(argv: list[str] | None = None) -> None:
+    from bn.results import results_dir, save_result
+
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--profile", choices=tuple(PROFILES), default="cpu")
+    ap.add_argument("--data-dir", default=None)
+    ap.add_argument("--out", default=None, help="result file (default book/results/sync_bn.json, "
+                                                "sync_bn_gpu.json for the gpu profile)")
+    args = ap.parse_args(argv)
+    if args.profile == "smoke" and args.out is None:
+        raise SystemExit("a smoke run needs --out (it is never written to book/results)")
+    out = args.out or results_dir() / ("sync_bn.json" if args.profile == "cpu" else f"sync_bn_{args.profile}.json")
+    payload = run(args.profile, args.data_dir)
+    save_result(out, payload)
+    print(f"wrote {out} ({payload['provenance']['cpu_time_s']:.0f} CPU s)")
+
+
+if __name__ == "__main__":
+    main()
