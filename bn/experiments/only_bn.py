@@ -26,7 +26,7 @@ from bn.experiments.practice import train_config
 from bn.practice_models import PLAIN_WIDTHS, build_practice_model
 from bn.training import FREEZE_ARMS, TensorData, evaluate_accuracy, set_trainable, train
 
-__all__ = ["PROFILES", "scaled_widths", "run_arm", "run_only_bn", "summarize", "main"]
+__all__ = ["PROFILES", "scaled_widths", "run_arm", "run_only_bn", "paired_difference", "summarize", "main"]
 
 PROFILES: dict[str, dict[str, Any]] = {
     # About 4 CPU-minutes at one thread (the machine is shared): 200 steps of 64 images are a
@@ -104,30 +104,42 @@ def run_only_bn(data: TensorData, p: dict[str, Any]) -> dict[str, Any]:
             "n_fit": n_train, "n_val": p["n_val"], "n_test": len(test.test_labels)}
 
 
+def paired_difference(result: dict[str, Any], multiplier: float, arm: str, reference: str) -> Interval:
+    """Test accuracy of ``arm`` minus that of ``reference`` at one width: mean over seeds, 95 % interval.
+
+    The arms of a seed share their random convolutions and their batches, so
+    the per-seed differences are matched pairs; the interval is the t interval
+    of their mean (:func:`bn.analysis.mean_ci`).
+    """
+    by = {(r["width_multiplier"], r["arm"], r["seed"]): r["test_acc"] for r in result["runs"]}
+    pairs = [(by[(multiplier, arm, s)], by[(multiplier, reference, s)]) for s in result["config"]["seeds"]]
+    if any(a is None or b is None for a, b in pairs):
+        raise ValueError(f"a run of {arm!r} or {reference!r} at width {multiplier} diverged")
+    return mean_ci([a - b for a, b in pairs])
+
+
 def summarize(result: dict[str, Any], reference: str = "linear_only") -> dict[str, Any]:
     """Per width and arm: test accuracy and its paired difference to ``reference``, with 95 % intervals.
 
     Returns ``{"accuracy": {m: {arm: Interval}}, "versus": {m: {arm: Interval}},
-    "params": {m: {arm: counts}}}`` keyed by the width multiplier. The
-    difference is the mean over seeds of the per-seed difference (the arms of a
-    seed share their random convolutions and batches, so the pairs are matched).
+    "params": {m: {arm: counts}}}`` keyed by the width multiplier (see
+    :func:`paired_difference`); an arm with a diverged run has no entry.
     """
     acc: dict[float, dict[str, Interval]] = {}
     vs: dict[float, dict[str, Interval]] = {}
     params: dict[float, dict[str, dict[str, Any]]] = {}
+    seeds = result["config"]["seeds"]
     by = {(r["width_multiplier"], r["arm"], r["seed"]): r for r in result["runs"]}
     for m in result["config"]["width_multipliers"]:
         acc[m], vs[m], params[m] = {}, {}, {}
         for arm in result["config"]["arms"]:
-            rows = [by[(m, arm, s)] for s in result["config"]["seeds"]]
+            rows = [by[(m, arm, s)] for s in seeds]
             params[m][arm] = rows[0]["params"]
             if any(r["test_acc"] is None for r in rows):
                 continue
             acc[m][arm] = mean_ci([r["test_acc"] for r in rows])
-            if arm != reference:
-                ref = [by[(m, reference, s)]["test_acc"] for s in result["config"]["seeds"]]
-                if None not in ref:
-                    vs[m][arm] = mean_ci([r["test_acc"] - q for r, q in zip(rows, ref)])
+            if arm != reference and all(by[(m, reference, s)]["test_acc"] is not None for s in seeds):
+                vs[m][arm] = paired_difference(result, m, arm, reference)
     return {"accuracy": acc, "versus": vs, "params": params}
 
 

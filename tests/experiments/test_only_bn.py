@@ -56,3 +56,18 @@ def test_committed_result_is_a_full_cpu_run_with_provenance():
     assert result["n_test"] == 10000
     p = result["config"]
     assert len(result["runs"]) == len(p["width_multipliers"]) * len(p["arms"]) * len(p["seeds"])
+
+
+def test_paired_difference_is_the_mean_of_per_seed_differences():
+    from bn.experiments.only_bn import paired_difference
+
+    runs = [{"width_multiplier": 1.0, "arm": a, "seed": s, "test_acc": acc}
+            for a, accs in {"x": [0.5, 0.6, 0.7], "y": [0.4, 0.4, 0.5]}.items() for s, acc in enumerate(accs)]
+    result = {"runs": runs, "config": {"seeds": [0, 1, 2]}}
+    iv = paired_difference(result, 1.0, "x", "y")
+    assert iv.estimate == pytest.approx(0.5 / 3) and iv.n == 3
+    # Differences 0.1, 0.2, 0.2: standard deviation 0.0577, t(0.975, 2) = 4.303.
+    assert iv.high - iv.estimate == pytest.approx(4.303 * 0.057735 / 3 ** 0.5, rel=1e-3)
+    runs[0]["test_acc"] = None
+    with pytest.raises(ValueError, match="diverged"):
+        paired_difference(result, 1.0, "x", "y")
