@@ -36,7 +36,7 @@ PROFILES: dict[str, dict[str, Any]] = {
             "n_test": None, "steps": 200, "batch_size": 64, "peak_lr": 0.05, "eval_every": 50,
             "eval_examples": 1000, "device": "cpu"},
     "gpu": {"width_multipliers": [0.5, 1.0, 2.0, 4.0], "seeds": [0, 1, 2, 3, 4], "arms": list(FREEZE_ARMS),
-            "lr_grid": [0.05, 0.1, 0.2, 0.4, 0.8], "select_width": 1.0, "n_train": None,
+            "lr_grid": [0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 3.2], "select_width": 1.0, "n_train": None,
             "n_val": 5000, "n_test": None, "steps": 5000, "batch_size": 128, "peak_lr": 0.05,
             "eval_every": 1000, "eval_examples": 5000, "device": "cuda"},
     "smoke": {"width_multipliers": [0.25, 0.5], "seeds": [0, 1], "arms": list(FREEZE_ARMS),
