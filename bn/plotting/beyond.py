@@ -1,4 +1,4 @@
-"""Figures of the "Beyond the paper" part: the normalization family and small batches."""
+"""Figures of the "Beyond the paper" part: the normalization family, small batches, training only BN."""
 
 from __future__ import annotations
 
@@ -121,4 +121,34 @@ def train_eval_gap(batch_sizes: Sequence[int], curves: Mapping[str, np.ndarray],
     for name, values in (reference or {}).items():
         ax.plot(batch_sizes, values, "--", color=COLORS["reference"], linewidth=1, label=name)
     _finish_batch_size_axes(ax, "RMS(train output - eval output)")
+    return fig, ax
+
+
+def accuracy_by_width(widths: Sequence[float], arms: Mapping[str, Sequence[tuple[float, float, float]]],
+                      labels: Mapping[str, str], chance: float | None = None):
+    """Test accuracy (%) against the width multiplier, one line per arm with interval bars.
+
+    ``arms`` maps an arm to one ``(estimate, low, high)`` accuracy (fractions)
+    per entry of ``widths``; ``labels`` gives each arm's legend text. Arms are
+    drawn slightly apart along the width axis so that their bars do not hide
+    each other. ``chance`` draws the accuracy of guessing as a dotted line.
+    """
+    from bn.plotting.style import new_figure
+
+    fig, ax = new_figure(height=3.8)
+    palette = [COLORS["bn"], COLORS["accent"], COLORS["second"], COLORS["no_bn"], COLORS["grey"]]
+    offsets = np.linspace(-0.06, 0.06, len(arms)) if len(arms) > 1 else [0.0]
+    for color, shift, (arm, points) in zip(palette, offsets, arms.items()):
+        est, low, high = (100 * np.array(v) for v in zip(*points))
+        x = np.asarray(widths, dtype=float) * 2.0 ** shift
+        ax.errorbar(x, est, yerr=[est - low, high - est], fmt="o-", color=color, capsize=3,
+                    label=labels[arm])
+    if chance is not None:
+        ax.axhline(100 * chance, color=COLORS["reference"], linestyle=":", linewidth=1, label="chance")
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(list(widths), [f"{w:g}×" for w in widths])
+    ax.minorticks_off()
+    ax.set_xlabel("width multiplier (channels of every conv layer)")
+    ax.set_ylabel("test accuracy (%)")
+    ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5))
     return fig, ax

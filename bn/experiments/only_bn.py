@@ -1,0 +1,184 @@
+"""Training only BN (Frankle, Schwab and Morcos 2020): frozen random convolutions, trained gamma and beta.
+
+    python -m bn.experiments.only_bn [--profile cpu|gpu] [--smoke --out FILE]
+
+writes ``book/results/only_bn.json``. The deep plain CNN of Part V
+(:class:`bn.models.practice.PlainCNN`) is built at several width multipliers
+and trained in the five arms of :func:`bn.training.set_trainable`, on paired
+seeds (one seed: the same random convolutions, the same batches in every
+arm). Each arm's learning rate is chosen from a small grid on a held-out
+validation split of the training set (at one width, the first seed); the
+test set is evaluated once per run, at its end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from typing import Any
+
+import torch
+
+from bn.analysis import Interval, mean_ci
+from bn.experiments.base import load_tensor_data
+from bn.experiments.placement import validation_split
+from bn.experiments.practice import train_config
+from bn.models.practice import PLAIN_WIDTHS, build_practice_model
+from bn.training import FREEZE_ARMS, TensorData, evaluate_accuracy, set_trainable, train
+
+__all__ = ["PROFILES", "scaled_widths", "run_arm", "run_only_bn", "paired_difference", "summarize", "main"]
+
+PROFILES: dict[str, dict[str, Any]] = {
+    # About 4 CPU-minutes at one thread (the machine is shared): 200 steps of 64 images are a
+    # quarter of an epoch, and the widest network is the default one; the gpu profile goes wider.
+    "cpu": {"width_multipliers": [0.25, 0.5, 1.0], "seeds": [0, 1, 2], "arms": list(FREEZE_ARMS),
+            "lr_grid": [0.05, 0.2, 0.8], "select_width": 0.5, "n_train": None, "n_val": 5000,
+            "n_test": None, "steps": 200, "batch_size": 64, "peak_lr": 0.05, "eval_every": 50,
+            "eval_examples": 1000, "device": "cpu"},
+    "gpu": {"width_multipliers": [0.5, 1.0, 2.0, 4.0], "seeds": [0, 1, 2, 3, 4], "arms": list(FREEZE_ARMS),
+            "lr_grid": [0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 3.2], "select_width": 1.0, "n_train": None,
+            "n_val": 5000, "n_test": None, "steps": 5000, "batch_size": 128, "peak_lr": 0.05,
+            "eval_every": 1000, "eval_examples": 5000, "device": "cuda"},
+    "smoke": {"width_multipliers": [0.25, 0.5], "seeds": [0, 1], "arms": list(FREEZE_ARMS),
+              "lr_grid": [0.05, 0.2], "select_width": 0.5, "n_train": None, "n_val": 100, "n_test": None,
+              "steps": 4, "batch_size": 16, "peak_lr": 0.05, "eval_every": 2, "eval_examples": 50,
+              "device": "cpu"},
+}
+
+
+def scaled_widths(multiplier: float, base: tuple[int, ...] = PLAIN_WIDTHS) -> list[int]:
+    """The plain CNN's channel counts times ``multiplier`` (rounded, at least 1)."""
+    return [max(1, round(c * multiplier)) for c in base]
+
+
+def run_arm(fit: TensorData, test: TensorData, p: dict[str, Any], arm: str, multiplier: float,
+            seed: int, lr: float) -> dict[str, Any]:
+    """Build the plain CNN at ``multiplier`` under ``torch.manual_seed(seed)``, freeze by ``arm``, train.
+
+    No weight decay in any arm: it would move the frozen entries of the
+    ``random_params`` arm (see :func:`bn.training.set_trainable`), and the
+    other arms keep the same optimizer so that only the trained set differs.
+    Returns the run's record: validation accuracy (``fit``'s held-out split,
+    all of it), test accuracy (the whole test set), parameter counts and history.
+    """
+    torch.manual_seed(seed)
+    model = build_practice_model("plain", widths=scaled_widths(multiplier), norm="torch")
+    counts = set_trainable(model, arm, torch.Generator().manual_seed(1000 + seed))
+    cfg = train_config(p, peak_lr=lr, weight_decay=0.0)
+    c0 = time.process_time()
+    history = train(model, fit, cfg, seed, device=p["device"], progress=False,
+                    desc=f"{arm} x{multiplier} s{seed}")
+    cpu = time.process_time() - c0
+    test_acc = evaluate_accuracy(model, test, None, p["device"]) if not history["diverged"] else None
+    return {"arm": arm, "width_multiplier": multiplier, "widths": scaled_widths(multiplier), "seed": seed,
+            "lr": lr, "params": counts.to_dict(), "val_acc": history["final_test_acc"], "test_acc": test_acc,
+            "diverged": history["diverged"], "cpu_seconds": cpu, "train": cfg.to_dict(),
+            "history": {k: history[k] for k in ("eval_step", "test_acc", "train_loss")}}
+
+
+def run_only_bn(data: TensorData, p: dict[str, Any]) -> dict[str, Any]:
+    """Select each arm's rate on validation, then train every arm, width and seed; return every run.
+
+    The selection runs (``select_width``, first seed, every rate of the grid) are
+    themselves runs of the study: the one at the chosen rate is kept, not rerun.
+    """
+    n_train = len(data.train_labels) - p["n_val"]
+    fit, test = validation_split(data, n_train, p["n_val"])
+    first = p["seeds"][0]
+    selection, chosen, runs = [], {}, []
+    for arm in p["arms"]:
+        tried = [run_arm(fit, test, p, arm, p["select_width"], first, lr) for lr in p["lr_grid"]]
+        ok = [r for r in tried if r["val_acc"] is not None]
+        best = max(ok, key=lambda r: r["val_acc"]) if ok else tried[0]
+        chosen[arm] = best["lr"]
+        selection += [{k: r[k] for k in ("arm", "lr", "val_acc", "diverged", "cpu_seconds")} for r in tried]
+        runs.append(best)
+    for seed in p["seeds"]:
+        for multiplier in p["width_multipliers"]:
+            for arm in p["arms"]:
+                if seed == first and multiplier == p["select_width"]:
+                    continue
+                runs.append(run_arm(fit, test, p, arm, multiplier, seed, chosen[arm]))
+    runs.sort(key=lambda r: (r["width_multiplier"], p["arms"].index(r["arm"]), r["seed"]))
+    return {"runs": runs, "selection": selection, "chosen_lr": chosen,
+            "n_fit": n_train, "n_val": p["n_val"], "n_test": len(test.test_labels)}
+
+
+def paired_difference(result: dict[str, Any], multiplier: float, arm: str, reference: str) -> Interval:
+    """Test accuracy of ``arm`` minus that of ``reference`` at one width: mean over seeds, 95 % interval.
+
+    The arms of a seed share their random convolutions and their batches, so
+    the per-seed differences are matched pairs; the interval is the t interval
+    of their mean (:func:`bn.analysis.mean_ci`).
+    """
+    by = {(r["width_multiplier"], r["arm"], r["seed"]): r["test_acc"] for r in result["runs"]}
+    pairs = [(by[(multiplier, arm, s)], by[(multiplier, reference, s)]) for s in result["config"]["seeds"]]
+    if any(a is None or b is None for a, b in pairs):
+        raise ValueError(f"a run of {arm!r} or {reference!r} at width {multiplier} diverged")
+    return mean_ci([a - b for a, b in pairs])
+
+
+def summarize(result: dict[str, Any], reference: str = "linear_only") -> dict[str, Any]:
+    """Per width and arm: test accuracy and its paired difference to ``reference``, with 95 % intervals.
+
+    Returns ``{"accuracy": {m: {arm: Interval}}, "versus": {m: {arm: Interval}},
+    "params": {m: {arm: counts}}}`` keyed by the width multiplier (see
+    :func:`paired_difference`); an arm with a diverged run has no entry.
+    """
+    acc: dict[float, dict[str, Interval]] = {}
+    vs: dict[float, dict[str, Interval]] = {}
+    params: dict[float, dict[str, dict[str, Any]]] = {}
+    seeds = result["config"]["seeds"]
+    by = {(r["width_multiplier"], r["arm"], r["seed"]): r for r in result["runs"]}
+    for m in result["config"]["width_multipliers"]:
+        acc[m], vs[m], params[m] = {}, {}, {}
+        for arm in result["config"]["arms"]:
+            rows = [by[(m, arm, s)] for s in seeds]
+            params[m][arm] = rows[0]["params"]
+            if any(r["test_acc"] is None for r in rows):
+                continue
+            acc[m][arm] = mean_ci([r["test_acc"] for r in rows])
+            if arm != reference and all(by[(m, reference, s)]["test_acc"] is not None for s in seeds):
+                vs[m][arm] = paired_difference(result, m, arm, reference)
+    return {"accuracy": acc, "versus": vs, "params": params}
+
+
+def run_profile(profile: str = "cpu", data_dir: str | None = None) -> dict[str, Any]:
+    """Run the study under ``profile`` and return the payload with provenance."""
+    from bn.provenance import collect_provenance
+
+    p = PROFILES[profile]
+    t0, c0 = time.perf_counter(), time.process_time()
+    data, data_prov = load_tensor_data(data_dir, p["n_train"], p["n_test"])
+    payload = run_only_bn(data, p)
+    prov = collect_provenance(config=p, seeds=p["seeds"], data=data_prov,
+                              wall_time_s=time.perf_counter() - t0, cpu_time_s=time.process_time() - c0,
+                              profile=profile, torch_threads=torch.get_num_threads(),
+                              torch_cpu_capability=torch.backends.cpu.get_cpu_capability())
+    return {"study": "only_bn", "profile": profile, "config": p, **payload, "provenance": prov}
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    """Command line: run the study and write the result file."""
+    from bn.results import results_dir, save_result
+
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--profile", choices=("cpu", "gpu"), default="cpu")
+    ap.add_argument("--smoke", action="store_true", help="a few steps on tiny widths (tests only)")
+    ap.add_argument("--data-dir", default=None)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--out", default=None, help="result file (default book/results/only_bn.json)")
+    args = ap.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    profile = "smoke" if args.smoke else args.profile
+    out = args.out or (None if args.smoke else results_dir() / "only_bn.json")
+    if out is None:
+        raise SystemExit("a --smoke run needs --out (it is never written to book/results)")
+    payload = run_profile(profile, args.data_dir)
+    save_result(out, payload)
+    print(f"wrote {out} ({payload['provenance']['cpu_time_s']:.0f} CPU s)")
+    return payload
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,137 @@
+"""Which parameters train: everything, only BN's gamma and beta, or a control with as many.
+
+Frankle, Schwab and Morcos (2020) freeze a CNN's randomly initialized
+convolutions and train only BN's per-channel scale ``gamma`` and shift
+``beta``. :func:`set_trainable` puts a network into one of the arms that
+compare this with training everything, training the classifier on the frozen
+random features, and training as many randomly chosen convolution weights as
+BN has affine parameters.
+
+The function works on any network whose BN layers are ``torch.nn`` BN modules
+or the book's :class:`bn.torch_bn.BookBatchNorm` and whose last linear layer is
+the attribute ``classifier`` (the networks of :mod:`bn.models.practice`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+from bn.torch_bn import BookBatchNorm
+
+__all__ = ["FREEZE_ARMS", "Trainable", "set_trainable"]
+
+FREEZE_ARMS: tuple[str, ...] = ("all", "bn_only", "bn_and_linear", "linear_only", "random_params")
+
+
+def _is_bn(module: nn.Module) -> bool:
+    return isinstance(module, (nn.modules.batchnorm._BatchNorm, BookBatchNorm))
+
+
+@dataclass
+class Trainable:
+    """What :func:`set_trainable` left trainable: counts of scalar parameters by kind.
+
+    ``bn`` counts BN's gamma and beta, ``classifier`` the final linear layer's
+    weights and bias, ``other`` every other parameter (the convolutions);
+    ``total`` counts all parameters of the network, trained or not. ``masks``
+    maps a parameter's name to the 0/1 mask of its entries that train, for the
+    parameters that train only in part (the ``random_params`` arm).
+    """
+
+    arm: str
+    bn: int
+    classifier: int
+    other: int
+    total: int
+    masks: dict[str, torch.Tensor] = field(default_factory=dict, repr=False)
+
+    @property
+    def trainable(self) -> int:
+        """How many scalar parameters can change during training."""
+        return self.bn + self.classifier + self.other
+
+    def to_dict(self) -> dict[str, int | str]:
+        """The counts (not the masks), for a result file."""
+        return {"arm": self.arm, "bn": self.bn, "classifier": self.classifier, "other": self.other,
+                "trainable": self.trainable, "total": self.total}
+
+
+def _mask_gradient(mask: torch.Tensor):
+    def hook(grad: torch.Tensor) -> torch.Tensor:
+        return grad * mask
+    return hook
+
+
+def set_trainable(model: nn.Module, arm: str, generator: torch.Generator | None = None,
+                  per_channel: int = 2) -> Trainable:
+    """Freeze ``model``'s parameters except those ``arm`` trains; return the counts.
+
+    Arms (BN normalizes with batch statistics in all of them; only its affine
+    parameters are frozen or not):
+
+    - ``"all"``: every parameter.
+    - ``"bn_only"``: BN's gamma and beta; convolutions and classifier stay at
+      their random initialization.
+    - ``"bn_and_linear"``: gamma, beta and the classifier.
+    - ``"linear_only"``: the classifier, on frozen random features; gamma and
+      beta stay at their initial 1 and 0.
+    - ``"random_params"``: ``per_channel`` randomly chosen kernel weights of
+      each output channel of every convolution (drawn with ``generator``), that
+      is as many parameters as BN's gamma and beta when ``per_channel=2``;
+      everything else frozen. A hook zeroes the gradient of the other entries,
+      so an optimizer without weight decay leaves them exactly as they are
+      (weight decay would still shrink them).
+
+    Call it before building the optimizer (the book's optimizer takes the
+    parameters with ``requires_grad``). Frozen parameters get
+    ``requires_grad=False``.
+    """
+    if arm not in FREEZE_ARMS:
+        raise ValueError(f"unknown arm {arm!r} (expected one of {FREEZE_ARMS})")
+    classifier = getattr(model, "classifier", None)
+    if not isinstance(classifier, nn.Linear):
+        raise ValueError("set_trainable needs a model whose final linear layer is `model.classifier`")
+    bn_params = {id(p) for m in model.modules() if _is_bn(m) for p in m.parameters(recurse=False)}
+    if not bn_params:
+        raise ValueError("the model has no BN layer with affine parameters")
+    head_params = {id(p) for p in classifier.parameters()}
+    train_bn = arm in ("all", "bn_only", "bn_and_linear")
+    train_head = arm in ("all", "bn_and_linear", "linear_only")
+    counts = {"bn": 0, "classifier": 0, "other": 0}
+    masks: dict[str, torch.Tensor] = {}
+    convs = {f"{name}.weight" for name, m in model.named_modules() if isinstance(m, nn.Conv2d)}
+    for name, p in model.named_parameters():
+        if id(p) in bn_params:
+            kind, on = "bn", train_bn
+        elif id(p) in head_params:
+            kind, on = "classifier", train_head
+        else:
+            kind, on = "other", arm == "all"
+            if arm == "random_params" and name in convs:
+                mask = _random_entries_per_channel(p, per_channel, generator)
+                p.register_hook(_mask_gradient(mask))
+                masks[name] = mask
+                p.requires_grad_(True)
+                counts[kind] += int(mask.sum())
+                continue
+        p.requires_grad_(on)
+        if on:
+            counts[kind] += p.numel()
+    total = sum(p.numel() for p in model.parameters())
+    return Trainable(arm, counts["bn"], counts["classifier"], counts["other"], total, masks)
+
+
+def _random_entries_per_channel(weight: torch.Tensor, k: int, generator: torch.Generator | None
+                                ) -> torch.Tensor:
+    """A 0/1 mask shaped like a conv ``weight`` with ``k`` ones per output channel, at random places."""
+    per_out = weight[0].numel()
+    if not 0 < k <= per_out:
+        raise ValueError(f"per_channel must be in 1..{per_out}, got {k}")
+    scores = torch.rand(weight.shape[0], per_out, generator=generator)
+    picked = scores.topk(k, dim=1).indices
+    mask = torch.zeros(weight.shape[0], per_out, dtype=weight.dtype)
+    mask.scatter_(1, picked, 1.0)
+    return mask.reshape(weight.shape)
