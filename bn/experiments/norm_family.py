@@ -1,13 +1,14 @@
 """BN, LayerNorm, GroupNorm, ghost-batch BN and Batch Renormalization trained side by side.
 
-    python -m bn.experiments.norm_family [--smoke | --gpu] [--seeds 0 1] [--out FILE]
+    python -m bn.experiments.norm_family [--smoke | --gpu] [--seeds 0] [--batch-sizes 2] [--arms bn] [--out FILE]
     python -m bn.experiments.norm_family --merge PART.json ... [--out FILE]
 
 trains the deep plain CNN of Part V (:class:`bn.practice_models.PlainCNN`) on
 CIFAR-10 with each normalization at each batch size, with the book's one loop
 (:func:`bn.training.train`), and writes ``book/results/norm_family.json``.
-The seeds are independent: ``--seeds`` runs some of them (on a shared machine,
-one process per seed), and ``--merge`` joins the parts into one result.
+The runs are independent: ``--seeds``, ``--batch-sizes`` and ``--arms`` run a
+part of the grid (on a shared machine, parts run side by side), and
+``--merge`` joins the parts into one result.
 
 The design, the same for every arm:
 
@@ -57,12 +58,12 @@ _COMMON: dict[str, Any] = {"arms": list(ARMS), "base_lr": 0.1, "groups": 4, "gho
                            "pool_after": [0, 3, 5]}
 
 PROFILES: dict[str, dict[str, Any]] = {
-    # A narrow 8-layer net, 4,096 examples per run (a twelfth of an epoch) and 5,000
-    # test images keep three seeds of 18 runs near 10 CPU-minutes; the batches
-    # of 2, 2,048 steps each, take most of it.
-    "cpu": {**_COMMON, "seeds": [0, 1, 2], "batch_sizes": [2, 8, 32, 128], "examples": 4096,
-            "widths": [8, 8, 8, 16, 16, 16, 32, 32], "n_train": None, "n_test": 5000,
-            "gap_examples": 1000, "device": "cpu"},
+    # A narrow 8-layer net, 4,096 examples per run drawn from 10,000 training
+    # images, and 2,000 test images keep two seeds of 18 runs near 7 CPU-minutes;
+    # the batches of 2, 2,048 steps each, take most of it.
+    "cpu": {**_COMMON, "seeds": [0, 1], "batch_sizes": [2, 8, 32, 128], "examples": 4096,
+            "widths": [8, 8, 8, 16, 16, 16, 32, 32], "n_train": 10000, "n_test": 2000,
+            "gap_examples": 500, "device": "cpu"},
     # The book's default widths, two epochs per run, more batch sizes.
     "gpu": {**_COMMON, "seeds": [0, 1, 2], "batch_sizes": [2, 4, 8, 16, 32, 64, 128], "examples": 100000,
             "widths": [16, 16, 16, 32, 32, 32, 64, 64], "n_train": None, "n_test": None,
@@ -127,13 +128,13 @@ def run_arm(data: TensorData, p: dict[str, Any], arm: str, batch_size: int, seed
     return rec
 
 
-def run_norm_family(data: TensorData, p: dict[str, Any], seeds: list[int], progress: bool = False
-                    ) -> list[dict[str, Any]]:
-    """Every arm at every batch size for every seed of ``seeds`` (seed outermost, so a cut run keeps whole seeds)."""
+def run_norm_family(data: TensorData, p: dict[str, Any], seeds: list[int], batch_sizes: list[int],
+                    arms: list[str], progress: bool = False) -> list[dict[str, Any]]:
+    """Every arm of ``arms`` trained at a batch size of ``batch_sizes`` (see :func:`arms_at`), for every seed."""
     runs = []
     for seed in seeds:
-        for batch_size in p["batch_sizes"]:
-            for arm in arms_at(p, batch_size):
+        for batch_size in batch_sizes:
+            for arm in [a for a in arms_at(p, batch_size) if a in arms]:
                 rec = run_arm(data, p, arm, batch_size, seed, progress)
                 runs.append(rec)
                 print(f"seed {seed} B={batch_size:4d} {arm:7s} acc {rec['final_test_acc']} "
@@ -142,10 +143,12 @@ def run_norm_family(data: TensorData, p: dict[str, Any], seeds: list[int], progr
 
 
 def run_profile(profile: str = "cpu", data_dir: str | None = None, progress: bool = False,
-                seeds: list[int] | None = None) -> dict[str, Any]:
-    """Run ``profile`` (its seeds, or ``seeds``) on CIFAR-10 or a copy in its layout at ``data_dir``.
+                seeds: list[int] | None = None, batch_sizes: list[int] | None = None,
+                arms: list[str] | None = None) -> dict[str, Any]:
+    """Run ``profile`` (all of its grid, or the part that ``seeds``, ``batch_sizes`` and ``arms`` name).
 
-    Returns the payload with provenance.
+    The data is CIFAR-10, or a copy in its layout at ``data_dir``. Returns the
+    payload with provenance.
     """
     from bn.provenance import collect_provenance
 
@@ -153,7 +156,8 @@ def run_profile(profile: str = "cpu", data_dir: str | None = None, progress: boo
     seeds = list(p["seeds"] if seeds is None else seeds)
     t0, c0 = time.perf_counter(), time.process_time()
     data, data_prov = load_tensor_data(data_dir, p["n_train"], p["n_test"])
-    runs = run_norm_family(data, p, seeds, progress)
+    runs = run_norm_family(data, p, seeds, list(batch_sizes or p["batch_sizes"]), list(arms or p["arms"]),
+                           progress)
     prov = collect_provenance(config=p, seeds=seeds, data=data_prov,
                               wall_time_s=time.perf_counter() - t0, cpu_time_s=time.process_time() - c0,
                               profile=profile, torch_threads=torch.get_num_threads(),
@@ -163,7 +167,7 @@ def run_profile(profile: str = "cpu", data_dir: str | None = None, progress: boo
 
 
 def merge_parts(parts: list[dict[str, Any]]) -> dict[str, Any]:
-    """One payload from parts run with different seeds of one profile and commit.
+    """One payload from parts of one profile's grid run with the same code.
 
     The runs are joined, ``cpu_time_s`` is the sum over the parts and
     ``wall_time_s`` the longest part (they ran side by side); the rest of the
@@ -173,15 +177,18 @@ def merge_parts(parts: list[dict[str, Any]]) -> dict[str, Any]:
     for part in parts[1:]:
         if part["config"] != first["config"] or part["provenance"]["code"] != first["provenance"]["code"]:
             raise ValueError("parts of one result need the same profile and the same code")
-    seeds = [s for part in parts for s in part["seeds"]]
-    if len(set(seeds)) != len(seeds):
-        raise ValueError(f"a seed is in more than one part: {seeds}")
+    keys = [(r["seed"], r["batch_size"], r["arm"]) for part in parts for r in part["runs"]]
+    if len(set(keys)) != len(keys):
+        raise ValueError("a run (seed, batch size, arm) is in more than one part")
+    seeds = sorted({s for part in parts for s in part["seeds"]})
     prov = {**first["provenance"], "seeds": seeds,
             "cpu_time_s": sum(part["provenance"]["cpu_time_s"] for part in parts),
             "wall_time_s": max(part["provenance"]["wall_time_s"] for part in parts),
             "parts": [part["provenance"] for part in parts]}
-    runs = sorted((r for part in parts for r in part["runs"]), key=lambda r: (r["seed"], r["batch_size"]))
-    return {**first, "seeds": sorted(seeds), "runs": runs, "provenance": prov}
+    order = {arm: k for k, arm in enumerate(ARMS)}
+    runs = sorted((r for part in parts for r in part["runs"]),
+                  key=lambda r: (r["seed"], r["batch_size"], order[r["arm"]]))
+    return {**first, "seeds": seeds, "runs": runs, "provenance": prov}
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
@@ -196,6 +203,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--progress", action="store_true")
     ap.add_argument("--seeds", type=int, nargs="+", default=None, help="run only these seeds of the profile")
+    ap.add_argument("--batch-sizes", type=int, nargs="+", default=None, help="only these batch sizes")
+    ap.add_argument("--arms", nargs="+", default=None, choices=ARMS, help="only these arms")
     ap.add_argument("--merge", nargs="+", default=None, metavar="PART", help="join part results into one")
     ap.add_argument("--out", default=None, help="result file (default book/results/norm_family[_gpu].json)")
     args = ap.parse_args(argv)
@@ -206,13 +215,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     else:
         profile = "smoke" if args.smoke else "gpu" if args.gpu else "cpu"
     default = {"cpu": "norm_family.json", "gpu": "norm_family_gpu.json"}.get(profile)
-    if args.seeds is not None and not args.out:
+    if (args.seeds or args.batch_sizes or args.arms) and not args.out:
         raise SystemExit("a run of some seeds is a part: name its file with --out, then --merge the parts")
     out = args.out or (results_dir() / default if default else None)
     if out is None:
         raise SystemExit("a --smoke run needs --out (it is never written to book/results)")
     if not args.merge:
-        payload = run_profile(profile, args.data_dir, args.progress, args.seeds)
+        payload = run_profile(profile, args.data_dir, args.progress, args.seeds, args.batch_sizes, args.arms)
     save_result(out, payload)
     print(f"wrote {out} ({payload['provenance']['cpu_time_s']:.0f} CPU s)")
     return payload

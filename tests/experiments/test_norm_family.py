@@ -56,7 +56,7 @@ def test_smoke_profile_runs_end_to_end(synthetic_dir, tmp_path):
 def test_parts_with_different_seeds_merge_into_one_result():
     def part(seed, cpu):
         return {"profile": "cpu", "config": {"a": 1}, "seeds": [seed],
-                "runs": [{"seed": seed, "batch_size": b} for b in (8, 2)],
+                "runs": [{"seed": seed, "batch_size": b, "arm": "bn"} for b in (8, 2)],
                 "provenance": {"code": {"commit": "x"}, "seeds": [seed], "cpu_time_s": cpu, "wall_time_s": cpu}}
     merged = merge_parts([part(1, 10.0), part(0, 5.0)])
     assert merged["seeds"] == [0, 1] and merged["provenance"]["cpu_time_s"] == 15.0
