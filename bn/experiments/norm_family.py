@@ -46,11 +46,14 @@ from bn.population import batch_statistics_accuracy
 from bn.practice_models import build_practice_model
 from bn.training import TensorData, TrainConfig, train
 
-__all__ = ["ARMS", "PROFILES", "arm_norm", "train_config", "run_arm", "run_norm_family", "main"]
+__all__ = ["ARMS", "LABELS", "PROFILES", "arm_norm", "arms_at", "train_config", "run_arm", "run_norm_family",
+           "merge_parts", "accuracy_grid", "main"]
 
 ARMS = ("bn", "group", "layer", "ghost", "renorm")
 BATCH_NORM_TYPE = ("bn", "ghost", "renorm")
 REFERENCE_BATCH = 128  # the batch size at which the rate is base_lr
+LABELS = {"bn": "BatchNorm", "group": "GroupNorm", "layer": "LayerNorm", "ghost": "ghost-batch BN",
+          "renorm": "Batch Renorm"}
 
 _COMMON: dict[str, Any] = {"arms": list(ARMS), "base_lr": 0.1, "groups": 4, "ghost_size": 8,
                            "r_max": 3.0, "d_max": 5.0, "renorm_warmup": 0.05, "renorm_ramp": 0.25,
@@ -189,6 +192,21 @@ def merge_parts(parts: list[dict[str, Any]]) -> dict[str, Any]:
     runs = sorted((r for part in parts for r in part["runs"]),
                   key=lambda r: (r["seed"], r["batch_size"], order[r["arm"]]))
     return {**first, "seeds": seeds, "runs": runs, "provenance": prov}
+
+
+def accuracy_grid(result: dict[str, Any], key: str = "final_test_acc") -> dict[str, dict[int, list[float]]]:
+    """``{arm: {batch size: [value per seed, in the order of result["seeds"]]}}`` for ``key`` of each run.
+
+    ``key="batch_stats_test_acc"`` gives the training-mode accuracies of the BN-type arms.
+    """
+    by_key = {(r["arm"], r["batch_size"], r["seed"]): r.get(key) for r in result["runs"]}
+    grid: dict[str, dict[int, list[float]]] = {}
+    for arm in ARMS:
+        for b in result["config"]["batch_sizes"]:
+            values = [by_key.get((arm, b, s)) for s in result["seeds"]]
+            if all(v is not None for v in values):
+                grid.setdefault(arm, {})[b] = [float(v) for v in values]
+    return grid
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:

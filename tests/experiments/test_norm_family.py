@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from bn.experiments.norm_family import PROFILES, arm_norm, arms_at, main, merge_parts, train_config
+from bn.experiments.norm_family import (PROFILES, accuracy_grid, arm_norm, arms_at, main, merge_parts,
+                                       train_config)
 from bn.practice_models import build_practice_model
 from bn.torch_bn import BatchRenorm2d, GhostBatchNorm2d
 
@@ -49,6 +50,11 @@ def test_smoke_profile_runs_end_to_end(synthetic_dir, tmp_path):
         assert r["history"]["steps_done"] == p["examples"] // r["batch_size"]
         assert 0.0 <= r["final_test_acc"] <= 1.0
         assert ("batch_stats_test_acc" in r) == (r["arm"] in ("bn", "ghost", "renorm"))
+    grid = accuracy_grid(payload)
+    assert set(grid["ghost"]) == {16} and set(grid["bn"]) == set(p["batch_sizes"])
+    layer_8 = [r["final_test_acc"] for r in payload["runs"] if (r["arm"], r["batch_size"]) == ("layer", 8)]
+    assert grid["layer"][8] == layer_8
+    assert set(accuracy_grid(payload, "batch_stats_test_acc")) == {"bn", "ghost", "renorm"}
     with pytest.raises(SystemExit):
         main(["--smoke", "--data-dir", str(synthetic_dir)])
 
