@@ -74,6 +74,10 @@ def test_parts_with_different_seeds_merge_into_one_result():
     other["config"] = {"a": 2}
     with pytest.raises(ValueError, match="same profile"):
         merge_parts([part(0, 1.0), other])
+    # a part's default seed list is not a setting: the merged config names the seeds that ran
+    late = part(2, 1.0)
+    late["config"] = {"a": 1, "seeds": [0, 1, 2]}
+    assert merge_parts([part(0, 1.0), late])["config"] == {"a": 1, "seeds": [0, 2]}
 
 
 @pytest.mark.skipif(not RESULT.exists(), reason="the result is written by a full run")
