@@ -5,38 +5,50 @@ choice, so a comparison changes one thing: ``norm="torch"`` uses
 ``torch.nn.BatchNorm2d``, ``norm="book"`` the book's own layer
 (:class:`bn.torch_bn.BookBatchNorm`, built on Part II's ``autograd.Function``),
 ``norm="none"`` no normalization (the convolutions then get a bias).
+Part IV's relatives are choices too: ``"layer"`` (LayerNorm over
+``(C, H, W)``, i.e. ``GroupNorm(1, C)``), ``"group"`` (``GroupNorm`` with
+``groups`` groups), ``"ghost"`` (:class:`bn.torch_bn.GhostBatchNorm2d`,
+``ghost_size``) and ``"renorm"`` (:class:`bn.torch_bn.BatchRenorm2d`, its
+limits and schedule); their settings travel as ``norm_options``.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 from torch import nn
 
 from bn.models.init import init_weights
-from bn.torch_bn import BookBatchNorm
+from bn.torch_bn import BatchRenorm2d, BookBatchNorm, GhostBatchNorm2d
 
-Norm = Literal["torch", "book", "none"]
-NORMS: tuple[str, ...] = ("torch", "book", "none")
+Norm = Literal["torch", "book", "none", "layer", "group", "ghost", "renorm"]
+NORMS: tuple[str, ...] = ("torch", "book", "none", "layer", "group", "ghost", "renorm")
 # The default deep plain CNN: 8 conv layers; max-pools after the 1st, 4th and 6th keep it cheap.
 PLAIN_WIDTHS: tuple[int, ...] = (16, 16, 16, 32, 32, 32, 64, 64)
 PLAIN_POOL_AFTER: tuple[int, ...] = (0, 3, 5)
 
 
-def make_norm(norm: str, channels: int) -> nn.Module:
-    """The normalization layer named by ``norm`` for ``channels`` channels."""
-    if norm == "torch":
-        return nn.BatchNorm2d(channels)
-    if norm == "book":
-        return BookBatchNorm(channels)
-    if norm == "none":
-        return nn.Identity()
-    raise ValueError(f"unknown norm {norm!r} (expected one of {NORMS})")
+def make_norm(norm: str, channels: int, **options: Any) -> nn.Module:
+    """The normalization layer named by ``norm`` for ``channels`` channels.
+
+    ``options`` are the layer's settings: ``groups`` for ``"group"`` (it must
+    divide ``channels``), ``ghost_size`` for ``"ghost"``, and
+    :class:`bn.torch_bn.BatchRenorm2d`'s keywords for ``"renorm"``; the other
+    names take none.
+    """
+    builders = {"torch": nn.BatchNorm2d, "book": BookBatchNorm, "none": lambda c: nn.Identity(),
+                "layer": lambda c: nn.GroupNorm(1, c),
+                "group": lambda c, groups: nn.GroupNorm(groups, c),
+                "ghost": lambda c, ghost_size: GhostBatchNorm2d(c, ghost_size),
+                "renorm": lambda c, **kw: BatchRenorm2d(c, **kw)}
+    if norm not in builders:
+        raise ValueError(f"unknown norm {norm!r} (expected one of {NORMS})")
+    return builders[norm](channels, **options)
 
 
 def is_batch_norm(module: nn.Module) -> bool:
-    """True for both BN implementations the book trains with."""
+    """True for both BN implementations the book trains with (ghost-batch BN is a ``BatchNorm2d``)."""
     return isinstance(module, (nn.modules.batchnorm._BatchNorm, BookBatchNorm))
 
 
@@ -46,17 +58,18 @@ class ConvUnit(nn.Module):
     ``order="bn_relu"`` is the paper's conv -> BN -> ReLU; ``"relu_bn"``
     normalizes after the nonlinearity. ``dropout`` > 0 puts a dropout layer
     in front of the convolution (the "dropout before BN" arrangement).
+    ``norm_options`` go to :func:`make_norm`.
     """
 
     def __init__(self, c_in: int, c_out: int, norm: str = "torch", order: str = "bn_relu",
-                 dropout: float = 0.0) -> None:
+                 dropout: float = 0.0, norm_options: dict[str, Any] | None = None) -> None:
         super().__init__()
         if order not in ("bn_relu", "relu_bn"):
             raise ValueError(f"order must be 'bn_relu' or 'relu_bn', got {order!r}")
         self.order = order
         self.drop = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
         self.conv = nn.Conv2d(c_in, c_out, 3, padding=1, bias=norm == "none")
-        self.norm = make_norm(norm, c_out)
+        self.norm = make_norm(norm, c_out, **(norm_options or {}))
         self.act = nn.ReLU()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -70,19 +83,20 @@ class PlainCNN(nn.Module):
     """A deep plain (no skip connections) CNN: conv units, two max-pools, average pool, linear.
 
     With the default widths it has 8 conv layers and about 90k parameters.
-    ``units`` lists the conv units in order, for diagnostics.
+    ``units`` lists the conv units in order, for diagnostics. ``norm_options``
+    (e.g. ``{"groups": 4}`` with ``norm="group"``) go to every unit's :func:`make_norm`.
     """
 
     def __init__(self, widths: tuple[int, ...] = PLAIN_WIDTHS,
                  pool_after: tuple[int, ...] = PLAIN_POOL_AFTER, norm: str = "torch",
                  order: str = "bn_relu", dropout: float = 0.0, num_classes: int = 10,
-                 in_channels: int = 3) -> None:
+                 in_channels: int = 3, norm_options: dict[str, Any] | None = None) -> None:
         super().__init__()
         layers: list[nn.Module] = []
         self.units: list[ConvUnit] = []
         c = in_channels
         for i, w in enumerate(widths):
-            unit = ConvUnit(c, w, norm, order, dropout if i > 0 else 0.0)
+            unit = ConvUnit(c, w, norm, order, dropout if i > 0 else 0.0, norm_options)
             layers.append(unit)
             self.units.append(unit)
             if i in pool_after:

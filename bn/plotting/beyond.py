@@ -151,4 +151,42 @@ def accuracy_by_width(widths: Sequence[float], arms: Mapping[str, Sequence[tuple
     ax.set_xlabel("width multiplier (channels of every conv layer)")
     ax.set_ylabel("test accuracy (%)")
     ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5))
+
+
+def accuracy_by_batch_size(grid: Mapping[str, Mapping[int, Sequence[float]]], labels: Mapping[str, str],
+                           level: float = 0.95):
+    """Test accuracy (%) against batch size, one line per normalization, with t intervals over seeds.
+
+    ``grid[arm][batch_size]`` holds one accuracy (a fraction) per seed; the
+    markers are the means, the bars the ``level`` t intervals (clipped to
+    [0, 100]), and the small dots the seeds themselves. Returns ``(fig, ax)``.
+    """
+    import matplotlib.pyplot as plt
+
+    from bn.analysis import mean_ci
+
+    apply_book_style()
+    fig, ax = plt.subplots(figsize=(6.4, 3.8), layout="constrained")
+    colors = [COLORS[k] for k in ("bn", "no_bn", "accent", "second", "third")]
+    arms = list(grid)
+    for k, arm in enumerate(arms):
+        sizes = sorted(grid[arm])
+        # a small sideways offset per arm keeps the bars of one batch size apart
+        xs = np.array(sizes, dtype=float) * 2.0 ** (0.06 * (k - (len(arms) - 1) / 2))
+        ivs = [mean_ci(grid[arm][b], level) for b in sizes]
+        mean = np.array([100 * iv.estimate for iv in ivs])
+        low = np.array([100 * max(iv.low, 0.0) for iv in ivs])
+        high = np.array([100 * min(iv.high, 1.0) for iv in ivs])
+        color = colors[k % len(colors)]
+        ax.errorbar(xs, mean, yerr=[mean - low, high - mean], marker="o", capsize=3, color=color,
+                    label=labels.get(arm, arm))
+        for x, b in zip(xs, sizes):
+            ax.plot([x] * len(grid[arm][b]), 100 * np.asarray(grid[arm][b]), ".", color=color, alpha=0.5,
+                    markersize=4)
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(sorted({b for arm in grid for b in grid[arm]}))
+    ax.get_xaxis().set_major_formatter(plt.matplotlib.ticker.ScalarFormatter())
+    ax.set_xlabel("batch size")
+    ax.set_ylabel("test accuracy (%)")
+    ax.legend()
     return fig, ax

@@ -7,6 +7,8 @@ Layer 4 of ``bn``: imports torch and the layers below (``bn.functional``).
 - :class:`BookBatchNorm`: a module with running statistics in PyTorch's convention.
 - :mod:`bn.torch_bn.parity`: NumPy (``bn.functional``) against PyTorch, one error per
   check; ``python -m bn.torch_bn.parity --device cpu --out FILE``.
+- :class:`GhostBatchNorm2d`, :class:`BatchRenorm2d`: ghost-batch BN and Batch Renormalization,
+  the two relatives PyTorch has no layer for (:mod:`bn.torch_bn.relatives`).
 - :func:`available_devices`: ``["cpu"]`` plus ``"cuda"`` when present.
 - :mod:`bn.torch_bn.sync`: synchronized BN across ``torch.distributed`` processes
   (any backend, gloo on the CPU), with :mod:`bn.torch_bn.processes` to start a
@@ -17,6 +19,7 @@ Layer 4 of ``bn``: imports torch and the layers below (``bn.functional``).
 from bn.torch_bn.devices import NUMPY_DTYPES, TORCH_DTYPES, available_devices, synchronize
 from bn.torch_bn.function import BookBatchNormFunction, book_batch_norm
 from bn.torch_bn.module import BookBatchNorm
+from bn.torch_bn.relatives import BatchRenorm2d, GhostBatchNorm2d
 
-__all__ = ["BookBatchNorm", "BookBatchNormFunction", "NUMPY_DTYPES", "TORCH_DTYPES", "available_devices",
-           "book_batch_norm", "synchronize"]
+__all__ = ["BatchRenorm2d", "BookBatchNorm", "BookBatchNormFunction", "GhostBatchNorm2d", "NUMPY_DTYPES",
+           "TORCH_DTYPES", "available_devices", "book_batch_norm", "synchronize"]

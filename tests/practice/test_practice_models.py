@@ -23,7 +23,7 @@ def test_norm_choices_and_errors():
     assert PlainCNN(norm="none").units[0].conv.bias is not None
     assert PlainCNN(norm="torch").units[0].conv.bias is None
     with pytest.raises(ValueError, match="unknown norm"):
-        make_norm("group", 3)
+        make_norm("instance", 3)
     with pytest.raises(ValueError, match="order"):
         PlainCNN(order="sideways")
     with pytest.raises(ValueError, match="unknown model kind"):

@@ -1,0 +1,258 @@
+"""BN, LayerNorm, GroupNorm, ghost-batch BN and Batch Renormalization trained side by side.
+
+    python -m bn.experiments.norm_family [--smoke | --gpu] [--seeds 0] [--batch-sizes 2] [--arms bn] [--out FILE]
+    python -m bn.experiments.norm_family --merge PART.json ... [--out FILE]
+
+trains the deep plain CNN of Part V (:class:`bn.models.practice.PlainCNN`) on
+CIFAR-10 with each normalization at each batch size, with the book's one loop
+(:func:`bn.training.train`), and writes ``book/results/norm_family.json``.
+The runs are independent: ``--seeds``, ``--batch-sizes`` and ``--arms`` run a
+part of the grid (on a shared machine, parts run side by side), and
+``--merge`` joins the parts into one result.
+
+The design, the same for every arm:
+
+- *Equal examples.* Every run sees ``examples`` training examples, so a batch
+  of ``B`` takes ``examples / B`` steps: smaller batches take more, smaller steps.
+- *Linear rate scaling.* The peak rate is ``base_lr * B / 128``; 5 % of the
+  steps warm up linearly, and the rate halves once over the run.
+- *Paired seeds.* For one seed, every arm starts from the same convolution
+  weights (the norm layers draw no random numbers) and, at one batch size,
+  sees the same examples in the same order with the same flips.
+- *Eval mode.* Test accuracy is measured in eval mode, with the running
+  statistics for the BN-type layers. For those, the accuracy with each test
+  batch of ``B`` normalized by its own statistics (training-mode arithmetic,
+  :func:`bn.population.batch_statistics_accuracy`) is recorded next to it:
+  the train/eval gap.
+
+Arms: ``bn`` (``BatchNorm2d``), ``group`` (``GroupNorm``), ``layer``
+(``GroupNorm(1, C)``), ``ghost`` (:class:`bn.torch_bn.GhostBatchNorm2d`,
+only at batch sizes above its ghost size) and ``renorm``
+(:class:`bn.torch_bn.BatchRenorm2d` with the paper's limits, BN for the first
+5 % of steps, relaxed linearly over the next 25 %). Every BN-type layer
+averages its running statistics with momentum 0.1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from typing import Any
+
+import torch
+
+from bn.experiments.base import load_tensor_data
+from bn.population import batch_statistics_accuracy
+from bn.models.practice import build_practice_model
+from bn.training import TensorData, TrainConfig, train
+
+__all__ = ["ARMS", "LABELS", "PROFILES", "arm_norm", "arms_at", "train_config", "run_arm", "run_norm_family",
+           "merge_parts", "accuracy_grid", "main"]
+
+ARMS = ("bn", "group", "layer", "ghost", "renorm")
+BATCH_NORM_TYPE = ("bn", "ghost", "renorm")
+REFERENCE_BATCH = 128  # the batch size at which the rate is base_lr
+LABELS = {"bn": "BatchNorm", "group": "GroupNorm", "layer": "LayerNorm", "ghost": "ghost-batch BN",
+          "renorm": "Batch Renorm"}
+
+_COMMON: dict[str, Any] = {"arms": list(ARMS), "base_lr": 0.1, "groups": 4, "ghost_size": 8,
+                           "r_max": 3.0, "d_max": 5.0, "renorm_warmup": 0.05, "renorm_ramp": 0.25,
+                           "weight_decay": 5e-4, "evals": 2, "eval_examples": 1000,
+                           "pool_after": [0, 3, 5]}
+
+PROFILES: dict[str, dict[str, Any]] = {
+    # A narrow 8-layer net, 4,096 examples per run drawn from 10,000 training
+    # images, and 2,000 test images keep three seeds of 18 runs near 8 CPU-minutes;
+    # the batches of 2, 2,048 steps each, take most of it.
+    "cpu": {**_COMMON, "seeds": [0, 1, 2], "batch_sizes": [2, 8, 32, 128], "examples": 4096,
+            "widths": [8, 8, 8, 16, 16, 16, 32, 32], "n_train": 10000, "n_test": 2000,
+            "gap_examples": 500, "device": "cpu"},
+    # The book's default widths, two epochs per run, more batch sizes.
+    "gpu": {**_COMMON, "seeds": [0, 1, 2], "batch_sizes": [2, 4, 8, 16, 32, 64, 128], "examples": 100000,
+            "widths": [16, 16, 16, 32, 32, 32, 64, 64], "n_train": None, "n_test": None,
+            "gap_examples": None, "device": "cuda"},
+    "smoke": {**_COMMON, "seeds": [0], "batch_sizes": [2, 8, 16], "examples": 64, "widths": [4, 8],
+              "pool_after": [0], "n_train": 200, "n_test": 100, "gap_examples": 40, "eval_examples": 50,
+              "device": "cpu"},
+}
+
+
+def arm_norm(arm: str, p: dict[str, Any], steps: int) -> tuple[str, dict[str, Any]]:
+    """``(norm, norm_options)`` for :func:`bn.models.practice.make_norm` of ``arm`` in a run of ``steps`` steps."""
+    if arm == "bn":
+        return "torch", {}
+    if arm == "group":
+        return "group", {"groups": p["groups"]}
+    if arm == "layer":
+        return "layer", {}
+    if arm == "ghost":
+        return "ghost", {"ghost_size": p["ghost_size"]}
+    if arm == "renorm":
+        return "renorm", {"r_max": p["r_max"], "d_max": p["d_max"],
+                          "warmup": round(p["renorm_warmup"] * steps), "ramp": round(p["renorm_ramp"] * steps)}
+    raise ValueError(f"unknown arm {arm!r} (expected one of {ARMS})")
+
+
+def train_config(p: dict[str, Any], batch_size: int) -> TrainConfig:
+    """Equal examples and linear rate scaling: ``examples / B`` steps at ``base_lr * B / 128``."""
+    steps = p["examples"] // batch_size
+    return TrainConfig(steps=steps, batch_size=batch_size, peak_lr=p["base_lr"] * batch_size / REFERENCE_BATCH,
+                       warmup_steps=max(1, steps // 20), half_life=float(steps), weight_decay=p["weight_decay"],
+                       flip=True, eval_every=max(1, steps // p["evals"]), eval_examples=p["eval_examples"],
+                       checkpoint_every=10**9)
+
+
+def arms_at(p: dict[str, Any], batch_size: int) -> list[str]:
+    """The arms trained at ``batch_size``: ghost-batch BN only where the batch holds more than one ghost batch."""
+    return [a for a in p["arms"] if a != "ghost" or batch_size > p["ghost_size"]]
+
+
+def run_arm(data: TensorData, p: dict[str, Any], arm: str, batch_size: int, seed: int,
+            progress: bool = False) -> dict[str, Any]:
+    """Train one arm at one batch size from one seed; return its record."""
+    cfg = train_config(p, batch_size)
+    norm, options = arm_norm(arm, p, cfg.steps)
+    model_args = {"kind": "plain", "norm": norm, "norm_options": options, "widths": p["widths"],
+                  "pool_after": p["pool_after"]}
+    torch.manual_seed(seed)
+    args = dict(model_args)
+    model = build_practice_model(args.pop("kind"), **args)
+    c0 = time.process_time()
+    history = train(model, data, cfg, seed, device=p["device"], progress=progress,
+                    desc=f"{arm} B={batch_size} s{seed}")
+    rec: dict[str, Any] = {"arm": arm, "batch_size": batch_size, "seed": seed, "model": model_args,
+                           "train": cfg.to_dict(), "history": history,
+                           "final_test_acc": history["final_test_acc"]}
+    if arm in BATCH_NORM_TYPE and not history["diverged"]:
+        model.cpu()
+        rec["batch_stats_test_acc"] = batch_statistics_accuracy(model, data, batch_size, p["gap_examples"])
+        rec["gap_examples"] = p["gap_examples"] or len(data.test_labels)
+    rec["cpu_seconds"] = time.process_time() - c0
+    return rec
+
+
+def run_norm_family(data: TensorData, p: dict[str, Any], seeds: list[int], batch_sizes: list[int],
+                    arms: list[str], progress: bool = False) -> list[dict[str, Any]]:
+    """Every arm of ``arms`` trained at a batch size of ``batch_sizes`` (see :func:`arms_at`), for every seed."""
+    runs = []
+    for seed in seeds:
+        for batch_size in batch_sizes:
+            for arm in [a for a in arms_at(p, batch_size) if a in arms]:
+                rec = run_arm(data, p, arm, batch_size, seed, progress)
+                runs.append(rec)
+                print(f"seed {seed} B={batch_size:4d} {arm:7s} acc {rec['final_test_acc']} "
+                      f"({rec['cpu_seconds']:.0f} CPU s)", flush=True)
+    return runs
+
+
+def run_profile(profile: str = "cpu", data_dir: str | None = None, progress: bool = False,
+                seeds: list[int] | None = None, batch_sizes: list[int] | None = None,
+                arms: list[str] | None = None) -> dict[str, Any]:
+    """Run ``profile`` (all of its grid, or the part that ``seeds``, ``batch_sizes`` and ``arms`` name).
+
+    The data is CIFAR-10, or a copy in its layout at ``data_dir``. Returns the
+    payload with provenance.
+    """
+    from bn.provenance import collect_provenance
+
+    p = PROFILES[profile]
+    seeds = list(p["seeds"] if seeds is None else seeds)
+    t0, c0 = time.perf_counter(), time.process_time()
+    data, data_prov = load_tensor_data(data_dir, p["n_train"], p["n_test"])
+    runs = run_norm_family(data, p, seeds, list(batch_sizes or p["batch_sizes"]), list(arms or p["arms"]),
+                           progress)
+    prov = collect_provenance(config=p, seeds=seeds, data=data_prov,
+                              wall_time_s=time.perf_counter() - t0, cpu_time_s=time.process_time() - c0,
+                              profile=profile, torch_threads=torch.get_num_threads(),
+                              torch_cpu_capability=torch.backends.cpu.get_cpu_capability())
+    return {"study": "norm_family", "profile": profile, "config": p, "seeds": seeds, "runs": runs,
+            "provenance": prov}
+
+
+def merge_parts(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    """One payload from parts of one profile's grid.
+
+    The parts must share the profile's settings (its default ``seeds`` aside:
+    the merged ``config["seeds"]`` is the seeds the parts ran) and the data
+    files. The runs are joined, ``cpu_time_s`` is the sum over the parts and
+    ``wall_time_s`` the longest part (they ran side by side); the rest of the
+    provenance is the first part's, and every part's, with its code commit, is
+    kept under ``parts``.
+    """
+    first = parts[0]
+
+    def settings(part: dict[str, Any]) -> tuple[dict[str, Any], Any]:
+        return ({k: v for k, v in part["config"].items() if k != "seeds"},
+                part["provenance"].get("data", {}).get("files_md5"))
+
+    for part in parts[1:]:
+        if settings(part) != settings(first):
+            raise ValueError("parts of one result need the same profile and the same data")
+    keys = [(r["seed"], r["batch_size"], r["arm"]) for part in parts for r in part["runs"]]
+    if len(set(keys)) != len(keys):
+        raise ValueError("a run (seed, batch size, arm) is in more than one part")
+    seeds = sorted({s for part in parts for s in part["seeds"]})
+    prov = {**first["provenance"], "seeds": seeds,
+            "cpu_time_s": sum(part["provenance"]["cpu_time_s"] for part in parts),
+            "wall_time_s": max(part["provenance"]["wall_time_s"] for part in parts),
+            "parts": [part["provenance"] for part in parts]}
+    order = {arm: k for k, arm in enumerate(ARMS)}
+    runs = sorted((r for part in parts for r in part["runs"]),
+                  key=lambda r: (r["seed"], r["batch_size"], order[r["arm"]]))
+    return {**first, "config": {**first["config"], "seeds": seeds}, "seeds": seeds, "runs": runs,
+            "provenance": prov}
+
+
+def accuracy_grid(result: dict[str, Any], key: str = "final_test_acc") -> dict[str, dict[int, list[float]]]:
+    """``{arm: {batch size: [value per seed, in the order of result["seeds"]]}}`` for ``key`` of each run.
+
+    ``key="batch_stats_test_acc"`` gives the training-mode accuracies of the BN-type arms.
+    """
+    by_key = {(r["arm"], r["batch_size"], r["seed"]): r.get(key) for r in result["runs"]}
+    grid: dict[str, dict[int, list[float]]] = {}
+    for arm in ARMS:
+        for b in result["config"]["batch_sizes"]:
+            values = [by_key.get((arm, b, s)) for s in result["seeds"]]
+            if all(v is not None for v in values):
+                grid.setdefault(arm, {})[b] = [float(v) for v in values]
+    return grid
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    """Command line: run a profile and write its result file."""
+    from bn.results import load_result, results_dir, save_result
+
+    ap = argparse.ArgumentParser(prog="python -m bn.experiments.norm_family", description=__doc__.split("\n")[0])
+    group = ap.add_mutually_exclusive_group()
+    group.add_argument("--smoke", action="store_true", help="a few steps on 200 images (tests only)")
+    group.add_argument("--gpu", action="store_true", help="the wider net and longer runs, on CUDA")
+    ap.add_argument("--data-dir", default=None)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--progress", action="store_true")
+    ap.add_argument("--seeds", type=int, nargs="+", default=None, help="run only these seeds of the profile")
+    ap.add_argument("--batch-sizes", type=int, nargs="+", default=None, help="only these batch sizes")
+    ap.add_argument("--arms", nargs="+", default=None, choices=ARMS, help="only these arms")
+    ap.add_argument("--merge", nargs="+", default=None, metavar="PART", help="join part results into one")
+    ap.add_argument("--out", default=None, help="result file (default book/results/norm_family[_gpu].json)")
+    args = ap.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    if args.merge:
+        payload = merge_parts([load_result(path) for path in args.merge])
+        profile = payload["profile"]
+    else:
+        profile = "smoke" if args.smoke else "gpu" if args.gpu else "cpu"
+    default = {"cpu": "norm_family.json", "gpu": "norm_family_gpu.json"}.get(profile)
+    if (args.seeds or args.batch_sizes or args.arms) and not args.out:
+        raise SystemExit("a run of some seeds is a part: name its file with --out, then --merge the parts")
+    out = args.out or (results_dir() / default if default else None)
+    if out is None:
+        raise SystemExit("a --smoke run needs --out (it is never written to book/results)")
+    if not args.merge:
+        payload = run_profile(profile, args.data_dir, args.progress, args.seeds, args.batch_sizes, args.arms)
+    save_result(out, payload)
+    print(f"wrote {out} ({payload['provenance']['cpu_time_s']:.0f} CPU s)")
+    return payload
+
+
+if __name__ == "__main__":
+    main()
