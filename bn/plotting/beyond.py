@@ -151,6 +151,7 @@ def accuracy_by_width(widths: Sequence[float], arms: Mapping[str, Sequence[tuple
     ax.set_xlabel("width multiplier (channels of every conv layer)")
     ax.set_ylabel("test accuracy (%)")
     ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5))
+    return fig, ax
 
 
 def accuracy_by_batch_size(grid: Mapping[str, Mapping[int, Sequence[float]]], labels: Mapping[str, str],
