@@ -34,8 +34,8 @@ from torch.optim.optimizer import register_optimizer_step_post_hook, register_op
 
 from bn.scale_dynamics import angle_between
 
-__all__ = ["AngularUpdateTracker", "LayerProbe", "UpdateRatioTracker", "diagnostics_measure", "histogram", "layer_summary",
-           "probe_layers", "saturated_fraction"]
+__all__ = ["AngularUpdateTracker", "LayerProbe", "UpdateRatioTracker", "diagnostics_measure", "histogram",
+           "layer_summary", "probe_layers", "saturated_fraction"]
 
 # |tanh| or sigmoid this close to its bound has a derivative below 6 % of its peak.
 SATURATION_MARGIN = 0.03

@@ -97,7 +97,8 @@ def _window(run: dict[str, Any], name: str, window_steps: int) -> dict[str, floa
     for step, m in zip(h["eval_step"], h["measures"]):
         if step > end - window_steps and m["steps"]:
             rec, k = m["layers"][name], m["steps"]
-            a, d, ang, n = a + k * rec["mean_norm_sq"], d + k * rec["mean_update_sq"], ang + k * rec["mean_angle"], n + k
+            a, d = a + k * rec["mean_norm_sq"], d + k * rec["mean_update_sq"]
+            ang, n = ang + k * rec["mean_angle"], n + k
     return {"rms_update": math.sqrt(d / a), "mean_angle": ang / n, "steps": int(n)}
 
 
