@@ -36,7 +36,7 @@ from bn.scale_dynamics import equilibrium_angular_update
 from bn.training import TensorData, TrainConfig, train
 
 __all__ = ["CLASSIFIER", "PROFILES", "train_config", "watched_weights", "run_weight_decay", "summarize",
-           "run_profile", "main"]
+           "layer_curves", "run_profile", "main"]
 
 CLASSIFIER = "classifier.weight"
 
@@ -159,6 +159,32 @@ def summarize(payload: dict[str, Any]) -> dict[str, Any]:
             entry["classifier_ratio"] = _ci(ratio[CLASSIFIER])
         out["by_weight_decay"][str(wd)] = entry
     return out
+
+
+def layer_curves(payload: dict[str, Any], key: str) -> tuple[np.ndarray, dict[float, np.ndarray]]:
+    """``(steps, {weight decay: array (seeds, layers, evaluations)})`` of one recorded quantity.
+
+    ``key`` is a field of :meth:`AngularUpdateTracker.interval` (``norm``,
+    ``rms_update``, ``mean_angle``, ...) or ``effective_lr``, the rate per filter
+    ``eta C / ||W||^2`` (``C`` filters) at the evaluation's rate. Missing values
+    (no steps yet) are NaN; layers in the order of ``summary["layers"]``.
+    """
+    runs = payload["runs"]
+    names = list(runs[0]["history"]["measures"][0]["layers"])
+    steps = np.asarray(runs[0]["history"]["eval_step"])
+    out: dict[float, np.ndarray] = {}
+    for wd in payload["config"]["weight_decays"]:
+        sel = sorted((r for r in runs if r["weight_decay"] == wd), key=lambda r: r["seed"])
+        arr = np.full((len(sel), len(names), len(steps)), np.nan)
+        for i, r in enumerate(sel):
+            h = r["history"]
+            for j, name in enumerate(names):
+                for t, (lr, m) in enumerate(zip(h["lr"], h["measures"])):
+                    rec = m["layers"][name]
+                    value = lr * rec["filters"] / rec["norm"] ** 2 if key == "effective_lr" else rec[key]
+                    arr[i, j, t] = np.nan if value is None else value
+        out[wd] = arr
+    return steps, out
 
 
 def run_profile(profile: str = "cpu", data_dir: str | None = None, progress: bool = True) -> dict[str, Any]:
