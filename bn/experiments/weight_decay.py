@@ -89,17 +89,28 @@ def run_weight_decay(data: TensorData, p: dict[str, Any], progress: bool = True)
     return runs
 
 
-def _window(run: dict[str, Any], name: str, window_steps: int) -> dict[str, float]:
-    """A layer's intervals within the last ``window_steps`` steps, combined exactly (step-weighted)."""
+def _window(run: dict[str, Any], name: str, window_steps: int, drift_weight: float) -> dict[str, float]:
+    """A layer's intervals within the last ``window_steps`` steps, combined exactly (step-weighted).
+
+    ``drift_ratio`` is ``1 + drift_weight (A_end - A_start) / sum_t A_t``: by
+    :func:`bn.scale_dynamics.window_update_identity`, the factor by which a norm
+    that still moves raises ``sum ||dW||^2`` above its equilibrium value (the
+    O(||dW||^2) boundary terms left out), with ``drift_weight = (1 - mu) / (2 eta lambda)``.
+    """
     h = run["history"]
     end = h["eval_step"][-1]
     a = d = ang = n = 0.0
+    start_norm = None
     for step, m in zip(h["eval_step"], h["measures"]):
-        if step > end - window_steps and m["steps"]:
+        if step <= end - window_steps:
+            start_norm = m["layers"][name]["norm"]
+        elif m["steps"]:
             rec, k = m["layers"][name], m["steps"]
             a, d = a + k * rec["mean_norm_sq"], d + k * rec["mean_update_sq"]
             ang, n = ang + k * rec["mean_angle"], n + k
-    return {"rms_update": math.sqrt(d / a), "mean_angle": ang / n, "steps": int(n)}
+    end_norm = h["measures"][-1]["layers"][name]["norm"]
+    drift = drift_weight * (end_norm**2 - start_norm**2) / a
+    return {"rms_update": math.sqrt(d / a), "mean_angle": ang / n, "steps": int(n), "drift_ratio": 1.0 + drift}
 
 
 def _norm_change(run: dict[str, Any], name: str, window_steps: int) -> float:
@@ -124,7 +135,9 @@ def summarize(payload: dict[str, Any]) -> dict[str, Any]:
     ``lambda = 0``, where the prediction is 0), per seed. ``conv_ratio`` averages
     the eight conv layers within a seed and gives the mean over seeds with a t
     interval (the seed is the independent unit); ``conv_ratio_range`` the
-    smallest and largest per-layer mean over seeds. The classifier is reported
+    smallest and largest per-layer mean over seeds; ``conv_ratio_drift_corrected``
+    compares with the finite-window balance instead, which keeps the change of
+    ``||W||^2`` over the window (see :func:`_window`). The classifier is reported
     separately: it is not followed by BN, so nothing ties it to the prediction.
     """
     p = payload["config"]
@@ -137,7 +150,8 @@ def summarize(payload: dict[str, Any]) -> dict[str, Any]:
     for wd in p["weight_decays"]:
         sel = sorted((r for r in runs if r["weight_decay"] == wd), key=lambda r: r["seed"])
         pred = equilibrium_angular_update(p["lr"], wd, p["momentum"])
-        per_layer = {n: [_window(r, n, win) for r in sel] for n in names}
+        weight = (1 - p["momentum"]) / (2 * p["lr"] * wd) if wd > 0 else 0.0
+        per_layer = {n: [_window(r, n, win, weight) for r in sel] for n in names}
         entry: dict[str, Any] = {
             "predicted": pred, "seeds": [r["seed"] for r in sel],
             "rms_update": {n: [w["rms_update"] for w in per_layer[n]] for n in names},
@@ -157,6 +171,12 @@ def summarize(payload: dict[str, Any]) -> dict[str, Any]:
             layer_means = [float(np.mean(ratio[n])) for n in convs]
             entry["conv_ratio_range"] = [min(layer_means), max(layer_means)]
             entry["classifier_ratio"] = _ci(ratio[CLASSIFIER])
+            # The prediction with the window's norm drift put back (the finite-window balance).
+            corrected = {n: [v / math.sqrt(w["drift_ratio"]) for v, w in zip(ratio[n], per_layer[n])]
+                         for n in names}
+            entry["conv_ratio_drift_corrected"] = _ci([float(np.mean([corrected[n][i] for n in convs]))
+                                                       for i in range(len(sel))])
+            entry["classifier_ratio_drift_corrected"] = _ci(corrected[CLASSIFIER])
         out["by_weight_decay"][str(wd)] = entry
     return out
 
