@@ -18,7 +18,7 @@ layer  module                    may import                     holds
 0      ``bn.cli``                (standard library)             what the command lines share: one-line user errors
 1      ``bn.functional``         numpy                          BN in NumPy: forward/backward pairs with a cache
 1      ``bn.alternatives``       numpy                          BN's relatives and Batch Renormalization (Part IV)
-1      ``bn.scale_dynamics``     numpy                          the toy model of weight-norm growth
+1      ``bn.scale_dynamics``     numpy                          weight-norm growth and its equilibrium
 1      ``bn.analysis``           numpy                          time to a target, means with t intervals
 2      ``bn.gradcheck``          numpy                          finite differences, complex step, error metrics
 3      ``bn.symbolic``           numpy, sympy                   SymPy derivations and proofs

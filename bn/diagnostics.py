@@ -10,10 +10,14 @@ for convolutional networks:
   summarize one such tensor;
 - :class:`UpdateRatioTracker` records, at every optimizer step, the
   update-to-data ratio ``std(delta w) / std(w)`` of each watched weight;
+- :class:`AngularUpdateTracker` accumulates, at every optimizer step, each
+  watched weight's norm, squared update and angle of rotation, and reports
+  them per evaluation interval (the equilibrium of weight decay, Part IV);
 - :func:`diagnostics_measure` bundles the first three into a ``measure`` for
   :func:`bn.training.train`.
 
-Training layer: imports torch and nothing above ``bn.training``.
+Training layer: imports torch and nothing above ``bn.training`` (the angle
+itself is :func:`bn.scale_dynamics.angle_between`).
 """
 
 from __future__ import annotations
@@ -28,8 +32,10 @@ import torch.nn.functional as F
 from torch import nn
 from torch.optim.optimizer import register_optimizer_step_post_hook, register_optimizer_step_pre_hook
 
-__all__ = ["LayerProbe", "UpdateRatioTracker", "diagnostics_measure", "histogram", "layer_summary",
-           "probe_layers", "saturated_fraction"]
+from bn.scale_dynamics import angle_between
+
+__all__ = ["AngularUpdateTracker", "LayerProbe", "UpdateRatioTracker", "diagnostics_measure", "histogram",
+           "layer_summary", "probe_layers", "saturated_fraction"]
 
 # |tanh| or sigmoid this close to its bound has a derivative below 6 % of its peak.
 SATURATION_MARGIN = 0.03
@@ -139,8 +145,34 @@ def diagnostics_measure(layers: Sequence[str], x: torch.Tensor, y: torch.Tensor,
     return measure
 
 
+class _StepHooks:
+    """While used as a context manager, ``self._pre`` and ``self._post`` run around every optimizer step.
+
+    PyTorch's global step hooks see the update an optimizer actually applies,
+    momentum and weight decay included, without touching the training loop.
+    """
+
+    _handles: list[Any]
+
+    def _pre(self, _opt, _args, _kwargs) -> None:
+        raise NotImplementedError
+
+    def _post(self, _opt, _args, _kwargs) -> None:
+        raise NotImplementedError
+
+    def __enter__(self):
+        self._handles = [register_optimizer_step_pre_hook(self._pre),
+                         register_optimizer_step_post_hook(self._post)]
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for h in self._handles:
+            h.remove()
+        self._handles = []
+
+
 @dataclass
-class UpdateRatioTracker:
+class UpdateRatioTracker(_StepHooks):
     """Record ``std(delta w) / std(w)`` of each watched parameter at every optimizer step.
 
     Use as a context manager around :func:`bn.training.train`: it hooks every
@@ -165,15 +197,62 @@ class UpdateRatioTracker:
             delta = p.detach() - self._before[name]
             self.ratios[name].append(float(delta.std() / p.detach().std()))
 
-    def __enter__(self) -> "UpdateRatioTracker":
-        self._handles = [register_optimizer_step_pre_hook(self._pre),
-                         register_optimizer_step_post_hook(self._post)]
-        return self
 
-    def __exit__(self, *exc) -> None:
-        for h in self._handles:
-            h.remove()
-        self._handles = []
+@dataclass
+class AngularUpdateTracker(_StepHooks):
+    """Per watched weight, sums over the steps of an interval: ``||W_t||^2``, ``||W_{t+1} - W_t||^2``, angle.
+
+    Use as a context manager around :func:`bn.training.train` and pass
+    :meth:`measure` as its ``measure``: each evaluation then records, per
+    weight, the norm ``||W||_F`` now and, over the steps since the previous
+    evaluation, the root-mean-square relative update
+    ``sqrt(sum ||dW||^2 / sum ||W||^2)`` (what :func:`bn.scale_dynamics.equilibrium_angular_update`
+    predicts) and the mean angle between ``W_t`` and ``W_{t+1}`` (radians), with
+    the interval means of ``||W_t||^2`` and ``||dW||^2`` so that intervals combine
+    exactly into longer windows.
+    """
+
+    params: dict[str, nn.Parameter]
+
+    def __post_init__(self) -> None:
+        self._before: dict[str, torch.Tensor] = {}
+        self._handles: list[Any] = []
+        self._reset()
+
+    def _reset(self) -> None:
+        self._sums = {name: [0.0, 0.0, 0.0] for name in self.params}
+        self._steps = 0
+
+    def _pre(self, _opt, _args, _kwargs) -> None:
+        self._before = {name: p.detach().to("cpu", torch.float64, copy=True) for name, p in self.params.items()}
+
+    def _post(self, _opt, _args, _kwargs) -> None:
+        for name, p in self.params.items():
+            before, after = self._before[name], p.detach().to("cpu", torch.float64)
+            sums = self._sums[name]
+            sums[0] += float(before.square().sum())
+            sums[1] += float((after - before).square().sum())
+            sums[2] += angle_between(before.numpy(), after.numpy())
+        self._steps += 1
+
+    def interval(self) -> dict[str, Any]:
+        """The records since the last call (``rms_update``, ``mean_angle`` None after 0 steps); then reset."""
+        layers = {}
+        for name, p in self.params.items():
+            norm_sq, update_sq, angle = self._sums[name]
+            n = self._steps
+            layers[name] = {"norm": float(p.detach().double().norm()), "filters": int(p.shape[0]),
+                            "mean_norm_sq": norm_sq / n if n else None,
+                            "mean_update_sq": update_sq / n if n else None,
+                            "rms_update": math.sqrt(update_sq / norm_sq) if n else None,
+                            "mean_angle": angle / n if n else None}
+        out = {"steps": self._steps, "layers": layers}
+        self._reset()
+        return out
+
+    def measure(self, _model: nn.Module) -> dict[str, Any]:
+        """:meth:`interval`, in the form of a ``measure`` for :func:`bn.training.train`."""
+        return self.interval()
 
 
 def conv_weights(model: nn.Module) -> dict[str, nn.Parameter]:

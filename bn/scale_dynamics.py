@@ -9,6 +9,13 @@ through the direction of each row, so its gradient is orthogonal to each row
 eta^2 ||grad||^2 to ||W||^2. With weight decay the norm instead settles where
 the decay balances that growth.
 
+At that equilibrium the relative update per step is fixed by the optimizer
+alone: for SGD with heavy-ball momentum mu and coupled weight decay lambda
+(``torch.optim.SGD(momentum=mu, weight_decay=lambda)``, ``nesterov=False``),
+``E||W_{t+1} - W_t||^2 = 2 eta lambda / (1 + mu) E||W_t||^2``
+(:func:`equilibrium_angular_update`; :func:`window_update_identity` gives the
+exact finite-window form that the toy, run with ``momentum``, obeys).
+
 Pure NumPy on top of :mod:`bn.functional`; everything is seeded.
 """
 
@@ -36,6 +43,7 @@ class ToyConfig:
     target_noise: float = 0.5
     eps: float = 1e-5
     seed: int = 0
+    momentum: float = 0.0
 
 
 @dataclass
@@ -47,6 +55,8 @@ class ScaleHistory:
     grad_norm: list[float] = field(default_factory=list)
     cosine: list[float] = field(default_factory=list)
     norm_increment_residual: list[float] = field(default_factory=list)
+    update_sq: list[float] = field(default_factory=list)
+    angle: list[float] = field(default_factory=list)
 
     def as_arrays(self) -> dict[str, np.ndarray]:
         """Every record as a float64 array."""
@@ -83,6 +93,17 @@ def sgd_step(w: np.ndarray, grad: np.ndarray, lr: float, weight_decay: float) ->
     return w - lr * (grad + weight_decay * w)
 
 
+def momentum_step(w: np.ndarray, velocity: np.ndarray, grad: np.ndarray, lr: float, weight_decay: float,
+                  momentum: float) -> tuple[np.ndarray, np.ndarray]:
+    """One step of ``torch.optim.SGD`` (heavy ball, no dampening, coupled decay): ``(W', v')``.
+
+    ``v' = momentum v + grad + wd W`` and ``W' = W - lr v'``; with ``momentum = 0``
+    and ``v = 0`` this is :func:`sgd_step`.
+    """
+    velocity = momentum * velocity + grad + weight_decay * w
+    return w - lr * velocity, velocity
+
+
 def cosine(a: np.ndarray, b: np.ndarray) -> float:
     """<a, b> / (||a|| ||b||), the Frobenius cosine (0 when either is 0)."""
     denom = np.linalg.norm(a) * np.linalg.norm(b)
@@ -94,19 +115,22 @@ def run_toy(cfg: ToyConfig = ToyConfig()) -> ScaleHistory:
     u, teacher, w = make_problem(cfg)
     rng = np.random.default_rng(cfg.seed + 1)
     hist = ScaleHistory()
+    velocity = np.zeros_like(w)
     for _ in range(cfg.steps):
         idx = rng.choice(cfg.n_examples, size=cfg.batch_size, replace=False)
         target, _ = normalized_features(u[idx], teacher, cfg.eps)
         target = target + cfg.target_noise * rng.standard_normal(target.shape)
         loss, grad = loss_and_gradient(u[idx], w, target, cfg.eps)
-        w_next = sgd_step(w, grad, cfg.lr, cfg.weight_decay)
-        # Without weight decay, orthogonality makes this exactly 0 at eps = 0.
+        w_next, velocity = momentum_step(w, velocity, grad, cfg.lr, cfg.weight_decay, cfg.momentum)
+        # Without weight decay or momentum, orthogonality makes this exactly 0 at eps = 0.
         increment = np.sum(w_next**2) - np.sum(w**2) - cfg.lr**2 * np.sum(grad**2)
         hist.weight_norm.append(float(np.linalg.norm(w)))
         hist.loss.append(loss)
         hist.grad_norm.append(float(np.linalg.norm(grad)))
         hist.cosine.append(cosine(w, grad))
         hist.norm_increment_residual.append(float(increment))
+        hist.update_sq.append(float(np.sum((w_next - w) ** 2)))
+        hist.angle.append(angle_between(w, w_next))
         w = w_next
     hist.weight_norm.append(float(np.linalg.norm(w)))
     return hist
@@ -115,3 +139,60 @@ def run_toy(cfg: ToyConfig = ToyConfig()) -> ScaleHistory:
 def effective_learning_rate(lr: float, weight_norm: np.ndarray) -> np.ndarray:
     """eta / ||W||^2, the step size felt by the direction W/||W||."""
     return lr / np.asarray(weight_norm) ** 2
+
+
+def angle_between(a: np.ndarray, b: np.ndarray) -> float:
+    """The angle (radians) between ``a`` and ``b`` as flat vectors.
+
+    Computed as ``2 atan2(||a^ - b^||, ||a^ + b^||)`` on the unit vectors, which
+    stays accurate for the tiny angles of one SGD step, where ``arccos`` of a
+    cosine near 1 loses half the digits.
+    """
+    a, b = np.ravel(a).astype(np.float64), np.ravel(b).astype(np.float64)
+    na, nb = np.linalg.norm(a), np.linalg.norm(b)
+    if na == 0 or nb == 0:
+        raise ValueError("the angle to a zero vector is undefined")
+    ua, ub = a / na, b / nb
+    return float(2.0 * np.arctan2(np.linalg.norm(ua - ub), np.linalg.norm(ua + ub)))
+
+
+def equilibrium_angular_update(lr: float, weight_decay: float, momentum: float = 0.0) -> float:
+    """sqrt(2 eta lambda / (1 + mu)): the root-mean-square relative update at equilibrium.
+
+    For a scale-invariant weight (gradient orthogonal to W) trained by
+    ``torch.optim.SGD`` with heavy-ball momentum ``mu`` and coupled weight decay
+    ``lambda``, a stationary ``||W||`` forces ``E||dW||^2 = 2 eta lambda / (1 + mu) E||W||^2``
+    (see :func:`window_update_identity`); for steps this small the angle per step
+    equals ``||dW|| / ||W||`` up to a relative ``O(angle^2)``. It does not hold for
+    Nesterov momentum, whose update also carries the previous step's gradient.
+    """
+    if lr < 0 or weight_decay < 0 or not 0 <= momentum < 1:
+        raise ValueError("need lr >= 0, weight_decay >= 0 and 0 <= momentum < 1")
+    return float(np.sqrt(2.0 * lr * weight_decay / (1.0 + momentum)))
+
+
+def window_update_identity(norm_sq: np.ndarray, update_sq: np.ndarray, lr: float, weight_decay: float,
+                           momentum: float) -> tuple[float, float]:
+    """Both sides of the exact balance of ``||W||^2`` over a run of heavy-ball steps: ``(lhs, rhs)``.
+
+    ``norm_sq[t] = ||W_t||^2`` for t = 0..T and ``update_sq[t] = ||W_{t+1} - W_t||^2``
+    for t = 0..T-1, from a run that starts with zero velocity. With ``c_t = <W_t, dW_t>``,
+    orthogonality of the gradient gives ``c_t = mu (c_{t-1} + D_{t-1}) - eta lambda A_t``
+    and the norm obeys ``A_{t+1} - A_t = 2 c_t + D_t``. Summed over the run,
+
+        lhs = (1 + mu) sum_t D_t
+        rhs = 2 eta lambda sum_t A_t + (1 - mu) (A_T - A_0) + 2 mu c_{T-1} + 2 mu D_{T-1}
+
+    holds exactly, whatever the gradients are; when ``||W||`` is stationary the
+    boundary terms are ``O(A)`` against sums ``O(T A)``, which is
+    :func:`equilibrium_angular_update`. Here ``c_{T-1} = (A_T - A_{T-1} - D_{T-1}) / 2``.
+    """
+    a = np.asarray(norm_sq, dtype=np.float64)
+    d = np.asarray(update_sq, dtype=np.float64)
+    if a.shape != (len(d) + 1,) or len(d) == 0:
+        raise ValueError("need norm_sq of length T + 1 and update_sq of length T >= 1")
+    c_last = (a[-1] - a[-2] - d[-1]) / 2
+    lhs = (1 + momentum) * float(d.sum())
+    rhs = (2 * lr * weight_decay * float(a[:-1].sum()) + (1 - momentum) * (a[-1] - a[0])
+           + 2 * momentum * (c_last + d[-1]))
+    return lhs, float(rhs)

@@ -1,0 +1,250 @@
+"""Scale invariance meets weight decay: the equilibrium of ||W|| in a deep BN network (Part IV).
+
+Every conv layer of :class:`bn.models.practice.PlainCNN` (``norm="torch"``) is
+followed by BN, so the loss depends on each filter only through its
+direction. Trained by ``torch.optim.SGD`` with heavy-ball momentum and coupled
+weight decay at a constant rate, ``||W||`` of such a layer settles where the
+relative update per step is ``sqrt(2 eta lambda / (1 + mu))``
+(:func:`bn.scale_dynamics.equilibrium_angular_update`). This module trains the
+network at several ``lambda`` on paired seeds through :func:`bn.training.train`,
+records per layer and evaluation interval the norm, the update and the angle
+(:class:`bn.diagnostics.AngularUpdateTracker`), and summarizes measured against
+predicted at the end of training (:func:`summarize`).
+
+    python -m bn.experiments.weight_decay [--smoke] [--profile cpu|gpu] [--out FILE]
+
+writes ``book/results/weight_decay.json`` (``weight_decay_gpu.json`` for the
+gpu profile; a ``--smoke`` run is for tests and needs ``--out``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import time
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from bn.analysis import mean_ci
+from bn.diagnostics import AngularUpdateTracker, conv_weights
+from bn.experiments.base import load_tensor_data
+from bn.models.practice import PlainCNN
+from bn.scale_dynamics import equilibrium_angular_update
+from bn.training import TensorData, TrainConfig, train
+
+__all__ = ["CLASSIFIER", "PROFILES", "train_config", "watched_weights", "run_weight_decay", "summarize",
+           "layer_curves", "run_profile", "main"]
+
+CLASSIFIER = "classifier.weight"
+
+# The rate is constant after the warm-up (no decay), so that ||W|| has a fixed point to reach.
+# The norm's time constant is about (1 - mu) / (4 eta lambda) steps: 50 at lambda = 5e-3 and
+# 500 at 5e-4, so the cpu profile's 1000 steps settle the first and not the second (the gpu
+# profile's 20000 steps settle both).
+PROFILES: dict[str, dict[str, Any]] = {
+    "cpu": {"seeds": [0, 1, 2], "weight_decays": [0.0, 5e-4, 5e-3], "n_train": None, "n_test": 2000,
+            "steps": 1000, "batch_size": 32, "lr": 0.1, "momentum": 0.9, "warmup_steps": 50,
+            "eval_every": 50, "eval_examples": 250, "window_steps": 200, "device": "cpu"},
+    "gpu": {"seeds": [0, 1, 2, 3, 4], "weight_decays": [0.0, 1e-4, 5e-4, 5e-3], "n_train": None,
+            "n_test": None, "steps": 20000, "batch_size": 128, "lr": 0.1, "momentum": 0.9,
+            "warmup_steps": 500, "eval_every": 250, "eval_examples": 2000, "window_steps": 2500,
+            "device": "cuda"},
+    "smoke": {"seeds": [0, 1], "weight_decays": [0.0, 5e-3], "n_train": 2000, "n_test": 200,
+              "steps": 12, "batch_size": 32, "lr": 0.1, "momentum": 0.9, "warmup_steps": 2,
+              "eval_every": 4, "eval_examples": 100, "window_steps": 8, "device": "cpu"},
+}
+
+
+def train_config(p: dict[str, Any], weight_decay: float) -> TrainConfig:
+    """Heavy-ball SGD (``nesterov=False``: the case the prediction is exact for), constant rate after warm-up."""
+    return TrainConfig(steps=p["steps"], batch_size=p["batch_size"], peak_lr=p["lr"],
+                       warmup_steps=p["warmup_steps"], half_life=None, momentum=p["momentum"],
+                       nesterov=False, weight_decay=weight_decay, flip=True, eval_every=p["eval_every"],
+                       eval_examples=p["eval_examples"], checkpoint_every=10**9)
+
+
+def watched_weights(model: nn.Module) -> dict[str, nn.Parameter]:
+    """Every conv kernel (each followed by BN: scale-invariant) and the classifier's weight (not)."""
+    return {**conv_weights(model), CLASSIFIER: model.classifier.weight}
+
+
+def run_weight_decay(data: TensorData, p: dict[str, Any], progress: bool = True) -> list[dict[str, Any]]:
+    """Train the plain CNN once per seed and weight decay; the same seed gives the same init and batches."""
+    runs = []
+    for seed in p["seeds"]:
+        for wd in p["weight_decays"]:
+            torch.manual_seed(seed)
+            model = PlainCNN(norm="torch")
+            cfg = train_config(p, wd)
+            tracker = AngularUpdateTracker(watched_weights(model))
+            c0 = time.process_time()
+            with tracker:
+                history = train(model, data, cfg, seed, device=p["device"], measure=tracker.measure,
+                                progress=progress, desc=f"wd {wd:g} s{seed}")
+            runs.append({"weight_decay": wd, "seed": seed, "train": cfg.to_dict(),
+                         "cpu_seconds": time.process_time() - c0, "history": history})
+    return runs
+
+
+def _window(run: dict[str, Any], name: str, window_steps: int, drift_weight: float) -> dict[str, float]:
+    """A layer's intervals within the last ``window_steps`` steps, combined exactly (step-weighted).
+
+    ``drift_ratio`` is ``1 + drift_weight (A_end - A_start) / sum_t A_t``: by
+    :func:`bn.scale_dynamics.window_update_identity`, the factor by which a norm
+    that still moves raises ``sum ||dW||^2`` above its equilibrium value (the
+    O(||dW||^2) boundary terms left out), with ``drift_weight = (1 - mu) / (2 eta lambda)``.
+    """
+    h = run["history"]
+    end = h["eval_step"][-1]
+    a = d = ang = n = 0.0
+    start_norm = None
+    for step, m in zip(h["eval_step"], h["measures"]):
+        if step <= end - window_steps:
+            start_norm = m["layers"][name]["norm"]
+        elif m["steps"]:
+            rec, k = m["layers"][name], m["steps"]
+            a, d = a + k * rec["mean_norm_sq"], d + k * rec["mean_update_sq"]
+            ang, n = ang + k * rec["mean_angle"], n + k
+    end_norm = h["measures"][-1]["layers"][name]["norm"]
+    drift = drift_weight * (end_norm**2 - start_norm**2) / a
+    return {"rms_update": math.sqrt(d / a), "mean_angle": ang / n, "steps": int(n), "drift_ratio": 1.0 + drift}
+
+
+def _norm_change(run: dict[str, Any], name: str, window_steps: int) -> float:
+    """Relative change of ``||W||`` over the window: ``||W||_end / ||W||_(end - window) - 1``."""
+    h = run["history"]
+    steps = np.asarray(h["eval_step"])
+    norms = np.asarray([m["layers"][name]["norm"] for m in h["measures"]])
+    start = int(np.searchsorted(steps, steps[-1] - window_steps))
+    return float(norms[-1] / norms[start] - 1.0)
+
+
+def _ci(values: list[float]) -> dict[str, float]:
+    iv = mean_ci(values)
+    return {"mean": iv.estimate, "low": iv.low, "high": iv.high, "n": iv.n}
+
+
+def summarize(payload: dict[str, Any]) -> dict[str, Any]:
+    """Measured against predicted at the end of training, and test accuracy, per weight decay.
+
+    For each ``lambda`` and layer: the window's root-mean-square relative update
+    and mean angle divided by :func:`equilibrium_angular_update` (``None`` at
+    ``lambda = 0``, where the prediction is 0), per seed. ``conv_ratio`` averages
+    the eight conv layers within a seed and gives the mean over seeds with a t
+    interval (the seed is the independent unit); ``conv_ratio_range`` the
+    smallest and largest per-layer mean over seeds; ``conv_ratio_drift_corrected``
+    compares with the finite-window balance instead, which keeps the change of
+    ``||W||^2`` over the window (see :func:`_window`). The classifier is reported
+    separately: it is not followed by BN, so nothing ties it to the prediction.
+    """
+    p = payload["config"]
+    runs = payload["runs"]
+    names = list(runs[0]["history"]["measures"][0]["layers"])
+    convs = [n for n in names if n != CLASSIFIER]
+    win = p["window_steps"]
+    out: dict[str, Any] = {"layers": names, "by_weight_decay": {}}
+    base_acc = {r["seed"]: r["history"]["final_test_acc"] for r in runs if r["weight_decay"] == 0.0}
+    for wd in p["weight_decays"]:
+        sel = sorted((r for r in runs if r["weight_decay"] == wd), key=lambda r: r["seed"])
+        pred = equilibrium_angular_update(p["lr"], wd, p["momentum"])
+        weight = (1 - p["momentum"]) / (2 * p["lr"] * wd) if wd > 0 else 0.0
+        per_layer = {n: [_window(r, n, win, weight) for r in sel] for n in names}
+        entry: dict[str, Any] = {
+            "predicted": pred, "seeds": [r["seed"] for r in sel],
+            "rms_update": {n: [w["rms_update"] for w in per_layer[n]] for n in names},
+            "mean_angle": {n: [w["mean_angle"] for w in per_layer[n]] for n in names},
+            "norm_change": {n: [_norm_change(r, n, win) for r in sel] for n in names},
+            "final_test_acc": _ci([r["history"]["final_test_acc"] for r in sel])}
+        if base_acc and wd != 0.0:
+            entry["acc_gain_over_no_decay"] = _ci([r["history"]["final_test_acc"] - base_acc[r["seed"]]
+                                                   for r in sel])
+        if pred > 0:
+            ratio = {n: [v / pred for v in entry["rms_update"][n]] for n in names}
+            angle_ratio = {n: [v / pred for v in entry["mean_angle"][n]] for n in names}
+            entry["ratio"] = ratio
+            entry["conv_ratio"] = _ci([float(np.mean([ratio[n][i] for n in convs])) for i in range(len(sel))])
+            entry["conv_angle_ratio"] = _ci([float(np.mean([angle_ratio[n][i] for n in convs]))
+                                             for i in range(len(sel))])
+            layer_means = [float(np.mean(ratio[n])) for n in convs]
+            entry["conv_ratio_range"] = [min(layer_means), max(layer_means)]
+            entry["classifier_ratio"] = _ci(ratio[CLASSIFIER])
+            # The prediction with the window's norm drift put back (the finite-window balance).
+            corrected = {n: [v / math.sqrt(w["drift_ratio"]) for v, w in zip(ratio[n], per_layer[n])]
+                         for n in names}
+            entry["conv_ratio_drift_corrected"] = _ci([float(np.mean([corrected[n][i] for n in convs]))
+                                                       for i in range(len(sel))])
+            entry["classifier_ratio_drift_corrected"] = _ci(corrected[CLASSIFIER])
+        out["by_weight_decay"][str(wd)] = entry
+    return out
+
+
+def layer_curves(payload: dict[str, Any], key: str) -> tuple[np.ndarray, dict[float, np.ndarray]]:
+    """``(steps, {weight decay: array (seeds, layers, evaluations)})`` of one recorded quantity.
+
+    ``key`` is a field of :meth:`AngularUpdateTracker.interval` (``norm``,
+    ``rms_update``, ``mean_angle``, ...) or ``effective_lr``, the rate per filter
+    ``eta C / ||W||^2`` (``C`` filters) at the evaluation's rate. Missing values
+    (no steps yet) are NaN; layers in the order of ``summary["layers"]``.
+    """
+    runs = payload["runs"]
+    names = list(runs[0]["history"]["measures"][0]["layers"])
+    steps = np.asarray(runs[0]["history"]["eval_step"])
+    out: dict[float, np.ndarray] = {}
+    for wd in payload["config"]["weight_decays"]:
+        sel = sorted((r for r in runs if r["weight_decay"] == wd), key=lambda r: r["seed"])
+        arr = np.full((len(sel), len(names), len(steps)), np.nan)
+        for i, r in enumerate(sel):
+            h = r["history"]
+            for j, name in enumerate(names):
+                for t, (lr, m) in enumerate(zip(h["lr"], h["measures"])):
+                    rec = m["layers"][name]
+                    value = lr * rec["filters"] / rec["norm"] ** 2 if key == "effective_lr" else rec[key]
+                    arr[i, j, t] = np.nan if value is None else value
+        out[wd] = arr
+    return steps, out
+
+
+def run_profile(profile: str = "cpu", data_dir: str | None = None, progress: bool = True) -> dict[str, Any]:
+    """Run ``profile`` and return the payload: config, every run, the summary and provenance."""
+    from bn.provenance import collect_provenance
+
+    p = PROFILES[profile]
+    t0, c0 = time.perf_counter(), time.process_time()
+    data, data_prov = load_tensor_data(data_dir, p["n_train"], p["n_test"])
+    runs = run_weight_decay(data, p, progress)
+    payload: dict[str, Any] = {"study": "weight_decay", "profile": profile, "config": p, "runs": runs}
+    payload["summary"] = summarize(payload)
+    payload["provenance"] = collect_provenance(
+        config=p, seeds=p["seeds"], data=data_prov, wall_time_s=time.perf_counter() - t0,
+        cpu_time_s=time.process_time() - c0, profile=profile, torch_threads=torch.get_num_threads(),
+        torch_cpu_capability=torch.backends.cpu.get_cpu_capability())
+    return payload
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Command line: run a profile and write its result file."""
+    from bn.results import results_dir, save_result
+
+    ap = argparse.ArgumentParser(prog="python -m bn.experiments.weight_decay", description=__doc__.split("\n")[0])
+    ap.add_argument("--smoke", action="store_true", help="a few steps on 2,000 images (tests only)")
+    ap.add_argument("--profile", choices=("cpu", "gpu"), default="cpu")
+    ap.add_argument("--data-dir", default=None)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--no-progress", action="store_true")
+    ap.add_argument("--out", default=None, help="result file (default book/results/weight_decay[_gpu].json)")
+    args = ap.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    profile = "smoke" if args.smoke else args.profile
+    if args.out is None and profile == "smoke":
+        raise SystemExit("a --smoke run needs --out (it is never written to book/results)")
+    out = args.out or results_dir() / ("weight_decay.json" if profile == "cpu" else f"weight_decay_{profile}.json")
+    payload = run_profile(profile, args.data_dir, progress=not args.no_progress)
+    save_result(out, payload)
+    print(f"wrote {out} ({payload['provenance']['cpu_time_s']:.0f} CPU s)")
+
+
+if __name__ == "__main__":
+    main()
