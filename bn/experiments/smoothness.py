@@ -41,9 +41,9 @@ from bn.training import TensorData, evaluate_accuracy, train
 ARMS: dict[str, str] = {"no_bn": "none", "bn": "torch", "noisy_bn": "torch"}
 
 PROFILES: dict[str, dict[str, Any]] = {
-    "cpu": {"seeds": [0, 1, 2], "n_train": None, "n_test": None, "n_val": 5000, "steps": 400,
+    "cpu": {"seeds": [0, 1, 2], "n_train": None, "n_test": None, "n_val": 5000, "steps": 300,
             "batch_size": 64, "lr_candidates": [0.01, 0.02, 0.05], "lr_seed": 0, "eval_every": 50,
-            "eval_examples": 1000, "probe_examples": 128,
+            "eval_examples": 1000, "probe_examples": 64,
             "noise": {"shift_max": 1.0, "scale_max": 2.0},
             "step_multipliers": [0.05, 0.1, 0.2, 0.4, 1.0, 2.0, 4.0]},
     "gpu": {"seeds": [0, 1, 2, 3, 4], "n_train": None, "n_test": None, "n_val": 5000, "steps": 4000,
