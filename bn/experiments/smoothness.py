@@ -198,6 +198,25 @@ def ics_arrays(run: dict[str, Any]) -> dict[str, np.ndarray]:
     return out
 
 
+def curves(result: dict[str, Any], arm: str, k_max: float | None = None) -> dict[str, np.ndarray]:
+    """The arm's measurements over training as ``(seeds, points)`` arrays, for the figures.
+
+    ``test_acc``, the ICS (``ics_relative``, ``ics_cos``: medians over layers) and
+    the landscape (``loss_range``, ``predictiveness``, ``beta``) have one column
+    per evaluation; ``mean_shift`` and ``std_shift`` (averaged over layers) one
+    per interval between evaluations.
+    """
+    rows: dict[str, list[np.ndarray]] = {}
+    for r in _per_run(result, arm):
+        sh, ics, land = shifts(r), ics_arrays(r), landscape_summary(r, k_max)
+        values = {"test_acc": np.array(r["history"]["test_acc"]),
+                  "mean_shift": sh["mean_shift"].mean(1), "std_shift": sh["std_shift"].mean(1),
+                  "ics_relative": np.median(ics["relative"], 1), "ics_cos": np.median(ics["cos"], 1), **land}
+        for k, v in values.items():
+            rows.setdefault(k, []).append(v)
+    return {k: np.stack(v) for k, v in rows.items()}
+
+
 def summarize(result: dict[str, Any], k_max: float | None = None) -> dict[str, Any]:
     """Per arm and seed: final accuracy, mean shifts, median ICS and landscape measures; paired intervals.
 

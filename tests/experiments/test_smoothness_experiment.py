@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from bn.experiments.smoothness import (ARMS, PROFILES, build, run_smoothness, smoothness_measure, splits,
-                                       summarize)
+from bn.experiments.smoothness import (ARMS, PROFILES, build, curves, run_smoothness, smoothness_measure,
+                                       splits, summarize)
 from bn.experiments.practice import train_config
 from bn.training import train
 from bn.training.tensordata import tensor_data_from_arrays
@@ -72,6 +72,10 @@ def test_pipeline_on_tiny_data_gives_every_arm_seed_and_summary():
     assert set(s["per_seed"]) == set(ARMS)
     assert all(len(v) == 2 for v in s["per_seed"]["bn"].values())
     assert s["ratios"]["no_bn-bn"]["beta"].estimate > 0
+    c = curves(result, "noisy_bn")
+    assert c["test_acc"].shape == c["beta"].shape == (2, 3) and c["mean_shift"].shape == (2, 2)
+    noisy = sorted((r for r in result["runs"] if r["arm"] == "noisy_bn"), key=lambda r: r["seed"])
+    assert np.array_equal(c["test_acc"][:, -1], [r["history"]["test_acc"][-1] for r in noisy])
     # Restricting the landscape to the smaller steps cannot widen the loss range.
     small = summarize(result, k_max=0.1)
     for arm in ARMS:
