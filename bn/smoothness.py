@@ -31,7 +31,7 @@ import torch.nn.functional as F
 from torch import nn
 
 __all__ = ["Landscape", "NoisyShift", "add_noise_after_bn", "flat", "freeze_noise", "gradient_ics",
-           "input_moments", "landscape_along_gradient", "model_loss", "moment_shift"]
+           "input_moments", "landscape_along_gradient", "model_loss", "moment_shift", "set_noise"]
 
 LossFn = Callable[[], torch.Tensor]
 
@@ -48,6 +48,8 @@ class NoisyShift(nn.Module):
 
     ``frozen = True`` reuses the last draw (drawing once if there is none):
     measurements that compare several forward passes see the same noise.
+    ``enabled = False`` makes the layer the identity in training mode too (to
+    recompute the next BN layers' statistics of the noiseless network).
     """
 
     def __init__(self, channels: int, shift_max: float, scale_max: float, seed: int = 0) -> None:
@@ -59,6 +61,7 @@ class NoisyShift(nn.Module):
         self.channels, self.shift_max, self.scale_max = channels, shift_max, scale_max
         self.generator = torch.Generator().manual_seed(seed)
         self.frozen = False
+        self.enabled = True
         self.last: tuple[torch.Tensor, torch.Tensor] | None = None
 
     def draw(self) -> tuple[torch.Tensor, torch.Tensor]:
@@ -67,7 +70,7 @@ class NoisyShift(nn.Module):
         return 1 + (self.scale_max - 1) * u[0], self.shift_max * (2 * u[1] - 1)
 
     def forward(self, y: torch.Tensor) -> torch.Tensor:
-        if not self.training:
+        if not self.training or not self.enabled:
             return y
         if not self.frozen or self.last is None:
             self.last = self.draw()
@@ -106,6 +109,13 @@ def freeze_noise(model: nn.Module, frozen: bool = True) -> None:
         if isinstance(m, NoisyShift):
             m.frozen = frozen
             m.last = None
+
+
+def set_noise(model: nn.Module, enabled: bool) -> None:
+    """Switch every :class:`NoisyShift` of ``model`` on or off (off: the identity in every mode)."""
+    for m in model.modules():
+        if isinstance(m, NoisyShift):
+            m.enabled = enabled
 
 
 def model_loss(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> LossFn:

@@ -9,7 +9,7 @@ from torch import nn
 
 from bn.practice_models import PlainCNN
 from bn.smoothness import (NoisyShift, add_noise_after_bn, freeze_noise, gradient_ics, input_moments,
-                           landscape_along_gradient, moment_shift)
+                           landscape_along_gradient, moment_shift, set_noise)
 
 F64_TOL = 1e-12  # a few float64 roundings of O(1) quantities
 
@@ -50,6 +50,8 @@ def test_frozen_noise_repeats_its_draw_and_a_copy_leaves_the_original_stream_alo
     assert torch.equal(twin(y), first)
     assert torch.equal(layer(y), first)  # the copy drew from its own copy of the generator
     assert not torch.equal(layer(y), first)
+    set_noise(layer, False)
+    assert torch.equal(layer(y), y)  # off: the identity in training mode too
 
 
 def test_noise_after_bn_keeps_the_initialization_and_the_eval_function():

@@ -33,9 +33,10 @@ from torch import nn
 from bn.analysis import mean_ci, paired_difference_ci, paired_ratio_ci
 from bn.experiments.base import load_tensor_data
 from bn.experiments.practice import train_config
+from bn.population import precise_statistics, train_batches
 from bn.practice_models import PlainCNN
 from bn.smoothness import (add_noise_after_bn, freeze_noise, gradient_ics, input_moments,
-                           landscape_along_gradient, model_loss, moment_shift)
+                           landscape_along_gradient, model_loss, moment_shift, set_noise)
 from bn.training import TensorData, evaluate_accuracy, train
 
 ARMS: dict[str, str] = {"no_bn": "none", "bn": "torch", "noisy_bn": "torch"}
@@ -45,17 +46,17 @@ PROFILES: dict[str, dict[str, Any]] = {
             "batch_size": 64, "lr_candidates": [0.01, 0.02, 0.05], "lr_seed": 0, "eval_every": 50,
             "eval_examples": 1000, "probe_examples": 64,
             "noise": {"shift_max": 1.0, "scale_max": 2.0},
-            "step_multipliers": [0.05, 0.1, 0.2, 0.4, 1.0, 2.0, 4.0]},
+            "step_multipliers": [0.05, 0.1, 0.2, 0.4, 1.0, 2.0, 4.0], "calibration_batches": 20},
     "gpu": {"seeds": [0, 1, 2, 3, 4], "n_train": None, "n_test": None, "n_val": 5000, "steps": 4000,
             "batch_size": 128, "lr_candidates": [0.005, 0.01, 0.02, 0.05, 0.1], "lr_seed": 0,
             "eval_every": 400, "eval_examples": None, "probe_examples": 512,
             "noise": {"shift_max": 1.0, "scale_max": 2.0},
-            "step_multipliers": [0.05, 0.1, 0.2, 0.4, 1.0, 2.0, 4.0]},
+            "step_multipliers": [0.05, 0.1, 0.2, 0.4, 1.0, 2.0, 4.0], "calibration_batches": 20},
     "smoke": {"seeds": [0, 1], "n_train": 1200, "n_test": 200, "n_val": 200, "steps": 6,
               "batch_size": 16, "lr_candidates": [0.01, 0.05], "lr_seed": 0, "eval_every": 3,
               "eval_examples": 100, "probe_examples": 16,
               "noise": {"shift_max": 1.0, "scale_max": 2.0},
-              "step_multipliers": [0.05, 0.4, 4.0]},
+              "step_multipliers": [0.05, 0.4, 4.0], "calibration_batches": 2},
 }
 # Digits kept of the per-channel moments in the result file (they are compared between
 # evaluations to a few per cent; more digits would only grow the file).
@@ -136,6 +137,22 @@ def choose_rate(choose: TensorData, p: dict[str, Any], device: str = "cpu", prog
             "lr": best["lr"]}
 
 
+def recomputed_accuracy(model: nn.Module, data: TensorData, p: dict[str, Any], seed: int,
+                        device: str = "cpu") -> float:
+    """Test accuracy after BN's running statistics are recomputed with the noise switched off.
+
+    Training accumulates the running statistics of every BN layer on inputs that
+    the noise of the layers before it has shifted; evaluating without the noise
+    then normalizes with statistics of a different network. Recomputing them on
+    ``calibration_batches`` training batches of the noiseless network removes
+    that mismatch (for plain BN it only replaces the moving average by a plain one).
+    """
+    quiet = copy.deepcopy(model)
+    set_noise(quiet, False)
+    batches = train_batches(data, p["calibration_batches"], p["batch_size"], seed=20_000 + seed)
+    return evaluate_accuracy(precise_statistics(quiet, [b.to(device) for b in batches]), data, None, device)
+
+
 def run_smoothness(data: TensorData, p: dict[str, Any], device: str = "cpu", progress: bool = True
                    ) -> dict[str, Any]:
     """Choose the rate, then train every arm on every seed with the measurements along the way."""
@@ -152,8 +169,11 @@ def run_smoothness(data: TensorData, p: dict[str, Any], device: str = "cpu", pro
             c0 = time.process_time()
             hist = train(model, run, cfg, seed, device=device, desc=f"{arm} s{seed}", progress=progress,
                          measure=smoothness_measure(x, y, lr, p["step_multipliers"]))
-            runs.append({"arm": arm, "seed": seed, "train": cfg.to_dict(),
-                         "cpu_seconds": time.process_time() - c0, "history": hist})
+            rec = {"arm": arm, "seed": seed, "train": cfg.to_dict(),
+                   "cpu_seconds": time.process_time() - c0, "history": hist}
+            if arm != "no_bn" and hist["final_test_acc"] is not None:
+                rec["recomputed_test_acc"] = recomputed_accuracy(model, run, p, seed, device)
+            runs.append(rec)
     return {"lr_choice": choice, "lr": lr, "runs": runs}
 
 
@@ -229,6 +249,7 @@ def summarize(result: dict[str, Any], k_max: float | None = None) -> dict[str, A
         for r in _per_run(result, arm):
             sh, ics, land = shifts(r), ics_arrays(r), landscape_summary(r, k_max)
             values = {"acc": r["history"]["final_test_acc"],
+                      "acc_recomputed": r.get("recomputed_test_acc", r["history"]["final_test_acc"]),
                       "mean_shift": float(sh["mean_shift"].mean()), "std_shift": float(sh["std_shift"].mean()),
                       "ics_diff": float(np.median(ics["diff"][1:])), "ics_cos": float(np.median(ics["cos"][1:])),
                       "ics_relative": float(np.median(ics["relative"][1:])),
@@ -239,7 +260,8 @@ def summarize(result: dict[str, Any], k_max: float | None = None) -> dict[str, A
     keys = list(arms["bn"])
     pairs = {"noisy_bn-bn": ("noisy_bn", "bn"), "no_bn-bn": ("no_bn", "bn"), "noisy_bn-no_bn": ("noisy_bn", "no_bn")}
     diffs = {name: {k: paired_difference_ci(arms[a][k], arms[b][k]) for k in keys} for name, (a, b) in pairs.items()}
-    ratios = {name: {k: paired_ratio_ci(arms[a][k], arms[b][k]) for k in keys if k not in ("acc", "ics_cos")}
+    ratios = {name: {k: paired_ratio_ci(arms[a][k], arms[b][k]) for k in keys
+                  if k not in ("acc", "acc_recomputed", "ics_cos")}
               for name, (a, b) in pairs.items()}
     means = {arm: {k: mean_ci(v) for k, v in rows.items()} for arm, rows in arms.items()}
     return {"per_seed": arms, "means": means, "differences": diffs, "ratios": ratios}
