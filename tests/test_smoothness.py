@@ -130,7 +130,7 @@ def test_ics_of_a_scalar_chain_matches_the_closed_form():
     g2_new = (w2 * w1_new * x - y) * w1_new * x
     assert got["diff"] == pytest.approx(abs(g2 - g2_new), rel=F64_TOL)
     assert got["cos"] == pytest.approx(math.copysign(1.0, g2 * g2_new), abs=F64_TOL)
-    assert (float(a), float(b)) == (w1, w2)  # restored
+    assert (a.item(), b.item()) == (w1, w2)  # restored
 
 
 def test_ics_is_zero_for_layers_that_do_not_interact():

@@ -242,6 +242,9 @@ def summarize(result: dict[str, Any], k_max: float | None = None) -> dict[str, A
 
     Averages over training skip the evaluation at step 0 for the ICS and the
     landscape (the untrained network) and use every interval for the shifts.
+    ``train_loss`` is the mean training loss over the last interval; a
+    landscape measure's ``_spread`` is the standard deviation over the
+    evaluations of its logarithm (how much it varies along training).
     """
     arms: dict[str, dict[str, list[float]]] = {}
     for arm in ARMS:
@@ -253,7 +256,9 @@ def summarize(result: dict[str, Any], k_max: float | None = None) -> dict[str, A
                       "mean_shift": float(sh["mean_shift"].mean()), "std_shift": float(sh["std_shift"].mean()),
                       "ics_diff": float(np.median(ics["diff"][1:])), "ics_cos": float(np.median(ics["cos"][1:])),
                       "ics_relative": float(np.median(ics["relative"][1:])),
-                      **{k: float(np.median(v[1:])) for k, v in land.items()}}
+                      "train_loss": r["history"]["train_loss"][-1],
+                      **{k: float(np.median(v[1:])) for k, v in land.items()},
+                      **{f"{k}_spread": float(np.log(v[1:]).std()) for k, v in land.items()}}
             for k, v in values.items():
                 rows.setdefault(k, []).append(v)
         arms[arm] = rows
@@ -261,7 +266,7 @@ def summarize(result: dict[str, Any], k_max: float | None = None) -> dict[str, A
     pairs = {"noisy_bn-bn": ("noisy_bn", "bn"), "no_bn-bn": ("no_bn", "bn"), "noisy_bn-no_bn": ("noisy_bn", "no_bn")}
     diffs = {name: {k: paired_difference_ci(arms[a][k], arms[b][k]) for k in keys} for name, (a, b) in pairs.items()}
     ratios = {name: {k: paired_ratio_ci(arms[a][k], arms[b][k]) for k in keys
-                  if k not in ("acc", "acc_recomputed", "ics_cos")}
+                  if k not in ("acc", "acc_recomputed", "ics_cos", "train_loss")}
               for name, (a, b) in pairs.items()}
     means = {arm: {k: mean_ci(v) for k, v in rows.items()} for arm, rows in arms.items()}
     return {"per_seed": arms, "means": means, "differences": diffs, "ratios": ratios}
