@@ -282,7 +282,7 @@ def run_profile(profile: str, data_dir: str | None = None, device: str = "cpu", 
     data, data_prov = load_tensor_data(data_dir, p["n_train"], p["n_test"])
     payload = run_smoothness(data, p, device, progress)
     prov = collect_provenance(config=p, seeds=p["seeds"], data=data_prov, wall_time_s=time.perf_counter() - t0,
-                              cpu_time_s=time.process_time() - c0, profile=profile, device=device,
+                              cpu_time_s=time.process_time() - c0, profile=profile, torch_device=device,
                               torch_threads=torch.get_num_threads(),
                               torch_cpu_capability=torch.backends.cpu.get_cpu_capability())
     return {"study": "smoothness", "profile": profile, "config": p, **payload, "provenance": prov}
