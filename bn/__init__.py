@@ -30,6 +30,7 @@ layer  module                    may import                     holds
 6      ``bn.training``           numpy, torch                   the one training loop
 6      ``bn.diagnostics``        torch                          what to watch while a network trains
 6      ``bn.population``         torch                          BN's population statistics after training
+6      ``bn.smoothness``         torch                          noisy BN, internal covariate shift, loss landscape
 7      ``bn.experiments``        numpy, torch                   the CIFAR-10 experiments and their reports
 8      ``bn.plotting``           numpy, matplotlib              figures in one consistent style
 =====  ========================  =============================  =====================================================

@@ -164,3 +164,18 @@ def paired_difference_ci(a: Sequence[float], b: Sequence[float], level: float = 
     if len(a) != len(b):
         raise ValueError(f"paired values need equal lengths, got {len(a)} and {len(b)}")
     return mean_ci([float(x) - float(y) for x, y in zip(a, b)], level)
+
+
+def paired_ratio_ci(a: Sequence[float], b: Sequence[float], level: float = 0.95) -> Interval:
+    """Geometric mean of the paired ratios ``a[i] / b[i]`` with its t interval (taken on the log scale).
+
+    For positive measurements of two arms on the same seeds: the interval of
+    the mean of ``log(a[i] / b[i])``, exponentiated, so "how many times larger"
+    stays positive and a ratio of 1 means no difference.
+    """
+    if len(a) != len(b):
+        raise ValueError(f"paired values need equal lengths, got {len(a)} and {len(b)}")
+    if min(list(a) + list(b)) <= 0:
+        raise ValueError("paired_ratio_ci needs positive values")
+    iv = mean_ci([math.log(float(x) / float(y)) for x, y in zip(a, b)], level)
+    return Interval(math.exp(iv.estimate), math.exp(iv.low), math.exp(iv.high), iv.n, level)

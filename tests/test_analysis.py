@@ -85,3 +85,18 @@ def test_paired_difference_removes_the_shared_seed_effect():
     assert unpaired.low < 0 < unpaired.high         # lost in the seed spread without pairing
     with pytest.raises(ValueError, match="equal lengths"):
         paired_difference_ci([1.0], [1.0, 2.0])
+
+
+def test_paired_ratio_is_the_geometric_mean_with_a_log_scale_t_interval():
+    from bn.analysis import paired_ratio_ci
+    a, b = [2.0, 8.0, 4.0], [1.0, 2.0, 1.0]   # ratios 2, 4, 4
+    iv = paired_ratio_ci(a, b)
+    logs = [math.log(2), math.log(4), math.log(4)]
+    m = sum(logs) / 3
+    s = math.sqrt(sum((v - m) ** 2 for v in logs) / 2)
+    half = 4.302653 * s / math.sqrt(3)        # t_{0.975, 2}
+    assert iv.estimate == pytest.approx(math.exp(m), rel=1e-12)
+    assert (iv.low, iv.high) == (pytest.approx(math.exp(m - half), rel=1e-6),
+                                 pytest.approx(math.exp(m + half), rel=1e-6))
+    with pytest.raises(ValueError, match="positive"):
+        paired_ratio_ci([1.0, 0.0], [1.0, 1.0])

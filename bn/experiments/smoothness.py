@@ -1,0 +1,317 @@
+"""Internal covariate shift or smoothness: the tests of Santurkar et al. (2018) on the plain CNN.
+
+    python -m bn.experiments.smoothness [--smoke | --gpu] [--out FILE] [--threads N] [--device D]
+
+Three arms of :class:`bn.practice_models.PlainCNN` (8 conv layers) on CIFAR-10,
+trained by :func:`bn.training.train` on paired seeds at one learning rate:
+no BN, BN, and BN followed by random per-channel noise
+(:func:`bn.smoothness.add_noise_after_bn`). The rate is the one of
+``lr_candidates`` at which the network *without* BN reaches the best
+accuracy on a validation split (the last ``n_val`` training images, which no
+run trains on). At every evaluation the run's ``measure`` records, on a fixed
+probe batch of training images: the per-channel moments of every conv layer's
+input (:func:`bn.smoothness.input_moments`), the gradient ICS of every layer
+(:func:`bn.smoothness.gradient_ics`) and the landscape along the gradient
+(:func:`bn.smoothness.landscape_along_gradient`).
+
+The cpu profile writes ``book/results/smoothness.json``, the gpu profile
+``book/results/smoothness_gpu.json``; a ``--smoke`` run (tiny, for tests)
+needs ``--out``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import time
+from typing import Any, Callable
+
+import numpy as np
+import torch
+from torch import nn
+
+from bn.analysis import mean_ci, paired_difference_ci, paired_ratio_ci
+from bn.experiments.base import load_tensor_data
+from bn.experiments.practice import train_config
+from bn.population import precise_statistics, train_batches
+from bn.practice_models import PlainCNN
+from bn.smoothness import (add_noise_after_bn, freeze_noise, gradient_ics, input_moments,
+                           landscape_along_gradient, model_loss, moment_shift, set_noise)
+from bn.training import TensorData, evaluate_accuracy, train
+
+ARMS: dict[str, str] = {"no_bn": "none", "bn": "torch", "noisy_bn": "torch"}
+
+PROFILES: dict[str, dict[str, Any]] = {
+    "cpu": {"seeds": [0, 1, 2], "n_train": None, "n_test": None, "n_val": 5000, "steps": 300,
+            "batch_size": 64, "lr_candidates": [0.01, 0.02, 0.05], "lr_seed": 0, "eval_every": 50,
+            "eval_examples": 1000, "probe_examples": 64,
+            "noise": {"shift_max": 1.0, "scale_max": 2.0},
+            "step_multipliers": [0.05, 0.1, 0.2, 0.4, 1.0, 2.0, 4.0], "calibration_batches": 20},
+    "gpu": {"seeds": [0, 1, 2, 3, 4], "n_train": None, "n_test": None, "n_val": 5000, "steps": 4000,
+            "batch_size": 128, "lr_candidates": [0.005, 0.01, 0.02, 0.05, 0.1], "lr_seed": 0,
+            "eval_every": 400, "eval_examples": None, "probe_examples": 512,
+            "noise": {"shift_max": 1.0, "scale_max": 2.0},
+            "step_multipliers": [0.05, 0.1, 0.2, 0.4, 1.0, 2.0, 4.0], "calibration_batches": 20},
+    "smoke": {"seeds": [0, 1], "n_train": 1200, "n_test": 200, "n_val": 200, "steps": 6,
+              "batch_size": 16, "lr_candidates": [0.01, 0.05], "lr_seed": 0, "eval_every": 3,
+              "eval_examples": 100, "probe_examples": 16,
+              "noise": {"shift_max": 1.0, "scale_max": 2.0},
+              "step_multipliers": [0.05, 0.4, 4.0], "calibration_batches": 2},
+}
+# Digits kept of the per-channel moments in the result file (they are compared between
+# evaluations to a few per cent; more digits would only grow the file).
+MOMENT_DIGITS = 5
+
+
+def splits(data: TensorData, n_val: int) -> tuple[TensorData, TensorData]:
+    """``(choose, run)``: both train on all but the last ``n_val`` training images; ``choose``
+    evaluates on those held-out images (the validation split), ``run`` on the test set."""
+    n = len(data.train_labels) - n_val
+    if n <= 0:
+        raise ValueError(f"n_val={n_val} leaves no training images")
+    tr_x, tr_y = data.train_images[:n], data.train_labels[:n]
+    choose = TensorData(tr_x, tr_y, data.train_images[n:], data.train_labels[n:], data.mean, data.std)
+    run = TensorData(tr_x, tr_y, data.test_images, data.test_labels, data.mean, data.std)
+    return choose, run
+
+
+def build(arm: str, seed: int, noise: dict[str, float]) -> nn.Module:
+    """The arm's network, initialized under ``torch.manual_seed(seed)`` (the same weights in every arm)."""
+    torch.manual_seed(seed)
+    model = PlainCNN(norm=ARMS[arm])
+    if arm == "noisy_bn":
+        add_noise_after_bn(model, noise["shift_max"], noise["scale_max"], seed=10_000 + 100 * seed)
+    return model
+
+
+def layer_groups(model: PlainCNN) -> list[list[nn.Parameter]]:
+    """The parameters of each conv unit (conv, and BN's gamma and beta), then the classifier's."""
+    return [list(u.parameters()) for u in model.units] + [list(model.classifier.parameters())]
+
+
+def conv_input_layers(model: PlainCNN) -> list[str]:
+    """Names of the convolutions of units 2, 3, ...: their inputs are earlier layers' outputs."""
+    units = {id(u) for u in model.units[1:]}
+    return [f"{name}.conv" for name, m in model.named_modules() if id(m) in units]
+
+
+def _rounded(t: torch.Tensor) -> list[float]:
+    return [float(f"{v:.{MOMENT_DIGITS}g}") for v in t.tolist()]
+
+
+def smoothness_measure(x: torch.Tensor, y: torch.Tensor, lr: float, multipliers: list[float]
+                       ) -> Callable[[nn.Module], dict[str, Any]]:
+    """At each evaluation, on the probe batch ``(x, y)``: input moments, gradient ICS, landscape.
+
+    Everything runs on a deep copy in training mode (BN with batch statistics)
+    with the noise of a noisy arm frozen at one fresh draw, so the three
+    measurements see the same function and the training run is untouched. The
+    ICS step and the landscape's steps ``k * lr`` use the run's peak rate ``lr``.
+    """
+    def measure(model: nn.Module) -> dict[str, Any]:
+        probe = copy.deepcopy(model).train()
+        freeze_noise(probe)
+        moments = input_moments(probe, conv_input_layers(probe), x)
+        loss = model_loss(probe, x, y)
+        groups = layer_groups(probe)
+        ics = gradient_ics(loss, groups, lr)
+        land = landscape_along_gradient(loss, [p for g in groups for p in g], [k * lr for k in multipliers])
+        return {"moments": {n: {"mean": _rounded(m), "std": _rounded(s)} for n, (m, s) in moments.items()},
+                "ics": ics, "landscape": {"multipliers": list(multipliers), "losses": land.losses,
+                                          "grad_change": land.grad_change, "distance": land.distance}}
+    return measure
+
+
+def choose_rate(choose: TensorData, p: dict[str, Any], device: str = "cpu", progress: bool = True
+                ) -> dict[str, Any]:
+    """Train the no-BN network at every candidate rate (one seed); pick the best validation accuracy."""
+    trials = []
+    for lr in p["lr_candidates"]:
+        model = build("no_bn", p["lr_seed"], p["noise"])
+        cfg = train_config({**p, "peak_lr": lr})
+        hist = train(model, choose, cfg, p["lr_seed"], device=device, progress=progress, desc=f"lr {lr}")
+        acc = None if hist["diverged"] else evaluate_accuracy(model, choose, None, device)
+        trials.append({"lr": lr, "val_acc": acc, "diverged": hist["diverged"]})
+    best = max((t for t in trials if t["val_acc"] is not None), key=lambda t: t["val_acc"])
+    return {"arm": "no_bn", "seed": p["lr_seed"], "n_val": len(choose.test_labels), "trials": trials,
+            "lr": best["lr"]}
+
+
+def recomputed_accuracy(model: nn.Module, data: TensorData, p: dict[str, Any], seed: int,
+                        device: str = "cpu") -> float:
+    """Test accuracy after BN's running statistics are recomputed with the noise switched off.
+
+    Training accumulates the running statistics of every BN layer on inputs that
+    the noise of the layers before it has shifted; evaluating without the noise
+    then normalizes with statistics of a different network. Recomputing them on
+    ``calibration_batches`` training batches of the noiseless network removes
+    that mismatch (for plain BN it only replaces the moving average by a plain one).
+    """
+    quiet = copy.deepcopy(model)
+    set_noise(quiet, False)
+    batches = train_batches(data, p["calibration_batches"], p["batch_size"], seed=20_000 + seed)
+    return evaluate_accuracy(precise_statistics(quiet, [b.to(device) for b in batches]), data, None, device)
+
+
+def run_smoothness(data: TensorData, p: dict[str, Any], device: str = "cpu", progress: bool = True
+                   ) -> dict[str, Any]:
+    """Choose the rate, then train every arm on every seed with the measurements along the way."""
+    choose, run = splits(data, p["n_val"])
+    choice = choose_rate(choose, p, device, progress)
+    lr = choice["lr"]
+    x = run.normalize(run.train_images[:p["probe_examples"]]).to(device)
+    y = run.train_labels[:p["probe_examples"]].to(device)
+    cfg = train_config({**p, "peak_lr": lr})
+    runs = []
+    for seed in p["seeds"]:
+        for arm in ARMS:
+            model = build(arm, seed, p["noise"])
+            c0 = time.process_time()
+            hist = train(model, run, cfg, seed, device=device, desc=f"{arm} s{seed}", progress=progress,
+                         measure=smoothness_measure(x, y, lr, p["step_multipliers"]))
+            rec = {"arm": arm, "seed": seed, "train": cfg.to_dict(),
+                   "cpu_seconds": time.process_time() - c0, "history": hist}
+            if arm != "no_bn" and hist["final_test_acc"] is not None:
+                rec["recomputed_test_acc"] = recomputed_accuracy(model, run, p, seed, device)
+            runs.append(rec)
+    return {"lr_choice": choice, "lr": lr, "runs": runs}
+
+
+# --- what the chapter reads -------------------------------------------------------------------
+
+def _per_run(result: dict[str, Any], arm: str) -> list[dict[str, Any]]:
+    return sorted((r for r in result["runs"] if r["arm"] == arm), key=lambda r: r["seed"])
+
+
+def shifts(run: dict[str, Any]) -> dict[str, np.ndarray]:
+    """Moment shifts of the conv inputs between consecutive evaluations: ``(intervals, layers)`` arrays."""
+    ms = run["history"]["measures"]
+    layers = list(ms[0]["moments"])
+    out = {"mean_shift": [], "std_shift": []}
+    for a, b in zip(ms[:-1], ms[1:]):
+        rows = [moment_shift(*(tuple(torch.tensor(m["moments"][n][k], dtype=torch.float64)
+                                     for k in ("mean", "std")) for m in (a, b))) for n in layers]
+        for key in out:
+            out[key].append([r[key] for r in rows])
+    return {k: np.array(v) for k, v in out.items()}
+
+
+def landscape_summary(run: dict[str, Any], k_max: float | None = None) -> dict[str, np.ndarray]:
+    """Loss range, gradient predictiveness and effective beta per evaluation, over steps ``k <= k_max``."""
+    out = {"loss_range": [], "predictiveness": [], "beta": []}
+    for m in run["history"]["measures"]:
+        land = m["landscape"]
+        keep = [i for i, k in enumerate(land["multipliers"]) if k_max is None or k <= k_max + 1e-12]
+        losses = [land["losses"][0]] + [land["losses"][i + 1] for i in keep]
+        change = [land["grad_change"][i] for i in keep]
+        out["loss_range"].append(max(losses) - min(losses))
+        out["predictiveness"].append(max(change))
+        out["beta"].append(max(land["grad_change"][i] / land["distance"][i] for i in keep))
+    return {k: np.array(v) for k, v in out.items()}
+
+
+def ics_arrays(run: dict[str, Any]) -> dict[str, np.ndarray]:
+    """Gradient ICS per evaluation and layer: ``diff``, ``cos``, ``norm`` and ``relative`` = diff / norm."""
+    ms = run["history"]["measures"]
+    out = {k: np.array([[r[k] for r in m["ics"]] for m in ms]) for k in ("diff", "cos", "norm")}
+    out["relative"] = out["diff"] / out["norm"]
+    return out
+
+
+def curves(result: dict[str, Any], arm: str, k_max: float | None = None) -> dict[str, np.ndarray]:
+    """The arm's measurements over training as ``(seeds, points)`` arrays, for the figures.
+
+    ``test_acc``, the ICS (``ics_relative``, ``ics_cos``: medians over layers) and
+    the landscape (``loss_range``, ``predictiveness``, ``beta``) have one column
+    per evaluation; ``mean_shift`` and ``std_shift`` (averaged over layers) one
+    per interval between evaluations.
+    """
+    rows: dict[str, list[np.ndarray]] = {}
+    for r in _per_run(result, arm):
+        sh, ics, land = shifts(r), ics_arrays(r), landscape_summary(r, k_max)
+        values = {"test_acc": np.array(r["history"]["test_acc"]),
+                  "mean_shift": sh["mean_shift"].mean(1), "std_shift": sh["std_shift"].mean(1),
+                  "ics_relative": np.median(ics["relative"], 1), "ics_cos": np.median(ics["cos"], 1), **land}
+        for k, v in values.items():
+            rows.setdefault(k, []).append(v)
+    return {k: np.stack(v) for k, v in rows.items()}
+
+
+def summarize(result: dict[str, Any], k_max: float | None = None) -> dict[str, Any]:
+    """Per arm and seed: final accuracy, mean shifts, median ICS and landscape measures; paired intervals.
+
+    Averages over training skip the evaluation at step 0 for the ICS and the
+    landscape (the untrained network) and use every interval for the shifts.
+    ``train_loss`` is the mean training loss over the last interval; a
+    landscape measure's ``_spread`` is the standard deviation over the
+    evaluations of its logarithm (how much it varies along training).
+    """
+    arms: dict[str, dict[str, list[float]]] = {}
+    for arm in ARMS:
+        rows: dict[str, list[float]] = {}
+        for r in _per_run(result, arm):
+            sh, ics, land = shifts(r), ics_arrays(r), landscape_summary(r, k_max)
+            values = {"acc": r["history"]["final_test_acc"],
+                      "acc_recomputed": r.get("recomputed_test_acc", r["history"]["final_test_acc"]),
+                      "mean_shift": float(sh["mean_shift"].mean()), "std_shift": float(sh["std_shift"].mean()),
+                      "ics_diff": float(np.median(ics["diff"][1:])), "ics_cos": float(np.median(ics["cos"][1:])),
+                      "ics_relative": float(np.median(ics["relative"][1:])),
+                      "train_loss": r["history"]["train_loss"][-1],
+                      **{k: float(np.median(v[1:])) for k, v in land.items()},
+                      **{f"{k}_spread": float(np.log(v[1:]).std()) for k, v in land.items()}}
+            for k, v in values.items():
+                rows.setdefault(k, []).append(v)
+        arms[arm] = rows
+    keys = list(arms["bn"])
+    pairs = {"noisy_bn-bn": ("noisy_bn", "bn"), "no_bn-bn": ("no_bn", "bn"), "noisy_bn-no_bn": ("noisy_bn", "no_bn")}
+    diffs = {name: {k: paired_difference_ci(arms[a][k], arms[b][k]) for k in keys} for name, (a, b) in pairs.items()}
+    ratios = {name: {k: paired_ratio_ci(arms[a][k], arms[b][k]) for k in keys
+                  if k not in ("acc", "acc_recomputed", "ics_cos", "train_loss")}
+              for name, (a, b) in pairs.items()}
+    means = {arm: {k: mean_ci(v) for k, v in rows.items()} for arm, rows in arms.items()}
+    return {"per_seed": arms, "means": means, "differences": diffs, "ratios": ratios}
+
+
+def run_profile(profile: str, data_dir: str | None = None, device: str = "cpu", progress: bool = True
+                ) -> dict[str, Any]:
+    """Run ``profile`` and return the payload with provenance."""
+    from bn.provenance import collect_provenance
+
+    p = PROFILES[profile]
+    t0, c0 = time.perf_counter(), time.process_time()
+    data, data_prov = load_tensor_data(data_dir, p["n_train"], p["n_test"])
+    payload = run_smoothness(data, p, device, progress)
+    prov = collect_provenance(config=p, seeds=p["seeds"], data=data_prov, wall_time_s=time.perf_counter() - t0,
+                              cpu_time_s=time.process_time() - c0, profile=profile, torch_device=device,
+                              torch_threads=torch.get_num_threads(),
+                              torch_cpu_capability=torch.backends.cpu.get_cpu_capability())
+    return {"study": "smoothness", "profile": profile, "config": p, **payload, "provenance": prov}
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Command line: run a profile and write its result file."""
+    from bn.results import results_dir, save_result
+
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    group = ap.add_mutually_exclusive_group()
+    group.add_argument("--smoke", action="store_true", help="a few steps on 1,200 images (tests only)")
+    group.add_argument("--gpu", action="store_true", help="the longer gpu profile (5 seeds, 4,000 steps)")
+    ap.add_argument("--data-dir", default=None)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--out", default=None, help="result file (default book/results/smoothness[_gpu].json)")
+    ap.add_argument("--no-progress", action="store_true")
+    args = ap.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    profile = "smoke" if args.smoke else "gpu" if args.gpu else "cpu"
+    default = {"cpu": "smoothness.json", "gpu": "smoothness_gpu.json"}.get(profile)
+    out = args.out or (results_dir() / default if default else None)
+    if out is None:
+        raise SystemExit("a --smoke run needs --out (it is never written to book/results)")
+    payload = run_profile(profile, args.data_dir, args.device, not args.no_progress)
+    save_result(out, payload)
+    print(f"wrote {out} ({payload['provenance']['cpu_time_s']:.0f} CPU s)")
+
+
+if __name__ == "__main__":
+    main()
