@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch import nn
 
-from bn.practice_models import PlainCNN
+from bn.models.practice import PlainCNN
 from bn.smoothness import (NoisyShift, add_noise_after_bn, freeze_noise, gradient_ics, input_moments,
                            landscape_along_gradient, moment_shift, set_noise)
 
