@@ -8,8 +8,8 @@ import torch
 from torch import nn
 
 from bn.models.practice import PlainCNN
-from bn.smoothness import (NoisyShift, add_noise_after_bn, freeze_noise, gradient_ics, input_moments,
-                           landscape_along_gradient, moment_shift, set_noise)
+from bn.smoothness import gradient_ics, input_moments, landscape_along_gradient, moment_shift
+from bn.torch_bn.noisy import NoisyShift, add_noise_after_bn, freeze_noise, set_noise
 
 F64_TOL = 1e-12  # a few float64 roundings of O(1) quantities
 

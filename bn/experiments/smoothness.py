@@ -35,8 +35,8 @@ from bn.experiments.base import load_tensor_data
 from bn.experiments.practice import train_config
 from bn.population import precise_statistics, train_batches
 from bn.models.practice import PlainCNN
-from bn.smoothness import (add_noise_after_bn, freeze_noise, gradient_ics, input_moments,
-                           landscape_along_gradient, model_loss, moment_shift, set_noise)
+from bn.smoothness import gradient_ics, input_moments, landscape_along_gradient, model_loss, moment_shift
+from bn.torch_bn.noisy import add_noise_after_bn, freeze_noise, set_noise
 from bn.training import TensorData, evaluate_accuracy, train
 
 ARMS: dict[str, str] = {"no_bn": "none", "bn": "torch", "noisy_bn": "torch"}

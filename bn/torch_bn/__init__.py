@@ -9,6 +9,8 @@ Layer 4 of ``bn``: imports torch and the layers below (``bn.functional``).
   check; ``python -m bn.torch_bn.parity --device cpu --out FILE``.
 - :class:`GhostBatchNorm2d`, :class:`BatchRenorm2d`: ghost-batch BN and Batch Renormalization,
   the two relatives PyTorch has no layer for (:mod:`bn.torch_bn.relatives`).
+- :mod:`bn.torch_bn.noisy`: "noisy BN", random per-channel affine noise after each BN layer
+  (Santurkar et al. 2018). Imported by name, not here.
 - :func:`available_devices`: ``["cpu"]`` plus ``"cuda"`` when present.
 - :mod:`bn.torch_bn.sync`: synchronized BN across ``torch.distributed`` processes
   (any backend, gloo on the CPU), with :mod:`bn.torch_bn.processes` to start a
