@@ -35,12 +35,12 @@ averages its running statistics with momentum 0.1.
 
 from __future__ import annotations
 
-import argparse
 import time
 from typing import Any
 
 import torch
 
+from bn.cli import study_parser
 from bn.experiments.base import load_tensor_data
 from bn.population import batch_statistics_accuracy
 from bn.models.practice import build_practice_model
@@ -222,18 +222,16 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     """Command line: run a profile and write its result file."""
     from bn.results import load_result, results_dir, save_result
 
-    ap = argparse.ArgumentParser(prog="python -m bn.experiments.norm_family", description=__doc__.split("\n")[0])
+    ap = study_parser("bn.experiments.norm_family", __doc__,
+                      "result file (default book/results/norm_family[_gpu].json)")
     group = ap.add_mutually_exclusive_group()
     group.add_argument("--smoke", action="store_true", help="a few steps on 200 images (tests only)")
     group.add_argument("--gpu", action="store_true", help="the wider net and longer runs, on CUDA")
-    ap.add_argument("--data-dir", default=None)
-    ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--progress", action="store_true")
     ap.add_argument("--seeds", type=int, nargs="+", default=None, help="run only these seeds of the profile")
     ap.add_argument("--batch-sizes", type=int, nargs="+", default=None, help="only these batch sizes")
     ap.add_argument("--arms", nargs="+", default=None, choices=ARMS, help="only these arms")
     ap.add_argument("--merge", nargs="+", default=None, metavar="PART", help="join part results into one")
-    ap.add_argument("--out", default=None, help="result file (default book/results/norm_family[_gpu].json)")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     if args.merge:

@@ -13,12 +13,12 @@ test set is evaluated once per run, at its end.
 
 from __future__ import annotations
 
-import argparse
 import time
 from typing import Any
 
 import torch
 
+from bn.cli import study_parser
 from bn.analysis import Interval, mean_ci
 from bn.experiments.base import load_tensor_data
 from bn.experiments.placement import validation_split
@@ -162,12 +162,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     """Command line: run the study and write the result file."""
     from bn.results import results_dir, save_result
 
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap = study_parser("bn.experiments.only_bn", __doc__, "result file (default book/results/only_bn.json)")
     ap.add_argument("--profile", choices=("cpu", "gpu"), default="cpu")
     ap.add_argument("--smoke", action="store_true", help="a few steps on tiny widths (tests only)")
-    ap.add_argument("--data-dir", default=None)
-    ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--out", default=None, help="result file (default book/results/only_bn.json)")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     profile = "smoke" if args.smoke else args.profile

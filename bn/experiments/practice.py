@@ -11,7 +11,6 @@ networks of :mod:`bn.models.practice`; diagnostics come from
 
 from __future__ import annotations
 
-import argparse
 import copy
 import time
 from typing import Any, Callable
@@ -20,6 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from bn.cli import study_parser
 from bn.diagnostics import UpdateRatioTracker, conv_weights, diagnostics_measure
 from bn.experiments.base import load_tensor_data
 from bn.population import (batch_statistics_accuracy, bn_state, buffer_change, dropout_variance_shift,
@@ -339,12 +339,10 @@ def run_chapter(chapter: str, profile: str = "cpu", data_dir: str | None = None)
 def main(argv: list[str] | None = None) -> None:
     from bn.results import results_dir, save_result
 
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap = study_parser("bn.experiments.practice", __doc__,
+                      "result file (default book/results/practice_<chapter>.json)")
     ap.add_argument("chapter", choices=CHAPTERS)
     ap.add_argument("--smoke", action="store_true", help="a few steps on 8,000 images (tests only)")
-    ap.add_argument("--data-dir", default=None)
-    ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--out", default=None, help="result file (default book/results/practice_<chapter>.json)")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     profile = "smoke" if args.smoke else "cpu"

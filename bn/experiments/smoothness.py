@@ -21,7 +21,6 @@ needs ``--out``.
 
 from __future__ import annotations
 
-import argparse
 import copy
 import time
 from typing import Any, Callable
@@ -30,6 +29,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from bn.cli import study_parser
 from bn.analysis import mean_ci, paired_difference_ci, paired_ratio_ci
 from bn.experiments.base import load_tensor_data
 from bn.experiments.practice import train_config
@@ -292,14 +292,12 @@ def main(argv: list[str] | None = None) -> None:
     """Command line: run a profile and write its result file."""
     from bn.results import results_dir, save_result
 
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap = study_parser("bn.experiments.smoothness", __doc__,
+                      "result file (default book/results/smoothness[_gpu].json)")
     group = ap.add_mutually_exclusive_group()
     group.add_argument("--smoke", action="store_true", help="a few steps on 1,200 images (tests only)")
     group.add_argument("--gpu", action="store_true", help="the longer gpu profile (5 seeds, 4,000 steps)")
-    ap.add_argument("--data-dir", default=None)
-    ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--device", default="cpu")
-    ap.add_argument("--out", default=None, help="result file (default book/results/smoothness[_gpu].json)")
     ap.add_argument("--no-progress", action="store_true")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)

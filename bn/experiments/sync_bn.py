@@ -26,7 +26,6 @@ the gpu profile ``sync_bn_gpu.json``; the smoke profile is for tests.
 
 from __future__ import annotations
 
-import argparse
 import resource
 import tempfile
 import time
@@ -38,6 +37,7 @@ import torch.distributed as dist
 import torch.nn.functional as F
 from torch.nn.parallel import DistributedDataParallel
 
+from bn.cli import study_parser
 from bn.experiments.base import load_tensor_data
 from bn.models import build_model
 from bn.torch_bn.processes import run_processes
@@ -248,11 +248,10 @@ def run(profile: str = "cpu", data_dir: str | None = None) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> None:
     from bn.results import results_dir, save_result
 
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    # The thread count is fixed per worker process by the profile, so there is no --threads.
+    ap = study_parser("bn.experiments.sync_bn", __doc__, "result file (default book/results/sync_bn.json, "
+                      "sync_bn_gpu.json for the gpu profile)", threads=False)
     ap.add_argument("--profile", choices=tuple(PROFILES), default="cpu")
-    ap.add_argument("--data-dir", default=None)
-    ap.add_argument("--out", default=None, help="result file (default book/results/sync_bn.json, "
-                                                "sync_bn_gpu.json for the gpu profile)")
     args = ap.parse_args(argv)
     if args.profile == "smoke" and args.out is None:
         raise SystemExit("a smoke run needs --out (it is never written to book/results)")

@@ -19,7 +19,6 @@ gpu profile; a ``--smoke`` run is for tests and needs ``--out``).
 
 from __future__ import annotations
 
-import argparse
 import math
 import time
 from typing import Any
@@ -28,6 +27,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from bn.cli import study_parser
 from bn.analysis import mean_ci
 from bn.diagnostics import AngularUpdateTracker, conv_weights
 from bn.experiments.base import load_tensor_data
@@ -228,13 +228,11 @@ def main(argv: list[str] | None = None) -> None:
     """Command line: run a profile and write its result file."""
     from bn.results import results_dir, save_result
 
-    ap = argparse.ArgumentParser(prog="python -m bn.experiments.weight_decay", description=__doc__.split("\n")[0])
+    ap = study_parser("bn.experiments.weight_decay", __doc__,
+                      "result file (default book/results/weight_decay[_gpu].json)")
     ap.add_argument("--smoke", action="store_true", help="a few steps on 2,000 images (tests only)")
     ap.add_argument("--profile", choices=("cpu", "gpu"), default="cpu")
-    ap.add_argument("--data-dir", default=None)
-    ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--no-progress", action="store_true")
-    ap.add_argument("--out", default=None, help="result file (default book/results/weight_decay[_gpu].json)")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     profile = "smoke" if args.smoke else args.profile

@@ -1,6 +1,8 @@
 """The command line: list, run (smoke, on synthetic data), and refusal to overwrite committed results."""
 
 import json
+import subprocess
+import sys
 
 import pytest
 
@@ -109,3 +111,12 @@ def test_the_module_exits_2_without_a_traceback():
                           capture_output=True, text=True)
     assert proc.returncode == 2
     assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("module", ["only_bn", "practice", "sync_bn", "weight_decay", "smoothness", "norm_family"])
+def test_every_standalone_study_reports_a_bad_flag_in_one_line(module):
+    proc = subprocess.run([sys.executable, "-m", f"bn.experiments.{module}", "--no-such-flag"],
+                          capture_output=True, text=True, timeout=120)
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2 and len(lines) == 1, proc.stderr
+    assert lines[0].startswith(f"python -m bn.experiments.{module}: error: ") and lines[0].endswith("(see --help)")
