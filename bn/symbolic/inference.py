@@ -111,7 +111,7 @@ def prove_expected_batch_mean(m: int) -> sp.Expr:
 # --- moving averages ------------------------------------------------------------------------------
 
 def ema_recursive(initial: sp.Expr, values: Sequence[sp.Expr], new_weight: sp.Expr) -> sp.Expr:
-    """r_t = (1 - alpha) r_{t-1} + alpha v_t applied to ``values`` in order (alpha = ``new_weight``)."""
+    """vhat_t = (1 - alpha) vhat_{t-1} + alpha v_t applied to ``values`` in order (alpha = ``new_weight``)."""
     r = initial
     for v in values:
         r = (1 - new_weight) * r + new_weight * v
@@ -119,7 +119,7 @@ def ema_recursive(initial: sp.Expr, values: Sequence[sp.Expr], new_weight: sp.Ex
 
 
 def ema_unrolled(initial: sp.Expr, values: Sequence[sp.Expr], new_weight: sp.Expr) -> sp.Expr:
-    """The same average written out: (1-alpha)^T r_0 + sum_t alpha (1-alpha)^(T-t) v_t, t = 1..T."""
+    """The same average written out: (1-alpha)^T vhat_0 + sum_t alpha (1-alpha)^(T-t) v_t, t = 1..T."""
     T = len(values)
     keep = 1 - new_weight
     return keep**T * initial + sum(new_weight * keep ** (T - t) * v for t, v in enumerate(values, 1))
@@ -127,9 +127,9 @@ def ema_unrolled(initial: sp.Expr, values: Sequence[sp.Expr], new_weight: sp.Exp
 
 def prove_ema_unrolled(T: int) -> sp.Expr:
     """Residual between the recursion and its unrolled form after ``T`` updates (0)."""
-    alpha, r0 = sp.symbols("alpha r_0", real=True)
+    alpha, v0 = sp.symbols("alpha vhat_0", real=True)
     vs = sp.symbols(f"v_1:{T + 1}", real=True)
-    return sp.expand(ema_recursive(r0, vs, alpha) - ema_unrolled(r0, vs, alpha))
+    return sp.expand(ema_recursive(v0, vs, alpha) - ema_unrolled(v0, vs, alpha))
 
 
 def ema_weight_sum() -> tuple[sp.Expr, sp.Symbol, sp.Symbol]:
@@ -153,7 +153,7 @@ def prove_ema_weights_sum_to_one() -> sp.Expr:
 
 
 def expected_ema(initial: sp.Expr, mean: sp.Expr) -> tuple[sp.Expr, sp.Symbol, sp.Symbol]:
-    """E[r_T] when every v_t has expectation ``mean``: (1-alpha)^T r_0 + (1 - (1-alpha)^T) mean."""
+    """E[vhat_T] when every v_t has expectation ``mean``: (1-alpha)^T vhat_0 + (1 - (1-alpha)^T) mean."""
     alpha = sp.Symbol("alpha", positive=True)
     T = sp.Symbol("T", integer=True, positive=True)
     t = sp.Symbol("t", integer=True)
@@ -162,10 +162,10 @@ def expected_ema(initial: sp.Expr, mean: sp.Expr) -> tuple[sp.Expr, sp.Symbol, s
 
 
 def prove_expected_ema() -> sp.Expr:
-    """Residual of E[r_T] = mean + (1-alpha)^T (r_0 - mean): the bias decays geometrically (0)."""
-    r0, mean = sp.symbols("r_0 v_bar", real=True)
-    e, alpha, T = expected_ema(r0, mean)
-    return sp.simplify(e - (mean + (1 - alpha) ** T * (r0 - mean)))
+    """Residual of E[vhat_T] = mean + (1-alpha)^T (vhat_0 - mean): the bias decays geometrically (0)."""
+    v0, mean = sp.symbols("vhat_0 v_bar", real=True)
+    e, alpha, T = expected_ema(v0, mean)
+    return sp.simplify(e - (mean + (1 - alpha) ** T * (v0 - mean)))
 
 
 # --- the inference transform as one affine map ------------------------------------------------------
