@@ -63,5 +63,5 @@ def landscape_figure(eval_steps: Sequence[int], loss_range: Mapping[str, np.ndar
     arm_curves(axes[0], eval_steps, loss_range, "loss range", log=True)
     arm_curves(axes[1], eval_steps, predictiveness, r"max $\|\nabla L(x) - \nabla L(x')\|$", log=True,
                legend=False)
-    arm_curves(axes[2], eval_steps, beta, r"effective $\beta$", log=True, legend=False)
+    arm_curves(axes[2], eval_steps, beta, r"effective $K$", log=True, legend=False)
     return fig, axes
