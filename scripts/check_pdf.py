@@ -178,36 +178,33 @@ def _label_key(label: str) -> tuple:
     return kind, [int(p) if p.isdigit() else p for p in number.split(".")]
 
 
-def source_solutions(docs: list[str], root: Path) -> int:
-    """``{solution}`` directives in the documents' Markdown (notebook Markdown cells and .md pages)."""
-    total = 0
+def _sources(docs: list[str], root: Path):
+    """``(notebook dict, None)`` or ``(None, Markdown text)`` for every source file of ``docs``."""
     for doc in docs:
         for suffix in SOURCE_SUFFIXES:
             path = root / (doc + suffix)
             if not path.is_file():
                 continue
-            if suffix == ".ipynb":
-                nb = json.loads(path.read_text(encoding="utf-8"))
-                total += sum(len(SOLUTION_DIRECTIVE.findall("".join(c.get("source", []))))
-                             for c in nb.get("cells", []) if c.get("cell_type") == "markdown")
-            else:
-                total += len(SOLUTION_DIRECTIVE.findall(path.read_text(encoding="utf-8")))
+            text = path.read_text(encoding="utf-8")
+            yield (json.loads(text), None) if suffix == ".ipynb" else (None, text)
+
+
+def source_solutions(docs: list[str], root: Path) -> int:
+    """``{solution}`` directives in the documents' Markdown (notebook Markdown cells and .md pages)."""
+    total = 0
+    for nb, text in _sources(docs, root):
+        if nb is not None:
+            total += sum(len(SOLUTION_DIRECTIVE.findall("".join(c.get("source", []))))
+                         for c in nb.get("cells", []) if c.get("cell_type") == "markdown")
+        else:
+            total += len(SOLUTION_DIRECTIVE.findall(text))
     return total
 
 
 def book_figures(docs: list[str], root: Path) -> int:
     """Figures of every document in the book (notebooks and Markdown pages)."""
-    total = 0
-    for doc in docs:
-        for suffix in SOURCE_SUFFIXES:
-            path = root / (doc + suffix)
-            if not path.is_file():
-                continue
-            if suffix == ".ipynb":
-                total += notebook_figures(json.loads(path.read_text(encoding="utf-8")))
-            else:
-                total += len(MARKDOWN_IMAGE.findall(path.read_text(encoding="utf-8")))
-    return total
+    return sum(notebook_figures(nb) if nb is not None else len(MARKDOWN_IMAGE.findall(text))
+               for nb, text in _sources(docs, root))
 
 
 def check(pdf: Path, log: Path, root: Path, html: Path | None = None,
