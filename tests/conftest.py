@@ -42,3 +42,13 @@ def load_script(name: str) -> ModuleType:
     sys.modules[name] = module  # dataclasses look their module up here
     spec.loader.exec_module(module)
     return module
+
+
+def tiny_data(n_train: int = 96, n_test: int = 48, size: int = 16):
+    """Random uint8 images with cycling labels as :class:`bn.training.TensorData`: pipelines, not accuracy."""
+    from bn.training.tensordata import tensor_data_from_arrays
+
+    g = torch.Generator().manual_seed(0)
+    tr = torch.randint(0, 256, (n_train, 3, size, size), generator=g, dtype=torch.uint8).numpy()
+    te = torch.randint(0, 256, (n_test, 3, size, size), generator=g, dtype=torch.uint8).numpy()
+    return tensor_data_from_arrays(tr, torch.arange(n_train) % 10, te, torch.arange(n_test) % 10)

@@ -11,17 +11,10 @@ from bn.experiments.smoothness import (ARMS, PROFILES, build, curves, run_smooth
                                        splits, summarize)
 from bn.experiments.practice import train_config
 from bn.training import train
-from bn.training.tensordata import tensor_data_from_arrays
+from tests.conftest import tiny_data
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULT = ROOT / "book" / "results" / "smoothness.json"
-
-
-def tiny_data():
-    g = torch.Generator().manual_seed(0)
-    tr = torch.randint(0, 256, (120, 3, 16, 16), generator=g, dtype=torch.uint8).numpy()
-    te = torch.randint(0, 256, (40, 3, 16, 16), generator=g, dtype=torch.uint8).numpy()
-    return tensor_data_from_arrays(tr, torch.arange(120) % 10, te, torch.arange(40) % 10)
 
 
 def tiny_profile():
@@ -30,7 +23,7 @@ def tiny_profile():
 
 
 def test_splits_hold_the_validation_images_out_of_training():
-    data = tiny_data()
+    data = tiny_data(120, 40)
     choose, run = splits(data, 40)
     assert len(choose.train_labels) == len(run.train_labels) == 80
     assert torch.equal(choose.test_images, data.train_images[80:])
@@ -42,7 +35,7 @@ def test_splits_hold_the_validation_images_out_of_training():
 def test_measurements_leave_the_noisy_training_run_unchanged():
     # The measure runs a copy in training mode, which draws noise: it must draw
     # from the copy's generator, never advance the run's own.
-    data = tiny_data()
+    data = tiny_data(120, 40)
     p = tiny_profile()
     cfg = train_config({**p, "peak_lr": 0.05})
     x, y = data.normalize(data.train_images[:8]), data.train_labels[:8]
@@ -65,7 +58,7 @@ def test_arms_start_from_the_same_weights():
 
 
 def test_pipeline_on_tiny_data_gives_every_arm_seed_and_summary():
-    result = run_smoothness(tiny_data(), tiny_profile(), progress=False)
+    result = run_smoothness(tiny_data(120, 40), tiny_profile(), progress=False)
     assert result["lr"] in tiny_profile()["lr_candidates"]
     assert {(r["arm"], r["seed"]) for r in result["runs"]} == {(a, s) for a in ARMS for s in (0, 1)}
     s = summarize(result)

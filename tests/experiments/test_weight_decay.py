@@ -12,7 +12,7 @@ from bn.diagnostics import AngularUpdateTracker
 from bn.experiments.weight_decay import CLASSIFIER, PROFILES, main, summarize, train_config, watched_weights
 from bn.models.practice import PlainCNN
 from bn.training import train
-from bn.training.tensordata import tensor_data_from_arrays
+from tests.conftest import tiny_data
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULT = ROOT / "book" / "results" / "weight_decay.json"
@@ -36,13 +36,6 @@ def test_tracker_records_a_known_rotation():
     w.grad = torch.ones(2, dtype=torch.float64)
     opt.step()  # outside the context: no longer recorded
     assert tracker.interval()["steps"] == 0
-
-
-def tiny_data():
-    g = torch.Generator().manual_seed(0)
-    tr = torch.randint(0, 256, (96, 3, 16, 16), generator=g, dtype=torch.uint8).numpy()
-    te = torch.randint(0, 256, (48, 3, 16, 16), generator=g, dtype=torch.uint8).numpy()
-    return tensor_data_from_arrays(tr, torch.arange(96) % 10, te, torch.arange(48) % 10)
 
 
 def test_tracking_leaves_the_training_trajectory_unchanged_and_sees_every_step():

@@ -6,14 +6,7 @@ import torch
 from bn.population import (batch_statistics_accuracy, bn_layers, bn_state, buffer_change, dropout_variance_shift,
                            precise_statistics, refresh_statistics, statistics_gap, train_batches)
 from bn.models.practice import PlainCNN
-from bn.training.tensordata import tensor_data_from_arrays
-
-
-def tiny_data(n_train=64, n_test=32):
-    g = torch.Generator().manual_seed(0)
-    tr = torch.randint(0, 256, (n_train, 3, 8, 8), generator=g, dtype=torch.uint8).numpy()
-    te = torch.randint(0, 256, (n_test, 3, 8, 8), generator=g, dtype=torch.uint8).numpy()
-    return tensor_data_from_arrays(tr, torch.arange(n_train) % 10, te, torch.arange(n_test) % 10)
+from tests.conftest import tiny_data
 
 
 def tiny_model():
@@ -22,7 +15,7 @@ def tiny_model():
 
 
 def test_precise_statistics_are_the_average_over_the_batches():
-    data, model = tiny_data(), tiny_model()
+    data, model = tiny_data(64, 32, size=8), tiny_model()
     batches = train_batches(data, 4, 16, seed=0)
     calibrated = precise_statistics(model, batches)
     first = bn_layers(calibrated)[0]
@@ -45,12 +38,12 @@ def test_precise_statistics_are_the_average_over_the_batches():
 def test_statistics_gap_is_zero_for_itself_and_positive_after_a_change():
     model = tiny_model()
     assert all(r == {"mean_shift": 0.0, "log_var_ratio": 0.0} for r in statistics_gap(model, model))
-    other = refresh_statistics(model, train_batches(tiny_data(), 2, 16, seed=1), 0.1)
+    other = refresh_statistics(model, train_batches(tiny_data(64, 32, size=8), 2, 16, seed=1), 0.1)
     assert all(r["mean_shift"] > 0 for r in statistics_gap(other, model))
 
 
 def test_batch_statistics_accuracy_does_not_touch_the_running_statistics():
-    data, model = tiny_data(), tiny_model()
+    data, model = tiny_data(64, 32, size=8), tiny_model()
     before = bn_state(model)
     acc = batch_statistics_accuracy(model, data, 8)
     assert 0.0 <= acc <= 1.0
@@ -60,7 +53,7 @@ def test_batch_statistics_accuracy_does_not_touch_the_running_statistics():
 
 
 def test_buffer_change_sees_a_training_mode_forward():
-    data, model = tiny_data(), tiny_model()
+    data, model = tiny_data(64, 32, size=8), tiny_model()
     before = bn_state(model)
     model.train()
     with torch.no_grad():

@@ -8,17 +8,10 @@ import torch
 
 from bn.experiments.practice import PROFILES, fit, population_measure, train_config
 from bn.population import train_batches
-from bn.training.tensordata import tensor_data_from_arrays
+from tests.conftest import tiny_data
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS = sorted((ROOT / "book" / "results").glob("practice_*.json"))
-
-
-def tiny_data():
-    g = torch.Generator().manual_seed(0)
-    tr = torch.randint(0, 256, (96, 3, 16, 16), generator=g, dtype=torch.uint8).numpy()
-    te = torch.randint(0, 256, (48, 3, 16, 16), generator=g, dtype=torch.uint8).numpy()
-    return tensor_data_from_arrays(tr, torch.arange(96) % 10, te, torch.arange(48) % 10)
 
 
 def test_population_measure_leaves_the_training_trajectory_unchanged():
