@@ -258,3 +258,39 @@ class AngularUpdateTracker(_StepHooks):
 def conv_weights(model: nn.Module) -> dict[str, nn.Parameter]:
     """The weight of every conv layer of ``model``, by parameter name (what update ratios watch)."""
     return {f"{name}.weight": m.weight for name, m in model.named_modules() if isinstance(m, nn.Conv2d)}
+
+
+_ACTIVATION_NAMES = {nn.ReLU: "relu", nn.Sigmoid: "sigmoid", nn.Tanh: "tanh"}
+# Digits kept of each layer-health number in a result file (they are read to a few per cent).
+HEALTH_DIGITS = 4
+
+
+@torch.no_grad()
+def layer_health(model: nn.Module, probe: torch.Tensor) -> dict[str, list[float | None]]:
+    """Per-layer weight and gradient norms and per-nonlinearity saturated fractions, in evaluation mode.
+
+    ``weight_norm`` and ``grad_norm``: the Frobenius norm of every conv and linear weight and of
+    its current gradient (the last optimizer step's; None before the first step), in the order of
+    ``model.modules()``. ``saturated``: :func:`saturated_fraction` of every ReLU, sigmoid or tanh
+    output on ``probe`` (a fixed batch, so that changes come from the network). The model's
+    training mode, gradients and BN running statistics are left as they were.
+    """
+    def rounded(v: float) -> float:
+        return float(f"{v:.{HEALTH_DIGITS}g}")
+
+    weights = [m.weight for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    acts = [(m, _ACTIVATION_NAMES[type(m)]) for m in model.modules() if type(m) in _ACTIVATION_NAMES]
+    saturated: list[float] = []
+    handles = [m.register_forward_hook(lambda _m, _i, out, a=a: saturated.append(rounded(saturated_fraction(out, a))))
+               for m, a in acts]
+    was_training = model.training
+    model.eval()
+    try:
+        model(probe)
+    finally:
+        for h in handles:
+            h.remove()
+        model.train(was_training)
+    return {"weight_norm": [rounded(float(w.norm())) for w in weights],
+            "grad_norm": [None if w.grad is None else rounded(float(w.grad.norm())) for w in weights],
+            "saturated": saturated}

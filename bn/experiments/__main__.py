@@ -3,6 +3,7 @@
   python -m bn.experiments list
   python -m bn.experiments run NAME [--profile smoke|cpu|gpu] [--seeds 0,1,2] [--max-steps K]
                                     [--data-dir DIR] [--out FILE] [--threads N] [--device cpu|cuda]
+                                    [--workers N] [--base-from FILE] [--checkpoint-dir DIR]
 
 A user error (an unknown experiment, a bad flag, a data folder that does not
 hold CIFAR-10, a shortened run aimed at ``book/results``) prints one line and
@@ -72,6 +73,10 @@ def main(argv: list[str] | None = None) -> int:
                      help="torch CPU threads; CPU results are bitwise reproducible only at a fixed count")
     run.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
     run.add_argument("--checkpoint-dir", help="save/resume every run's checkpoints here")
+    run.add_argument("--workers", type=_positive, default=1,
+                     help="train this many runs at a time, one process and one torch thread each")
+    run.add_argument("--base-from", help="the convergence result whose chosen rate is the base rate "
+                                         "(default: book/results' file of the same profile)")
     run.add_argument("--no-progress", action="store_true", help="no tqdm progress bars")
     args = parser.parse_args(argv)  # exits 2 with one line for an unknown name or a bad flag
     try:
@@ -99,7 +104,8 @@ def _command(args: argparse.Namespace) -> int:
                                                          results_dir())
     payload = run_experiment(get_experiment(args.name), args.profile, seeds=seeds, data_dir=args.data_dir,
                              max_steps=args.max_steps, device=args.device, progress=not args.no_progress,
-                             checkpoint_dir=args.checkpoint_dir)
+                             checkpoint_dir=args.checkpoint_dir, workers=args.workers,
+                             base_from=args.base_from)
     path = save_result(out, payload)
     print(f"wrote {path} ({payload['provenance']['wall_time_s']:.0f} s)")
     return 0

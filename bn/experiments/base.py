@@ -8,10 +8,11 @@ rebuild any of them from the file alone.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import torch
 
@@ -97,10 +98,12 @@ def sigmoid_input_measure(data: TensorData, probe_examples: int = 1000, unit: in
                           ) -> Callable[[torch.nn.Module], dict[str, Any]]:
     """A measure for :func:`bn.training.train`: 15/50/85th percentiles of one last-hidden-layer sigmoid input.
 
-    Computed on a fixed probe batch (the first ``probe_examples`` test images),
-    so changes over training come from the network, not from the batch.
+    Computed on a fixed probe batch (the first ``probe_examples`` validation images, or
+    test images where the data has no validation split), so changes over training come
+    from the network, not from the batch.
     """
-    probe = data.normalize(data.test_images[:probe_examples])
+    images = data.val_images if data.val_images is not None else data.test_images
+    probe = data.normalize(images[:probe_examples])
 
     def measure(model: torch.nn.Module) -> dict[str, Any]:
         device = next(model.parameters()).device  # the probe lives on the CPU; the model may not
@@ -134,7 +137,14 @@ def run_spec(spec: RunSpec, data: TensorData, device: str = "cpu", stop_at: int 
 
 @dataclass
 class Context:
-    """What an experiment's ``run`` function gets: data, seeds, device and how to run a spec."""
+    """What an experiment's ``run`` function gets: data, seeds, device and how to run specs.
+
+    ``workers`` > 1 trains that many runs at a time, each in its own process with one
+    torch thread (a run's bits do not depend on which process trains it). ``cpu_seconds``
+    adds up the CPU time of every run, wherever it ran: the experiment's budget.
+    ``base_lr`` is the baseline's rate chosen by the convergence experiment, for those
+    experiments whose rates follow it (None where no such result was given).
+    """
 
     data: TensorData
     seeds: list[int]
@@ -143,52 +153,355 @@ class Context:
     progress: bool = True
     checkpoint_dir: Path | None = None
     runs: list[dict[str, Any]] = field(default_factory=list)
+    workers: int = 1
+    cpu_seconds: float = 0.0
+    base_lr: float | None = None
+    inline_cpu_seconds: float = 0.0
+
+    def _checkpoint(self, spec: RunSpec, index: int) -> str | None:
+        if self.checkpoint_dir is None:
+            return None
+        self.checkpoint_dir.mkdir(parents=True, exist_ok=True)
+        return str(self.checkpoint_dir / f"{spec.arm}_lr{spec.train.get('peak_lr')}_s{spec.seed}_{index}.pt")
 
     def run(self, spec: RunSpec) -> dict[str, Any]:
         """Run ``spec`` (resuming from its checkpoint if one exists), append and return its record."""
-        ckpt = None
-        if self.checkpoint_dir is not None:
-            self.checkpoint_dir.mkdir(parents=True, exist_ok=True)
-            lr = spec.train.get("peak_lr")
-            ckpt = str(self.checkpoint_dir / f"{spec.arm}_lr{lr}_s{spec.seed}_{len(self.runs)}.pt")
-        record = run_spec(spec, self.data, self.device, self.stop_at, self.progress, ckpt)
-        self.runs.append(record)
-        return record
+        return self.run_all([spec])[0]
+
+    def run_all(self, specs: Sequence[RunSpec]) -> list[dict[str, Any]]:
+        """Run every spec (``workers`` at a time), append their records in the order given, return them."""
+        jobs = [(spec.to_dict(), self._checkpoint(spec, len(self.runs) + i)) for i, spec in enumerate(specs)]
+        if self.workers <= 1 or len(jobs) <= 1:
+            done = [_timed_run(s, c, self.data, self.device, self.stop_at, self.progress) for s, c in jobs]
+            self.inline_cpu_seconds += sum(cpu for _, cpu in done)
+        else:
+            done = _run_in_pool(jobs, self.data, self.device, self.stop_at, self.workers, self.progress)
+        records = []
+        for record, cpu in done:
+            self.cpu_seconds += cpu
+            self.runs.append(record)
+            records.append(record)
+        return records
 
 
-def final_score(history: dict[str, Any]) -> float:
-    """Score that picks a sweep's best rate: final test accuracy; a diverged run scores -inf."""
-    if history["diverged"]:
-        return float("-inf")
-    acc = history["final_test_acc"]
-    if acc is None:  # a truncated run (--max-steps): its last periodic evaluation
-        acc = history["test_acc"][-1]
-    return float(acc)
+def _timed_run(spec: dict[str, Any], checkpoint: str | None, data: TensorData, device: str,
+               stop_at: int | None, progress: bool) -> tuple[dict[str, Any], float]:
+    c0 = time.process_time()
+    record = run_spec(RunSpec.from_dict(spec), data, device, stop_at, progress, checkpoint)
+    return record, time.process_time() - c0
 
 
-def sweep_then_seeds(ctx: Context, make_spec: Callable[[float, int], RunSpec], rates: list[float]
-                     ) -> float:
-    """The no-BN arm's fair learning rate: try every rate with the first seed, keep the best, run the other seeds.
+_WORKER_DATA: TensorData | None = None
 
-    Returns the chosen rate. All runs (sweep included) are appended to ``ctx.runs``;
-    the sweep runs carry ``tags["sweep"] = True``.
+
+def _init_worker(data: TensorData) -> None:
+    global _WORKER_DATA
+    torch.set_num_threads(1)
+    _WORKER_DATA = data
+
+
+def _pool_job(args: tuple) -> tuple[dict[str, Any], float]:
+    spec, checkpoint, device, stop_at = args
+    return _timed_run(spec, checkpoint, _WORKER_DATA, device, stop_at, False)
+
+
+def _run_in_pool(jobs: list, data: TensorData, device: str, stop_at: int | None, workers: int,
+                 progress: bool) -> list[tuple[dict[str, Any], float]]:
+    import multiprocessing
+
+    from tqdm.auto import tqdm
+
+    # spawn, not fork: a forked child inherits torch's thread pools mid-state
+    pool = multiprocessing.get_context("spawn").Pool(min(workers, len(jobs)), _init_worker, (data,))
+    try:
+        pending = [pool.apply_async(_pool_job, ((s, c, device, stop_at),)) for s, c in jobs]
+        out = []
+        for p in tqdm(pending, desc="runs", disable=not progress, leave=False):
+            out.append(p.get())
+        return out
+    finally:
+        pool.close()
+        pool.join()
+
+
+def completed(history: dict[str, Any]) -> bool:
+    """Whether a run trained all its steps (it neither diverged nor was stopped at chance)."""
+    return not history["diverged"] and not history.get("stalled", False) and history["final_test_acc"] is not None
+
+
+def selection_score(history: dict[str, Any]) -> tuple[int, float]:
+    """What picks a sweep's rate: a completed run beats any that failed; then the final validation
+    accuracy (whole validation split); a failed run ranks by the best accuracy it showed."""
+    if completed(history):
+        acc = history["final_val_acc"]
+        return 1, float(acc if acc is not None else history["final_test_acc"])
+    accs = history.get("val_acc") or history["test_acc"]
+    return 0, float(max(accs[1:], default=0.0)) if not history["diverged"] else float("-inf")
+
+
+# The rule the sweeps follow, as the result files state it.
+SELECTION_RULE = ("highest final accuracy on the whole validation split, of one run per rate with the "
+                  "selection seed (not a reported seed); a run that diverged or sat at chance loses to any "
+                  "that completed; ties go to the lower rate; a best rate at the edge of the grid extends "
+                  "the grid by a factor 3 beyond it, at most twice")
+
+
+def select_rate(ctx: Context, make_spec: Callable[[float, int], RunSpec], rates: Sequence[float],
+                seed: int, max_extensions: int = 2) -> dict[str, Any]:
+    """The best rate for ``make_spec``'s arm: one run per rate with ``seed``, scored by :func:`selection_score`.
+
+    The sweep runs carry ``tags["sweep"] = True`` (and ``"chosen"`` for the best one); they
+    are appended to ``ctx.runs`` but are never among a comparison's reported runs. Returns
+    ``{"chosen", "scores" (rate -> final validation accuracy or None), "rule", "seed", "extended"}``.
     """
-    first = ctx.seeds[0]
-    scores = {}
-    for lr in rates:
-        spec = make_spec(lr, first)
-        spec.tags["sweep"] = True
-        scores[lr] = final_score(ctx.run(spec)["history"])
-    best = max(rates, key=lambda r: scores[r])
-    for rec in ctx.runs:
-        if rec["spec"]["tags"].get("sweep") and rec["spec"]["train"]["peak_lr"] == best \
-                and rec["spec"]["arm"] == make_spec(best, first).arm:
-            rec["spec"]["tags"]["chosen"] = True
-    for seed in ctx.seeds[1:]:
-        spec = make_spec(best, seed)
-        spec.tags["chosen"] = True
-        ctx.run(spec)
-    return best
+    grid = sorted(float(r) for r in rates)
+    scores: dict[float, tuple[int, float]] = {}
+    records: dict[float, dict[str, Any]] = {}
+    extended = 0
+
+    def sweep(new: list[float]) -> None:
+        specs = []
+        for lr in new:
+            spec = make_spec(lr, seed)
+            spec.tags["sweep"] = True
+            specs.append(spec)
+        for lr, rec in zip(new, ctx.run_all(specs)):
+            scores[lr], records[lr] = selection_score(rec["history"]), rec
+
+    sweep(grid)
+    while True:
+        best = max(grid, key=lambda r: (scores[r], -r))
+        if scores[best][0] == 0 or extended >= max_extensions or best not in (grid[0], grid[-1]):
+            break
+        edge = grid[-1] * 3 if best == grid[-1] else grid[0] / 3
+        edge = float(f"{edge:.3g}")
+        grid = sorted(grid + [edge])
+        extended += 1
+        sweep([edge])
+    records[best]["spec"]["tags"]["chosen"] = True
+    return {"chosen": best, "rule": SELECTION_RULE, "seed": seed, "extended": extended,
+            "scores": {f"{r:g}": (scores[r][1] if scores[r][0] else None) for r in grid}}
+
+
+@dataclass
+class ExperimentResult:
+    """An experiment's result file, ``book/results/NAME.json``: what it claims, how it ran, every run."""
+
+    experiment: str
+    title: str
+    claim: str
+    profile: str
+    seeds: list[int]
+    max_steps: int | None
+    config: dict[str, Any]
+    measures: dict[str, Any]
+    runs: list[RunRecord]
+    provenance: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**{f.name: getattr(self, f.name) for f in fields(self)},
+                "runs": [r.to_dict() for r in self.runs]}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "ExperimentResult":
+        """The result ``d`` holds (e.g. from :func:`bn.results.load_result`), checked key by key."""
+        res = from_strict_dict(cls, d, f"result of {d.get('experiment', 'an experiment')!r}")
+        res.runs = [RunRecord.from_dict(r) for r in res.runs]
+        return res
+
+
+def _percentiles(t: torch.Tensor) -> list[float]:
+    q = torch.tensor([p / 100 for p in PERCENTILES], dtype=t.dtype)
+    return [float(v) for v in torch.quantile(t, q)]
+
+
+def sigmoid_input_measure(data: TensorData, probe_examples: int = 1000, unit: int = 0
+                          ) -> Callable[[torch.nn.Module], dict[str, Any]]:
+    """A measure for :func:`bn.training.train`: 15/50/85th percentiles of one last-hidden-layer sigmoid input.
+
+    Computed on a fixed probe batch (the first ``probe_examples`` validation images, or
+    test images where the data has no validation split), so changes over training come
+    from the network, not from the batch.
+    """
+    images = data.val_images if data.val_images is not None else data.test_images
+    probe = data.normalize(images[:probe_examples])
+
+    def measure(model: torch.nn.Module) -> dict[str, Any]:
+        device = next(model.parameters()).device  # the probe lives on the CPU; the model may not
+        rec = last_hidden_sigmoid_input(model, probe.to(device), unit)
+        return {"sigmoid_input": _percentiles(rec.sigmoid_input.cpu()),
+                "xhat": None if rec.xhat is None else _percentiles(rec.xhat.cpu())}
+    return measure
+
+
+def measure_of(spec: "RunSpec", data: TensorData) -> Callable[[torch.nn.Module], dict[str, Any]] | None:
+    """The measure ``spec.measure`` names (``"sigmoid_input"``, the only one, or None for none)."""
+    if spec.measure is None:
+        return None
+    if spec.measure == "sigmoid_input":
+        return sigmoid_input_measure(data)
+    raise ValueError(f"unknown measure {spec.measure!r} (the experiments measure only 'sigmoid_input')")
+
+
+def run_spec(spec: RunSpec, data: TensorData, device: str = "cpu", stop_at: int | None = None,
+             progress: bool = True, checkpoint: str | None = None) -> dict[str, Any]:
+    """Build the model under ``torch.manual_seed(spec.seed)``, train it, return ``{"spec", "history"}``."""
+    torch.manual_seed(spec.seed)
+    kwargs = dict(spec.model)
+    model = build_model(kwargs.pop("kind"), **kwargs)
+    measure = measure_of(spec, data)
+    cfg = TrainConfig.from_dict(spec.train)
+    history = train(model, data, cfg, spec.seed, device=device, measure=measure, stop_at=stop_at,
+                    progress=progress, checkpoint=checkpoint, desc=f"{spec.label} s{spec.seed}")
+    return {"spec": spec.to_dict(), "history": history}
+
+
+@dataclass
+class Context:
+    """What an experiment's ``run`` function gets: data, seeds, device and how to run specs.
+
+    ``workers`` > 1 trains that many runs at a time, each in its own process with one
+    torch thread (a run's bits do not depend on which process trains it). ``cpu_seconds``
+    adds up the CPU time of every run, wherever it ran: the experiment's budget.
+    ``base_lr`` is the baseline's rate chosen by the convergence experiment, for those
+    experiments whose rates follow it (None where no such result was given).
+    """
+
+    data: TensorData
+    seeds: list[int]
+    device: str = "cpu"
+    stop_at: int | None = None
+    progress: bool = True
+    checkpoint_dir: Path | None = None
+    runs: list[dict[str, Any]] = field(default_factory=list)
+    workers: int = 1
+    cpu_seconds: float = 0.0
+    base_lr: float | None = None
+    inline_cpu_seconds: float = 0.0
+
+    def _checkpoint(self, spec: RunSpec, index: int) -> str | None:
+        if self.checkpoint_dir is None:
+            return None
+        self.checkpoint_dir.mkdir(parents=True, exist_ok=True)
+        return str(self.checkpoint_dir / f"{spec.arm}_lr{spec.train.get('peak_lr')}_s{spec.seed}_{index}.pt")
+
+    def run(self, spec: RunSpec) -> dict[str, Any]:
+        """Run ``spec`` (resuming from its checkpoint if one exists), append and return its record."""
+        return self.run_all([spec])[0]
+
+    def run_all(self, specs: Sequence[RunSpec]) -> list[dict[str, Any]]:
+        """Run every spec (``workers`` at a time), append their records in the order given, return them."""
+        jobs = [(spec.to_dict(), self._checkpoint(spec, len(self.runs) + i)) for i, spec in enumerate(specs)]
+        if self.workers <= 1 or len(jobs) <= 1:
+            done = [_timed_run(s, c, self.data, self.device, self.stop_at, self.progress) for s, c in jobs]
+            self.inline_cpu_seconds += sum(cpu for _, cpu in done)
+        else:
+            done = _run_in_pool(jobs, self.data, self.device, self.stop_at, self.workers, self.progress)
+        records = []
+        for record, cpu in done:
+            self.cpu_seconds += cpu
+            self.runs.append(record)
+            records.append(record)
+        return records
+
+
+def _timed_run(spec: dict[str, Any], checkpoint: str | None, data: TensorData, device: str,
+               stop_at: int | None, progress: bool) -> tuple[dict[str, Any], float]:
+    c0 = time.process_time()
+    record = run_spec(RunSpec.from_dict(spec), data, device, stop_at, progress, checkpoint)
+    return record, time.process_time() - c0
+
+
+_WORKER_DATA: TensorData | None = None
+
+
+def _init_worker(data: TensorData) -> None:
+    global _WORKER_DATA
+    torch.set_num_threads(1)
+    _WORKER_DATA = data
+
+
+def _pool_job(args: tuple) -> tuple[dict[str, Any], float]:
+    spec, checkpoint, device, stop_at = args
+    return _timed_run(spec, checkpoint, _WORKER_DATA, device, stop_at, False)
+
+
+def _run_in_pool(jobs: list, data: TensorData, device: str, stop_at: int | None, workers: int,
+                 progress: bool) -> list[tuple[dict[str, Any], float]]:
+    import multiprocessing
+
+    from tqdm.auto import tqdm
+
+    # spawn, not fork: a forked child inherits torch's thread pools mid-state
+    pool = multiprocessing.get_context("spawn").Pool(min(workers, len(jobs)), _init_worker, (data,))
+    try:
+        pending = [pool.apply_async(_pool_job, ((s, c, device, stop_at),)) for s, c in jobs]
+        out = []
+        for p in tqdm(pending, desc="runs", disable=not progress, leave=False):
+            out.append(p.get())
+        return out
+    finally:
+        pool.close()
+        pool.join()
+
+
+def completed(history: dict[str, Any]) -> bool:
+    """Whether a run trained all its steps (it neither diverged nor was stopped at chance)."""
+    return not history["diverged"] and not history.get("stalled", False) and history["final_test_acc"] is not None
+
+
+def selection_score(history: dict[str, Any]) -> tuple[int, float]:
+    """What picks a sweep's rate: a completed run beats any that failed; then the final validation
+    accuracy (whole validation split); a failed run ranks by the best accuracy it showed."""
+    if completed(history):
+        acc = history["final_val_acc"]
+        return 1, float(acc if acc is not None else history["final_test_acc"])
+    accs = history.get("val_acc") or history["test_acc"]
+    return 0, float(max(accs[1:], default=0.0)) if not history["diverged"] else float("-inf")
+
+
+# The rule the sweeps follow, as the result files state it.
+SELECTION_RULE = ("highest final accuracy on the whole validation split, of one run per rate with the "
+                  "selection seed (not a reported seed); a run that diverged or sat at chance loses to any "
+                  "that completed; ties go to the lower rate; a best rate at the edge of the grid extends "
+                  "the grid by a factor 3 beyond it, at most twice")
+
+
+def select_rate(ctx: Context, make_spec: Callable[[float, int], RunSpec], rates: Sequence[float],
+                seed: int, max_extensions: int = 2) -> dict[str, Any]:
+    """The best rate for ``make_spec``'s arm: one run per rate with ``seed``, scored by :func:`selection_score`.
+
+    The sweep runs carry ``tags["sweep"] = True`` (and ``"chosen"`` for the best one); they
+    are appended to ``ctx.runs`` but are never among a comparison's reported runs. Returns
+    ``{"chosen", "scores" (rate -> final validation accuracy or None), "rule", "seed", "extended"}``.
+    """
+    grid = sorted(float(r) for r in rates)
+    scores: dict[float, tuple[int, float]] = {}
+    records: dict[float, dict[str, Any]] = {}
+    extended = 0
+
+    def sweep(new: list[float]) -> None:
+        specs = []
+        for lr in new:
+            spec = make_spec(lr, seed)
+            spec.tags["sweep"] = True
+            specs.append(spec)
+        for lr, rec in zip(new, ctx.run_all(specs)):
+            scores[lr], records[lr] = selection_score(rec["history"]), rec
+
+    sweep(grid)
+    while True:
+        best = max(grid, key=lambda r: (scores[r], -r))
+        if scores[best][0] == 0 or extended >= max_extensions or best not in (grid[0], grid[-1]):
+            break
+        edge = grid[-1] * 3 if best == grid[-1] else grid[0] / 3
+        edge = float(f"{edge:.3g}")
+        grid = sorted(grid + [edge])
+        extended += 1
+        sweep([edge])
+    records[best]["spec"]["tags"]["chosen"] = True
+    return {"chosen": best, "rule": SELECTION_RULE, "seed": seed, "extended": extended,
+            "scores": {f"{r:g}": (scores[r][1] if scores[r][0] else None) for r in grid}}
 
 
 def run_with_and_without_bn(ctx: Context, values: list[Any], make_spec: Callable[[Any, bool, int], RunSpec]
@@ -218,9 +531,14 @@ class Experiment:
     run: Callable[[Context, dict[str, Any]], dict[str, Any]]
 
 
-def load_tensor_data(data_dir: str | None, n_train: int | None = None, n_test: int | None = None
-                     ) -> tuple[TensorData, dict[str, Any]]:
-    """CIFAR-10 (or a copy in its layout) as :class:`TensorData`, and its provenance (copy, md5s of both splits)."""
+def load_tensor_data(data_dir: str | None, n_train: int | None = None, n_test: int | None = None,
+                     n_val: int | None = None) -> tuple[TensorData, dict[str, Any]]:
+    """CIFAR-10 (or a copy in its layout) as :class:`TensorData`, and its provenance (copy, md5s of both splits).
+
+    ``n_val``: the last ``n_val`` of the (first ``n_train``) training images are held out as
+    the validation split; ``n_train`` in the provenance counts the images loaded, ``n_fit``
+    those trained on.
+    """
     from bn.data import load_cifar10
 
     tr = load_cifar10("train", data_dir=data_dir, layout="NCHW", download=False)
@@ -228,28 +546,62 @@ def load_tensor_data(data_dir: str | None, n_train: int | None = None, n_test: i
     data = tensor_data_from_split(tr, te).subset(n_train, n_test)
     prov = {"copy": tr.copy, "files_md5": {**tr.files_md5, **te.files_md5},
             "path": str(tr.data_dir), "n_train": len(data.train_labels), "n_test": len(data.test_labels)}
+    if n_val:
+        data = data.hold_out(n_val)
+        prov.update(n_fit=len(data.train_labels), n_val=n_val,
+                    validation=f"the last {n_val} of the {prov['n_train']} training images")
     return data, prov
+
+
+def chosen_base_rate(path: str | Path) -> tuple[float, dict[str, Any]]:
+    """The baseline's rate the convergence experiment chose (``measures["baseline_lr"]`` of its result
+    file ``path``), and where it came from (file, its commit, the selection)."""
+    from bn.results import load_result
+
+    res = load_result(Path(path))
+    if res.get("experiment") != "convergence":
+        raise ValueError(f"{path} is not a convergence result")
+    lr = float(res["measures"]["baseline_lr"])
+    return lr, {"file": Path(path).name, "commit": res["provenance"].get("git", {}).get("commit"),
+                "profile": res["profile"], "baseline_lr": lr}
 
 
 def run_experiment(exp: Experiment, profile: str, seeds: list[int] | None = None, data_dir: str | None = None,
                    max_steps: int | None = None, device: str = "cpu", progress: bool = True,
-                   checkpoint_dir: str | None = None) -> dict[str, Any]:
-    """Run ``exp`` under ``profile`` and return the result payload (provenance included)."""
+                   checkpoint_dir: str | None = None, workers: int = 1,
+                   base_from: str | Path | None = None) -> dict[str, Any]:
+    """Run ``exp`` under ``profile`` and return the result payload (provenance included).
+
+    ``base_from``: the convergence result whose chosen rate sets this experiment's
+    ``base_lr`` (its profile says ``"base_lr": "convergence"``); by default the committed
+    ``book/results`` file of the same profile.
+    """
     from bn.provenance import collect_provenance
 
     cfg = exp.profiles[profile]
     seeds = list(seeds if seeds is not None else cfg["seeds"])
     t0, c0 = time.perf_counter(), time.process_time()
-    data, data_prov = load_tensor_data(data_dir, cfg.get("n_train"), cfg.get("n_test"))
+    data, data_prov = load_tensor_data(data_dir, cfg.get("n_train"), cfg.get("n_test"), cfg.get("n_val"))
     ctx = Context(data=data, seeds=seeds, device=device, stop_at=max_steps, progress=progress,
-                  checkpoint_dir=Path(checkpoint_dir) if checkpoint_dir else None)
+                  checkpoint_dir=Path(checkpoint_dir) if checkpoint_dir else None, workers=workers)
+    base_source = None
+    if cfg.get("base_lr") == "convergence":
+        if base_from is None:
+            from bn.experiments import result_filename
+            from bn.results import results_dir
+            base_from = results_dir() / result_filename("convergence", profile)
+        ctx.base_lr, base_source = chosen_base_rate(base_from)
     measures = exp.run(ctx, cfg)
+    if base_source is not None:
+        measures["base_lr_source"] = base_source
     wall = time.perf_counter() - t0
-    cpu = time.process_time() - c0  # CPU seconds of this process, all threads: the budget's unit
+    # The budget's unit: CPU seconds of every run, in whichever process, plus this process's own work
+    cpu = time.process_time() - c0 - ctx.inline_cpu_seconds + ctx.cpu_seconds
     result = ExperimentResult(
         experiment=exp.name, title=exp.title, claim=exp.claim, profile=profile, seeds=seeds, max_steps=max_steps,
         config=cfg, measures=measures, runs=[RunRecord.from_dict(r) for r in ctx.runs],
         provenance=collect_provenance(config=cfg, seeds=seeds, data=data_prov, wall_time_s=wall,
                                       cpu_time_s=cpu, profile=profile, max_steps=max_steps,
-                                      torch_threads=torch.get_num_threads()))
+                                      torch_threads=1 if workers > 1 else torch.get_num_threads(),
+                                      workers=workers))
     return result.to_dict()

@@ -29,11 +29,22 @@ from bn.training.tensordata import TensorData, augment_batch
 # Per-step training losses are stored for this many first steps: enough for the
 # reproducibility test to compare a rerun with the committed history.
 FIRST_LOSSES_KEPT = 50
+# A run "sits at chance" while its evaluation accuracy is at most chance + this margin: three
+# standard deviations of a guessing classifier's accuracy on 2,000 images (sqrt(0.1 * 0.9 / 2000)).
+CHANCE_MARGIN = 0.02
+# Images of the evaluation set on which the layer-health diagnostics are taken.
+HEALTH_PROBE = 500
 
 
 @dataclass
 class TrainConfig:
-    """Everything that defines a training run apart from the model, the data and the seed."""
+    """Everything that defines a training run apart from the model, the data and the seed.
+
+    ``diagnostics``: record :func:`bn.diagnostics.layer_health` at every evaluation.
+    ``stall_window``: stop a run (recorded as ``stalled``) once that many consecutive
+    evaluations after step 0 sit at chance (see ``CHANCE_MARGIN``); 0 never stops one.
+    ``channels_last``: the model and its inputs in NHWC memory order (faster convolutions on CPUs).
+    """
 
     steps: int
     batch_size: int = 128
@@ -49,6 +60,10 @@ class TrainConfig:
     eval_examples: int | None = 2000
     divergence_factor: float = 5.0
     checkpoint_every: int = 100
+    eval_batch_size: int = 1000
+    channels_last: bool = False
+    diagnostics: bool = False
+    stall_window: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -59,16 +74,28 @@ class TrainConfig:
         return from_strict_dict(cls, d, "training configuration")
 
 
+def _to_model(x: torch.Tensor, device: str, channels_last: bool) -> torch.Tensor:
+    x = x.to(device)
+    return x.contiguous(memory_format=torch.channels_last) if channels_last and x.dim() == 4 else x
+
+
 @torch.no_grad()
 def evaluate_accuracy(model: nn.Module, data: TensorData, n: int | None = None, device: str = "cpu",
-                      batch_size: int = 1000) -> float:
-    """Fraction of the first ``n`` test images (all if None) that ``model`` classifies correctly (eval mode)."""
+                      batch_size: int = 1000, split: str = "test", channels_last: bool = False) -> float:
+    """Fraction of the first ``n`` images (all if None) of ``split`` ("test" or "val") that ``model``
+    classifies correctly (eval mode)."""
+    if split == "val" and data.val_images is None:
+        raise ValueError("this data has no validation split (see TensorData.hold_out)")
+    if split not in ("test", "val"):
+        raise ValueError(f"split must be 'test' or 'val', got {split!r}")
     was_training = model.training
     model.eval()
-    images, labels = data.test_images[:n], data.test_labels[:n]
+    images, labels = ((data.val_images, data.val_labels) if split == "val"
+                      else (data.test_images, data.test_labels))
+    images, labels = images[:n], labels[:n]
     correct = 0
     for i in range(0, len(labels), batch_size):
-        x = data.normalize(images[i:i + batch_size]).to(device)
+        x = _to_model(data.normalize(images[i:i + batch_size]), device, channels_last)
         correct += int((model(x).argmax(1).cpu() == labels[i:i + batch_size]).sum())
     model.train(was_training)
     return correct / len(labels)
@@ -79,12 +106,15 @@ class History:
     """What one run recorded; a result file stores it as the dict :meth:`to_dict` gives.
 
     Per evaluation (at step 0, every ``eval_every`` steps and at the end): ``eval_step``,
-    ``test_acc`` (first ``eval_examples`` test images), ``train_loss`` (mean since the
+    ``test_acc`` (first ``eval_examples`` test images) or, where the data has a validation
+    split, ``val_acc`` on its first ``eval_examples`` images instead, ``train_loss`` (mean since the
     previous evaluation; None at step 0), ``lr``, ``train_seconds`` (cumulative, evaluation
     excluded) and ``measures`` (the run's measure, or None). Per step, for the first
     ``FIRST_LOSSES_KEPT`` steps: ``first_losses``. Once: whether and where the run
     ``diverged`` and why, ``steps_done``, and ``final_test_acc`` on the whole test set
-    (None for a diverged or shortened run).
+    (None for a diverged, stalled or shortened run), ``final_val_acc`` on the whole validation
+    split, whether and where the run was stopped as ``stalled`` at chance, and, with
+    ``diagnostics``, ``health`` per evaluation (:func:`bn.diagnostics.layer_health`).
     """
 
     eval_step: list[int]
@@ -99,10 +129,20 @@ class History:
     divergence_reason: str | None
     steps_done: int
     final_test_acc: float | None
+    val_acc: list[float] = field(default_factory=list)
+    final_val_acc: float | None = None
+    stalled: bool = False
+    stalled_at_step: int | None = None
+    health: list[dict[str, Any]] = field(default_factory=list)
 
     @classmethod
     def empty(cls) -> "History":
         return cls([], [], [], [], [], [], [], False, None, None, 0, None)
+
+    @property
+    def eval_acc(self) -> list[float]:
+        """The periodic accuracies: on the validation split where there was one, else on the test set."""
+        return self.val_acc or self.test_acc
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -177,7 +217,11 @@ def train(model: nn.Module, data: TensorData, cfg: TrainConfig, seed: int, devic
     """
     from tqdm.auto import tqdm
 
+    from bn.diagnostics import layer_health
+
     model.to(device).train()
+    if cfg.channels_last:
+        model.to(memory_format=torch.channels_last)
     gen = torch.Generator().manual_seed(seed)
     opt = make_optimizer(model, cfg.peak_lr, cfg.momentum, cfg.nesterov, cfg.weight_decay)
     monitor = DivergenceMonitor(cfg.divergence_factor)
@@ -187,26 +231,41 @@ def train(model: nn.Module, data: TensorData, cfg: TrainConfig, seed: int, devic
     end = cfg.steps if stop_at is None else min(stop_at, cfg.steps)
     n_train = len(data.train_labels)
     batch_size = min(cfg.batch_size, n_train)
+    split = "val" if data.val_images is not None else "test"
+    accs = h["val_acc" if split == "val" else "test_acc"]
+    chance = 1.0 / (int(data.train_labels.max()) + 1) + CHANCE_MARGIN
+    probe = None
+    if cfg.diagnostics:
+        probe_images = data.val_images if split == "val" else data.test_images
+        probe = _to_model(data.normalize(probe_images[:HEALTH_PROBE]), device, cfg.channels_last)
 
     def record_eval(step: int) -> None:
         h["eval_step"].append(step)
-        h["test_acc"].append(evaluate_accuracy(model, data, cfg.eval_examples, device))
+        accs.append(evaluate_accuracy(model, data, cfg.eval_examples, device, cfg.eval_batch_size, split,
+                                      cfg.channels_last))
         h["train_loss"].append(st.loss_sum / st.loss_count if st.loss_count else None)
         h["lr"].append(learning_rate(max(step - 1, 0), cfg.peak_lr, cfg.warmup_steps, cfg.half_life))
         h["train_seconds"].append(st.seconds)
         h["measures"].append(measure(model) if measure is not None else None)
+        if probe is not None:
+            h["health"].append(layer_health(model, probe))
         st.loss_sum, st.loss_count = 0.0, 0
+
+    def at_chance() -> bool:
+        recent = accs[1:][-cfg.stall_window:]  # step 0's accuracy is the untrained net's
+        return cfg.stall_window > 0 and len(recent) == cfg.stall_window and max(recent) <= chance
 
     if st.step == 0 and not h["eval_step"]:
         record_eval(0)
     bar = tqdm(total=end, initial=st.step, desc=desc, disable=not progress, leave=False, mininterval=2.0)
-    while st.step < end and not h["diverged"]:
+    while st.step < end and not h["diverged"] and not h["stalled"]:
         t0 = time.perf_counter()
         lr = learning_rate(st.step, cfg.peak_lr, cfg.warmup_steps, cfg.half_life)
         for group in opt.param_groups:
             group["lr"] = lr
         idx = _next_indices(st, n_train, batch_size, gen)
-        x = augment_batch(data.normalize(data.train_images[idx]), gen, cfg.flip, cfg.crop_pad).to(device)
+        x = _to_model(augment_batch(data.normalize(data.train_images[idx]), gen, cfg.flip, cfg.crop_pad), device,
+                      cfg.channels_last)
         y = data.train_labels[idx].to(device)
         loss = F.cross_entropy(model(x), y)
         opt.zero_grad(set_to_none=True)
@@ -225,10 +284,17 @@ def train(model: nn.Module, data: TensorData, cfg: TrainConfig, seed: int, devic
         st.loss_count += 1
         if st.step % cfg.eval_every == 0 or st.step == cfg.steps:
             record_eval(st.step)
+            if at_chance():
+                h.update(stalled=True, stalled_at_step=st.step)
+                break
         if ckpt is not None and st.step % cfg.checkpoint_every == 0:
             _save_checkpoint(ckpt, model, opt, gen, monitor, st)
     bar.close()
     h["steps_done"] = st.step
-    if not h["diverged"] and st.step == cfg.steps:
-        h["final_test_acc"] = evaluate_accuracy(model, data, None, device)
+    if not h["diverged"] and not h["stalled"] and st.step == cfg.steps:
+        h["final_test_acc"] = evaluate_accuracy(model, data, None, device, cfg.eval_batch_size, "test",
+                                                cfg.channels_last)
+        if split == "val":
+            h["final_val_acc"] = evaluate_accuracy(model, data, None, device, cfg.eval_batch_size, "val",
+                                                   cfg.channels_last)
     return History.from_dict(h).to_dict()

@@ -15,7 +15,12 @@ import torch
 
 @dataclass
 class TensorData:
-    """Train and test images (uint8, NCHW) and labels, plus the per-channel mean/std of the train set."""
+    """Train and test images (uint8, NCHW) and labels, plus the per-channel mean/std of the train set.
+
+    ``val_images`` / ``val_labels``: an optional validation split held out of the
+    training images (:meth:`hold_out`); training then evaluates on it, and the
+    test set is touched once, at the end.
+    """
 
     train_images: torch.Tensor
     train_labels: torch.Tensor
@@ -23,6 +28,8 @@ class TensorData:
     test_labels: torch.Tensor
     mean: torch.Tensor
     std: torch.Tensor
+    val_images: torch.Tensor | None = None
+    val_labels: torch.Tensor | None = None
 
     def normalize(self, images: torch.Tensor) -> torch.Tensor:
         """uint8 NCHW -> float32, zero mean and unit variance per channel (train-set statistics)."""
@@ -31,7 +38,22 @@ class TensorData:
     def subset(self, n_train: int | None = None, n_test: int | None = None) -> "TensorData":
         """The first ``n_train`` training and ``n_test`` test examples (same normalization)."""
         return TensorData(self.train_images[:n_train], self.train_labels[:n_train],
-                          self.test_images[:n_test], self.test_labels[:n_test], self.mean, self.std)
+                          self.test_images[:n_test], self.test_labels[:n_test], self.mean, self.std,
+                          self.val_images, self.val_labels)
+
+    def hold_out(self, n_val: int) -> "TensorData":
+        """The last ``n_val`` training images become the validation split; the rest still train.
+
+        The normalization keeps the statistics of the full training set (a fixed
+        preprocessing, the same for every run), so holding out changes no input.
+        """
+        n = len(self.train_labels) - n_val
+        if n_val < 1 or n < 1:
+            raise ValueError(f"n_val must be between 1 and {len(self.train_labels) - 1}, got {n_val}")
+        if self.val_images is not None:
+            raise ValueError("this data already has a validation split")
+        return TensorData(self.train_images[:n], self.train_labels[:n], self.test_images, self.test_labels,
+                          self.mean, self.std, self.train_images[n:], self.train_labels[n:])
 
 
 def channel_moments(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
