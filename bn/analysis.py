@@ -24,14 +24,19 @@ def first_reaching(xs: Sequence[float], accs: Sequence[float | None], target: fl
     return None
 
 
+def eval_accuracies(history: dict) -> list[float]:
+    """A history's periodic accuracies: on the validation split where it had one, else on the test set."""
+    return history.get("val_acc") or history["test_acc"]
+
+
 def steps_to_target(history: dict, target: float) -> float | None:
-    """Training steps until the periodic test accuracy first reaches ``target`` (None: never)."""
-    return first_reaching(history["eval_step"], history["test_acc"], target)
+    """Training steps until the periodic (validation, else test) accuracy first reaches ``target`` (None: never)."""
+    return first_reaching(history["eval_step"], eval_accuracies(history), target)
 
 
 def seconds_to_target(history: dict, target: float) -> float | None:
-    """Training seconds (evaluation excluded) until the test accuracy first reaches ``target``."""
-    return first_reaching(history["train_seconds"], history["test_acc"], target)
+    """Training seconds (evaluation excluded) until the periodic accuracy first reaches ``target``."""
+    return first_reaching(history["train_seconds"], eval_accuracies(history), target)
 
 
 def _t_pdf(x: float, df: float) -> float:

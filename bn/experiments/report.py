@@ -1,29 +1,38 @@
-"""From a result file to what a chapter shows: runs of an arm, intervals over seeds, speedups, tables.
+"""From a result file to what a chapter shows: runs of an arm, paired comparisons over seeds, tables.
 
-Diverged runs never enter a mean: they are counted and reported beside it.
+Every run is counted. A run *completed* its steps, *diverged* (the loss blew up)
+or *stalled* (stopped while sitting at chance, see ``bn.training.loop``); a failed
+run never enters a mean of accuracies, and is reported beside it. A run that
+never reached a target accuracy has a *censored* step count, "> its budget":
+it enters a paired speedup as its budget, which makes that speedup a lower
+bound, never as a missing value.
+
+Comparisons are paired: equal seeds give two arms the same initialization draw,
+data order and augmentation stream, so the statistics are taken over per-seed
+differences (or log ratios), with t intervals (``bn.analysis``).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Sequence
 
 import numpy as np
 
-from bn.analysis import Interval, mean_ci, ratio_ci, reached, steps_to_target
+from bn.analysis import (Interval, eval_accuracies, first_reaching, mean_ci, paired_difference_ci,
+                         paired_ratio_ci)
 # The chapters read a result through this module; its cells' text is built in bn.formatting.
-from bn.formatting import Table, count, percent, times
+from bn.formatting import Table, count, percent, points, times
 
-__all__ = ["Table", "arms", "count", "diverged_count", "final_accuracy", "mean_curve", "median_range",
-           "percent", "reachable_best", "runs_of", "speedup", "stalled_count", "steps_to", "sweep_table",
-           "times"]
+__all__ = ["Speedup", "Table", "arms", "baseline_best", "best_accuracy", "count", "failed", "final_accuracy",
+           "mean_curve", "outcome", "outcome_counts", "outcome_text", "paired_final_difference", "paired_runs",
+           "paired_speedup", "percent", "points", "runs_of", "steps_to", "sweep_table", "times", "verdict"]
 
 
-def runs_of(result: dict[str, Any], arm: str, include_unchosen_sweep: bool = False) -> list[dict[str, Any]]:
-    """The run records of ``arm``; for a swept arm only the chosen rate's runs (one per seed)."""
-    runs = [r for r in result["runs"] if r["spec"]["arm"] == arm]
-    if not include_unchosen_sweep and any(r["spec"]["tags"].get("sweep") for r in runs):
-        runs = [r for r in runs if r["spec"]["tags"].get("chosen")]
-    return runs
+def runs_of(result: dict[str, Any], arm: str, include_sweep: bool = False) -> list[dict[str, Any]]:
+    """The reported run records of ``arm`` (a sweep's runs, made with the selection seed, only on request)."""
+    return [r for r in result["runs"] if r["spec"]["arm"] == arm
+            and (include_sweep or not r["spec"]["tags"].get("sweep"))]
 
 
 def arms(result: dict[str, Any]) -> list[str]:
@@ -35,49 +44,163 @@ def arms(result: dict[str, Any]) -> list[str]:
     return seen
 
 
-def diverged_count(runs: Sequence[dict[str, Any]]) -> int:
-    """How many of ``runs`` diverged."""
-    return sum(bool(r["history"]["diverged"]) for r in runs)
+def outcome(run: dict[str, Any]) -> str:
+    """``"completed"``, ``"diverged"`` or ``"stalled"``."""
+    h = run["history"]
+    if h["diverged"]:
+        return "diverged"
+    if h.get("stalled"):
+        return "stalled"
+    return "completed"
+
+
+def failed(run: dict[str, Any]) -> bool:
+    """Whether ``run`` diverged or stalled."""
+    return outcome(run) != "completed"
+
+
+def outcome_counts(runs: Sequence[dict[str, Any]]) -> dict[str, int]:
+    """How many runs completed, diverged and stalled."""
+    out = {"completed": 0, "diverged": 0, "stalled": 0}
+    for r in runs:
+        out[outcome(r)] += 1
+    return out
+
+
+def outcome_text(runs: Sequence[dict[str, Any]]) -> str:
+    """``"5/5 trained"``, ``"2 diverged, 3 at chance (of 5)"``..."""
+    c = outcome_counts(runs)
+    n = len(runs)
+    if c["completed"] == n:
+        return f"{n}/{n} trained"
+    parts = [f"{c['completed']} trained"] if c["completed"] else []
+    parts += [f"{c['diverged']} diverged"] if c["diverged"] else []
+    parts += [f"{c['stalled']} at chance"] if c["stalled"] else []
+    return ", ".join(parts) + f" (of {n})"
 
 
 def final_accuracy(runs: Sequence[dict[str, Any]]) -> Interval | None:
-    """Mean final test accuracy (whole test set) over the runs that did not diverge, with its t interval."""
-    accs = [r["history"]["final_test_acc"] for r in runs if not r["history"]["diverged"]]
+    """Mean final test accuracy (whole test set, measured once) of the completed runs, with its t interval."""
+    accs = [r["history"]["final_test_acc"] for r in runs if not failed(r)]
     return mean_ci(accs) if accs else None
 
 
-def steps_to(runs: Sequence[dict[str, Any]], target: float) -> tuple[Interval | None, int]:
-    """Mean steps to reach ``target`` over the runs that reached it, and how many did not."""
-    kept, missing = reached([None if r["history"]["diverged"] else steps_to_target(r["history"], target)
-                             for r in runs])
-    return (mean_ci(kept) if kept else None), missing
+def best_accuracy(run: dict[str, Any]) -> float:
+    """The highest periodic (validation) accuracy of one run."""
+    return max(eval_accuracies(run["history"]))
 
 
-def speedup(baseline: Sequence[dict[str, Any]], other: Sequence[dict[str, Any]], target: float
-            ) -> Interval | None:
-    """Ratio of mean steps to ``target``, baseline over other (> 1: other is faster), with its interval.
+def baseline_best(runs: Sequence[dict[str, Any]]) -> float:
+    """The paper's target, "the baseline's maximum accuracy", for several seeds: the lowest of the
+    seeds' best periodic accuracies, so that every baseline run attains it."""
+    return min(best_accuracy(r) for r in runs if not failed(r))
 
-    None unless every run of both arms reached the target (a ratio over the
-    subset that got there would flatter the arm that often did not).
+
+def steps_to(run: dict[str, Any], target: float, x: str = "eval_step") -> float | None:
+    """Steps (or ``x="train_seconds"``) until ``run``'s periodic accuracy first reaches ``target``; None: never."""
+    h = run["history"]
+    return first_reaching(h[x], eval_accuracies(h), target)
+
+
+def budget(run: dict[str, Any], x: str = "eval_step") -> float:
+    """What a run that never reached a target is censored at: its whole step budget (or its last clock)."""
+    if x == "eval_step":
+        return float(run["spec"]["train"]["steps"])
+    return float(run["history"][x][-1])
+
+
+def paired_runs(a: Sequence[dict[str, Any]], b: Sequence[dict[str, Any]]
+                ) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """The runs of ``a`` and ``b`` with equal seeds, in seed order."""
+    by_seed = {r["spec"]["seed"]: r for r in b}
+    return [(r, by_seed[r["spec"]["seed"]]) for r in sorted(a, key=lambda r: r["spec"]["seed"])
+            if r["spec"]["seed"] in by_seed]
+
+
+@dataclass(frozen=True)
+class Speedup:
+    """How many times fewer steps (or seconds) ``other`` needs than ``base`` to reach a target, over paired seeds.
+
+    ``kind``: ``"exact"`` (every run of both arms reached the target); ``"at least"``
+    (some base runs never did and count as their budget, so the ratio is a lower bound);
+    ``"unresolved"`` (some ``other`` runs never did: no ratio). ``reached`` counts the runs
+    of each arm that got there, of ``n`` pairs.
     """
-    a, miss_a = reached([steps_to_target(r["history"], target) for r in baseline])
-    b, miss_b = reached([steps_to_target(r["history"], target) for r in other])
-    if miss_a or miss_b or not a or not b:
-        return None
-    return ratio_ci(a, b)
+
+    ratio: Interval | None
+    kind: str
+    reached_base: int
+    reached_other: int
+    n: int
+
+    def text(self, digits: int = 2) -> str:
+        if self.ratio is None:
+            return f"– ({self.reached_other}/{self.n} reached it)"
+        prefix = "≥ " if self.kind == "at least" else ""
+        return prefix + times(self.ratio, digits)
 
 
-def mean_curve(runs: Sequence[dict[str, Any]], key: str = "test_acc", x: str = "eval_step"
+def paired_speedup(base: Sequence[dict[str, Any]], other: Sequence[dict[str, Any]], target: float,
+                   x: str = "eval_step") -> Speedup:
+    """Geometric mean over seeds of ``steps(base) / steps(other)`` to ``target``, with its t interval."""
+    pairs = paired_runs(base, other)
+    sa = [steps_to(a, target, x) for a, _ in pairs]
+    sb = [steps_to(b, target, x) for _, b in pairs]
+    ra, rb = sum(v is not None for v in sa), sum(v is not None for v in sb)
+    if not pairs or rb < len(pairs):
+        return Speedup(None, "unresolved", ra, rb, len(pairs))
+    # a step count of 0 cannot happen (step 0 is the untrained net) except for a target <= chance
+    filled = [v if v is not None else budget(a, x) for v, (a, _) in zip(sa, pairs)]
+    return Speedup(paired_ratio_ci(filled, sb), "exact" if ra == len(pairs) else "at least", ra, rb, len(pairs))
+
+
+def steps_text(runs: Sequence[dict[str, Any]], target: float) -> str:
+    """Median steps to ``target`` and how many runs reached it: ``"240 (5/5)"``, ``"> 500 (0/5)"``."""
+    vals = [steps_to(r, target) for r in runs]
+    got = [v for v in vals if v is not None]
+    if not got:
+        return f"> {int(budget(runs[0]))} (0/{len(runs)})"
+    return f"{np.median(got):.0f} ({len(got)}/{len(runs)})"
+
+
+def paired_final_difference(a: Sequence[dict[str, Any]], b: Sequence[dict[str, Any]]
+                            ) -> tuple[Interval | None, int]:
+    """Mean over seeds of final test accuracy ``a - b`` for pairs where both completed; and how many pairs
+    were left out because a run failed (those are reported as failures, not as accuracies)."""
+    pairs = paired_runs(a, b)
+    kept = [(x, y) for x, y in pairs if not failed(x) and not failed(y)]
+    if len(kept) == 0:
+        return None, len(pairs)
+    iv = paired_difference_ci([x["history"]["final_test_acc"] for x, _ in kept],
+                              [y["history"]["final_test_acc"] for _, y in kept])
+    return iv, len(pairs) - len(kept)
+
+
+def verdict(iv: Interval | None, null: float = 1.0) -> str:
+    """What an interval settles against ``null`` (1 for a ratio, 0 for a difference):
+    ``"shown"`` (above it), ``"reversed"`` (below it) or ``"not resolved"``."""
+    if iv is None:
+        return "not resolved"
+    if iv.low > null:
+        return "shown"
+    if iv.high < null:
+        return "reversed"
+    return "not resolved"
+
+
+def mean_curve(runs: Sequence[dict[str, Any]], key: str | None = None, x: str = "eval_step"
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(x, mean, low, high) of ``history[key]`` over the non-diverged runs, a t interval at every x.
+    """(x, mean, low, high) of a periodic quantity over the completed runs, a t interval at every x.
 
+    ``key`` defaults to the periodic accuracy (validation where there was a split);
     ``x="train_seconds"`` averages the runs' clocks at each evaluation.
     """
-    hs = [r["history"] for r in runs if not r["history"]["diverged"]]
+    hs = [r["history"] for r in runs if not failed(r)]
     if not hs:
-        raise ValueError("every run diverged")
-    n = min(len(h[key]) for h in hs)
-    ys = np.array([h[key][:n] for h in hs], dtype=float)
+        raise ValueError("no run completed")
+    ys_all = [eval_accuracies(h) if key is None else h[key] for h in hs]
+    n = min(len(y) for y in ys_all)
+    ys = np.array([y[:n] for y in ys_all], dtype=float)
     xs = np.array([h[x][:n] for h in hs], dtype=float).mean(0)
     ivs = [mean_ci(ys[:, i]) for i in range(n)]
     return (xs, np.array([iv.estimate for iv in ivs]), np.array([iv.low for iv in ivs]),
@@ -85,43 +208,22 @@ def mean_curve(runs: Sequence[dict[str, Any]], key: str = "test_acc", x: str = "
 
 
 def median_range(run: dict[str, Any], key: str) -> float:
-    """How far the median of measure ``key`` (e.g. ``"sigmoid_input"``) moved over one run: max minus min.
-
-    Each entry of ``history["measures"]`` holds, per quantity, its 15th, 50th and
-    85th percentile on the probe batch; the middle one is the median.
-    """
+    """How far the median of measure ``key`` (e.g. ``"sigmoid_input"``) moved over one run: max minus min."""
     medians = [m[key][1] for m in run["history"]["measures"]]
     return max(medians) - min(medians)
 
 
-def reachable_best(runs: Sequence[dict[str, Any]]) -> float:
-    """The highest periodic test accuracy that *every* run reached: the minimum over runs of each run's maximum.
-
-    The paper's target is "Inception's maximum accuracy"; with several seeds,
-    taking the lowest of the seeds' maxima makes it an accuracy every baseline run attains.
-    """
-    return min(max(r["history"]["test_acc"]) for r in runs if not r["history"]["diverged"])
-
-
-def sweep_table(result: dict[str, Any], arm: str) -> Table:
-    """Peak rate against final test accuracy for the sweep runs of ``arm`` (first seed)."""
+def sweep_table(result: dict[str, Any], arm: str, selection: dict[str, Any]) -> Table:
+    """The selection sweep of ``arm``: rate, outcome and final validation accuracy of the selection seed's runs."""
     rows = []
     for r in result["runs"]:
         if r["spec"]["arm"] == arm and r["spec"]["tags"].get("sweep"):
             h = r["history"]
-            acc = "diverged" if h["diverged"] else f"{h['final_test_acc'] * 100:.1f} %"
-            chosen = "chosen" if r["spec"]["tags"].get("chosen") else ""
-            rows.append([f"{r['spec']['train']['peak_lr']:g}", acc, chosen])
-    return Table(["peak rate", "final test accuracy (seed %d)" % result["seeds"][0], ""], rows)
-
-
-def stalled_count(runs: Sequence[dict[str, Any]], chance: float = 0.1, margin: float = 0.05) -> int:
-    """Runs that finished without diverging but did not learn: final accuracy below ``chance + margin``.
-
-    A net whose units all died (e.g. ReLUs pushed negative by one huge early step)
-    keeps a finite loss of about ln 10 and is not caught by the divergence
-    monitor, yet it has failed as surely; 5 points above chance is far below any
-    run that learned anything in our budget.
-    """
-    return sum(1 for r in runs if not r["history"]["diverged"]
-               and r["history"]["final_test_acc"] is not None and r["history"]["final_test_acc"] < chance + margin)
+            what = outcome(r)
+            acc = f"{h['final_val_acc'] * 100:.1f} %" if what == "completed" else (
+                "diverged" if what == "diverged" else f"at chance, stopped at step {h['stalled_at_step']}")
+            rows.append((r["spec"]["train"]["peak_lr"],
+                         [f"{r['spec']['train']['peak_lr']:g}", acc, "chosen" if r["spec"]["tags"].get("chosen") else ""]))
+    rows.sort(key=lambda t: t[0])
+    return Table(["peak rate", f"final validation accuracy (selection seed {selection['seed']})", ""],
+                 [row for _, row in rows])

@@ -11,7 +11,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from bn.experiments.report import final_accuracy, mean_curve
+from bn.experiments.report import failed, final_accuracy, mean_curve, outcome_counts
 from bn.plotting.style import COLORS, data_copy_label, new_figure
 
 
@@ -21,25 +21,68 @@ def copy_title(result: dict[str, Any]) -> str:
 
 
 def accuracy_curves(ax, groups: Sequence[tuple], x: str = "eval_step", percent: bool = True) -> None:
-    """Mean test-accuracy curve and interval band for each ``(label, colour, runs[, linestyle])``."""
+    """Mean accuracy curve and interval band for each ``(label, colour, runs[, linestyle])``.
+
+    The periodic accuracy is the validation accuracy where the runs had a validation split.
+    Runs that diverged or stalled at chance are left out of the mean and counted in the legend.
+    """
     scale = 100 if percent else 1
+    on_val = any(r["history"].get("val_acc") for _, _, runs, *_ in groups for r in runs)
     for label, color, runs, *style in groups:
         ls = style[0] if style else "-"
-        live = [r for r in runs if not r["history"]["diverged"]]
-        n_div = len(runs) - len(live)
+        live = [r for r in runs if not failed(r)]
+        c = outcome_counts(runs)
+        lost = ", ".join(f"{c[k]} {'at chance' if k == 'stalled' else k}" for k in ("diverged", "stalled") if c[k])
         if not live:
-            ax.plot([], [], color=color, linestyle=ls, label=f"{label} (all {n_div} diverged)")
+            ax.plot([], [], color=color, linestyle=ls, label=f"{label} (none trained: {lost})")
             continue
         xs, m, lo, hi = mean_curve(live, x=x)
-        text = label + (f" ({n_div} of {len(runs)} diverged)" if n_div else "")
+        text = label + (f" ({lost} of {len(runs)})" if lost else "")
         ax.plot(xs, m * scale, color=color, linestyle=ls, label=text)
         if len(live) > 1:
             # an accuracy lies in [0, 1]; a t interval over 3 seeds need not, so clip the band
             ax.fill_between(xs, np.clip(lo, 0, 1) * scale, np.clip(hi, 0, 1) * scale, color=color, alpha=0.2,
                             linewidth=0)
     ax.set_xlabel("training step" if x == "eval_step" else "training time (s, evaluation excluded)")
-    ax.set_ylabel("test accuracy (%)" if percent else "test accuracy")
+    name = "validation accuracy" if on_val else "test accuracy"
+    ax.set_ylabel(f"{name} (%)" if percent else name)
     ax.legend()
+
+
+def layer_health_figure(groups: Sequence[tuple], title: str):
+    """The diagnostics behind a failure: for each ``(label, colour, runs)``, every run as a thin line.
+
+    (a) gradient norm of the first convolution's weight, (b) of the classifier's weight (log
+    scale; a vanishing or exploding gradient shows here), (c) mean over the nonlinearities of
+    the fraction of saturated outputs on the probe batch (``bn.diagnostics.saturated_fraction``).
+    A run that diverged or stalled ends where it was stopped, marked with a cross.
+    """
+    fig, axes = new_figure(1, 3, width=12.0, height=3.4)
+    for label, color, runs, *_ in groups:
+        for i, r in enumerate(runs):
+            h = r["history"]
+            if not h.get("health"):
+                continue
+            steps = np.array(h["eval_step"][:len(h["health"])], dtype=float)
+            first = [np.nan if e["grad_norm"][0] is None else e["grad_norm"][0] for e in h["health"]]
+            last = [np.nan if e["grad_norm"][-1] is None else e["grad_norm"][-1] for e in h["health"]]
+            sat = [float(np.mean(e["saturated"])) for e in h["health"]]
+            kw = {"color": color, "linewidth": 0.9, "alpha": 0.8, "label": label if i == 0 else None}
+            for ax, ys in zip(axes, (first, last, sat)):
+                ax.plot(steps, ys, **kw)
+                if failed(r):
+                    ax.plot(steps[-1:], np.asarray(ys)[-1:], "x", color=color, markersize=6)
+    axes[0].set_title("(a) gradient norm, first conv")
+    axes[1].set_title("(b) gradient norm, classifier")
+    axes[2].set_title("(c) saturated fraction (mean of layers)")
+    for ax in axes[:2]:
+        ax.set_yscale("log")
+    for ax in axes:
+        ax.set_xlabel("training step")
+    axes[2].set_ylim(0, 1)
+    axes[0].legend(fontsize=8)
+    fig.suptitle(title)
+    return fig, axes
 
 
 def percentile_bands(ax, runs: Sequence[dict[str, Any]], key: str, color: str, label: str) -> None:
@@ -76,17 +119,17 @@ def final_accuracy_chart(ax, rows: Sequence[tuple[str, str, Sequence[dict[str, A
     """Horizontal dot-and-interval chart of final test accuracy per ``(label, colour, runs)``; diverged runs noted."""
     for i, (label, color, runs) in enumerate(rows):
         iv = final_accuracy(runs)
-        n_div = sum(bool(r["history"]["diverged"]) for r in runs)
+        n_div = sum(failed(r) for r in runs)
         if iv is None:
-            ax.text(0.5, i, f"all {n_div} runs diverged", va="center", color=color, transform=ax.get_yaxis_transform())
+            ax.text(0.5, i, f"all {n_div} runs failed", va="center", color=color, transform=ax.get_yaxis_transform())
             continue
-        accs = [r["history"]["final_test_acc"] * 100 for r in runs if not r["history"]["diverged"]]
+        accs = [r["history"]["final_test_acc"] * 100 for r in runs if not failed(r)]
         ax.plot(accs, [i] * len(accs), "o", color=color, alpha=0.4, markersize=4)
         lo, hi = max(iv.low, 0.0), min(iv.high, 1.0)
         ax.errorbar(iv.estimate * 100, i, xerr=[[(iv.estimate - lo) * 100], [(hi - iv.estimate) * 100]],
                     fmt="D", color=color, capsize=3)
         if n_div:
-            ax.annotate(f"  {n_div} diverged", (iv.estimate * 100, i), fontsize=8, color=color, va="bottom")
+            ax.annotate(f"  {n_div} failed", (iv.estimate * 100, i), fontsize=8, color=color, va="bottom")
     ax.set_yticks(range(len(rows)), [r[0] for r in rows])
     ax.invert_yaxis()
     ax.set_xlabel("final test accuracy (%), mean and 95 % interval over seeds (dots: seeds)")
