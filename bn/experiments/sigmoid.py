@@ -38,17 +38,19 @@ def bn_recipe_spec(cfg: dict[str, Any], base_lr: float, seed: int) -> RunSpec:
 def run(ctx: Context, cfg: dict[str, Any]) -> dict[str, Any]:
     base = base_rate(ctx, cfg)
     selection = select_rate(ctx, lambda lr, seed: no_bn_spec(cfg, lr, seed), cfg["rates"], cfg["select_seed"])
+    # The headline pair (no BN, BN-x5-Sigmoid) runs every seed; BN alone, the control, the first few.
+    alone = set(ctx.seeds[:cfg["bn_alone_seeds"]])
     ctx.run_all([make(seed) for seed in ctx.seeds for make in
-                 (lambda s: no_bn_spec(cfg, selection["chosen"], s), lambda s: bn_alone_spec(cfg, base, s),
-                  lambda s: bn_recipe_spec(cfg, base, s))])
+                 (lambda s: no_bn_spec(cfg, selection["chosen"], s), lambda s: bn_recipe_spec(cfg, base, s))]
+                + [bn_alone_spec(cfg, base, seed) for seed in ctx.seeds if seed in alone])
     return {"no_bn_lr": selection["chosen"], "selection": selection, "base_lr": base,
-            "bn_x5_lr": ctx.runs[-1]["spec"]["train"]["peak_lr"]}
+            "bn_x5_lr": bn_recipe_spec(cfg, base, ctx.seeds[0]).train["peak_lr"]}
 
 
 _GRID = [0.01, 0.03, 0.1, 0.3, 1.0]
-PROFILES = cnn_profiles(cpu={"rates": _GRID, "base_lr": "convergence"},
-                        gpu={"rates": _GRID, "base_lr": "convergence"},
-                        smoke={"rates": [0.1, 0.3], "base_lr": 0.03})
+PROFILES = cnn_profiles(cpu={"rates": _GRID, "base_lr": "convergence", "bn_alone_seeds": 3},
+                        gpu={"rates": _GRID, "base_lr": "convergence", "bn_alone_seeds": 5},
+                        smoke={"rates": [0.1, 0.3], "base_lr": 0.03, "bn_alone_seeds": 2})
 
 EXPERIMENT = Experiment(name="sigmoid", title="Saturating nonlinearity: a sigmoid CNN with and without BN",
                         claim=CLAIM, profiles=PROFILES, run=run)
