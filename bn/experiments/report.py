@@ -227,3 +227,49 @@ def sweep_table(result: dict[str, Any], arm: str, selection: dict[str, Any]) -> 
     rows.sort(key=lambda t: t[0])
     return Table(["peak rate", f"final validation accuracy (selection seed {selection['seed']})", ""],
                  [row for _, row in rows])
+
+
+def targets(base: Sequence[dict[str, Any]], fixed: Sequence[float] = (0.3, 0.4, 0.5, 0.6)
+            ) -> list[tuple[str, float]]:
+    """(name, accuracy) of the targets a speedup is read at: fixed levels and the baseline's best, in order."""
+    best = baseline_best(base)
+    out = [(f"{t * 100:.0f} %", float(t)) for t in fixed]
+    out.append((f"baseline's best, {best * 100:.1f} %", best))
+    return sorted(out, key=lambda t: t[1])
+
+
+def speedup_table(base: Sequence[dict[str, Any]], other: Sequence[dict[str, Any]],
+                  names: tuple[str, str], targets_: Sequence[tuple[str, float]]) -> Table:
+    """Steps to each target for two arms (median, runs that reached it) and the paired speedup,
+    in steps and in training seconds; a "≥" marks a lower bound (some base runs never got there)."""
+    rows = [[name, steps_text(base, t), steps_text(other, t), paired_speedup(base, other, t).text(),
+             paired_speedup(base, other, t, x="train_seconds").text()] for name, t in targets_]
+    return Table(["target (validation)", f"{names[0]}: steps", f"{names[1]}: steps", "speedup in steps",
+                  "speedup in seconds"], rows)
+
+
+def seconds_per_step(runs: Sequence[dict[str, Any]]) -> float:
+    """Mean training seconds per step (evaluation excluded) over ``runs``."""
+    return (sum(r["history"]["train_seconds"][-1] for r in runs)
+            / max(1, sum(r["history"]["steps_done"] for r in runs)))
+
+
+def final_table(groups: Sequence[tuple[str, Sequence[dict[str, Any]]]]) -> Table:
+    """Per ``(label, runs)``: outcomes, best validation accuracy, final test accuracy (once, whole test set)
+    of the completed runs, and training seconds per step."""
+    rows = []
+    for label, runs in groups:
+        done = [r for r in runs if not failed(r)]
+        best = mean_ci([best_accuracy(r) for r in done]) if done else None
+        rows.append([label, outcome_text(runs), percent(best), percent(final_accuracy(runs)),
+                     f"{seconds_per_step(runs):.3f}"])
+    return Table(["arm", "runs", "best validation accuracy", "final test accuracy", "s per step"], rows)
+
+
+def relative_to(value: float, iv: Interval) -> str:
+    """Where the paper's ``value`` lies relative to our interval: "inside our interval", "below it", "above it"."""
+    if value < iv.low:
+        return "below our interval"
+    if value > iv.high:
+        return "above our interval"
+    return "inside our interval"

@@ -1,12 +1,8 @@
-"""Every experiment's first run for its first 50 steps on synthetic data (the CI check of the pipeline).
+"""The first run of every experiment's cpu and gpu profiles builds and trains (on synthetic data).
 
-The smoke profile's net is small so that six experiments fit in seconds; the
-cpu profile's own first run is checked for two steps (its model and
-configuration build and train) and, on the real data, by test_reproduce.py.
+The whole smoke pipeline is test_pipeline_whole.py; the committed cpu runs' first steps rerun on the
+real data in test_reproduce.py.
 """
-
-import json
-import math
 
 import pytest
 
@@ -17,16 +13,21 @@ class PlanContext(Context):
     """Records the specs an experiment asks for and trains nothing: each run gets a stand-in record
     of a run that learned nothing, so an experiment's later choices (a sweep's best rate) still go."""
 
-    def run(self, spec: RunSpec) -> dict:
-        record = {"spec": spec.to_dict(), "history": {"diverged": False, "final_test_acc": 0.0, "test_acc": [0.0]}}
-        self.runs.append(record)
-        return record
+    def run_all(self, specs) -> list[dict]:
+        out = []
+        for spec in specs:
+            record = {"spec": spec.to_dict(),
+                      "history": {"diverged": False, "stalled": False, "final_test_acc": 0.0, "final_val_acc": 0.0,
+                                  "val_acc": [0.0], "test_acc": []}}
+            self.runs.append(record)
+            out.append(record)
+        return out
 
 
 def first_spec(exp, profile: str) -> RunSpec:
     """The first run ``exp`` performs under ``profile``."""
     cfg = exp.profiles[profile]
-    ctx = PlanContext(data=None, seeds=list(cfg["seeds"]))
+    ctx = PlanContext(data=None, seeds=list(cfg["seeds"]), base_lr=0.03)
     exp.run(ctx, cfg)
     return RunSpec.from_dict(ctx.runs[0]["spec"])
 
@@ -34,28 +35,6 @@ def first_spec(exp, profile: str) -> RunSpec:
 @pytest.fixture(scope="module")
 def synthetic_data(synthetic_dir):
     return load_tensor_data(str(synthetic_dir))
-
-
-def _check_history(h, spec, steps):
-    json.dumps(h)  # a record must be JSON-able as it is
-    if h["diverged"]:  # a recorded divergence is a valid outcome; then it says where and why
-        assert h["diverged_at_step"] <= steps and h["divergence_reason"]
-        return
-    assert h["steps_done"] == steps
-    assert len(h["first_losses"]) == steps and all(math.isfinite(v) for v in h["first_losses"])
-    every = spec.train["eval_every"]
-    assert h["eval_step"] == list(range(0, steps + 1, every))
-    assert all(0.0 <= a <= 1.0 for a in h["test_acc"])
-
-
-@pytest.mark.parametrize("name", list(REGISTRY))
-def test_first_50_steps_of_each_experiment(name, synthetic_data):
-    data, prov = synthetic_data
-    spec = first_spec(REGISTRY[name], "smoke")
-    assert spec.seed == REGISTRY[name].profiles["smoke"]["seeds"][0]
-    assert spec.train["steps"] == 50
-    _check_history(run_spec(spec, data, stop_at=50, progress=False)["history"], spec, 50)
-    assert prov["copy"] == "synthetic"
 
 
 @pytest.mark.parametrize("name", list(REGISTRY))

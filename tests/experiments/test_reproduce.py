@@ -31,13 +31,23 @@ def test_committed_result_is_a_full_cpu_run(name):
     res = _result(name)
     cfg = REGISTRY[name].profiles["cpu"]
     assert res["profile"] == "cpu" and res["max_steps"] is None and res["config"] == cfg
-    assert len(res["seeds"]) >= 3 and res["seeds"] == cfg["seeds"]
+    assert len(res["seeds"]) >= 5 and res["seeds"] == cfg["seeds"]
     prov = res["provenance"]
     assert prov["data"]["copy"] in ("official", "jpeg-q75-rebuild") and prov["data"]["n_train"] == 50_000
-    assert prov["torch_threads"] >= 1 and prov["wall_time_s"] > 0
+    assert prov["data"]["n_val"] == 5000 and prov["data"]["n_fit"] == 45_000
+    assert prov["torch_threads"] >= 1 and prov["wall_time_s"] > 0 and prov["cpu_time_s"] > 0
+    assert prov["code"]["commit"] and prov["code"]["dirty"] is False
+    assert cfg["select_seed"] not in cfg["seeds"]
     for rec in res["runs"]:
-        h = rec["history"]
-        assert h["diverged"] or h["steps_done"] == rec["spec"]["train"]["steps"]
+        h, train = rec["history"], rec["spec"]["train"]
+        assert h["diverged"] or h["stalled"] or h["steps_done"] == train["steps"]
+        assert train["steps"] // train["eval_every"] >= 40  # at least 40 evaluations per run
+        assert train["eval_examples"] is None or train["eval_examples"] >= 2000
+        assert h["test_acc"] == [] and len(h["val_acc"]) == len(h["eval_step"])  # selection never sees the test set
+        if rec["spec"]["tags"].get("sweep"):
+            assert rec["spec"]["seed"] == cfg["select_seed"]
+        else:
+            assert rec["spec"]["seed"] in cfg["seeds"]
 
 
 @pytest.fixture(scope="module")
@@ -163,26 +173,48 @@ def test_first_steps_of_the_committed_history_reproduce(name, committed_data):
 
 
 def test_experiments_share_the_baseline_rate():
-    """Experiments 3-6 use the rate experiment 2's sweep chose for the no-BN baseline."""
+    """Experiments 3-6 ran at (multiples of) the rate experiment 2's sweep chose for the no-BN baseline."""
     if "convergence" not in COMMITTED:
         pytest.skip("no committed convergence result")
+    conv = _result("convergence")
+    best = conv["measures"]["baseline_lr"]
+    assert best == conv["measures"]["selection"]["chosen"]
+    for name in ("learning_rates", "sigmoid", "initialization", "recipe"):
+        assert REGISTRY[name].profiles["cpu"]["base_lr"] == "convergence"
+        if name not in COMMITTED:
+            continue
+        m = _result(name)["measures"]
+        assert m["base_lr_source"]["baseline_lr"] == best and m["base_lr_source"]["profile"] == "cpu"
+    if "initialization" in COMMITTED:
+        runs = _result("initialization")["runs"]
+        assert {r["spec"]["train"]["peak_lr"] for r in runs} == {best}
+    if "learning_rates" in COMMITTED:
+        for r in _result("learning_rates")["runs"]:
+            assert math.isclose(r["spec"]["train"]["peak_lr"], best * r["spec"]["tags"]["multiplier"])
+
+
+def test_borrowed_runs_are_the_same_specs():
+    """The recipe ablation's references (BN-Baseline, full recipe, recipe at the base rate) and the
+    initialization sweep's x1 point are, spec for spec, runs of experiments 2 and 3."""
+    from bn.experiments import convergence, initialization, learning_rates
+
+    if not {"convergence", "learning_rates"} <= set(COMMITTED):
+        pytest.skip("no committed convergence and learning_rates results")
     best = _result("convergence")["measures"]["baseline_lr"]
-    assert REGISTRY["learning_rates"].profiles["cpu"]["base_lr"] == best
-    assert REGISTRY["sigmoid"].profiles["cpu"]["base_lr"] == best
-    assert REGISTRY["initialization"].profiles["cpu"]["lr"] == best
-    assert REGISTRY["recipe"].profiles["cpu"]["base_lr"] == best
-
-
-def test_recipe_references_are_runs_of_experiments_2_and_3():
-    """The ablation's BN-Baseline and full recipe are, spec for spec, experiment 2's BN arm and 3's BN-x5."""
+    lr_runs = {(r["spec"]["arm"], r["spec"]["seed"]): r["spec"] for r in _result("learning_rates")["runs"]}
+    conv_runs = {(r["spec"]["arm"], r["spec"]["seed"]): r["spec"] for r in _result("convergence")["runs"]
+                 if not r["spec"]["tags"].get("sweep")}
     cfg = REGISTRY["recipe"].profiles["cpu"]
-    refs = recipe.reference_specs(cfg, seed=0)
-    conv = REGISTRY["convergence"].profiles["cpu"]
-    lrs = REGISTRY["learning_rates"].profiles["cpu"]
-    from bn.experiments import convergence, learning_rates
-
-    bn_baseline = convergence.spec(conv, True, cfg["base_lr"], 0)
-    bn_x5 = learning_rates.spec(lrs, True, 5, 0)
-    assert (refs["baseline"].model, refs["baseline"].train) == (bn_baseline.model, bn_baseline.train)
-    assert (refs["full"].model, refs["full"].train) == (bn_x5.model, bn_x5.train)
+    for seed in REGISTRY["convergence"].profiles["cpu"]["seeds"]:
+        refs = recipe.reference_specs(cfg, best, seed)
+        pairs = [(refs["baseline"], conv_runs["bn", seed]), (refs["full"], lr_runs["bn_x5", seed]),
+                 (refs["without_higher_lr"], lr_runs["bn_x1", seed])]
+        for mine, theirs in pairs:
+            assert (mine.model, mine.train) == (theirs["model"], theirs["train"])
+        init1 = initialization.spec(REGISTRY["initialization"].profiles["cpu"], best, True, 1.0, seed)
+        assert (init1.model, init1.train) == (conv_runs["bn", seed]["model"], conv_runs["bn", seed]["train"])
+        assert convergence.spec(REGISTRY["convergence"].profiles["cpu"], False, best, seed).model == \
+            conv_runs["no_bn", seed]["model"]
     assert refs["full"].model == cnn_model(cfg, bn=True, dropout=0.0)
+    assert learning_rates.spec(REGISTRY["learning_rates"].profiles["cpu"], best, True, 5, 0).train == \
+        lr_runs["bn_x5", 0]["train"]
