@@ -149,8 +149,9 @@ def paired_speedup(base: Sequence[dict[str, Any]], other: Sequence[dict[str, Any
     ra, rb = sum(v is not None for v in sa), sum(v is not None for v in sb)
     if not pairs or rb < len(pairs):
         return Speedup(None, "unresolved", ra, rb, len(pairs))
-    # a step count of 0 cannot happen (step 0 is the untrained net) except for a target <= chance
     filled = [v if v is not None else budget(a, x) for v, (a, _) in zip(sa, pairs)]
+    if min(filled + sb) <= 0:  # the untrained net already had that accuracy: no speedup to measure
+        return Speedup(None, "unresolved", ra, rb, len(pairs))
     return Speedup(paired_ratio_ci(filled, sb), "exact" if ra == len(pairs) else "at least", ra, rb, len(pairs))
 
 

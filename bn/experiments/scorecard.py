@@ -1,0 +1,172 @@
+"""The scorecard: every training claim of the paper, the paper's number, ours with its interval, the verdict.
+
+Each row is computed from the committed result files by the same ``report``
+functions the chapters use, so the preface and Part III show exactly what the
+chapters conclude. A verdict is one of:
+
+* ``reproduced``: our interval lies on the paper's side of "no effect";
+* ``reversed``: it lies on the other side;
+* ``not resolved``: it includes "no effect";
+* ``not reproduced``: a condition of the claim fails in our data (e.g. a run the
+  paper says trains does not).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from bn import paper
+from bn.experiments import report
+from bn.formatting import Table
+from bn.results import load_result
+
+VERDICT = {"shown": "reproduced", "reversed": "reversed", "not resolved": "not resolved"}
+
+
+@dataclass(frozen=True)
+class Row:
+    """One claim: where it is tested, what the paper reports, what we measured, the verdict."""
+
+    claim: str
+    chapter: str
+    paper: str
+    ours: str
+    verdict: str
+
+
+def _all_trained(runs: list[dict[str, Any]]) -> bool:
+    return all(not report.failed(r) for r in runs)
+
+
+def _all_failed(runs: list[dict[str, Any]]) -> bool:
+    return all(report.failed(r) for r in runs)
+
+
+def convergence_row(conv: dict[str, Any]) -> Row:
+    base, bn = report.runs_of(conv, "no_bn"), report.runs_of(conv, "bn")
+    up = report.paired_speedup(base, bn, report.baseline_best(base))
+    return Row("BN alone (BN-Baseline) reaches the baseline's best accuracy in fewer steps", "02_convergence",
+               f"{paper.fig3_speedup('BN-Baseline'):.1f}× fewer steps", f"{up.text()} fewer steps",
+               VERDICT[report.verdict(up.ratio)] if up.ratio else "not resolved")
+
+
+def x5_row(conv: dict[str, Any], lrs: dict[str, Any]) -> Row:
+    base, x5 = report.runs_of(conv, "no_bn"), report.runs_of(lrs, "bn_x5")
+    up = report.paired_speedup(base, x5, report.baseline_best(base))
+    verdict = VERDICT[report.verdict(up.ratio)] if up.ratio else "not resolved"
+    return Row("BN-x5 (BN, 5× rate, the recipe) reaches it far faster still", "03_learning_rates",
+               f"{paper.fig3_speedup('BN-x5'):.1f}× fewer steps", f"{up.text()} fewer steps", verdict)
+
+
+def higher_rate_row(lrs: dict[str, Any]) -> Row:
+    """BN trains at rates where the network without it fails: the highest rung where BN trained on every seed."""
+    rungs = sorted(lrs["config"]["multipliers"])
+    ok = [m for m in rungs if _all_trained(report.runs_of(lrs, f"bn_x{m:g}"))
+          and _all_failed(report.runs_of(lrs, f"no_bn_x{m:g}"))]
+    top = max(rungs)
+    ours = (f"BN trains where no BN fails at ×{', ×'.join(f'{m:g}' for m in ok)}; at ×{top:g}: BN "
+            f"{report.outcome_text(report.runs_of(lrs, f'bn_x{top:g}'))}, no BN "
+            f"{report.outcome_text(report.runs_of(lrs, f'no_bn_x{top:g}'))}") if ok else "no rung separates the arms"
+    return Row("BN allows much higher learning rates without divergence", "03_learning_rates",
+               "BN-x5 and BN-x30 train", ours, "reproduced" if ok else "not reproduced")
+
+
+def x30_row(lrs: dict[str, Any]) -> Row:
+    x5, x30 = report.runs_of(lrs, "bn_x5"), report.runs_of(lrs, "bn_x30")
+    diff, left_out = report.paired_final_difference(x30, x5)
+    paper_gain = paper.FIG3_MAX_ACCURACY["BN-x30"] - paper.FIG3_MAX_ACCURACY["BN-x5"]
+    if not _all_trained(x30):
+        return Row("BN-x30 trains, to a higher final accuracy than BN-x5", "03_learning_rates",
+                   f"{100 * paper_gain:+.1f} points", f"BN-x30 {report.outcome_text(x30)}", "not reproduced")
+    return Row("BN-x30 trains, to a higher final accuracy than BN-x5", "03_learning_rates",
+               f"{100 * paper_gain:+.1f} points", report.points(diff), VERDICT[report.verdict(diff, 0.0)])
+
+
+def recipe_rate_row(lrs: dict[str, Any]) -> Row:
+    """The higher rate's own share of BN-x5's gain: BN-x5 against the recipe at the base rate (both with BN)."""
+    diff, _ = report.paired_final_difference(report.runs_of(lrs, "bn_x5"), report.runs_of(lrs, "bn_x1"))
+    return Row("Within the recipe, the 5× rate itself raises the final accuracy", "03_learning_rates",
+               "not reported alone", report.points(diff), VERDICT[report.verdict(diff, 0.0)])
+
+
+def sigmoid_row(sig: dict[str, Any]) -> Row:
+    no_bn, x5 = report.runs_of(sig, "no_bn"), report.runs_of(sig, "bn_x5")
+    acc = report.final_accuracy(x5)
+    ours = f"BN-x5-Sigmoid {report.percent(acc)}; no BN: {report.outcome_text(no_bn)}"
+    if acc is None:
+        verdict = "not reproduced"
+    elif _all_failed(no_bn):
+        verdict = "reproduced"
+    else:
+        diff, _ = report.paired_final_difference(x5, no_bn)
+        verdict = VERDICT[report.verdict(diff, 0.0)]
+    return Row("BN makes a sigmoid network trainable where it otherwise is not", "04_sigmoid",
+               f"{100 * paper.FIG3_MAX_ACCURACY['BN-x5-Sigmoid']:.1f} % vs < 0.1 %", ours, verdict)
+
+
+def initialization_row(init: dict[str, Any], conv: dict[str, Any]) -> Row:
+    """Less care about initialization: how much a 10x larger or smaller init costs each arm (paired, vs x1)."""
+    parts, verdicts = [], []
+    for scale in init["measures"]["init_scales"]:
+        cost = {}
+        for arm in ("no_bn", "bn"):
+            runs = report.runs_of(init, f"{arm}_init{scale:g}")
+            ref = report.runs_of(conv, arm)
+            diff, _ = report.paired_final_difference(runs, ref)
+            cost[arm] = (runs, diff)
+        bn_runs, bn_diff = cost["bn"]
+        nb_runs, nb_diff = cost["no_bn"]
+        text = f"×{scale:g}: BN {report.points(bn_diff) if bn_diff else report.outcome_text(bn_runs)}"
+        text += f", no BN {report.points(nb_diff) if nb_diff and _all_trained(nb_runs) else report.outcome_text(nb_runs)}"
+        parts.append(text)
+        if not _all_trained(bn_runs):
+            verdicts.append("not reproduced")
+        elif not _all_trained(nb_runs):
+            verdicts.append("reproduced")
+        else:  # both trained: BN is less sensitive if its loss is smaller than no BN's
+            pairs = report.paired_runs(bn_runs, nb_runs)
+            from bn.analysis import paired_difference_ci
+            ref_bn = {r["spec"]["seed"]: r for r in report.runs_of(conv, "bn")}
+            ref_nb = {r["spec"]["seed"]: r for r in report.runs_of(conv, "no_bn")}
+            d = paired_difference_ci(
+                [a["history"]["final_test_acc"] - ref_bn[a["spec"]["seed"]]["history"]["final_test_acc"] for a, _ in pairs],
+                [b["history"]["final_test_acc"] - ref_nb[b["spec"]["seed"]]["history"]["final_test_acc"] for _, b in pairs])
+            verdicts.append(VERDICT[report.verdict(d, 0.0)])
+    verdict = verdicts[0] if len(set(verdicts)) == 1 else "; ".join(
+        f"×{s:g}: {v}" for s, v in zip(init["measures"]["init_scales"], verdicts))
+    return Row("BN allows less careful initialization", "05_initialization", "qualitative",
+               "; ".join(parts) + " (final accuracy vs ×1)", verdict)
+
+
+def bn_alone_not_enough_row(conv: dict[str, Any], lrs: dict[str, Any]) -> Row:
+    """BN alone does not take full advantage: the recipe (BN-x5) over BN-Baseline, final accuracy."""
+    diff, _ = report.paired_final_difference(report.runs_of(lrs, "bn_x5"), report.runs_of(conv, "bn"))
+    return Row("BN alone does not take full advantage: the recipe adds to it", "06_recipe",
+               f"{100 * (paper.FIG3_MAX_ACCURACY['BN-x5'] - paper.FIG3_MAX_ACCURACY['BN-Baseline']):+.1f} points",
+               report.points(diff), VERDICT[report.verdict(diff, 0.0)])
+
+
+ROWS: list[tuple[Callable[..., Row], tuple[str, ...]]] = [
+    (convergence_row, ("convergence",)),
+    (x5_row, ("convergence", "learning_rates")),
+    (higher_rate_row, ("learning_rates",)),
+    (x30_row, ("learning_rates",)),
+    (recipe_rate_row, ("learning_rates",)),
+    (bn_alone_not_enough_row, ("convergence", "learning_rates")),
+    (sigmoid_row, ("sigmoid",)),
+    (initialization_row, ("initialization", "convergence")),
+]
+
+
+def rows(results: dict[str, dict[str, Any]] | None = None) -> list[Row]:
+    """Every row, from ``results`` (name -> result) or the committed files."""
+    names = {n for _, needs in ROWS for n in needs}
+    results = results or {n: load_result(n) for n in names}
+    return [make(*[results[n] for n in needs]) for make, needs in ROWS]
+
+
+def table(results: dict[str, dict[str, Any]] | None = None) -> Table:
+    """The scorecard as a table (claim, paper, ours with 95 % intervals, verdict)."""
+    return Table(["claim (Ioffe & Szegedy 2015)", "paper (ImageNet)", "ours (CIFAR-10, 95 % intervals)", "verdict"],
+                 [[r.claim, r.paper, r.ours, r.verdict] for r in rows(results)])
