@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One-shot run of the six experiments' `gpu` profile on a CUDA machine (Colab or any GPU box).
 # Writes book/results/<experiment>_gpu.json next to the committed cpu results; commit them with
-# the machine named in the commit message. About 10 minutes on one recent GPU (not yet run).
+# the machine named in the commit message. Not yet run: its duration on a GPU is unmeasured
+# (the cpu profile's runs are 12x shorter and half as wide).
 #
 #   BN_DATA_DIR=/path/holding/cifar-10-batches-py  bash scripts/gpu_experiments.sh
 #
@@ -14,7 +15,9 @@ if [ -z "${BN_DATA_DIR:-}" ]; then
   "$PY" -c "from bn.data import load_cifar10; load_cifar10('train')"  # downloads once, verifies MD5s
 fi
 # cuDNN picks its fastest kernels; GPU results are therefore reproducible only statistically.
-for name in fig1_mlp convergence learning_rates sigmoid initialization recipe; do
+# convergence first: the base rate of the four experiments after it is its chosen rate
+# (read from book/results/convergence_gpu.json).
+for name in convergence learning_rates sigmoid initialization recipe fig1_mlp; do
   echo "== $name $(date -u +%T)"
   "$PY" -m bn.experiments run "$name" --profile gpu --device cuda --threads 4
 done

@@ -343,8 +343,9 @@ def run_experiment(exp: Experiment, profile: str, seeds: list[int] | None = None
     ``base_lr`` (its profile says ``"base_lr": "convergence"``); by default the committed
     ``book/results`` file of the same profile.
     """
-    from bn.provenance import collect_provenance
+    from bn.provenance import collect_provenance, git_commit
 
+    code = git_commit()  # the code that runs: taken now, in case the tree changes during a long run
     cfg = exp.profiles[profile]
     seeds = list(seeds if seeds is not None else cfg["seeds"])
     t0, c0 = time.perf_counter(), time.process_time()
@@ -370,5 +371,7 @@ def run_experiment(exp: Experiment, profile: str, seeds: list[int] | None = None
         provenance=collect_provenance(config=cfg, seeds=seeds, data=data_prov, wall_time_s=wall,
                                       cpu_time_s=cpu, profile=profile, max_steps=max_steps,
                                       torch_threads=1 if workers > 1 else torch.get_num_threads(),
-                                      workers=workers))
+                                      workers=workers, code=code))
+    if git_commit() != code:
+        result.provenance["code_at_end"] = git_commit()
     return result.to_dict()
