@@ -133,3 +133,31 @@ def final_accuracy_chart(ax, rows: Sequence[tuple[str, str, Sequence[dict[str, A
     ax.set_yticks(range(len(rows)), [r[0] for r in rows])
     ax.invert_yaxis()
     ax.set_xlabel("final test accuracy (%), mean and 95 % interval over seeds (dots: seeds)")
+
+
+def ladder_chart(ax, result: dict[str, Any], base_lr: float, key: str = "final_test_acc") -> None:
+    """Accuracy against peak rate for the rate ladder's two arms: each seed a dot, the mean a line;
+    a run that failed is drawn at the bottom as a cross (x: diverged, +: at chance)."""
+    from bn.experiments.report import outcome, runs_of
+
+    mults = sorted(result["config"]["multipliers"])
+    for bn, color, name in ((False, COLORS["no_bn"], "no BN"), (True, COLORS["bn"], "BN")):
+        means = []
+        for m in mults:
+            runs = runs_of(result, f"{'bn' if bn else 'no_bn'}_x{m:g}")
+            lr = m * base_lr
+            ok = [r["history"][key] * 100 for r in runs if outcome(r) == "completed"]
+            ax.plot([lr] * len(ok), ok, "o", color=color, alpha=0.45, markersize=4)
+            for r in runs:
+                if outcome(r) != "completed":
+                    ax.plot([lr], [2], "x" if outcome(r) == "diverged" else "+", color=color, markersize=7)
+            means.append(np.mean(ok) if len(ok) == len(runs) and ok else np.nan)
+        ax.plot([m * base_lr for m in mults], means, "-", color=color, label=f"{name} (mean of seeds, all trained)")
+    ax.set_xscale("log")
+    ax.set_xticks([m * base_lr for m in mults], [f"×{m:g}\n{m * base_lr:g}" for m in mults])
+    ax.minorticks_off()
+    ax.set_xlabel("peak learning rate (multiple of the base rate)")
+    ax.set_ylabel("final test accuracy (%)" if key == "final_test_acc" else key)
+    ax.set_ylim(0, None)
+    ax.axhline(10, color=COLORS["grey"], linewidth=0.8, linestyle=":")
+    ax.legend(fontsize=8)

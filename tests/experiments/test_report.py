@@ -1,63 +1,94 @@
-"""Report helpers on a hand-made result: arm selection, divergence handling, targets, tables."""
+"""Report helpers on a hand-made result: arms, outcomes, censored targets, paired comparisons, tables."""
+
+import math
 
 import pytest
 
 from bn.experiments import report
 
 
-def _run(arm, seed, accs, diverged=False, tags=None, final=None):
+def _run(arm, seed, accs, diverged=False, stalled=False, tags=None, final=None, steps_budget=150):
     steps = [0, 50, 100, 150][:len(accs)]
-    return {"spec": {"arm": arm, "seed": seed, "tags": tags or {}, "train": {"peak_lr": 0.1}},
-            "history": {"eval_step": steps, "test_acc": accs, "train_seconds": [s / 10 for s in steps],
-                        "diverged": diverged, "final_test_acc": None if diverged else (final or accs[-1]),
-                        "steps_done": steps[-1]}}
+    failed = diverged or stalled
+    return {"spec": {"arm": arm, "seed": seed, "tags": tags or {}, "train": {"peak_lr": 0.1, "steps": steps_budget}},
+            "history": {"eval_step": steps, "val_acc": accs, "test_acc": [], "train_seconds": [s / 10 for s in steps],
+                        "diverged": diverged, "stalled": stalled, "stalled_at_step": steps[-1] if stalled else None,
+                        "final_test_acc": None if failed else (final or accs[-1]),
+                        "final_val_acc": None if failed else accs[-1], "steps_done": steps[-1]}}
 
 
 RESULT = {"seeds": [0, 1, 2], "runs": [
-    _run("a", 0, [0.1, 0.5, 0.6, 0.7], tags={"sweep": True, "chosen": True}),
-    _run("a", 0, [0.1, 0.2, 0.3, 0.4], tags={"sweep": True}),
-    _run("a", 1, [0.1, 0.4, 0.6, 0.65], tags={"chosen": True}),
-    _run("a", 2, [0.1, 0.5, 0.55, 0.6], tags={"chosen": True}),
+    _run("a", 100, [0.1, 0.5, 0.6, 0.7], tags={"sweep": True, "chosen": True}),
+    _run("a", 100, [0.1, 0.2, 0.3, 0.4], tags={"sweep": True}),
+    _run("a", 0, [0.1, 0.5, 0.6, 0.7]),
+    _run("a", 1, [0.1, 0.4, 0.6, 0.65]),
+    _run("a", 2, [0.1, 0.5, 0.55, 0.6]),
     _run("b", 0, [0.1, 0.6, 0.7, 0.7]),
     _run("b", 1, [0.1, 0.6, 0.65, 0.7]),
     _run("b", 2, [0.1, float("nan")], diverged=True),
+    _run("c", 0, [0.1, 0.1, 0.1], stalled=True),
 ]}
 
 
-def test_runs_of_keeps_only_the_chosen_sweep_rate():
+def test_runs_of_leaves_out_the_selection_sweep():
     assert [r["spec"]["seed"] for r in report.runs_of(RESULT, "a")] == [0, 1, 2]
-    assert len(report.runs_of(RESULT, "a", include_unchosen_sweep=True)) == 4
-    assert report.arms(RESULT) == ["a", "b"]
-    assert report.diverged_count(report.runs_of(RESULT, "b")) == 1
+    assert len(report.runs_of(RESULT, "a", include_sweep=True)) == 5
+    assert report.arms(RESULT) == ["a", "b", "c"]
 
 
-def test_final_accuracy_leaves_out_diverged_runs():
+def test_outcomes_count_diverged_and_stalled_runs_apart():
+    runs = report.runs_of(RESULT, "b") + report.runs_of(RESULT, "c")
+    assert report.outcome_counts(runs) == {"completed": 2, "diverged": 1, "stalled": 1}
+    assert report.outcome_text(runs) == "2 trained, 1 diverged, 1 at chance (of 4)"
+    assert report.outcome_text(report.runs_of(RESULT, "a")) == "3/3 trained"
+
+
+def test_final_accuracy_leaves_out_failed_runs():
     iv = report.final_accuracy(report.runs_of(RESULT, "b"))
     assert iv.n == 2 and iv.estimate == pytest.approx(0.7)
+    assert report.final_accuracy(report.runs_of(RESULT, "c")) is None
 
 
-def test_steps_to_and_speedup():
+def test_paired_speedup_exact_censored_and_unresolved():
     a, b = report.runs_of(RESULT, "a"), report.runs_of(RESULT, "b")
-    iv, missing = report.steps_to(a, 0.6)  # reached at 100, 100, 150
-    assert missing == 0 and iv.estimate == pytest.approx(350 / 3)
-    iv, missing = report.steps_to(b, 0.6)  # the diverged run counts as not reaching
-    assert missing == 1 and iv.estimate == 50
-    assert report.speedup(a, b, 0.6) is None  # not every run got there
-    assert report.speedup(a, b[:2], 0.6).estimate == pytest.approx((350 / 3) / 50)
-    assert report.reachable_best(a) == 0.6  # the lowest of the maxima 0.7, 0.65, 0.6
+    up = report.paired_speedup(a[:2], b[:2], 0.6)  # a: 100, 100; b: 50, 50
+    assert up.kind == "exact" and up.ratio.estimate == pytest.approx(2.0)
+    # b's seed 2 diverged before reaching the target: no ratio at all
+    assert report.paired_speedup(a, b, 0.6).kind == "unresolved" and report.paired_speedup(a, b, 0.6).ratio is None
+    # a's seed 2 never reaches 0.65: it counts as its budget (150), and the ratio is a lower bound
+    fast = [_run("d", 1, [0.1, 0.7, 0.7, 0.7]), _run("d", 2, [0.1, 0.5, 0.7, 0.7])]  # 50 and 100 steps
+    up = report.paired_speedup(a[1:], fast, 0.65)  # a: seed 1 at 150, seed 2 never (150)
+    assert up.kind == "at least" and up.reached_base == 1
+    assert up.ratio.estimate == pytest.approx(math.sqrt((150 / 50) * (150 / 100)))
+    assert up.text().startswith("≥ ")
+    assert report.steps_text(a, 0.65) == "150 (2/3)" and report.steps_text(b[:1], 0.9) == "> 150 (0/1)"
+
+
+def test_baseline_best_is_the_lowest_of_the_seeds_best():
+    assert report.baseline_best(report.runs_of(RESULT, "a")) == 0.6
+
+
+def test_paired_final_difference_keeps_pairs_where_both_completed():
+    iv, left_out = report.paired_final_difference(report.runs_of(RESULT, "b"), report.runs_of(RESULT, "a"))
+    assert left_out == 1 and iv.n == 2 and iv.estimate == pytest.approx(((0.7 - 0.7) + (0.7 - 0.65)) / 2)
+
+
+def test_verdict_reads_the_interval():
+    from bn.analysis import Interval
+
+    assert report.verdict(Interval(2.0, 1.5, 2.5, 5)) == "shown"
+    assert report.verdict(Interval(0.5, 0.3, 0.8, 5)) == "reversed"
+    assert report.verdict(Interval(1.1, 0.9, 1.3, 5)) == "not resolved"
+    assert report.verdict(Interval(0.01, -0.01, 0.03, 5), null=0.0) == "not resolved"
+    assert report.verdict(None) == "not resolved"
 
 
 def test_mean_curve_and_sweep_table():
     xs, m, lo, hi = report.mean_curve(report.runs_of(RESULT, "b"))
     assert list(xs) == [0, 50, 100, 150] and m[2] == pytest.approx(0.675)
     assert lo[2] < m[2] < hi[2]
-    sweep = repr(report.sweep_table(RESULT, "a"))
-    assert "chosen" in sweep and "70.0 %" in sweep
-
-
-def test_stalled_runs_are_counted_apart_from_diverged_ones():
-    runs = [_run("c", 0, [0.1, 0.1], final=0.101), _run("c", 1, [0.1, 0.5]), _run("c", 2, [0.1], diverged=True)]
-    assert report.stalled_count(runs) == 1 and report.diverged_count(runs) == 1
+    sweep = repr(report.sweep_table(RESULT, "a", {"seed": 100}))
+    assert "chosen" in sweep and "70.0 %" in sweep and "selection seed 100" in sweep
 
 
 def test_median_range_is_the_spread_of_the_middle_percentile():
