@@ -24,7 +24,10 @@ def git_commit(repo: str | os.PathLike | None = None) -> dict[str, Any]:
     try:
         sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True,
                              text=True, check=True).stdout.strip()
-        status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=cwd,
+        # Result files are outputs, not code: an experiment written while an earlier one's result is
+        # still uncommitted in the same tree ran committed code all the same.
+        status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--",
+                                 ":(top)", ":(top,exclude)book/results"], cwd=cwd,
                                 capture_output=True, text=True, check=True).stdout
         return {"commit": sha, "dirty": bool(status.strip())}
     except (OSError, subprocess.CalledProcessError):
