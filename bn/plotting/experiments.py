@@ -72,9 +72,9 @@ def layer_health_figure(groups: Sequence[tuple], title: str):
                 ax.plot(steps, ys, **kw)
                 if failed(r):
                     ax.plot(steps[-1:], np.asarray(ys)[-1:], "x", color=color, markersize=6)
-    axes[0].set_title("(a) gradient norm, first conv")
-    axes[1].set_title("(b) gradient norm, classifier")
-    axes[2].set_title("(c) saturated fraction (mean of layers)")
+    axes[0].set_title("(a) grad. norm, first conv")
+    axes[1].set_title("(b) grad. norm, classifier")
+    axes[2].set_title("(c) saturated, mean of layers")
     for ax in axes[:2]:
         ax.set_yscale("log")
     for ax in axes:
