@@ -156,7 +156,30 @@ def bn_alone_not_enough_row(conv: dict[str, Any], lrs: dict[str, Any]) -> Row:
                VERDICT[report.verdict(up.ratio)] if up.ratio else "not resolved")
 
 
+def fig1_speed_row(fig1: dict[str, Any]) -> Row:
+    """Fig. 1(a): the MLP with BN reaches the no-BN arm's best accuracy in fewer steps (each at its own rate)."""
+    no_bn, bn = report.runs_of(fig1, "no_bn"), report.runs_of(fig1, "bn")
+    up = report.paired_speedup(no_bn, bn, report.baseline_best(no_bn))
+    diff, _ = report.paired_final_difference(bn, no_bn)
+    return Row("Fig. 1: with BN the MLP trains faster and reaches higher accuracy", "01_fig1_mlp",
+               "qualitative (Fig. 1a)", f"{up.text()} fewer steps; {report.points(diff)} final",
+               VERDICT[report.verdict(up.ratio)] if up.ratio else "not resolved")
+
+
+def fig1_stability_row(fig1: dict[str, Any]) -> Row:
+    """Fig. 1(b, c): the median of a sigmoid's input drifts less with BN (paired ratio of drifts, no BN / BN)."""
+    from bn.experiments.fig1_mlp import drift_summary
+
+    summary = drift_summary(report.runs_of(fig1, "no_bn"), report.runs_of(fig1, "bn"),
+                            fig1["measures"]["drift_after_step"])
+    ratio = summary.ratio[1]  # the median
+    return Row("Fig. 1: a sigmoid's input distribution is much more stable with BN", "01_fig1_mlp",
+               "qualitative (Fig. 1b, c)", f"median drifts {report.times(ratio)} less", VERDICT[report.verdict(ratio)])
+
+
 ROWS: list[tuple[Callable[..., Row], tuple[str, ...]]] = [
+    (fig1_speed_row, ("fig1_mlp",)),
+    (fig1_stability_row, ("fig1_mlp",)),
     (convergence_row, ("convergence",)),
     (x5_row, ("convergence", "learning_rates")),
     (higher_rate_row, ("learning_rates",)),
