@@ -158,6 +158,8 @@ def test_first_steps_of_the_committed_history_reproduce(name, committed_data):
     if prov["files_md5"] != recorded:
         pytest.skip(f"{ENV_VAR} holds a copy ({prov['copy']}) whose MD5s differ from those the result "
                     f"was computed on ({res['provenance']['data']['copy']})")
+    if res["provenance"]["data"].get("n_val"):
+        data = data.hold_out(res["provenance"]["data"]["n_val"])  # the runs trained without the validation images
     rec = res["runs"][0]
     spec = RunSpec.from_dict(rec["spec"])
     torch.set_num_threads(res["provenance"]["torch_threads"])
