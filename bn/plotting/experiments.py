@@ -113,7 +113,6 @@ def fig1_figure(result: dict[str, Any], no_bn: Sequence[dict], bn: Sequence[dict
     axes[0].set_title(f"(a) {'validation' if on_val else 'test'} accuracy")
     percentile_bands(axes[1], no_bn, "sigmoid_input", COLORS["no_bn"], "sigmoid input")
     axes[1].set_title("(b) without BN: sigmoid input")
-    axes[1].set_ylabel("sigmoid input (percentiles)")
     percentile_bands(axes[2], bn, "sigmoid_input", COLORS["bn"], "γx̂+β")
     percentile_bands(axes[2], bn, "xhat", COLORS["grey"], "x̂")
     axes[2].set_title("(c) with BN: x̂ and γx̂+β")
