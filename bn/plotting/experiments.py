@@ -86,9 +86,14 @@ def layer_health_figure(groups: Sequence[tuple], title: str):
 
 
 def percentile_bands(ax, runs: Sequence[dict[str, Any]], key: str, color: str, label: str) -> None:
-    """15th/50th/85th percentiles over training of one measure (``"xhat"`` or ``"sigmoid_input"``), mean over seeds."""
-    steps = np.array(runs[0]["history"]["eval_step"], dtype=float)
-    per_seed = np.array([[m[key] for m in r["history"]["measures"]] for r in runs], dtype=float)
+    """15th/50th/85th percentiles over training of one measure (``"xhat"`` or ``"sigmoid_input"``), mean over
+    the seeds that completed (a run that diverged or stalled is left out, as from every mean)."""
+    live = [r for r in runs if not failed(r)]
+    if not live:
+        return
+    n = min(len(r["history"]["measures"]) for r in live)
+    steps = np.array(live[0]["history"]["eval_step"][:n], dtype=float)
+    per_seed = np.array([[m[key] for m in r["history"]["measures"][:n]] for r in live], dtype=float)
     mean = per_seed.mean(0)  # (evaluations, 3 percentiles)
     ax.plot(steps, mean[:, 1], color=color, label=f"{label}: median")
     ax.plot(steps, mean[:, 0], color=color, linestyle="--", linewidth=1, label=f"{label}: 15th/85th")
@@ -97,10 +102,15 @@ def percentile_bands(ax, runs: Sequence[dict[str, Any]], key: str, color: str, l
 
 
 def fig1_figure(result: dict[str, Any], no_bn: Sequence[dict], bn: Sequence[dict]):
-    """The Fig. 1 analog: (a) test accuracy, (b) input of one sigmoid without BN, (c) with BN."""
+    """The Fig. 1 analog: (a) validation accuracy, (b) input of one sigmoid without BN, (c) with BN.
+
+    In (b) and (c) a dotted line marks ``result["measures"]["drift_after_step"]``, where the
+    chapter starts counting the drift of the percentiles (where the result names one).
+    """
     fig, axes = new_figure(1, 3, width=12.0, height=3.6)
     accuracy_curves(axes[0], [("without BN", COLORS["no_bn"], no_bn), ("with BN", COLORS["bn"], bn)])
-    axes[0].set_title("(a) test accuracy")
+    on_val = any(r["history"].get("val_acc") for r in list(no_bn) + list(bn))
+    axes[0].set_title(f"(a) {'validation' if on_val else 'test'} accuracy")
     percentile_bands(axes[1], no_bn, "sigmoid_input", COLORS["no_bn"], "sigmoid input")
     axes[1].set_title("(b) without BN: sigmoid input")
     percentile_bands(axes[2], bn, "sigmoid_input", COLORS["bn"], "γx̂+β")
@@ -108,9 +118,12 @@ def fig1_figure(result: dict[str, Any], no_bn: Sequence[dict], bn: Sequence[dict
     axes[2].set_title("(c) with BN: x̂ and γx̂+β")
     lo = min(a.get_ylim()[0] for a in axes[1:])
     hi = max(a.get_ylim()[1] for a in axes[1:])
+    after = result.get("measures", {}).get("drift_after_step")
     for a in axes[1:]:
         a.set_ylim(lo, hi)
-        a.legend()
+        if after is not None:
+            a.axvline(after, color=COLORS["grey"], linestyle=":", linewidth=1)
+        a.legend(fontsize=8)
     fig.suptitle(f"3×100 sigmoid MLP — {copy_title(result)}")
     return fig, axes
 
