@@ -133,3 +133,36 @@ def final_accuracy_chart(ax, rows: Sequence[tuple[str, str, Sequence[dict[str, A
     ax.set_yticks(range(len(rows)), [r[0] for r in rows])
     ax.invert_yaxis()
     ax.set_xlabel("final test accuracy (%), mean and 95 % interval over seeds (dots: seeds)")
+
+
+def gradient_profile(ax, groups: Sequence[tuple], index: int = 1) -> None:
+    """Gradient norm of every conv and linear weight, input side to classifier, at evaluation ``index``.
+
+    One thin line per run for each ``(label, colour, runs[, linestyle])`` (log scale): a
+    gradient that vanishes towards the input falls to the left. Runs whose health record
+    ends before ``index`` (stopped earlier) are left out and counted in the legend.
+    """
+    n_layers = 0
+    step = None
+    for label, color, runs, *style in groups:
+        ls = style[0] if style else "-"
+        drawn = 0
+        for r in runs:
+            health = r["history"].get("health") or []
+            if len(health) <= index or any(g is None for g in health[index]["grad_norm"]):
+                continue
+            g = health[index]["grad_norm"]
+            n_layers = max(n_layers, len(g))
+            step = r["history"]["eval_step"][index]
+            ax.plot(range(1, len(g) + 1), g, color=color, linestyle=ls, linewidth=0.9, alpha=0.8, marker=".",
+                    label=label if drawn == 0 else None)
+            drawn += 1
+        if drawn < len(runs):
+            ax.plot([], [], color=color, linestyle=ls, label=f"{label} ({len(runs) - drawn} stopped before)")
+    ax.set_yscale("log")
+    if n_layers:
+        ax.set_xticks(range(1, n_layers + 1), [f"conv{i}" for i in range(1, n_layers)] + ["classifier"],
+                      rotation=45)
+    ax.set_ylabel("gradient norm of the weight")
+    ax.set_title(f"gradient norm by layer at step {step}" if step is not None else "gradient norm by layer")
+    ax.legend(fontsize=8)
