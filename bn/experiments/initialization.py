@@ -18,6 +18,7 @@ from bn.analysis import Interval, paired_difference_ci
 from bn.experiments import report
 from bn.experiments.base import Context, Experiment, RunSpec
 from bn.experiments.settings import base_rate, baseline_train, cnn_model, cnn_profiles
+from bn.experiments.sigmoid import HealthSummary, health_at  # noqa: F401  (the chapter uses both)
 
 CLAIM = ("Batch Normalization allows us to be less careful about initialization: BN(Wu) = BN((aW)u), "
          "so back-propagation through a layer is unaffected by the scale of its parameters "

@@ -166,3 +166,27 @@ def gradient_profile(ax, groups: Sequence[tuple], index: int = 1) -> None:
     ax.set_ylabel("gradient norm of the weight")
     ax.set_title(f"gradient norm by layer at step {step}" if step is not None else "gradient norm by layer")
     ax.legend(fontsize=8)
+
+
+def first_losses(ax, groups: Sequence[tuple]) -> None:
+    """The training loss of each of the first steps (``history["first_losses"]``), one thin line per run.
+
+    For each ``(label, colour, runs[, linestyle])``, log scale: a loss that blows up in the first
+    steps, before the first evaluation, shows here; a run that diverged ends with a cross at its
+    last recorded loss if it diverged within these steps.
+    """
+    for label, color, runs, *style in groups:
+        ls = style[0] if style else "-"
+        for i, r in enumerate(runs):
+            h = r["history"]
+            ys = np.array([np.nan if v is None else v for v in h["first_losses"]], dtype=float)
+            xs = np.arange(1, len(ys) + 1)
+            ax.plot(xs, ys, color=color, linestyle=ls, linewidth=0.9, alpha=0.8, label=label if i == 0 else None)
+            if h["diverged"] and h["diverged_at_step"] is not None and h["diverged_at_step"] <= len(ys):
+                k = h["diverged_at_step"] - 1
+                ax.plot(xs[k:k + 1], ys[k:k + 1], "x", color=color, markersize=6)
+    ax.axhline(np.log(10), color=COLORS["grey"], linewidth=0.8, linestyle=":", label="ln 10 (uniform guess)")
+    ax.set_yscale("log")
+    ax.set_xlabel("training step")
+    ax.set_ylabel("training loss of the batch")
+    ax.legend(fontsize=8)
