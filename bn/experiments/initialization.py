@@ -14,6 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Sequence
 
+import numpy as np
+
 from bn.analysis import Interval, paired_difference_ci
 from bn.experiments import report
 from bn.experiments.base import Context, Experiment, RunSpec
@@ -143,3 +145,21 @@ def scale_table(result: dict[str, Any], reference: dict[str, Any], seeds: Sequen
             rows.append([f"×{scale:g}", "BN" if bn else "no BN", report.outcome_text(runs),
                          report.percent(report.final_accuracy(runs)), change])
     return report.Table(["init scale", "arm", "runs", "final test accuracy", "change vs ×1 (paired)"], rows)
+
+
+def first_conv_at(runs: Sequence[dict[str, Any]], index: int) -> tuple[float, float] | None:
+    """Medians over ``runs`` of the first convolution's weight norm and of its relative gradient
+    (gradient norm / weight norm, how far one step turns the weight at rate 1) at evaluation ``index``
+    (negative: from the end of each run's record); None if no run has a gradient there."""
+    rows = []
+    for r in runs:
+        health = r["history"].get("health") or []
+        if not -len(health) <= index < len(health):
+            continue
+        e = health[index]
+        if e["grad_norm"][0] is None:
+            continue
+        rows.append((e["weight_norm"][0], e["grad_norm"][0] / e["weight_norm"][0]))
+    if not rows:
+        return None
+    return float(np.median([w for w, _ in rows])), float(np.median([g for _, g in rows]))

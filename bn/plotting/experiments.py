@@ -173,7 +173,7 @@ def first_losses(ax, groups: Sequence[tuple]) -> None:
 
     For each ``(label, colour, runs[, linestyle])``, log scale: a loss that blows up in the first
     steps, before the first evaluation, shows here; a run that diverged ends with a cross at its
-    last recorded loss if it diverged within these steps.
+    last finite loss among these steps.
     """
     for label, color, runs, *style in groups:
         ls = style[0] if style else "-"
@@ -181,10 +181,13 @@ def first_losses(ax, groups: Sequence[tuple]) -> None:
             h = r["history"]
             ys = np.array([np.nan if v is None else v for v in h["first_losses"]], dtype=float)
             xs = np.arange(1, len(ys) + 1)
-            ax.plot(xs, ys, color=color, linestyle=ls, linewidth=0.9, alpha=0.8, label=label if i == 0 else None)
-            if h["diverged"] and h["diverged_at_step"] is not None and h["diverged_at_step"] <= len(ys):
-                k = h["diverged_at_step"] - 1
-                ax.plot(xs[k:k + 1], ys[k:k + 1], "x", color=color, markersize=6)
+            finite = np.flatnonzero(np.isfinite(ys))
+            # a run that blew up in its first steps has one or two finite losses: show them as dots
+            ax.plot(xs, ys, color=color, linestyle=ls, linewidth=0.9, alpha=0.8, label=label if i == 0 else None,
+                    marker="o" if len(finite) < 3 else None, markersize=4)
+            if h["diverged"] and len(finite):
+                k = finite[-1]
+                ax.plot(xs[k:k + 1], ys[k:k + 1], "x", color=color, markersize=8)
     ax.axhline(np.log(10), color=COLORS["grey"], linewidth=0.8, linestyle=":", label="ln 10 (uniform guess)")
     ax.set_yscale("log")
     ax.set_xlabel("training step")

@@ -62,3 +62,16 @@ def test_scale_table_lists_every_scale_and_arm():
     res, ref = _results()
     text = repr(initialization.scale_table(res, ref, [0, 1, 2]))
     assert sum(line.startswith("×1 ") for line in text.splitlines()) == 2 and "(reference)" in text and "3 diverged (of 3)" in text
+
+
+def test_first_conv_at_takes_medians_and_skips_runs_without_a_gradient():
+    def run(w, g, n=3):
+        health = [{"weight_norm": [w, 1.0], "grad_norm": [None, None], "saturated": [0.5]}]
+        health += [{"weight_norm": [w * (k + 1), 1.0], "grad_norm": [g, 1.0], "saturated": [0.5]}
+                   for k in range(1, n)]
+        return {"history": {"health": health}}
+    runs = [run(1.0, 0.1), run(2.0, 0.4), run(3.0, 0.3), run(5.0, 1.0, n=1)]
+    w, rel = initialization.first_conv_at(runs, 1)  # norms 2, 4, 6; relative 0.05, 0.1, 0.05
+    assert w == 4.0 and rel == pytest.approx(0.05)
+    assert initialization.first_conv_at(runs, -1)[0] == 6.0  # the last record: 3, 6, 9 (and 5 has none)
+    assert initialization.first_conv_at(runs, 0) is None  # no gradient before the first step
