@@ -11,20 +11,31 @@ BN makes a layer's output invariant to the scale of its weights
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Sequence
 
+import numpy as np
+
+from bn.analysis import Interval, paired_difference_ci
+from bn.experiments import report
 from bn.experiments.base import Context, Experiment, RunSpec
 from bn.experiments.settings import base_rate, baseline_train, cnn_model, cnn_profiles
+from bn.experiments.sigmoid import HealthSummary, health_at  # noqa: F401  (the chapter uses both)
 
 CLAIM = ("Batch Normalization allows us to be less careful about initialization: BN(Wu) = BN((aW)u), "
          "so back-propagation through a layer is unaffected by the scale of its parameters "
          "(Ioffe & Szegedy 2015, Abstract and Sec. 3.3).")
 
 
-def spec(cfg: dict[str, Any], base_lr: float, bn: bool, scale: float, seed: int) -> RunSpec:
+def arm_name(bn: bool, scale: float) -> str:
+    """The arm of ``bn`` at ``scale``: ``"bn_init0.1"``; at scale 1 ``"bn"`` / ``"no_bn"``, the
+    convergence result's arms, which are the x1 runs of this experiment."""
     arm = "bn" if bn else "no_bn"
-    if scale != 1:
-        arm += f"_init{scale:g}"
+    return arm + f"_init{scale:g}" if scale != 1 else arm
+
+
+def spec(cfg: dict[str, Any], base_lr: float, bn: bool, scale: float, seed: int) -> RunSpec:
+    arm = arm_name(bn, scale)
     label = f"{'BN' if bn else 'no BN'}, init x{scale:g}"
     tags = {"init_scale": scale, "bn": bn}
     return RunSpec(arm=arm, label=label, seed=seed, model=cnn_model(cfg, bn=bn, init_scale=scale),
@@ -46,3 +57,109 @@ PROFILES = cnn_profiles(cpu={"init_scales": [0.1, 10.0], "base_lr": "convergence
 
 EXPERIMENT = Experiment(name="initialization", title="Initialization robustness: an init-scale sweep",
                         claim=CLAIM, profiles=PROFILES, run=run)
+
+
+# The chapter's analysis: the scaled arms against the x1 runs of the convergence result.
+
+def spec_differences(reference: dict[str, Any], cfg: dict[str, Any], base_lr: float) -> list[str]:
+    """What differs between a reference run's spec (a convergence run at x1) and :func:`spec` at scale 1
+    with the same arm kind and seed: ``"model.widths"``, ``"train.peak_lr"``, ``"seed"``... (arm, label
+    and tags are expected to differ and are not compared). Empty when the x1 reference is the run this
+    experiment would have made at scale 1."""
+    ref = reference["spec"] if "spec" in reference else reference
+    mine = spec(cfg, base_lr, ref["model"]["bn"], 1.0, ref["seed"]).to_dict()
+    out = [f"{part}.{k}" for part in ("model", "train")
+           for k in sorted(set(ref[part]) | set(mine[part])) if ref[part].get(k) != mine[part].get(k)]
+    return out + [k for k in ("seed", "measure") if ref[k] != mine[k]]
+
+
+def scale_runs(result: dict[str, Any], reference: dict[str, Any], bn: bool, scale: float,
+               seeds: Sequence[int]) -> list[dict[str, Any]]:
+    """The runs of ``bn`` at ``scale`` with ``seeds``: from ``result``, or at scale 1 from ``reference``."""
+    source = reference if scale == 1 else result
+    return [r for r in report.runs_of(source, arm_name(bn, scale)) if r["spec"]["seed"] in seeds]
+
+
+@dataclass(frozen=True)
+class ScaleComparison:
+    """One init scale against x1, for both arms, over paired seeds.
+
+    ``outcomes[bn]``: completed/diverged/stalled counts at this scale; ``final[bn]``: mean final
+    test accuracy of the completed runs; ``change[bn]``: paired final accuracy (scale minus x1)
+    and how many pairs a failed run left out. ``gap``: per seed, BN's change minus no BN's
+    change, over the seeds where all four runs completed. ``verdict`` on the claim "BN is
+    less hurt by this scale than no BN": ``"shown"`` / ``"reversed"`` / ``"not resolved"``;
+    ``basis``: ``"outcomes"`` (one arm trained in every seed and the other in none),
+    ``"accuracy"`` (the gap's interval) or ``"none"``.
+    """
+
+    scale: float
+    outcomes: dict[bool, dict[str, int]]
+    final: dict[bool, Interval | None]
+    change: dict[bool, tuple[Interval | None, int]]
+    gap: Interval | None
+    verdict: str
+    basis: str
+
+
+def compare_scale(result: dict[str, Any], reference: dict[str, Any], scale: float,
+                  seeds: Sequence[int]) -> ScaleComparison:
+    """:class:`ScaleComparison` of ``scale`` against the x1 runs of ``reference`` on ``seeds``."""
+    runs = {bn: scale_runs(result, reference, bn, scale, seeds) for bn in (False, True)}
+    ref = {bn: scale_runs(result, reference, bn, 1.0, seeds) for bn in (False, True)}
+    outcomes = {bn: report.outcome_counts(runs[bn]) for bn in (False, True)}
+    final = {bn: report.final_accuracy(runs[bn]) for bn in (False, True)}
+    change = {bn: report.paired_final_difference(runs[bn], ref[bn]) for bn in (False, True)}
+    acc = {(bn, s): {r["spec"]["seed"]: r["history"]["final_test_acc"] for r in rs if not report.failed(r)}
+           for bn in (False, True) for s, rs in ((scale, runs[bn]), (1.0, ref[bn]))}
+    both = [s for s in seeds if all(s in acc[k] for k in acc)]
+    gap = None
+    if len(both) >= 2:
+        gap = paired_difference_ci([acc[(True, scale)][s] - acc[(True, 1.0)][s] for s in both],
+                                   [acc[(False, scale)][s] - acc[(False, 1.0)][s] for s in both])
+    n = {bn: len(runs[bn]) for bn in (False, True)}
+    if n[True] and outcomes[True]["completed"] == n[True] and outcomes[False]["completed"] == 0:
+        verdict, basis = "shown", "outcomes"
+    elif n[False] and outcomes[False]["completed"] == n[False] and outcomes[True]["completed"] == 0:
+        verdict, basis = "reversed", "outcomes"
+    elif gap is not None:
+        verdict, basis = report.verdict(gap, 0.0), "accuracy"
+    else:
+        verdict, basis = "not resolved", "none"
+    return ScaleComparison(scale, outcomes, final, change, gap, verdict, basis)
+
+
+def scale_table(result: dict[str, Any], reference: dict[str, Any], seeds: Sequence[int]) -> report.Table:
+    """Per init scale (x1 from the reference) and arm: outcomes, final test accuracy, paired change vs x1."""
+    rows = []
+    for scale in sorted([1.0, *result["measures"]["init_scales"]]):
+        for bn in (False, True):
+            runs = scale_runs(result, reference, bn, scale, seeds)
+            if scale == 1:
+                change = "(reference)"
+            else:
+                iv, left = report.paired_final_difference(
+                    runs, scale_runs(result, reference, bn, 1.0, seeds))
+                change = "–" if iv is None else report.points(iv)
+                change += f" ({left} pairs left out)" if left and iv is not None else ""
+            rows.append([f"×{scale:g}", "BN" if bn else "no BN", report.outcome_text(runs),
+                         report.percent(report.final_accuracy(runs)), change])
+    return report.Table(["init scale", "arm", "runs", "final test accuracy", "change vs ×1 (paired)"], rows)
+
+
+def first_conv_at(runs: Sequence[dict[str, Any]], index: int) -> tuple[float, float] | None:
+    """Medians over ``runs`` of the first convolution's weight norm and of its relative gradient
+    (gradient norm / weight norm, how far one step turns the weight at rate 1) at evaluation ``index``
+    (negative: from the end of each run's record); None if no run has a gradient there."""
+    rows = []
+    for r in runs:
+        health = r["history"].get("health") or []
+        if not -len(health) <= index < len(health):
+            continue
+        e = health[index]
+        if e["grad_norm"][0] is None:
+            continue
+        rows.append((e["weight_norm"][0], e["grad_norm"][0] / e["weight_norm"][0]))
+    if not rows:
+        return None
+    return float(np.median([w for w, _ in rows])), float(np.median([g for _, g in rows]))

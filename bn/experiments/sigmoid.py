@@ -9,8 +9,14 @@ credits BN; BN-x5-Sigmoid against BN alone credits the recipe.
 
 from __future__ import annotations
 
-from typing import Any
+import math
+from dataclasses import dataclass
+from typing import Any, Sequence
 
+import numpy as np
+
+from bn.analysis import Interval, eval_accuracies
+from bn.experiments import report
 from bn.experiments.base import Context, Experiment, RunSpec, select_rate
 from bn.experiments.settings import base_rate, baseline_train, cnn_model, cnn_profiles, recipe_setup
 
@@ -54,3 +60,169 @@ PROFILES = cnn_profiles(cpu={"rates": _GRID, "base_lr": "convergence", "bn_alone
 
 EXPERIMENT = Experiment(name="sigmoid", title="Saturating nonlinearity: a sigmoid CNN with and without BN",
                         claim=CLAIM, profiles=PROFILES, run=run)
+
+
+# The chapter's analysis: what the result file says about the three arms.
+
+ARMS = ("no_bn", "bn", "bn_x5")
+SETUPS = {"no_bn": "baseline, own best rate", "bn": "baseline, base rate", "bn_x5": "recipe, 5× base rate"}
+
+
+@dataclass(frozen=True)
+class SweepSummary:
+    """What the no-BN rate sweep found: its final grid (ascending), the chosen rate, how many rates
+    trained, how often the grid was extended, and whether the chosen rate is interior to the grid.
+
+    ``bracketed``: some rate trained and the chosen one has a tried rate on either side; with
+    no rate trained there is no optimum to bracket (the "chosen" rate is the rule's fallback).
+    """
+
+    rates: list[float]
+    chosen: float
+    completed: int
+    extended: int
+    bracketed: bool
+
+    @property
+    def all_failed(self) -> bool:
+        return self.completed == 0
+
+
+def sweep_summary(result: dict[str, Any]) -> SweepSummary:
+    """:class:`SweepSummary` of ``result["measures"]["selection"]`` and the sweep's runs."""
+    sel = result["measures"]["selection"]
+    sweep = [r for r in result["runs"] if r["spec"]["arm"] == "no_bn" and r["spec"]["tags"].get("sweep")]
+    rates = sorted(r["spec"]["train"]["peak_lr"] for r in sweep)
+    done = sum(not report.failed(r) for r in sweep)
+    chosen = float(sel["chosen"])
+    inside = rates[0] < chosen < rates[-1]
+    return SweepSummary(rates=rates, chosen=chosen, completed=done, extended=int(sel["extended"]),
+                        bracketed=done > 0 and inside)
+
+
+def best_seen(runs: Sequence[dict[str, Any]]) -> float:
+    """The highest periodic (validation) accuracy any of ``runs`` showed after step 0, failed runs included."""
+    return max(max(eval_accuracies(r["history"])[1:], default=0.0) for r in runs)
+
+
+@dataclass(frozen=True)
+class Contrast:
+    """Arm ``a`` against arm ``b`` over paired seeds.
+
+    ``difference``: mean paired final test accuracy ``a - b`` over the pairs where both
+    completed (``left_out`` pairs had a failed run). ``basis``: ``"accuracy"`` when the
+    verdict rests on that interval, ``"outcomes"`` when one arm trained in every seed and
+    the other in none (no accuracy to pair: the failures are the effect), ``"none"``.
+    """
+
+    difference: Interval | None
+    left_out: int
+    trained: tuple[int, int]
+    n: tuple[int, int]
+    verdict: str
+    basis: str
+
+    def text(self) -> str:
+        """The evidence in words: ``"+12.3 points [10.1, 14.5]"`` or ``"5/5 trained vs 0/5"``."""
+        if self.basis == "outcomes":
+            return f"{self.trained[0]}/{self.n[0]} trained vs {self.trained[1]}/{self.n[1]}"
+        if self.difference is None:
+            return "no pair of completed runs"
+        out = report.points(self.difference)
+        return out + (f" ({self.left_out} pairs left out: a run failed)" if self.left_out else "")
+
+
+def contrast(a: Sequence[dict[str, Any]], b: Sequence[dict[str, Any]]) -> Contrast:
+    """:class:`Contrast` of ``a`` against ``b`` (paired by seed)."""
+    pairs = report.paired_runs(a, b)
+    ta = sum(not report.failed(x) for x, _ in pairs)
+    tb = sum(not report.failed(y) for _, y in pairs)
+    n = len(pairs)
+    diff, left = report.paired_final_difference(a, b)
+    if n and ta == n and tb == 0:
+        verdict, basis = "shown", "outcomes"
+    elif n and tb == n and ta == 0:
+        verdict, basis = "reversed", "outcomes"
+    elif diff is not None and diff.n >= 2:
+        verdict, basis = report.verdict(diff, 0.0), "accuracy"
+    else:
+        verdict, basis = "not resolved", "none"
+    return Contrast(diff, left, (ta, tb), (n, n), verdict, basis)
+
+
+@dataclass(frozen=True)
+class HealthSummary:
+    """Layer health of several runs at one evaluation: medians over the runs that reached it.
+
+    ``first_grad``/``last_grad``: gradient norm of the first convolution's and of the
+    classifier's weight; ``ratio`` their quotient (a vanishing gradient makes it tiny);
+    ``saturated``: the fraction of saturated outputs, averaged over the nonlinearities;
+    ``step``: the evaluation's training step.
+    """
+
+    step: int
+    first_grad: float
+    last_grad: float
+    ratio: float
+    saturated: float
+    n: int
+
+
+def health_at(runs: Sequence[dict[str, Any]], index: int = 1) -> HealthSummary | None:
+    """:class:`HealthSummary` at evaluation ``index`` (1: the first after step 0, where gradients exist)
+    of the runs whose health record reaches it; None if none does."""
+    rows = []
+    for r in runs:
+        health = r["history"].get("health") or []
+        if len(health) <= index:
+            continue
+        e = health[index]
+        if e["grad_norm"][0] is None or e["grad_norm"][-1] is None:
+            continue
+        rows.append((r["history"]["eval_step"][index], e["grad_norm"][0], e["grad_norm"][-1],
+                     float(np.mean(e["saturated"]))))
+    if not rows:
+        return None
+    a = np.array(rows, dtype=float)
+    ratio = float(np.median(a[:, 1] / a[:, 2])) if np.all(a[:, 2] > 0) else math.nan
+    return HealthSummary(step=int(a[0, 0]), first_grad=float(np.median(a[:, 1])),
+                         last_grad=float(np.median(a[:, 2])), ratio=ratio,
+                         saturated=float(np.median(a[:, 3])), n=len(rows))
+
+
+def arm_runs(result: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """The reported runs of each of the three arms."""
+    return {arm: report.runs_of(result, arm) for arm in ARMS}
+
+
+def outcome_table(result: dict[str, Any]) -> report.Table:
+    """Per arm: set-up, peak rate, outcomes, final test accuracy (completed runs) and the best
+    validation accuracy any run showed."""
+    rows = []
+    for arm, runs in arm_runs(result).items():
+        rows.append([runs[0]["spec"]["label"], SETUPS[arm], f"{runs[0]['spec']['train']['peak_lr']:g}",
+                     report.outcome_text(runs), report.percent(report.final_accuracy(runs)),
+                     f"{best_seen(runs) * 100:.1f} %"])
+    return report.Table(["arm", "set-up", "peak rate", "runs", "final test accuracy",
+                         "best validation accuracy seen"], rows)
+
+
+COMPARISONS = (("bn", "no_bn", "BN"), ("bn_x5", "bn", "the recipe"), ("bn_x5", "no_bn", "BN and the recipe"))
+
+
+def attribution(result: dict[str, Any]) -> dict[tuple[str, str], Contrast]:
+    """The three contrasts: BN alone vs no BN (credits BN), BN-x5 vs BN alone (credits the recipe),
+    BN-x5 vs no BN (both together)."""
+    runs = arm_runs(result)
+    return {(a, b): contrast(runs[a], runs[b]) for a, b, _ in COMPARISONS}
+
+
+def attribution_table(result: dict[str, Any]) -> report.Table:
+    """The contrasts of :func:`attribution` as a table: what each credits, its evidence, its verdict."""
+    runs = arm_runs(result)
+    rows = []
+    for (a, b, credit), c in zip(COMPARISONS, attribution(result).values()):
+        rows.append([f"{runs[a][0]['spec']['label']} vs {runs[b][0]['spec']['label']}", credit, c.text(),
+                     c.verdict])
+    return report.Table(["comparison (paired seeds)", "credits", "final test accuracy, difference", "verdict"],
+                        rows)

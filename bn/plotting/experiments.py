@@ -174,3 +174,63 @@ def ladder_chart(ax, result: dict[str, Any], base_lr: float, key: str = "final_t
     ax.set_ylim(0, None)
     ax.axhline(10, color=COLORS["grey"], linewidth=0.8, linestyle=":")
     ax.legend(fontsize=8)
+
+
+def gradient_profile(ax, groups: Sequence[tuple], index: int = 1) -> None:
+    """Gradient norm of every conv and linear weight, input side to classifier, at evaluation ``index``.
+
+    One thin line per run for each ``(label, colour, runs[, linestyle])`` (log scale): a
+    gradient that vanishes towards the input falls to the left. Runs whose health record
+    ends before ``index`` (stopped earlier) are left out and counted in the legend.
+    """
+    n_layers = 0
+    step = None
+    for label, color, runs, *style in groups:
+        ls = style[0] if style else "-"
+        drawn = 0
+        for r in runs:
+            health = r["history"].get("health") or []
+            if len(health) <= index or any(g is None for g in health[index]["grad_norm"]):
+                continue
+            g = health[index]["grad_norm"]
+            n_layers = max(n_layers, len(g))
+            step = r["history"]["eval_step"][index]
+            ax.plot(range(1, len(g) + 1), g, color=color, linestyle=ls, linewidth=0.9, alpha=0.8, marker=".",
+                    label=label if drawn == 0 else None)
+            drawn += 1
+        if drawn < len(runs):
+            ax.plot([], [], color=color, linestyle=ls, label=f"{label} ({len(runs) - drawn} stopped before)")
+    ax.set_yscale("log")
+    if n_layers:
+        ax.set_xticks(range(1, n_layers + 1), [f"conv{i}" for i in range(1, n_layers)] + ["classifier"],
+                      rotation=45)
+    ax.set_ylabel("gradient norm of the weight")
+    ax.set_title(f"gradient norm by layer at step {step}" if step is not None else "gradient norm by layer")
+    ax.legend(fontsize=8)
+
+
+def first_losses(ax, groups: Sequence[tuple]) -> None:
+    """The training loss of each of the first steps (``history["first_losses"]``), one thin line per run.
+
+    For each ``(label, colour, runs[, linestyle])``, log scale: a loss that blows up in the first
+    steps, before the first evaluation, shows here; a run that diverged ends with a cross at its
+    last finite loss among these steps.
+    """
+    for label, color, runs, *style in groups:
+        ls = style[0] if style else "-"
+        for i, r in enumerate(runs):
+            h = r["history"]
+            ys = np.array([np.nan if v is None else v for v in h["first_losses"]], dtype=float)
+            xs = np.arange(1, len(ys) + 1)
+            finite = np.flatnonzero(np.isfinite(ys))
+            # a run that blew up in its first steps has one or two finite losses: show them as dots
+            ax.plot(xs, ys, color=color, linestyle=ls, linewidth=0.9, alpha=0.8, label=label if i == 0 else None,
+                    marker="o" if len(finite) < 3 else None, markersize=4)
+            if h["diverged"] and len(finite):
+                k = finite[-1]
+                ax.plot(xs[k:k + 1], ys[k:k + 1], "x", color=color, markersize=8)
+    ax.axhline(np.log(10), color=COLORS["grey"], linewidth=0.8, linestyle=":", label="ln 10 (uniform guess)")
+    ax.set_yscale("log")
+    ax.set_xlabel("training step")
+    ax.set_ylabel("training loss of the batch")
+    ax.legend(fontsize=8)
