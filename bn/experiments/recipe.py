@@ -111,15 +111,17 @@ CONTROL_RUNS = {"no_bn_recipe": ("learning_rates", "no_bn_x1"), "no_bn_baseline"
 # Each recipe item in words, for tables and figures.
 ITEM_TEXT = {"higher_lr": "5× rate", "no_dropout": "no dropout", "less_l2": "L2 / 5",
              "faster_decay": "6× faster decay", "fewer_distortions": "no random crops"}
+# Every arm of the chapter in words, in the order the chapter lists them.
 ARM_TEXT = {"baseline": "BN-Baseline", "full": "full recipe (BN-x5)",
             "without_higher_lr": "recipe at the base rate (BN-x1)",
-            "no_bn_recipe": "no BN + recipe at the base rate", "no_bn_baseline": "Baseline (no BN)",
             **{f"without_{i}": f"recipe, but {_KEPT_AS_BASELINE[i]}" for i in RECIPE_ITEMS if i != "higher_lr"},
-            **{f"only_{i}": f"BN-Baseline + {ITEM_TEXT[i]}" for i in RECIPE_ITEMS}}
+            **{f"only_{i}": f"BN-Baseline + {ITEM_TEXT[i]}" for i in RECIPE_ITEMS},
+            "no_bn_recipe": "no BN + recipe at the base rate", "no_bn_baseline": "Baseline (no BN)"}
 
 
 def arm_runs(result: dict[str, Any], sources: dict[str, dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
-    """Every arm of the chapter, by name: this result's own runs, and the borrowed ones.
+    """Every arm of the chapter, by name (in the order of :data:`ARM_TEXT`): this result's own runs, and the
+    borrowed ones.
 
     ``sources`` maps a result name (``"convergence"``, ``"learning_rates"``) to that
     result. An arm this result ran itself (a smoke run with its references) is taken
@@ -129,7 +131,8 @@ def arm_runs(result: dict[str, Any], sources: dict[str, dict[str, Any]]) -> dict
     for arm, (name, there) in {**BORROWED_RUNS, **CONTROL_RUNS}.items():
         if arm not in out:
             out[arm] = runs_of(sources[name], there)
-    return out
+    order = list(ARM_TEXT)
+    return dict(sorted(out.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else len(order)))
 
 
 def arm_source(result: dict[str, Any], arm: str) -> str:
@@ -278,8 +281,8 @@ def effect_table(effects: dict[Any, Effect], target: float, first: str = "compar
     """One row per effect: seeds paired, accuracy difference and its verdict, step ratio and its verdict."""
     rows = [[e.label, str(e.n), e.accuracy_text(), e.accuracy_verdict(), e.steps.text(), e.steps.verdict()]
             for e in effects.values()]
-    return Table([first, "seeds", "final test accuracy, difference", "verdict",
-                  f"fewer steps to {100 * target:.1f} % (×)", "verdict"], rows)
+    return Table([first, "seeds", "final test accuracy gained", "verdict",
+                  f"times fewer steps to {100 * target:.1f} %", "verdict"], rows)
 
 
 def configuration_table(result: dict[str, Any], runs: dict[str, list[dict[str, Any]]], target: float) -> Table:

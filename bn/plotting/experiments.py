@@ -175,10 +175,11 @@ def effect_chart(ax, rows: Sequence[tuple], null: float = 0.0, log: bool = False
                 ax.plot(end, i, marker, color=color, markersize=6)
     ax.axvline(back(tr(null)) if log else tr(null), color=COLORS["reference"], linewidth=0.8)
     if log:
-        from matplotlib.ticker import FuncFormatter, NullFormatter
+        from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
         ax.set_xscale("log")
         ax.set_xlim(back(lo_view), back(hi_view))
+        ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.3g}"))
         ax.xaxis.set_minor_formatter(NullFormatter())
     else:

@@ -91,7 +91,7 @@ def test_item_effects_pair_on_the_common_seeds():
     lists = recipe.verdict_lists(effects, "removed")
     assert "no_dropout" in lists["shown"] and not lists["reversed"]
     table = repr(recipe.effect_table(effects, target, first="recipe item"))
-    assert "no dropout: removed" in table and "+5.0 points" in table and "fewer steps to 45.0 %" in table
+    assert "no dropout: removed" in table and "+5.0 points" in table and "times fewer steps to 45.0 %" in table
 
 
 def test_controls_and_configuration_table():
