@@ -19,9 +19,15 @@ a test can check that they coincide.
 
 from __future__ import annotations
 
-from typing import Any
+import math
+from dataclasses import dataclass
+from typing import Any, Sequence
 
+from bn.analysis import Interval, paired_ratio_ci
 from bn.experiments.base import Context, Experiment, RunSpec
+from bn.experiments.report import (Table, arms, budget, failed, final_accuracy, outcome_text, paired_final_difference,
+                                   paired_runs, percent, points, runs_of, steps_text, steps_to, times,
+                                   verdict)
 from bn.experiments.settings import RECIPE_ITEMS, base_rate, cnn_model, cnn_profiles, recipe_setup
 
 CLAIM = ("BN alone does not take full advantage of the method; the network is accelerated by: a higher "
@@ -93,3 +99,208 @@ PROFILES = cnn_profiles(
 
 EXPERIMENT = Experiment(name="recipe", title="The accelerating recipe, item by item",
                         claim=CLAIM, profiles=PROFILES, run=run)
+
+
+# --- Analysis: what the chapter shows ------------------------------------------------------------
+
+# Where the arms this experiment does not run come from: (result name, arm there).
+BORROWED_RUNS = {"baseline": ("convergence", "bn"), "full": ("learning_rates", "bn_x5"),
+                 "without_higher_lr": ("learning_rates", "bn_x1")}
+# The controls without BN: the recipe at the base rate and the baseline set-up.
+CONTROL_RUNS = {"no_bn_recipe": ("learning_rates", "no_bn_x1"), "no_bn_baseline": ("convergence", "no_bn")}
+# Each recipe item in words, for tables and figures.
+ITEM_TEXT = {"higher_lr": "5× rate", "no_dropout": "no dropout", "less_l2": "L2 / 5",
+             "faster_decay": "6× faster decay", "fewer_distortions": "no random crops"}
+# Every arm of the chapter in words, in the order the chapter lists them.
+ARM_TEXT = {"baseline": "BN-Baseline", "full": "full recipe (BN-x5)",
+            "without_higher_lr": "recipe at the base rate (BN-x1)",
+            **{f"without_{i}": f"recipe, but {_KEPT_AS_BASELINE[i]}" for i in RECIPE_ITEMS if i != "higher_lr"},
+            **{f"only_{i}": f"BN-Baseline + {ITEM_TEXT[i]}" for i in RECIPE_ITEMS},
+            "no_bn_recipe": "no BN + recipe at the base rate", "no_bn_baseline": "Baseline (no BN)"}
+
+
+def arm_runs(result: dict[str, Any], sources: dict[str, dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """Every arm of the chapter, by name (in the order of :data:`ARM_TEXT`): this result's own runs, and the
+    borrowed ones.
+
+    ``sources`` maps a result name (``"convergence"``, ``"learning_rates"``) to that
+    result. An arm this result ran itself (a smoke run with its references) is taken
+    from it; the others come from :data:`BORROWED_RUNS` and :data:`CONTROL_RUNS`.
+    """
+    out = {arm: runs_of(result, arm) for arm in arms(result)}
+    for arm, (name, there) in {**BORROWED_RUNS, **CONTROL_RUNS}.items():
+        if arm not in out:
+            out[arm] = runs_of(sources[name], there)
+    order = list(ARM_TEXT)
+    return dict(sorted(out.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else len(order)))
+
+
+def arm_source(result: dict[str, Any], arm: str) -> str:
+    """Which result an arm's runs come from: ``"recipe"`` or e.g. ``"learning_rates: bn_x1"``."""
+    if arm in arms(result):
+        return "recipe"
+    name, there = {**BORROWED_RUNS, **CONTROL_RUNS}[arm]
+    return f"{name}: {there}"
+
+
+@dataclass(frozen=True)
+class StepRatio:
+    """How many times fewer steps ``better`` needs than ``reference`` to reach a target, over paired seeds.
+
+    A run that never reached the target counts as its step budget. ``kind``:
+    ``"exact"`` (every run got there); ``"at least"`` (only reference runs fell short, so
+    the ratio is a lower bound); ``"at most"`` (only runs of ``better`` fell short: an upper
+    bound); ``"unresolved"`` (a pair where both fell short, runs of both arms short in
+    different pairs, a target met at step 0, or no pair). ``per_seed``: the
+    ratio of each pair, budget filled in; ``censored``: whether that pair had a run short of it.
+    """
+
+    ratio: Interval | None
+    kind: str
+    per_seed: tuple[float, ...]
+    censored: tuple[bool, ...]
+    reached_reference: int
+    reached_better: int
+    n: int
+
+    def text(self, digits: int = 2) -> str:
+        if self.ratio is None:
+            return f"– (reached: {self.reached_better}/{self.n} vs {self.reached_reference}/{self.n})"
+        prefix = {"at least": "≥ ", "at most": "≤ "}.get(self.kind, "")
+        return prefix + times(self.ratio, digits)
+
+    def verdict(self) -> str:
+        """``"shown"`` (fewer steps), ``"reversed"`` (more) or ``"not resolved"``; a bound only settles its own side."""
+        v = verdict(self.ratio, 1.0)
+        if (self.kind == "at least" and v == "reversed") or (self.kind == "at most" and v == "shown"):
+            return "not resolved"
+        return v
+
+
+def step_ratio(reference: Sequence[dict[str, Any]], better: Sequence[dict[str, Any]], target: float) -> StepRatio:
+    """``steps(reference) / steps(better)`` to ``target`` over paired seeds (geometric mean, t interval)."""
+    pairs = paired_runs(reference, better)
+    sr = [steps_to(a, target) for a, _ in pairs]
+    sb = [steps_to(b, target) for _, b in pairs]
+    got_r, got_b = sum(v is not None for v in sr), sum(v is not None for v in sb)
+    n = len(pairs)
+    both_short = any(a is None and b is None for a, b in zip(sr, sb))
+    at_start = any(v == 0 for v in sr + sb)  # a target the untrained net already meets: no ratio
+    if n == 0 or both_short or at_start:
+        return StepRatio(None, "unresolved", (), (), got_r, got_b, n)
+    fr = [v if v is not None else budget(a) for v, (a, _) in zip(sr, pairs)]
+    fb = [v if v is not None else budget(b) for v, (_, b) in zip(sb, pairs)]
+    kind = "exact" if got_r == n and got_b == n else ("at least" if got_b == n else
+                                                        "at most" if got_r == n else "unresolved")
+    censored = tuple(a is None or b is None for a, b in zip(sr, sb))
+    per_seed = tuple(x / y for x, y in zip(fr, fb))
+    if kind == "unresolved":
+        return StepRatio(None, kind, per_seed, censored, got_r, got_b, n)
+    return StepRatio(paired_ratio_ci(fr, fb), kind, per_seed, censored, got_r, got_b, n)
+
+
+@dataclass(frozen=True)
+class Effect:
+    """What arm ``better`` gains over arm ``reference`` on the same seeds.
+
+    ``accuracy``: mean paired difference of final test accuracy (fractions; pairs where
+    a run failed left out, counted in ``failed_pairs``); ``differences``: the kept pairs'
+    differences; ``steps``: :class:`StepRatio` to the target.
+    """
+
+    label: str
+    better: str
+    reference: str
+    accuracy: Interval | None
+    failed_pairs: int
+    differences: tuple[float, ...]
+    steps: StepRatio
+
+    @property
+    def n(self) -> int:
+        return self.steps.n
+
+    def accuracy_verdict(self) -> str:
+        return verdict(self.accuracy, 0.0)
+
+    def accuracy_text(self) -> str:
+        if self.accuracy is None:
+            return f"– ({self.failed_pairs} pairs with a failed run)"
+        text = points(self.accuracy) if math.isfinite(self.accuracy.low) else (
+            f"{100 * self.accuracy.estimate:+.1f} points (one pair)")
+        return text + (f", {self.failed_pairs} pairs left out (failed)" if self.failed_pairs else "")
+
+
+def paired_effect(label: str, runs: dict[str, list[dict[str, Any]]], better: str, reference: str,
+                  target: float) -> Effect:
+    """The :class:`Effect` of arm ``better`` over arm ``reference`` (both keys of ``runs``)."""
+    a, b = runs[better], runs[reference]
+    iv, left_out = paired_final_difference(a, b)
+    kept = [(x, y) for x, y in paired_runs(a, b) if not failed(x) and not failed(y)]
+    diffs = tuple(x["history"]["final_test_acc"] - y["history"]["final_test_acc"] for x, y in kept)
+    return Effect(label, better, reference, iv, left_out, diffs, step_ratio(b, a, target))
+
+
+def item_effects(runs: dict[str, list[dict[str, Any]]], target: float) -> dict[tuple[str, str], Effect]:
+    """Each recipe item's effect, by ``(item, "removed")`` and ``(item, "added")``.
+
+    Removed: the full recipe over the recipe without the item (what is lost without it);
+    added: BN-Baseline with the item alone over BN-Baseline (what it gives by itself).
+    Items whose arms are missing from ``runs`` are skipped.
+    """
+    out: dict[tuple[str, str], Effect] = {}
+    for item in RECIPE_ITEMS:
+        if f"without_{item}" in runs:
+            out[item, "removed"] = paired_effect(f"{ITEM_TEXT[item]}: removed", runs, "full", f"without_{item}",
+                                                 target)
+        if f"only_{item}" in runs:
+            out[item, "added"] = paired_effect(f"{ITEM_TEXT[item]}: added alone", runs, f"only_{item}", "baseline",
+                                               target)
+    return out
+
+
+# The attribution controls: (key, label, better arm, reference arm).
+CONTROLS = [
+    ("package", "the whole recipe with BN: full recipe vs BN-Baseline", "full", "baseline"),
+    ("higher_rate", "the higher rate: full recipe vs recipe at the base rate", "full", "without_higher_lr"),
+    ("other_items", "the other items, with BN: recipe at the base rate vs BN-Baseline", "without_higher_lr",
+     "baseline"),
+    ("other_items_no_bn", "the other items, without BN: no BN + recipe at the base rate vs Baseline",
+     "no_bn_recipe", "no_bn_baseline"),
+    ("bn_under_recipe", "BN under the recipe: recipe at the base rate, with vs without BN", "without_higher_lr",
+     "no_bn_recipe"),
+]
+
+
+def control_effects(runs: dict[str, list[dict[str, Any]]], target: float) -> dict[str, Effect]:
+    """The attribution controls of :data:`CONTROLS`, by key."""
+    return {key: paired_effect(label, runs, better, ref, target) for key, label, better, ref in CONTROLS}
+
+
+def effect_table(effects: dict[Any, Effect], target: float, first: str = "comparison") -> Table:
+    """One row per effect: seeds paired, accuracy difference and its verdict, step ratio and its verdict."""
+    rows = [[e.label, str(e.n), e.accuracy_text(), e.accuracy_verdict(), e.steps.text(), e.steps.verdict()]
+            for e in effects.values()]
+    return Table([first, "seeds", "final test accuracy gained", "verdict",
+                  f"times fewer steps to {100 * target:.1f} %", "verdict"], rows)
+
+
+def configuration_table(result: dict[str, Any], runs: dict[str, list[dict[str, Any]]], target: float) -> Table:
+    """Every arm of the chapter: where its runs come from, seeds, outcomes, final accuracy, steps to ``target``."""
+    rows = []
+    for arm, rs in runs.items():
+        seeds = ",".join(str(r["spec"]["seed"]) for r in sorted(rs, key=lambda r: r["spec"]["seed"]))
+        rows.append([ARM_TEXT.get(arm, arm), arm_source(result, arm), seeds, outcome_text(rs),
+                     percent(final_accuracy(rs)), steps_text(rs, target)])
+    return Table(["configuration", "runs from", "seeds", "outcome", "final test accuracy",
+                  f"steps to {100 * target:.1f} % (median, reached)"], rows)
+
+
+def verdict_lists(effects: dict[tuple[str, str], Effect], direction: str, on: str = "accuracy"
+                  ) -> dict[str, list[str]]:
+    """The items of one direction (``"removed"`` / ``"added"``) grouped by verdict, on ``"accuracy"`` or ``"steps"``."""
+    out: dict[str, list[str]] = {"shown": [], "reversed": [], "not resolved": []}
+    for (item, d), e in effects.items():
+        if d == direction:
+            out[e.accuracy_verdict() if on == "accuracy" else e.steps.verdict()].append(item)
+    return out

@@ -234,3 +234,57 @@ def first_losses(ax, groups: Sequence[tuple]) -> None:
     ax.set_xlabel("training step")
     ax.set_ylabel("training loss of the batch")
     ax.legend(fontsize=8)
+
+
+
+def effect_chart(ax, rows: Sequence[tuple], null: float = 0.0, log: bool = False, scale: float = 1.0,
+                 span: float = 3.0) -> None:
+    """Horizontal dot-and-interval chart of paired effects, one row per ``(label, colour, interval, per_seed,
+    censored)``.
+
+    ``interval`` (``bn.analysis.Interval`` or None) is drawn as a diamond and bar, ``per_seed``
+    (one value per seed pair) as dots, hollow where ``censored`` marks a bound rather than a
+    value. A vertical line marks ``null`` (0 for a difference, 1 for a ratio, with ``log``).
+    The view spans the dots and estimates, widened ``span`` times around them; an interval
+    reaching beyond it is cut at the edge and ends in an arrowhead there. Values are
+    multiplied by ``scale`` (100 for points of accuracy).
+    """
+    def tr(v: float) -> float:
+        return float(np.log(v)) if log else v * scale
+
+    def back(v: float) -> float:
+        return float(np.exp(v)) if log else v
+
+    seen = [tr(null)] + [tr(v) for *_, iv, vals, _ in rows for v in vals]
+    seen += [tr(iv.estimate) for *_, iv, _, _ in rows if iv is not None]
+    mid, half = (max(seen) + min(seen)) / 2, max((max(seen) - min(seen)) / 2, 1e-3)
+    lo_view, hi_view = mid - span * half, mid + span * half
+    for i, (label, color, iv, vals, censored) in enumerate(rows):
+        for v, c in zip(vals, censored):
+            ax.plot(back(tr(v)) if log else tr(v), i, "o", markersize=5, alpha=0.6,
+                    color=color, markerfacecolor="none" if c else color)
+        if iv is None:
+            continue
+        est = tr(iv.estimate)
+        lo = tr(iv.low) if iv.low > 0 or not log else -np.inf
+        hi = tr(iv.high) if np.isfinite(iv.high) else np.inf
+        lo_c, hi_c = max(lo, lo_view), min(hi, hi_view)
+        xs = [back(lo_c), back(hi_c)] if log else [lo_c, hi_c]
+        ax.plot(xs, [i, i], color=color, linewidth=1.5)
+        ax.plot(back(est) if log else est, i, "D", color=color, markersize=6)
+        for cut, end, marker in ((lo < lo_view, xs[0], "<"), (hi > hi_view, xs[1], ">")):
+            if cut:
+                ax.plot(end, i, marker, color=color, markersize=6)
+    ax.axvline(back(tr(null)) if log else tr(null), color=COLORS["reference"], linewidth=0.8)
+    if log:
+        from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+        ax.set_xscale("log")
+        ax.set_xlim(back(lo_view), back(hi_view))
+        ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.3g}"))
+        ax.xaxis.set_minor_formatter(NullFormatter())
+    else:
+        ax.set_xlim(lo_view, hi_view)
+    ax.set_yticks(range(len(rows)), [r[0] for r in rows])
+    ax.set_ylim(len(rows) - 0.5, -0.5)
