@@ -236,7 +236,6 @@ def first_losses(ax, groups: Sequence[tuple]) -> None:
     ax.legend(fontsize=8)
 
 
-
 def effect_chart(ax, rows: Sequence[tuple], null: float = 0.0, log: bool = False, scale: float = 1.0,
                  span: float = 3.0) -> None:
     """Horizontal dot-and-interval chart of paired effects, one row per ``(label, colour, interval, per_seed,
