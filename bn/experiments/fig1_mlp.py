@@ -68,19 +68,25 @@ QUANTITIES = (("no_bn", "sigmoid_input"), ("bn", "sigmoid_input"), ("bn", "xhat"
 and BN's ``xhat``."""
 
 
-def percentile_drift(run: dict[str, Any], key: str, after_step: int) -> list[float]:
-    """How far each tracked percentile (15th, 50th, 85th) of measure ``key`` moved in one run.
+def percentile_drift(run: dict[str, Any], key: str,
+                     after_step: int) -> list[float]:
+    """How far each tracked percentile (15th, 50th, 85th) of measure
+    ``key`` moved in one run.
 
-    For each percentile: its maximum minus its minimum over the evaluations at steps
-    ``>= after_step`` (so the first transient, while the network leaves its initialization,
-    is excluded). In the units of the measure, i.e. of the sigmoid's input for
-    ``"sigmoid_input"``, so the arms compare on one scale.
+    For each percentile: its maximum minus its minimum over the
+    evaluations at steps ``>= after_step`` (so the first transient, while
+    the network leaves its initialization, is excluded). In the units of
+    the measure, i.e. of the sigmoid's input for ``"sigmoid_input"``, so
+    the arms compare on one scale.
     """
     h = run["history"]
-    rows = [m[key] for step, m in zip(h["eval_step"], h["measures"]) if step >= after_step]
+    rows = [m[key] for step, m in zip(h["eval_step"], h["measures"])
+            if step >= after_step]
     if not rows or any(v is None for v in rows):
-        raise ValueError(f"run has no {key!r} measured at steps >= {after_step}")
-    return [max(r[i] for r in rows) - min(r[i] for r in rows) for i in range(len(PERCENTILES))]
+        raise ValueError(
+            f"run has no {key!r} measured at steps >= {after_step}")
+    return [max(r[i] for r in rows) - min(r[i] for r in rows)
+            for i in range(len(PERCENTILES))]
 
 
 @dataclass(frozen=True)
