@@ -64,7 +64,11 @@ class RunRecord:
 
 @dataclass
 class ExperimentResult:
-    """An experiment's result file, ``book/results/NAME.json``: what it claims, how it ran, every run."""
+    """An experiment's result file, ``book/results/NAME.json``: what it claims, how it ran, every run.
+
+    ``seeds`` are the profile's reported seeds; ``seeds_run`` the seeds each arm actually ran
+    (reported runs only; None in files written before it was recorded, see :func:`seeds_run`).
+    """
 
     experiment: str
     title: str
@@ -76,6 +80,7 @@ class ExperimentResult:
     measures: dict[str, Any]
     runs: list[RunRecord]
     provenance: dict[str, Any]
+    seeds_run: dict[str, list[int]] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {**{f.name: getattr(self, f.name) for f in fields(self)},
@@ -87,6 +92,15 @@ class ExperimentResult:
         res = from_strict_dict(cls, d, f"result of {d.get('experiment', 'an experiment')!r}")
         res.runs = [RunRecord.from_dict(r) for r in res.runs]
         return res
+
+
+def seeds_run(runs: Sequence[dict[str, Any]]) -> dict[str, list[int]]:
+    """Per arm, in the order the arms first ran: the seeds of its reported runs (sweep runs excluded)."""
+    out: dict[str, list[int]] = {}
+    for r in runs:
+        if not r["spec"]["tags"].get("sweep"):
+            out.setdefault(r["spec"]["arm"], []).append(r["spec"]["seed"])
+    return {arm: sorted(set(s)) for arm, s in out.items()}
 
 
 def _percentiles(t: torch.Tensor) -> list[float]:
@@ -113,13 +127,37 @@ def sigmoid_input_measure(data: TensorData, probe_examples: int = 1000, unit: in
     return measure
 
 
+def sigmoid_units_measure(data: TensorData, probe_examples: int = 1000, digits: int = 4
+                          ) -> Callable[[torch.nn.Module], dict[str, Any]]:
+    """A measure: the 15/50/85th percentiles of the sigmoid input of *every* unit of the last hidden layer.
+
+    ``{"sigmoid_input_units": [[p15 per unit], [p50 per unit], [p85 per unit]]}`` on the same
+    fixed probe batch as :func:`sigmoid_input_measure`, each value kept to ``digits``
+    significant digits (the drift it serves is read to two; the file stays small).
+    """
+    images = data.val_images if data.val_images is not None else data.test_images
+    probe = data.normalize(images[:probe_examples])
+
+    def measure(model: torch.nn.Module) -> dict[str, Any]:
+        device = next(model.parameters()).device
+        a = last_hidden_sigmoid_input(model, probe.to(device), unit=None).sigmoid_input.cpu()
+        q = torch.quantile(a, torch.tensor([p / 100 for p in PERCENTILES], dtype=a.dtype), dim=0)
+        return {"sigmoid_input_units": [[float(f"{v:.{digits}g}") for v in row.tolist()] for row in q]}
+    return measure
+
+
+MEASURES = ("sigmoid_input", "sigmoid_input_units")
+
+
 def measure_of(spec: "RunSpec", data: TensorData) -> Callable[[torch.nn.Module], dict[str, Any]] | None:
-    """The measure ``spec.measure`` names (``"sigmoid_input"``, the only one, or None for none)."""
+    """The measure ``spec.measure`` names (one of :data:`MEASURES`, or None for none)."""
     if spec.measure is None:
         return None
     if spec.measure == "sigmoid_input":
         return sigmoid_input_measure(data)
-    raise ValueError(f"unknown measure {spec.measure!r} (the experiments measure only 'sigmoid_input')")
+    if spec.measure == "sigmoid_input_units":
+        return sigmoid_units_measure(data)
+    raise ValueError(f"unknown measure {spec.measure!r} (the measures are {', '.join(MEASURES)})")
 
 
 def run_spec(spec: RunSpec, data: TensorData, device: str = "cpu", stop_at: int | None = None,
@@ -367,7 +405,7 @@ def run_experiment(exp: Experiment, profile: str, seeds: list[int] | None = None
     cpu = time.process_time() - c0 - ctx.inline_cpu_seconds + ctx.cpu_seconds
     result = ExperimentResult(
         experiment=exp.name, title=exp.title, claim=exp.claim, profile=profile, seeds=seeds, max_steps=max_steps,
-        config=cfg, measures=measures, runs=[RunRecord.from_dict(r) for r in ctx.runs],
+        config=cfg, measures=measures, runs=[RunRecord.from_dict(r) for r in ctx.runs], seeds_run=seeds_run(ctx.runs),
         provenance=collect_provenance(config=cfg, seeds=seeds, data=data_prov, wall_time_s=wall,
                                       cpu_time_s=cpu, profile=profile, max_steps=max_steps,
                                       torch_threads=1 if workers > 1 else torch.get_num_threads(),

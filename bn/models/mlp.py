@@ -58,8 +58,9 @@ class SigmoidInput:
 
 
 @torch.no_grad()
-def last_hidden_sigmoid_input(model: MLP, x: torch.Tensor, unit: int = 0) -> SigmoidInput:
-    """Record the input to unit ``unit`` of the last hidden layer's nonlinearity on batch ``x``.
+def last_hidden_sigmoid_input(model: MLP, x: torch.Tensor, unit: int | None = 0) -> SigmoidInput:
+    """Record the input to unit ``unit`` of the last hidden layer's nonlinearity on batch ``x``
+    (``unit=None``: every unit, as ``(N, units)`` tensors).
 
     The network runs its own forward pass in training mode, so the BN arm is
     normalized with the batch statistics of ``x`` (the training-time transform the
@@ -77,5 +78,6 @@ def last_hidden_sigmoid_input(model: MLP, x: torch.Tensor, unit: int = 0) -> Sig
     z, a = seen["z"], seen["sigmoid_input"]
     # x-hat is BN's output before gamma and beta: the same kernel without the affine step.
     xhat = F.batch_norm(z, None, None, training=True, eps=probe.norms[-1].eps) if model.bn else None
-    return SigmoidInput(z=z[:, unit].clone(), xhat=None if xhat is None else xhat[:, unit].clone(),
-                        sigmoid_input=a[:, unit].clone())
+    cols = slice(None) if unit is None else unit
+    return SigmoidInput(z=z[:, cols].clone(), xhat=None if xhat is None else xhat[:, cols].clone(),
+                        sigmoid_input=a[:, cols].clone())

@@ -1,0 +1,83 @@
+"""Where training ends: the CNN arms of Fig. 3 trained four times longer than experiments 2-4.
+
+The paper's claims that BN-x30 ends *higher* than BN-x5, and that BN-Baseline
+ends above the baseline, are about where long training ends; a run of 1.4
+epochs whose curves still climb cannot test them. This experiment trains the
+baseline (no BN), BN-Baseline, BN-x5 and BN-x30 (the recipe at 5 and 30 times
+the base rate), and the sigmoid CNN without BN, for four times the steps of
+the ``cpu`` profile of experiments 2-4, with every schedule scaled with the
+run (warm-up 5 %, the decay's half-life a fixed fraction of the run). The
+rates are not chosen again: the base rate is the convergence experiment's
+choice, the sigmoid's rate the sigmoid experiment's (both read from their
+result files and recorded in this one).
+
+Whether a run has *plateaued* decides whether a claim about where training
+ends is tested at all (:func:`bn.statistics.plateau`, a rule stated before the
+results). The sigmoid arm runs without the stop at chance, so "does not train"
+rests on a whole run, not on a cut-off.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bn.experiments import sigmoid
+from bn.experiments.base import Context, Experiment, RunSpec
+from bn.experiments.settings import base_rate, baseline_train, cnn_model, cnn_profiles, recipe_setup
+
+CLAIM = ("Trained to the end, BN-x30 reaches a higher accuracy than BN-x5 (74.8 % against 73.0 %), BN-Baseline "
+         "ends above the baseline, and the sigmoid network without BN never trains "
+         "(Ioffe & Szegedy 2015, Sec. 4.2.2 and Fig. 3).")
+
+ARMS = ("no_bn", "bn", "bn_x5", "bn_x30", "no_bn_sigmoid")
+LABELS = {"no_bn": "Baseline", "bn": "BN-Baseline", "bn_x5": "BN-x5", "bn_x30": "BN-x30",
+          "no_bn_sigmoid": "Sigmoid, no BN"}
+
+
+def sigmoid_rate(cfg: dict[str, Any]) -> tuple[float, dict[str, Any]]:
+    """The sigmoid network's rate: the sigmoid experiment's choice (``"sigmoid"``), or a number (smoke)."""
+    if cfg["sigmoid_lr"] != "sigmoid":
+        return float(cfg["sigmoid_lr"]), {"value": float(cfg["sigmoid_lr"])}
+    from bn.results import load_result
+
+    res = load_result("sigmoid")
+    lr = float(res["measures"]["no_bn_lr"])
+    return lr, {"file": "sigmoid.json", "commit": res["provenance"].get("git", {}).get("commit"),
+                "profile": res["profile"], "no_bn_lr": lr}
+
+
+def spec(cfg: dict[str, Any], arm: str, base_lr: float, sigmoid_lr: float, seed: int) -> RunSpec:
+    """One run of ``arm`` (see :data:`ARMS`) under the long profile ``cfg``."""
+    if arm in ("no_bn", "bn"):
+        model, train = cnn_model(cfg, bn=arm == "bn"), baseline_train(cfg, base_lr)
+    elif arm in ("bn_x5", "bn_x30"):
+        train, dropout = recipe_setup(cfg, base_lr, lr_multiplier=int(arm[4:]))
+        model = cnn_model(cfg, bn=True, dropout=dropout)
+    elif arm == "no_bn_sigmoid":
+        s = sigmoid.no_bn_spec(cfg, sigmoid_lr, seed)
+        model, train = s.model, {**s.train, "stall_window": 0}  # the whole run, no stop at chance
+    else:
+        raise ValueError(f"unknown arm {arm!r}; the arms are {', '.join(ARMS)}")
+    return RunSpec(arm=arm, label=LABELS[arm], seed=seed, model=model, train=train, tags={"long": True})
+
+
+def run(ctx: Context, cfg: dict[str, Any]) -> dict[str, Any]:
+    base = base_rate(ctx, cfg)
+    sig_lr, sig_source = sigmoid_rate(cfg)
+    ctx.run_all([spec(cfg, arm, base, sig_lr, seed) for seed in ctx.seeds for arm in ARMS])
+    return {"base_lr": base, "sigmoid_lr": sig_lr, "sigmoid_lr_source": sig_source,
+            "steps_factor": cfg["steps_factor"]}
+
+
+# Four times the cpu profile's 500 steps (5.7 epochs of the 45,000 training images), evaluated as
+# often relative to the run (every 48 steps: 42 evaluations); three seeds, to fit about 90 CPU-minutes.
+PROFILES = cnn_profiles(
+    cpu={"base_lr": "convergence", "sigmoid_lr": "sigmoid", "steps": 2000, "eval_every": 48,
+         "seeds": [0, 1, 2], "steps_factor": 4},
+    gpu={"base_lr": "convergence", "sigmoid_lr": "sigmoid", "steps": 24000, "eval_every": 400,
+         "steps_factor": 4},
+    smoke={"base_lr": 0.03, "sigmoid_lr": 0.03, "steps": 48, "eval_every": 4, "seeds": [0, 1],
+           "steps_factor": 1})
+
+EXPERIMENT = Experiment(name="long_training", title="Where training ends: the Fig. 3 arms trained four times longer",
+                        claim=CLAIM, profiles=PROFILES, run=run)
