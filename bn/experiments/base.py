@@ -127,13 +127,14 @@ def sigmoid_input_measure(data: TensorData, probe_examples: int = 1000, unit: in
     return measure
 
 
-def sigmoid_units_measure(data: TensorData, probe_examples: int = 1000, digits: int = 4
+def sigmoid_units_measure(data: TensorData, probe_examples: int = 1000, digits: int = 3
                           ) -> Callable[[torch.nn.Module], dict[str, Any]]:
     """A measure: the 15/50/85th percentiles of the sigmoid input of *every* unit of the last hidden layer.
 
     ``{"sigmoid_input_units": [[p15 per unit], [p50 per unit], [p85 per unit]]}`` on the same
     fixed probe batch as :func:`sigmoid_input_measure`, each value kept to ``digits``
-    significant digits (the drift it serves is read to two; the file stays small).
+    significant digits (the drift it serves is read to two, relative to a width of order 1;
+    the file stays small).
     """
     images = data.val_images if data.val_images is not None else data.test_images
     probe = data.normalize(images[:probe_examples])

@@ -14,7 +14,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-from bn.analysis import Interval, mean_ci, paired_ratio_ci
+from bn.statistics import Interval, mean_ci, paired_ratio_ci
 from bn.experiments.base import PERCENTILES, Context, Experiment, RunSpec, select_rate
 from bn.experiments.report import failed, paired_runs, verdict
 from bn.formatting import Table, interval, times

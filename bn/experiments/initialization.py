@@ -16,7 +16,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from bn.analysis import Interval, paired_difference_ci
+from bn.statistics import Interval, paired_difference_ci
 from bn.experiments import report
 from bn.experiments.base import Context, Experiment, RunSpec
 from bn.experiments.settings import base_rate, baseline_train, cnn_model, cnn_profiles

@@ -19,7 +19,7 @@ from typing import Any
 import torch
 
 from bn.cli import study_parser
-from bn.analysis import Interval, mean_ci
+from bn.statistics import Interval, mean_ci
 from bn.experiments.base import load_tensor_data
 from bn.experiments.placement import validation_split
 from bn.experiments.practice import train_config
@@ -109,7 +109,7 @@ def paired_difference(result: dict[str, Any], multiplier: float, arm: str, refer
 
     The arms of a seed share their random convolutions and their batches, so
     the per-seed differences are matched pairs; the interval is the t interval
-    of their mean (:func:`bn.analysis.mean_ci`).
+    of their mean (:func:`bn.statistics.mean_ci`).
     """
     by = {(r["width_multiplier"], r["arm"], r["seed"]): r["test_acc"] for r in result["runs"]}
     pairs = [(by[(multiplier, arm, s)], by[(multiplier, reference, s)]) for s in result["config"]["seeds"]]

@@ -23,7 +23,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-from bn.analysis import Interval, paired_ratio_ci
+from bn.statistics import Interval, paired_ratio_ci
 from bn.experiments.base import Context, Experiment, RunSpec
 from bn.experiments.report import (Table, arms, budget, failed, final_accuracy, outcome_text, paired_final_difference,
                                    paired_runs, percent, points, runs_of, steps_text, steps_to, times,

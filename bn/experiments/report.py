@@ -19,8 +19,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from bn.analysis import (Interval, eval_accuracies, first_reaching, mean_ci, paired_difference_ci,
-                         paired_ratio_ci)
+from bn.analysis import eval_accuracies, first_reaching
+from bn.statistics import Interval, mean_ci, paired_difference_ci, paired_ratio_ci
 # The chapters read a result through this module; its cells' text is built in bn.formatting.
 from bn.formatting import Table, count, percent, points, times
 

@@ -133,7 +133,7 @@ def initialization_row(init: dict[str, Any], conv: dict[str, Any]) -> Row:
     Per scale: if BN fails, not reproduced; if BN trains and no BN fails, reproduced; if both
     train, the paired difference of their accuracy changes (BN's minus no BN's) decides.
     """
-    from bn.analysis import paired_difference_ci
+    from bn.statistics import paired_difference_ci
 
     parts, verdicts = [], []
     for scale in init["measures"]["init_scales"]:

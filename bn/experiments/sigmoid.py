@@ -15,7 +15,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from bn.analysis import Interval, eval_accuracies
+from bn.analysis import eval_accuracies
+from bn.statistics import Interval
 from bn.experiments import report
 from bn.experiments.base import Context, Experiment, RunSpec, select_rate
 from bn.experiments.settings import base_rate, baseline_train, cnn_model, cnn_profiles, recipe_setup

@@ -30,7 +30,7 @@ import torch
 from torch import nn
 
 from bn.cli import study_parser
-from bn.analysis import mean_ci, paired_difference_ci, paired_ratio_ci
+from bn.statistics import mean_ci, paired_difference_ci, paired_ratio_ci
 from bn.experiments.base import load_tensor_data
 from bn.experiments.practice import train_config
 from bn.population import precise_statistics, train_batches

@@ -181,7 +181,7 @@ def report(payload: dict[str, Any]) -> dict[str, Any]:
     ``parts_ms[arm]`` splits the mean step; ``curves[arm]`` is ``(steps,
     accuracies by seed)``.
     """
-    from bn.analysis import mean_ci
+    from bn.statistics import mean_ci
 
     runs = payload["runs"]
     seeds = payload["config"]["seeds"]

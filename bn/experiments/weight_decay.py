@@ -28,7 +28,7 @@ import torch
 from torch import nn
 
 from bn.cli import study_parser
-from bn.analysis import mean_ci
+from bn.statistics import mean_ci
 from bn.diagnostics import AngularUpdateTracker, conv_weights
 from bn.experiments.base import load_tensor_data
 from bn.models.practice import PlainCNN

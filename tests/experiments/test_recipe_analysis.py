@@ -118,7 +118,7 @@ def test_effect_chart_draws_bounds_and_censored_dots():
     import matplotlib
 
     matplotlib.use("Agg")
-    from bn.analysis import Interval
+    from bn.statistics import Interval
     from bn.plotting import new_figure
     from bn.plotting.experiments import effect_chart
 

@@ -74,7 +74,7 @@ def test_paired_final_difference_keeps_pairs_where_both_completed():
 
 
 def test_verdict_reads_the_interval():
-    from bn.analysis import Interval
+    from bn.statistics import Interval
 
     assert report.verdict(Interval(2.0, 1.5, 2.5, 5)) == "shown"
     assert report.verdict(Interval(0.5, 0.3, 0.8, 5)) == "reversed"
