@@ -16,7 +16,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from bn.statistics import Interval, paired_difference_ci
+from bn.statistics import Interval, Outcomes, decide, paired_difference_ci
 from bn.experiments import report
 from bn.experiments.base import Context, Experiment, RunSpec
 from bn.experiments.settings import base_rate, baseline_train, cnn_model, cnn_profiles
@@ -118,10 +118,9 @@ def compare_scale(result: dict[str, Any], reference: dict[str, Any], scale: floa
         gap = paired_difference_ci([acc[(True, scale)][s] - acc[(True, 1.0)][s] for s in both],
                                    [acc[(False, scale)][s] - acc[(False, 1.0)][s] for s in both])
     n = {bn: len(runs[bn]) for bn in (False, True)}
-    if n[True] and outcomes[True]["completed"] == n[True] and outcomes[False]["completed"] == 0:
-        verdict, basis = "shown", "outcomes"
-    elif n[False] and outcomes[False]["completed"] == n[False] and outcomes[True]["completed"] == 0:
-        verdict, basis = "reversed", "outcomes"
+    done = {bn: outcomes[bn]["completed"] for bn in (False, True)}
+    if n[True] and n[False] and {done[True], done[False]} in ({0, n[True]}, {0, n[False]}) and done[True] != done[False]:
+        verdict, basis = decide(Outcomes(trains=(done[True], n[True]), fails=(done[False], n[False]))).word, "outcomes"
     elif gap is not None:
         verdict, basis = report.verdict(gap, 0.0), "accuracy"
     else:

@@ -81,3 +81,26 @@ PROFILES = cnn_profiles(
 
 EXPERIMENT = Experiment(name="long_training", title="Where training ends: the Fig. 3 arms trained four times longer",
                         claim=CLAIM, profiles=PROFILES, run=run)
+
+
+# ---------------------------------------------------------------------------------------------
+# Analysis
+
+SUSTAIN_MARGIN = 0.02
+"""How far above chance (10 %) a run must stay to count as learning: three binomial standard errors
+of an accuracy near 10 % on the 2,000 evaluation images (3 * sqrt(0.1 * 0.9 / 2000) = 0.020)."""
+
+
+def sustains_learning(run: dict[str, Any], fraction: float = 0.2, margin: float = SUSTAIN_MARGIN) -> bool:
+    """Whether a run *sustains* accuracy clearly above chance: the median of its periodic accuracies over
+    the last ``fraction`` of its steps exceeds 10 % + ``margin``. A run that diverged or was stopped never does."""
+    from statistics import median
+
+    from bn.analysis import eval_accuracies
+
+    h = run["history"]
+    if h["diverged"] or h.get("stalled"):
+        return False
+    cut = (1 - fraction) * run["spec"]["train"]["steps"]
+    late = [a for s, a in zip(h["eval_step"], eval_accuracies(h)) if s > cut]
+    return bool(late) and median(late) > 0.1 + margin

@@ -16,7 +16,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from bn.analysis import eval_accuracies
-from bn.statistics import Interval
+from bn.statistics import Evidence, Interval, Outcomes, decide
 from bn.experiments import report
 from bn.experiments.base import Context, Experiment, RunSpec, select_rate
 from bn.experiments.settings import base_rate, baseline_train, cnn_model, cnn_profiles, recipe_setup
@@ -134,18 +134,19 @@ class Contrast:
 
 
 def contrast(a: Sequence[dict[str, Any]], b: Sequence[dict[str, Any]]) -> Contrast:
-    """:class:`Contrast` of ``a`` against ``b`` (paired by seed)."""
+    """:class:`Contrast` of ``a`` against ``b`` (paired by seed), its verdict from :func:`bn.statistics.decide`:
+    on the outcomes where one arm trained in every pair and the other in none, otherwise on the
+    final accuracy, a claim about where training ends (not tested unless both arms plateaued)."""
     pairs = report.paired_runs(a, b)
     ta = sum(not report.failed(x) for x, _ in pairs)
     tb = sum(not report.failed(y) for _, y in pairs)
     n = len(pairs)
     diff, left = report.paired_final_difference(a, b)
-    if n and ta == n and tb == 0:
-        verdict, basis = "shown", "outcomes"
-    elif n and tb == n and ta == 0:
-        verdict, basis = "reversed", "outcomes"
+    if n and {ta, tb} == {0, n}:
+        verdict, basis = decide(Outcomes(trains=(ta, n), fails=(tb, n))).word, "outcomes"
     elif diff is not None and diff.n >= 2:
-        verdict, basis = report.verdict(diff, 0.0), "accuracy"
+        flat = report.plateau_of(a).plateaued and report.plateau_of(b).plateaued
+        verdict, basis = decide(Evidence(diff, 0.0, about_end=True, plateaued=flat)).word, "accuracy"
     else:
         verdict, basis = "not resolved", "none"
     return Contrast(diff, left, (ta, tb), (n, n), verdict, basis)

@@ -142,13 +142,15 @@ def _decide_outcomes(o: Outcomes) -> Verdict:
     (kt, nt), (kf, nf) = o.trains, o.fails
     p_claim = fisher_one_sided(kt, nt, kf, nf)
     p_other = fisher_one_sided(kf, nf, kt, nt)
+    # the two-sided p, on the scale of the t tests' p-values, for Holm's correction across claims
+    p = min(1.0, 2 * min(p_claim, p_other))
+    what = f"{kt}/{nt} trained against {kf}/{nf}"
     if p_claim < ALPHA_PER_SIDE:
-        return Verdict("reproduced", None, f"{kt}/{nt} trained against {kf}/{nf} (exact p = {p_claim:.2g})", p_claim)
+        return Verdict("reproduced", None, f"{what} (one-sided exact p = {p_claim:.2g})", p)
     if p_other < ALPHA_PER_SIDE:
-        return Verdict("reversed", None, f"{kt}/{nt} trained against {kf}/{nf} (exact p = {p_other:.2g})", p_other)
-    return Verdict("not resolved", None,
-                   f"{kt}/{nt} trained against {kf}/{nf}: too few runs to tell (exact p = {min(p_claim, p_other):.2g})",
-                   2 * min(p_claim, p_other, 0.5))
+        return Verdict("reversed", None, f"{what} (one-sided exact p = {p_other:.2g})", p)
+    return Verdict("not resolved", None, f"{what}: too few runs to tell (one-sided exact p = {min(p_claim, p_other):.2g})",
+                   p)
 
 
 def holm(ps: Sequence[float | None], alpha: float = 1 - LEVEL) -> list[bool | None]:

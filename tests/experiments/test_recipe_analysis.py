@@ -9,6 +9,8 @@ import os
 
 import pytest
 
+from bn.statistics import CensoredRatio, Interval
+
 from bn.experiments import recipe
 from bn.experiments.settings import RECIPE_ITEMS
 from bn.results import load_result, results_dir
@@ -27,22 +29,22 @@ def test_step_ratio_exact_and_bounded():
     slow = [_run("b", 0, [0.1, 0.2, 0.6, 0.7]), _run("b", 1, [0.1, 0.3, 0.4, 0.6])]
     never = [_run("c", 0, [0.1, 0.2, 0.3, 0.4]), _run("c", 1, [0.1, 0.2, 0.3, 0.4])]
     sr = recipe.step_ratio(slow, fast, 0.6)  # 20/10 and 30/10
-    assert sr.kind == "exact" and sr.per_seed == (2.0, 3.0) and sr.censored == (False, False)
-    assert sr.ratio.estimate == pytest.approx(math.sqrt(6)) and sr.verdict() == "not resolved"
+    assert sr.bound == "exact" and sr.per_pair == (2.0, 3.0) and sr.censored == (False, False)
+    assert sr.ratio.estimate == pytest.approx(math.sqrt(6)) and recipe.steps_verdict(sr) == "not resolved"
     lower = recipe.step_ratio(never, fast, 0.6)  # the reference never gets there: its budget, 30
-    assert lower.kind == "at least" and lower.per_seed == (3.0, 3.0) and lower.text().startswith("≥ ")
+    assert lower.bound == "at least" and lower.per_pair == (3.0, 3.0) and lower.text().startswith("≥ ")
     upper = recipe.step_ratio(fast, never, 0.6)
-    assert upper.kind == "at most" and upper.text().startswith("≤ ")
-    assert upper.verdict() == "reversed"  # at most 1/3 with no spread: fewer steps is excluded
-    assert recipe.step_ratio(never, never, 0.6).kind == "unresolved"
-    assert recipe.step_ratio(never, never, 0.6).verdict() == "not resolved"
+    assert upper.bound == "at most" and upper.text().startswith("≤ ")
+    assert recipe.steps_verdict(upper) == "reversed"  # at most 1/3 with no spread: fewer steps is excluded
+    assert recipe.step_ratio(never, never, 0.6).bound == "unresolved"
+    assert recipe.steps_verdict(recipe.step_ratio(never, never, 0.6)) == "not resolved"
 
 
 def test_a_bound_settles_only_its_own_side():
-    sr = recipe.StepRatio(recipe.Interval(0.5, 0.4, 0.6, 2), "at least", (0.5, 0.5), (True, True), 0, 2, 2)
-    assert sr.verdict() == "not resolved"  # a lower bound below 1 says nothing about the ratio
-    sr = recipe.StepRatio(recipe.Interval(2.0, 1.5, 2.5, 2), "at least", (2.0, 2.0), (True, True), 0, 2, 2)
-    assert sr.verdict() == "shown"
+    sr = CensoredRatio(Interval(0.5, 0.4, 0.6, 2), "at least", (0.5, 0.5), (True, True), 0, 2, 2)
+    assert recipe.steps_verdict(sr) == "not resolved"  # a lower bound below 1 says nothing about the ratio
+    sr = CensoredRatio(Interval(2.0, 1.5, 2.5, 2), "at least", (2.0, 2.0), (True, True), 0, 2, 2)
+    assert recipe.steps_verdict(sr) == "reproduced"
 
 
 def _result():
