@@ -83,8 +83,10 @@ class ExperimentResult:
     seeds_run: dict[str, list[int]] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {**{f.name: getattr(self, f.name) for f in fields(self)},
-                "runs": [r.to_dict() for r in self.runs]}
+        out = {**{f.name: getattr(self, f.name) for f in fields(self)}, "runs": [r.to_dict() for r in self.runs]}
+        if self.seeds_run is None:  # a file written before seeds_run was recorded round-trips unchanged
+            del out["seeds_run"]
+        return out
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "ExperimentResult":

@@ -129,3 +129,20 @@ def comparisons(result: dict[str, Any]) -> list[RateComparison]:
 def stability_intervals(result: dict[str, Any]) -> list[Interval]:
     """Every ratio the verdict rests on (each rate, each unit), in order."""
     return [c.ratio[u] for c in comparisons(result) for u in UNITS]
+
+
+def rates_table(result: dict[str, Any]) -> "Table":
+    """Per rate: outcomes of both arms, the median drift of each (absolute units) and the paired ratios
+    no BN / BN in both units, each with the rule's verdict."""
+    from bn.experiments.report import Table, outcome_text, runs_of, times, verdict
+
+    after = result["measures"]["drift_after_step"]
+    rows = []
+    for c in comparisons(result):
+        no_bn, bn = runs_of(result, f"no_bn_lr{c.lr:g}"), runs_of(result, f"bn_lr{c.lr:g}")
+        med = {arm: float(np.median([run_drift(r, after)["absolute"] for r in runs if not failed(r)]))
+               for arm, runs in (("no_bn", no_bn), ("bn", bn))}
+        rows.append([f"{c.lr:g}", outcome_text(no_bn), outcome_text(bn), f"{med['no_bn']:.2f}", f"{med['bn']:.2f}"]
+                    + [f"{times(c.ratio[u])}: {verdict(c.ratio[u])}" for u in UNITS])
+    return Table(["rate", "no BN", "BN", "drift, no BN", "drift, BN", "ratio no BN / BN (absolute)",
+                  "ratio (in 15–85 % widths)"], rows)

@@ -51,7 +51,7 @@ def run(ctx: Context, cfg: dict[str, Any]) -> dict[str, Any]:
             "reference": "convergence"}
 
 
-PROFILES = cnn_profiles(cpu={"init_scales": [0.1, 10.0], "base_lr": "convergence", "n_seeds": 3},
+PROFILES = cnn_profiles(cpu={"init_scales": [0.1, 10.0], "base_lr": "convergence", "n_seeds": 5},
                         gpu={"init_scales": [0.1, 10.0], "base_lr": "convergence", "n_seeds": 5},
                         smoke={"init_scales": [0.1, 10.0], "base_lr": 0.03, "n_seeds": 2})
 

@@ -104,3 +104,67 @@ def sustains_learning(run: dict[str, Any], fraction: float = 0.2, margin: float 
     cut = (1 - fraction) * run["spec"]["train"]["steps"]
     late = [a for s, a in zip(h["eval_step"], eval_accuracies(h)) if s > cut]
     return bool(late) and median(late) > 0.1 + margin
+
+
+def sustain_table(runs: list[dict[str, Any]], fraction: float = 0.2) -> "Table":
+    """Per run: outcome, best validation accuracy at any evaluation, the median over the last ``fraction``
+    of its steps, and whether it sustains learning (:func:`sustains_learning`)."""
+    from statistics import median
+
+    from bn.analysis import eval_accuracies
+    from bn.experiments.report import Table, outcome
+
+    rows = []
+    for r in runs:
+        h = r["history"]
+        cut = (1 - fraction) * r["spec"]["train"]["steps"]
+        late = [a for s, a in zip(h["eval_step"], eval_accuracies(h)) if s > cut]
+        rows.append([str(r["spec"]["seed"]), outcome(r), str(h["steps_done"]), f"{100 * max(eval_accuracies(h)[1:]):.1f} %",
+                     f"{100 * median(late):.1f} %" if late else "–", "yes" if sustains_learning(r, fraction) else "no"])
+    return Table(["seed", "outcome", "steps", "best validation accuracy", f"median, last {100 * fraction:.0f} %",
+                  "sustains learning"], rows)
+
+
+RELU_ARMS = ("no_bn", "bn", "bn_x5", "bn_x30")
+"""The arms of Fig. 3 (ReLU); the sigmoid arm is read in its own chapter."""
+
+END_CLAIMS = (("bn", "no_bn"), ("bn_x30", "bn_x5"))
+"""The claims about where training ends: (better arm, reference arm) as the paper has them."""
+
+
+def plateau_table(result: dict[str, Any]) -> "Table":
+    """Per ReLU arm: outcomes, where each seed's best validation accuracy came (steps), the plateau rule's
+    reading, the mean best validation accuracy and the final test accuracy."""
+    from bn.experiments.report import Table, best_accuracy, failed, final_accuracy, outcome_text, percent, plateau_of
+    from bn.statistics import mean_ci
+
+    rows = []
+    for arm in RELU_ARMS:
+        runs = [r for r in result["runs"] if r["spec"]["arm"] == arm and not r["spec"]["tags"].get("sweep")]
+        done = [r for r in runs if not failed(r)]
+        p = plateau_of(runs)
+        rows.append([LABELS[arm], outcome_text(runs), ", ".join(map(str, p.best_steps)), p.text(),
+                     percent(mean_ci([best_accuracy(r) for r in done])) if done else "–",
+                     percent(final_accuracy(runs))])
+    return Table(["arm", "runs", "step of the best (per seed)", "plateau rule", "best validation accuracy",
+                  "final test accuracy"], rows)
+
+
+def end_table(result: dict[str, Any]) -> "Table":
+    """The two claims about where training ends: paired best validation accuracy (the paper's measure)
+    and final test accuracy, each with the rule's verdict (not tested unless both arms plateaued)."""
+    from bn.experiments.report import (Table, final_verdict, paired_best_difference, paired_final_difference,
+                                       plateau_of, points, runs_of)
+    from bn.statistics import Evidence, decide
+
+    rows = []
+    for better, ref in END_CLAIMS:
+        a, b = runs_of(result, better), runs_of(result, ref)
+        best, _ = paired_best_difference(a, b)
+        final, _ = paired_final_difference(a, b)
+        flat = plateau_of(a).plateaued and plateau_of(b).plateaued
+        rows.append([f"{LABELS[better]} − {LABELS[ref]}", points(best),
+                     decide(Evidence(best, 0.0, about_end=True, plateaued=flat)).word, points(final),
+                     final_verdict(a, b, final)])
+    return Table(["paired over seeds", "best validation accuracy", "verdict", "final test accuracy", "verdict"],
+                 rows)

@@ -268,3 +268,12 @@ def verdict_lists(effects: dict[tuple[str, str], Effect], direction: str, on: st
         if d == direction:
             out[e.accuracy_verdict() if on == "accuracy" else e.steps_verdict()].append(item)
     return out
+
+
+def verdict_text(effects: dict[tuple[str, str], Effect], verdict_word: str, direction: str, on: str) -> str:
+    """The items of ``direction`` whose verdict on ``on`` (``"accuracy"`` or ``"steps"``) is ``verdict_word``,
+    each with its evidence: ``"5× rate (+4.6 points [3.8, 5.5])"``, or ``"none"``."""
+    keys = verdict_lists(effects, direction, on)[verdict_word]
+    texts = [f"{ITEM_TEXT[k]} ({effects[k, direction].accuracy_text() if on == 'accuracy' else effects[k, direction].steps.text()})"
+             for k in keys]
+    return "; ".join(texts) if texts else "none"

@@ -261,3 +261,28 @@ def relative_to(value: float, iv: Interval) -> str:
     if value > iv.high:
         return "above our interval"
     return "inside our interval"
+
+
+def seeds_text(result: dict[str, Any]) -> str:
+    """How many seeds each arm of ``result`` actually ran (sweep runs excluded): ``"5 for 6 arms; 1 for 4"``.
+
+    Read from the runs themselves, not from the profile's list, which names the seeds an arm
+    *may* run.
+    """
+    from bn.experiments.base import seeds_run
+
+    counts: dict[int, int] = {}
+    for seeds in seeds_run(result["runs"]).values():
+        counts[len(seeds)] = counts.get(len(seeds), 0) + 1
+    parts = [f"{n} for {k} arm{'s' if k > 1 else ''}" for n, k in sorted(counts.items(), reverse=True)]
+    return "; ".join(parts)
+
+
+def final_verdict(better: Sequence[dict[str, Any]], reference: Sequence[dict[str, Any]],
+                  diff: Interval | None = None) -> str:
+    """The rule's verdict on "``better`` ends with a higher final test accuracy than ``reference``": a claim
+    about where training ends, so not tested unless both arms' runs plateaued (:func:`plateau_of`)."""
+    if diff is None:
+        diff, _ = paired_final_difference(better, reference)
+    flat = all(plateau_of(r).plateaued for r in (better, reference) if any(not failed(x) for x in r))
+    return decide(Evidence(diff, 0.0, about_end=True, plateaued=flat)).word

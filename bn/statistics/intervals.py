@@ -87,9 +87,9 @@ def mean_ci(values: Sequence[float], level: float = 0.95) -> Interval:
     m = float(x.mean())
     if n == 1:
         return Interval(m, -math.inf, math.inf, 1, level, p=1.0)
-    se = float(x.std(ddof=1)) / math.sqrt(n)
-    half = t_quantile((1 + level) / 2, n - 1) * se
-    return Interval(m, m - half, m + half, n, level, p=t_test_p(m, se, n - 1))
+    sd = float(x.std(ddof=1))
+    half = t_quantile((1 + level) / 2, n - 1) * sd / math.sqrt(n)  # this order of operations: stored results
+    return Interval(m, m - half, m + half, n, level, p=t_test_p(m, sd / math.sqrt(n), n - 1))
 
 
 def t_test_p(estimate: float, se: float, df: float) -> float:

@@ -5,8 +5,9 @@ The rule, fixed before any result is read: split each run's evaluations at
 accuracy after that point minus its best before it. An arm has *plateaued*
 when the mean late rise over its runs is no larger than the seed-to-seed
 spread (the sample standard deviation over runs of their best accuracy).
-With fewer than two runs there is no spread, and the arm is not judged to
-have plateaued.
+With fewer than two runs there is no spread, and a run without evaluations on
+both sides of the split cannot show where it stopped improving: in either case
+the arm is not judged to have plateaued.
 """
 
 from __future__ import annotations
@@ -57,9 +58,12 @@ def late_rise(steps: Sequence[int], accs: Sequence[float], budget: int,
 def plateau(curves: Sequence[tuple[Sequence[int], Sequence[float]]], budget: int,
             fraction: float = LATE_FRACTION) -> Plateau:
     """Apply the plateau rule to the (steps, accuracies) curves of one arm's runs (completed runs only)."""
-    rises = tuple(late_rise(s, a, budget, fraction) for s, a in curves)
-    bests = [max(a[1:]) for _, a in curves]
     best_steps = tuple(int(s[1 + int(np.argmax(a[1:]))]) for s, a in curves)
+    try:
+        rises = tuple(late_rise(s, a, budget, fraction) for s, a in curves)
+    except ValueError:
+        return Plateau(False, math.nan, math.nan, (), best_steps, budget)
+    bests = [max(a[1:]) for _, a in curves]
     if len(curves) < 2:
         return Plateau(False, rises[0] if rises else math.nan, math.nan, rises, best_steps, budget)
     mean_rise = float(np.mean(rises))

@@ -143,3 +143,8 @@ def test_outcome_p_is_two_sided():
     # the same scale as a t test's two-sided p, so that Holm's correction mixes them fairly
     assert decide(Outcomes(trains=(5, 5), fails=(0, 5))).p == pytest.approx(2 / 252)
     assert decide(Outcomes(trains=(3, 3), fails=(0, 3))).p == pytest.approx(0.1)
+
+
+def test_a_run_too_short_to_judge_has_not_plateaued():
+    p = plateau([([0, 10, 20], [0.1, 0.5, 0.6]), ([0, 10, 20], [0.1, 0.5, 0.6])], 100)
+    assert not p.plateaued and p.rises == () and math.isnan(p.mean_rise)
