@@ -370,7 +370,7 @@ def chosen_base_rate(path: str | Path) -> tuple[float, dict[str, Any]]:
     if res.get("experiment") != "convergence":
         raise ValueError(f"{path} is not a convergence result")
     lr = float(res["measures"]["baseline_lr"])
-    return lr, {"file": Path(path).name, "commit": res["provenance"].get("git", {}).get("commit"),
+    return lr, {"file": Path(path).name, "commit": res["provenance"]["code"]["commit"],
                 "profile": res["profile"], "baseline_lr": lr}
 
 

@@ -44,15 +44,16 @@ def spec(cfg: dict[str, Any], bn: bool, lr: float, seed: int) -> RunSpec:
 
 
 def selected_rates(cfg: dict[str, Any]) -> tuple[list[float], dict[str, Any]]:
-    """The rates to run at: the two the Fig. 1 sweeps chose (from ``fig1_mlp.json``), or the profile's own."""
-    if cfg["rates_from"] != "fig1_mlp":
+    """The rates to run at: the two the Fig. 1 sweeps chose (from the result ``cfg["rates_from"]`` names,
+    ``"fig1_mlp"`` or ``"fig1_mlp_gpu"``), or the profile's own list."""
+    if not isinstance(cfg["rates_from"], str):
         return sorted(float(r) for r in cfg["rates_from"]), {"rates": cfg["rates_from"]}
     from bn.results import load_result
 
-    res = load_result("fig1_mlp")
+    res = load_result(cfg["rates_from"])
     chosen = {arm: float(lr) for arm, lr in res["measures"]["lr"].items()}
-    return sorted(set(chosen.values())), {"file": "fig1_mlp.json", "chosen": chosen,
-                                          "commit": res["provenance"].get("git", {}).get("commit")}
+    return sorted(set(chosen.values())), {"file": f"{cfg['rates_from']}.json", "chosen": chosen,
+                                          "commit": res["provenance"]["code"]["commit"]}
 
 
 def run(ctx: Context, cfg: dict[str, Any]) -> dict[str, Any]:
@@ -68,7 +69,7 @@ def _profiles() -> dict[str, dict[str, Any]]:
     # not every 100th step, and 100 units x 3 percentiles per evaluation fill the file quickly.
     return {"smoke": {**FIG1["smoke"], "rates_from": [0.03, 0.3]},
             "cpu": {**FIG1["cpu"], "eval_every": 250, "rates_from": "fig1_mlp"},
-            "gpu": {**FIG1["gpu"], "rates_from": "fig1_mlp"}}
+            "gpu": {**FIG1["gpu"], "rates_from": "fig1_mlp_gpu"}}
 
 
 PROFILES = _profiles()

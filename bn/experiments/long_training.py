@@ -35,14 +35,15 @@ LABELS = {"no_bn": "Baseline", "bn": "BN-Baseline", "bn_x5": "BN-x5", "bn_x30": 
 
 
 def sigmoid_rate(cfg: dict[str, Any]) -> tuple[float, dict[str, Any]]:
-    """The sigmoid network's rate: the sigmoid experiment's choice (``"sigmoid"``), or a number (smoke)."""
-    if cfg["sigmoid_lr"] != "sigmoid":
+    """The sigmoid network's rate: the choice of the sigmoid result ``cfg["sigmoid_lr"]`` names
+    (``"sigmoid"``, ``"sigmoid_gpu"``), or a number (the smoke profile's stand-in)."""
+    if not isinstance(cfg["sigmoid_lr"], str):
         return float(cfg["sigmoid_lr"]), {"value": float(cfg["sigmoid_lr"])}
     from bn.results import load_result
 
-    res = load_result("sigmoid")
+    res = load_result(cfg["sigmoid_lr"])
     lr = float(res["measures"]["no_bn_lr"])
-    return lr, {"file": "sigmoid.json", "commit": res["provenance"].get("git", {}).get("commit"),
+    return lr, {"file": f"{cfg['sigmoid_lr']}.json", "commit": res["provenance"]["code"]["commit"],
                 "profile": res["profile"], "no_bn_lr": lr}
 
 
@@ -74,7 +75,7 @@ def run(ctx: Context, cfg: dict[str, Any]) -> dict[str, Any]:
 PROFILES = cnn_profiles(
     cpu={"base_lr": "convergence", "sigmoid_lr": "sigmoid", "steps": 2000, "eval_every": 48,
          "seeds": [0, 1, 2], "steps_factor": 4},
-    gpu={"base_lr": "convergence", "sigmoid_lr": "sigmoid", "steps": 24000, "eval_every": 400,
+    gpu={"base_lr": "convergence", "sigmoid_lr": "sigmoid_gpu", "steps": 24000, "eval_every": 400,
          "steps_factor": 4},
     smoke={"base_lr": 0.03, "sigmoid_lr": 0.03, "steps": 48, "eval_every": 4, "seeds": [0, 1],
            "steps_factor": 1})
