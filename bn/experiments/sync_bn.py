@@ -224,7 +224,8 @@ def report(payload: dict[str, Any]) -> dict[str, Any]:
     ``recompute_gain[arm]`` is what recomputing changes in an arm's accuracy.
     ``step_ms[arm]`` and the shares ``bn_share[arm]`` (the BN collectives' time
     over the step's) and ``grad_share[arm]`` are over seeds too, each first
-    averaged over the ranks of a run. ``parts_ms[arm]`` splits the mean step;
+    averaged over the ranks of a run; ``step_ms_difference`` is the paired
+    difference of the step times, synchronized minus per-process. ``parts_ms[arm]`` splits the mean step;
     ``curves[arm]`` is ``(steps, accuracies by seed)`` with recomputed statistics.
     """
     from bn.statistics import mean_ci, paired_difference_ci
@@ -247,6 +248,7 @@ def report(payload: dict[str, Any]) -> dict[str, Any]:
     out["curves"] = {arm: ([c[0] for c in first[arm, seeds[0]]["test_acc_curve"]],
                            [[c[1] for c in first[arm, s]["test_acc_curve"]] for s in seeds]) for arm in ARMS}
     out["step_ms"], out["bn_share"], out["grad_share"], out["parts_ms"] = {}, {}, {}, {}
+    step_by_seed: dict[str, list[float]] = {}
     for arm in ARMS:
         # Per seed, the mean over ranks (the ranks of one run wait for each other: not independent).
         per_seed = {"bn_forward": [], "bn_backward": [], "gradients": [], "step": []}
@@ -257,7 +259,8 @@ def report(payload: dict[str, Any]) -> dict[str, Any]:
             per_seed["step"].append(sum(r["step_seconds"] for r in mine) / len(mine))
         bn = [f + b for f, b in zip(per_seed["bn_forward"], per_seed["bn_backward"])]
         step, grad = per_seed["step"], per_seed["gradients"]
-        out["step_ms"][arm] = mean_ci([1e3 * t for t in step])
+        step_by_seed[arm] = [1e3 * t for t in step]
+        out["step_ms"][arm] = mean_ci(step_by_seed[arm])
         out["bn_share"][arm] = mean_ci([b / t for b, t in zip(bn, step)])
         out["grad_share"][arm] = mean_ci([g / t for g, t in zip(grad, step)])
         mean_ms = {k: 1e3 * sum(v) / len(v) for k, v in per_seed.items()}
@@ -266,6 +269,7 @@ def report(payload: dict[str, Any]) -> dict[str, Any]:
                                 "gradients (all-reduce)": mean_ms["gradients"],
                                 "everything else": mean_ms["step"] - mean_ms["bn_forward"]
                                 - mean_ms["bn_backward"] - mean_ms["gradients"]}
+    out["step_ms_difference"] = paired_difference_ci(step_by_seed["synchronized"], step_by_seed["per_process"])
     out["cpu_minutes"] = payload["provenance"]["cpu_time_s"] / 60
     return out
 
