@@ -225,8 +225,9 @@ def report(payload: dict[str, Any]) -> dict[str, Any]:
     ``step_ms[arm]`` and the shares ``bn_share[arm]`` (the BN collectives' time
     over the step's) and ``grad_share[arm]`` are over seeds too, each first
     averaged over the ranks of a run; ``step_ms_difference`` is the paired
-    difference of the step times, synchronized minus per-process. ``parts_ms[arm]`` splits the mean step;
-    ``curves[arm]`` is ``(steps, accuracies by seed)`` with recomputed statistics.
+    difference of the step times, synchronized minus per-process.
+    ``parts_ms[arm]`` splits the mean step; ``curves[arm]`` is ``(steps,
+    accuracies by seed)`` with recomputed statistics.
     """
     from bn.statistics import mean_ci, paired_difference_ci
 
