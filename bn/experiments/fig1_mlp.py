@@ -106,7 +106,7 @@ class DriftSummary:
     after_step: int
 
     def verdicts(self) -> list[str]:
-        """Per percentile: ``"shown"`` (no BN drifts more: the ratio's interval lies above 1),
+        """Per percentile, the rule's verdict: ``"reproduced"`` (no BN drifts more: the interval lies above 1),
         ``"reversed"`` or ``"not resolved"``."""
         return [verdict(iv, 1.0) for iv in self.ratio]
 

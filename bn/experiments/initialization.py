@@ -88,7 +88,7 @@ class ScaleComparison:
     test accuracy of the completed runs; ``change[bn]``: paired final accuracy (scale minus x1)
     and how many pairs a failed run left out. ``gap``: per seed, BN's change minus no BN's
     change, over the seeds where all four runs completed. ``verdict`` on the claim "BN is
-    less hurt by this scale than no BN": ``"shown"`` / ``"reversed"`` / ``"not resolved"``;
+    less hurt by this scale than no BN", from :func:`bn.statistics.decide`;
     ``basis``: ``"outcomes"`` (one arm trained in every seed and the other in none),
     ``"accuracy"`` (the gap's interval) or ``"none"``.
     """
