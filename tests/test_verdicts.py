@@ -4,7 +4,7 @@ Two checks. (1) No chapter types a verdict: in headings and in bold text, with t
 taken out, none of the verdict words appears (nor the words of the verdict styles the book used
 before it had one rule). (2) The verdicts a chapter glued, and stored with its outputs, are
 those the rule gives now on the committed results: the scorecard's rows, and the claim verdicts
-of the Part IV chapters and of derivations/07.
+of the Part V chapters and of derivations/07.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
     python -m bn.experiments.only_bn [--profile cpu|gpu] [--smoke --out FILE]
 
-writes ``book/results/only_bn.json``. The deep plain CNN of Part V
+writes ``book/results/only_bn.json``. The deep plain CNN of Part IV
 (:class:`bn.models.practice.PlainCNN`) is built at several width multipliers
 and trained in the five arms of :func:`bn.training.set_trainable`, on paired
 seeds (one seed: the same random convolutions, the same batches in every

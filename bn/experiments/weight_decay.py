@@ -1,4 +1,4 @@
-"""Scale invariance meets weight decay: the equilibrium of ||W|| in a deep BN network (Part IV).
+"""Scale invariance meets weight decay: the equilibrium of ||W|| in a deep BN network (Part V).
 
 Every conv layer of :class:`bn.models.practice.PlainCNN` (``norm="torch"``) is
 followed by BN, so the loss depends on each filter only through its
