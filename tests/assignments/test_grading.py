@@ -225,3 +225,50 @@ def test_command_line_reports_per_question_and_usage_errors_in_one_line(built, t
     assert assignments.main(["grade", str(bad), "--assignment", "99_nothing"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 2 and all(line.startswith("assignments.py: error: ") for line in err)
+
+
+def _question_points(name: str) -> tuple[float, float]:
+    """(autograded, manual) points of an assignment, from its master's BEGIN QUESTION cells."""
+    nb = nbformat.read(assignments.master(name), as_version=4)
+    auto = manual = 0.0
+    for cell in nb.cells:
+        if cell.cell_type == "raw" and cell.source.lstrip().startswith("# BEGIN QUESTION"):
+            config = yaml.safe_load(cell.source)
+            points = config["points"]
+            total = sum(points) if isinstance(points, list) else float(points)
+            if config.get("manual"):
+                manual += total
+            else:
+                auto += total
+    return auto, manual
+
+
+def test_instructors_page_lists_each_assignment_with_its_time_and_points():
+    page = (assignments.ROOT / "book" / "appendix" / "02_instructors.md").read_text()
+    rows = {m[1]: m for m in re.finditer(
+        r"^\| `(\w+)`: [^|]+\| about ([\d.]+) hours? \| (\d+)(?: \(\+(\d+) by hand\))? \|", page, re.M)}
+    assert set(rows) == set(NAMES), f"the table lists {sorted(rows)}, the assignments are {NAMES}"
+    for name, row in rows.items():
+        nb = nbformat.read(assignments.master(name), as_version=4)
+        first_md = next(c for c in nb.cells if c.cell_type == "markdown").source
+        assert f"**Time:** about {row[2]} hour" in first_md, f"{name}: time differs from its first page"
+        auto, manual = _question_points(name)
+        assert float(row[3]) == auto and float(row[4] or 0) == manual, f"{name}: points differ"
+
+    in_toc = (assignments.ROOT / "_toc.yml").read_text()
+    assert "glob: book/appendix/*" in in_toc, "the page is in the book through the appendix glob"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_each_question_states_the_points_of_its_config(name):
+    nb = nbformat.read(assignments.master(name), as_version=4)
+    config = None
+    for cell in nb.cells:
+        if cell.cell_type == "raw" and cell.source.lstrip().startswith("# BEGIN QUESTION"):
+            config = yaml.safe_load(cell.source)
+        elif config and cell.cell_type == "markdown":
+            m = re.match(r"\*\*Question (\d+) \((\d+) points", cell.source)
+            assert m and f"q{m[1]}" == config["name"], f"{name}: {cell.source[:60]!r}"
+            points = config["points"]
+            assert int(m[2]) == (sum(points) if isinstance(points, list) else points)
+            config = None
