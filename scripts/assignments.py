@@ -40,6 +40,9 @@ from pathlib import Path
 
 import yaml
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from nbtools import repository  # noqa: E402  (the one reader of the repository's URL)
+
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE = ROOT / "assignments"
 BUILD = ROOT / "_build" / "assignments"
@@ -65,12 +68,6 @@ def master(name: str) -> Path:
     return SOURCE / name / f"{name}.ipynb"
 
 
-def repository() -> tuple[str, str]:
-    """(url, branch) of the book's repository, from _config.yml (the one place that names it)."""
-    cfg = yaml.safe_load((ROOT / "_config.yml").read_text())
-    return cfg["repository"]["url"].rstrip("/"), cfg["repository"].get("branch", "main")
-
-
 def grading_requirements() -> list[str]:
     """What the autograder installs on top of otter-grader: the book's ``bn`` package.
 
@@ -92,7 +89,7 @@ def _config_cell(nb: dict) -> dict:
 
 
 def assignment_config(nb: dict) -> dict:
-    """The ASSIGNMENT CONFIG of a master notebook (as JSON, read with ``json``), as a dict."""
+    """The ASSIGNMENT CONFIG of a master notebook (the notebook as a JSON dict), as a dict."""
     return yaml.safe_load("".join(_config_cell(nb)["source"]))
 
 

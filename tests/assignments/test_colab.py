@@ -120,7 +120,7 @@ def test_a_chapter_and_an_assignment_run_as_on_colab(tmp_path, monkeypatch):
     python = _colab_environment(tmp_path)
     monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
     kernel = _kernel(tmp_path, python, origin)
-    probe = subprocess.run([str(python), "-c", "import bn"], capture_output=True)
+    probe = subprocess.run([str(python), "-c", "import bn"], capture_output=True, cwd=tmp_path)
     assert probe.returncode != 0, "bn is importable before the setup cell: not a fresh environment"
 
     # The chapter: its setup cell clones, installs bn and moves to the chapter's folder.

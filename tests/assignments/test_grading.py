@@ -110,12 +110,18 @@ def test_student_notebook_holds_no_solution_and_no_hidden_test(built, name):
     code = "\n".join(c.source for c in stu.cells if c.cell_type == "code")
     assert "SOLUTION" not in code
     sol = nbformat.read(solution(name), as_version=4)
-    answers = [c for c in sol.cells if "otter_assign_solution_cell" in c.metadata.get("tags", [])]
-    stubs = [c for c in stu.cells if "otter_answer_cell" in c.metadata.get("tags", [])]
+    answers = [c for c in sol.cells if c.cell_type == "code"
+               and "otter_assign_solution_cell" in c.metadata.get("tags", [])]
+    stubs = [c for c in stu.cells if c.cell_type == "code"
+             and "otter_answer_cell" in c.metadata.get("tags", [])]
     assert answers and len(answers) == len(stubs)
     for a, s in zip(answers, stubs):
-        if a.cell_type == "code":
-            assert "..." in s.source and a.source != s.source
+        assert "..." in s.source and a.source != s.source
+    # Markdown solutions (a derivation, a written answer) are not in the student notebook.
+    written = [c.source for c in sol.cells if c.cell_type == "markdown"
+               and "otter_assign_solution_cell" in c.metadata.get("tags", [])]
+    markdown = "\n".join(c.source for c in stu.cells if c.cell_type == "markdown")
+    assert not any(w in markdown for w in written)
     public = "\n".join(p.read_text() for p in (student(name).parent / "tests").glob("*.py"))
     assert "hidden=True" not in public and "hidden=False" in public
 
