@@ -65,6 +65,7 @@ def test_there_are_at_least_five_assignments_and_every_classic_mistake_is_plante
     assert CLASSIC <= planted, f"not planted anywhere: {CLASSIC - planted}"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", NAMES)
 def test_solution_scores_full_marks(built, name):
     graded = _grade(solution(name), name)
@@ -73,6 +74,7 @@ def test_solution_scores_full_marks(built, name):
     assert not lost, f"the solution loses points: {lost}"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", NAMES)
 def test_untouched_student_notebook_scores_zero(built, name):
     graded = _grade(student(name), name)
@@ -92,6 +94,7 @@ def plant(nb: nbformat.NotebookNode, bug: dict) -> nbformat.NotebookNode:
     return planted
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name, bug", BUGS, ids=[f"{n}-{b}" for n, b in BUGS])
 def test_planted_bug_loses_points_on_its_question_only(built, tmp_path, name, bug):
     spec = bugs_of(name)[bug]
@@ -104,6 +107,7 @@ def test_planted_bug_loses_points_on_its_question_only(built, tmp_path, name, bu
         + str({q: graded[q].messages for q in lost}))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", NAMES)
 def test_student_notebook_holds_no_solution_and_no_hidden_test(built, name):
     stu = nbformat.read(student(name), as_version=4)
@@ -126,6 +130,7 @@ def test_student_notebook_holds_no_solution_and_no_hidden_test(built, name):
     assert "hidden=True" not in public and "hidden=False" in public
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", NAMES)
 def test_every_question_has_public_and_hidden_tests(built, name):
     for path in sorted((solution(name).parent / "tests").glob("*.py")):
@@ -159,18 +164,21 @@ def _assert_all_zero_because(graded: dict, pattern: str) -> None:
         assert any(re.search(pattern, m) for m in g.messages), (pattern, g.messages)
 
 
+@pytest.mark.slow
 def test_a_file_that_is_not_json(built, tmp_path):
     bad = tmp_path / f"{FIRST}.ipynb"
     bad.write_text('{"cells": [')
     _assert_all_zero_because(_grade(bad, FIRST), "not JSON")
 
 
+@pytest.mark.slow
 def test_json_that_is_not_a_notebook(built, tmp_path):
     bad = tmp_path / f"{FIRST}.ipynb"
     bad.write_text('{"answer": 42}')
     _assert_all_zero_because(_grade(bad, FIRST), "not a Jupyter notebook")
 
 
+@pytest.mark.slow
 def test_a_notebook_without_answers(built, tmp_path):
     nb = nbformat.read(student(FIRST), as_version=4)
     nb.cells = [c for c in nb.cells if c.cell_type == "markdown"]
@@ -179,6 +187,7 @@ def test_a_notebook_without_answers(built, tmp_path):
     _assert_all_zero_because(_grade(path, FIRST), "no code")
 
 
+@pytest.mark.slow
 def test_a_cell_that_raises_costs_only_what_depends_on_it(built, tmp_path):
     nb = nbformat.read(solution(FIRST), as_version=4)
     answers = [c for c in nb.cells if c.cell_type == "code"
@@ -194,6 +203,7 @@ def test_a_cell_that_raises_costs_only_what_depends_on_it(built, tmp_path):
     assert all(g.score == g.possible for q, g in graded.items() if q != first)
 
 
+@pytest.mark.slow
 def test_a_kernel_that_dies(built, tmp_path):
     nb = nbformat.read(solution(FIRST), as_version=4)
     nb.cells.insert(3, nbformat.v4.new_code_cell("import os\nos._exit(1)"))
@@ -202,6 +212,7 @@ def test_a_kernel_that_dies(built, tmp_path):
     _assert_all_zero_because(_grade(path, FIRST), "grading stopped: .*(Dead|died|Error)")
 
 
+@pytest.mark.slow
 def test_a_submission_that_never_ends(built, tmp_path):
     nb = nbformat.read(solution(FIRST), as_version=4)
     nb.cells.insert(3, nbformat.v4.new_code_cell("while True:\n    pass"))
@@ -211,6 +222,7 @@ def test_a_submission_that_never_ends(built, tmp_path):
     _assert_all_zero_because(_grade(path, FIRST, timeout_s=20), "longer than 20 s")
 
 
+@pytest.mark.slow
 def test_a_notebook_of_another_assignment(built, tmp_path):
     other = NAMES[1]
     path = tmp_path / "submission.ipynb"
@@ -218,6 +230,7 @@ def test_a_notebook_of_another_assignment(built, tmp_path):
     _assert_all_zero_because(_grade(path, FIRST), "grading stopped: .*assignment")
 
 
+@pytest.mark.slow
 def test_command_line_reports_per_question_and_usage_errors_in_one_line(built, tmp_path, capsys):
     bad = tmp_path / f"{FIRST}.ipynb"
     bad.write_text("not json")
