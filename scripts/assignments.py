@@ -119,14 +119,15 @@ def zip_path(name: str) -> Path:
     return BUILD / name / f"{name}-autograder.zip"
 
 
-def build(name: str, run_tests: bool = True) -> Path:
-    """Run ``otter assign`` on ``name``'s master; return the autograder zip.
+def build(name: str, run_tests: bool = True, out: Path | None = None) -> Path:
+    """Run ``otter assign`` on ``name``'s master into ``out`` (default ``BUILD/name``); return the
+    autograder zip, ``out/NAME-autograder.zip``.
 
     Raises RuntimeError with otter's output if otter assign fails (with ``run_tests``:
     also if the solution notebook does not score full marks).
     """
-    out = BUILD / name
-    staged = staged_master(name, BUILD / ".staging" / name)
+    out = BUILD / name if out is None else Path(out)
+    staged = staged_master(name, out.parent / ".staging" / name)
     for sub in ("student", "autograder"):
         shutil.rmtree(out / sub, ignore_errors=True)
     cmd = [sys.executable, "-m", "otter", "assign", str(staged), str(out)]
@@ -138,9 +139,10 @@ def build(name: str, run_tests: bool = True) -> Path:
     made = sorted((out / "autograder").glob(f"{name}-autograder_*.zip"))
     if len(made) != 1:
         raise RuntimeError(f"otter assign {name} wrote {len(made)} autograder zips, expected 1")
-    shutil.copyfile(made[0], zip_path(name))
+    zip_file = out / f"{name}-autograder.zip"
+    shutil.copyfile(made[0], zip_file)
     shutil.rmtree(staged.parent)
-    return zip_path(name)
+    return zip_file
 
 
 def _newest_source_mtime(name: str) -> float:

@@ -133,8 +133,10 @@ def test_a_chapter_and_an_assignment_run_as_on_colab(tmp_path, monkeypatch):
 
     # The assignment (its solution, so that every public test can pass): the setup cell also
     # installs otter-grader and builds the public tests in the clone.
-    assignments.build(ASSIGNMENT, run_tests=False)
-    solution = assignments.BUILD / ASSIGNMENT / "autograder" / f"{ASSIGNMENT}.ipynb"
+    # Built into the test's own folder: the grading tests may be using _build/assignments.
+    built = tmp_path / "built" / ASSIGNMENT
+    assignments.build(ASSIGNMENT, run_tests=False, out=built)
+    solution = built / "autograder" / f"{ASSIGNMENT}.ipynb"
     content = tmp_path / "content-assignment"
     content.mkdir()
     done = _execute(_as_on_colab(nbformat.read(solution, as_version=4), content), kernel, content)
