@@ -3,6 +3,8 @@
 #   make test   unit tests and nbval under several CPU kernel configurations, a fresh -W build,
 #               the browser check, the PDF edition and its check
 # Both create .venv and install what they need when it is missing.
+#   make assignments             the graded assignments (otter assign): _build/assignments/NAME/
+#   make grade SUBMISSION=x.ipynb  grade one submission locally (otter run, no Docker)
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -14,7 +16,8 @@ PYTEST_WORKERS ?= 2
 NBVAL = $(BIN)/python -m pytest --nbval book -p no:cacheprovider \
 	--nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout 600
 
-.PHONY: book test unit nbval portability htmlcheck execute clean setup setup-book pdf pdfcheck
+.PHONY: book test unit nbval portability htmlcheck execute clean setup setup-book pdf pdfcheck \
+	assignments grade
 
 setup-book: $(VENV)/.book-installed
 setup: $(VENV)/.installed
@@ -48,9 +51,12 @@ nbval: setup
 # unit and nbval under the machine's own kernels and under emulated other CPUs
 # (scripts/kernels.py names them: other BLAS, torch and NumPy vector kernels, thread counts).
 # Tests that compute no floating-point result (exact SymPy proofs, the data loader's files and
-# checksums, the HTML and PDF checkers) run once, under the native kernels only.
+# checksums, the HTML and PDF checkers) run once, under the native kernels only; so do the
+# assignments' grading and Colab tests (minutes of fresh kernels and a fresh venv; their
+# tolerances are float64 bounds that no kernel choice comes near).
 KERNEL_FREE = --ignore=tests/symbolic --ignore=tests/data \
-	--ignore=tests/test_check_html.py --ignore=tests/test_check_pdf.py
+	--ignore=tests/test_check_html.py --ignore=tests/test_check_pdf.py \
+	--ignore=tests/assignments
 portability: setup
 	set -e; for c in $$($(BIN)/python scripts/kernels.py names); do \
 	  env=$$($(BIN)/python scripts/kernels.py env $$c); \
@@ -85,8 +91,18 @@ execute: setup
 clean:
 	rm -rf _build .pytest_cache
 
-# The student edition of Part V's "build your own BN layer": solutions become stubs.
-.PHONY: student
-STUDENT_NB := book/practice/01_build_your_own_bn.ipynb
-student: setup
-	$(BIN)/python scripts/make_student_notebook.py $(STUDENT_NB) _build/student/$(notdir $(STUDENT_NB))
+# The graded assignments (assignments/NAME/NAME.ipynb, otter-grader's format): student notebooks
+# and public tests in _build/assignments/NAME/student/, the autograder zip (for `make grade` and
+# Gradescope) in _build/assignments/NAME/NAME-autograder.zip. otter assign grades each solution
+# and stops unless it scores full marks. NAMES="01_forward ..." builds some.
+NAMES ?=
+assignments: setup
+	$(BIN)/python scripts/assignments.py build $(NAMES)
+
+# Grade one submission locally: make grade SUBMISSION=path/to/notebook.ipynb [ASSIGNMENT=01_forward]
+# (the assignment is read from the notebook's metadata or its file name when not given).
+SUBMISSION ?=
+ASSIGNMENT ?=
+grade: setup
+	@test -n "$(SUBMISSION)" || { echo "make grade: set SUBMISSION=path/to/notebook.ipynb" >&2; exit 2; }
+	$(BIN)/python scripts/assignments.py grade "$(SUBMISSION)" $(if $(ASSIGNMENT),--assignment $(ASSIGNMENT))

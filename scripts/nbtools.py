@@ -3,7 +3,8 @@
   python scripts/nbtools.py new book/derivations/01_transform.ipynb "The transform"
       create a chapter notebook that starts with the Colab setup cell and a title
   python scripts/nbtools.py sync
-      (re)write the Colab setup cell of every notebook under book/ from _config.yml
+      (re)write the Colab setup cell of every notebook under book/ and of every assignment's
+      master notebook (assignments/NAME/NAME.ipynb) from _config.yml
   python scripts/nbtools.py execute [PATH ...]
       re-execute notebooks in place (all under book/ by default), storing outputs
 
@@ -43,6 +44,33 @@ def setup_source(notebook: Path) -> str:
     )
 
 
+def assignment_setup_source(notebook: Path) -> str:
+    """The Colab setup cell of an assignment's master notebook ``assignments/NAME/NAME.ipynb``.
+
+    Besides cloning and installing ``bn`` (with otter-grader, the ``assignments`` extra), it
+    builds the assignment's student edition in the clone and moves next to it: otter reads the
+    public tests from ``./tests``, and on Colab it cannot read them from the notebook itself.
+    """
+    url, branch = repository()
+    name = notebook.stem
+    return (
+        "# Colab only: fetch the book's repository, install its `bn` package and otter-grader,\n"
+        "# build this assignment's public tests and move next to them. Elsewhere (locally,\n"
+        "# in the grader) this cell does nothing.\n"
+        "import sys\n"
+        "if \"google.colab\" in sys.modules:\n"
+        f"    !git clone --quiet --depth 1 --branch {branch} {url} /content/bn-book\n"
+        "    %pip install --quiet \"/content/bn-book[assignments]\"\n"
+        f"    !{{sys.executable}} /content/bn-book/scripts/assignments.py build {name} --no-run-tests\n"
+        f"    %cd /content/bn-book/_build/assignments/{name}/student"
+    )
+
+
+def assignment_masters() -> list[Path]:
+    """The master notebook of every assignment: ``assignments/NAME/NAME.ipynb``."""
+    return sorted(p for p in (ROOT / "assignments").glob("*/*.ipynb") if p.stem == p.parent.name)
+
+
 def setup_cell(notebook: Path) -> nbformat.NotebookNode:
     cell = nbformat.v4.new_code_cell(setup_source(notebook))
     cell.metadata["tags"] = [SETUP_TAG, "remove-cell"]
@@ -71,6 +99,13 @@ def sync() -> None:
         else:
             first_md = 1 if nb.cells and nb.cells[0].cell_type == "markdown" else 0
             nb.cells.insert(first_md, setup_cell(path))
+        nbformat.write(nb, path)
+    for path in assignment_masters():
+        nb = nbformat.read(path, as_version=4)
+        idx = [i for i, c in enumerate(nb.cells) if SETUP_TAG in c.metadata.get("tags", [])]
+        if not idx:
+            raise SystemExit(f"{path}: no cell tagged {SETUP_TAG}; add one before the first code cell")
+        nb.cells[idx[0]].source = assignment_setup_source(path)
         nbformat.write(nb, path)
 
 
