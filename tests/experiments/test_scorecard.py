@@ -57,3 +57,10 @@ def test_stability_needs_every_ratio_on_one_side():
     assert [c.ratio["absolute"].low > 1 for c in fig1_rates.comparisons(res)] == [True, False]
     row = scorecard.fig1_stability_row(res)
     assert row.verdict.word == "not resolved" and "rate 0.1" in row.ours
+
+
+def test_every_row_is_glued_by_the_chapter_it_names():
+    for make, _ in scorecard.ROWS:
+        assert make.__name__ in scorecard.CHAPTER_OF
+    for row, (make, _) in zip(scorecard.rows(), scorecard.ROWS):
+        assert scorecard.CHAPTER_OF[make.__name__] == row.chapter
