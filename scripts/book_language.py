@@ -9,6 +9,11 @@
   own, in which MyST-NB's glue roles (``{glue:text}`key```) find no glue data: the data
   belong to the notebook being read. In a translated edition a glue role of a translation
   that finds no key there reads it from the glue data MyST-NB stored for that notebook.
+  Glued Markdown (``{glue:md}``: a verdict such as "not met", written by the notebook's
+  code) is prose: the gettext build adds each glued Markdown value to the chapter's
+  template, and a translation pastes the value's translation from the chapter's catalog
+  (parsed inline: MyST-NB's own Markdown rendering needs the notebook's renderer, which a
+  translation, parsed as plain MyST, has not).
 * **Exercise subtitles.** sphinx-exercise makes the subtitle of ``{exercise} ★ routine``
   a node without source or raw text, which Sphinx's Locale transform does not translate;
   they get both. The gettext builder extracts messages after sphinx-exercise has merged
@@ -124,14 +129,17 @@ class TranslatedExerciseCopies(SphinxTransform):
                 entry["node"] = node.deepcopy()
 
 
-def _extract_exercise_subtitles(app: Any, doctree: nodes.document) -> None:
-    """In a gettext build, add the chapter's exercise subtitles to its template."""
+def _extract_unseen_messages(app: Any, doctree: nodes.document) -> None:
+    """In a gettext build, add the chapter's exercise subtitles and glued Markdown to its template."""
     from sphinx.builders.gettext import MsgOrigin
     from sphinx_exercise.nodes import exercise_subtitle
 
     catalog = app.builder.catalogs[docname_to_domain(app.env.docname, app.config.gettext_compact)]
     for node in doctree.findall(exercise_subtitle):
         catalog.add(node.rawsource, MsgOrigin(node.source, node.line))
+    source = str(doctree.get("source", app.env.docname))
+    for text in glued_markdown(app.env.mystnb_config.output_folder, app.env.docname):
+        catalog.add(text, MsgOrigin(source, 0))
 
 
 def _ancestors(node: nodes.Node) -> list[nodes.Node]:
@@ -175,6 +183,27 @@ def read_glue(output_folder: str | Path, docname: str) -> dict[str, Any]:
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
 
 
+MARKDOWN = "text/markdown"
+CATALOG_CACHE = "book_language_catalog"
+
+
+def _translate(env: Any, text: str) -> str:
+    """``text`` translated by the catalog of the document being read (itself where there is none)."""
+    cached = env.temp_data.get(CATALOG_CACHE)
+    if cached is None or cached[0] != env.docname:
+        path = _catalog_path(env.app, env.docname)
+        cached = (env.docname, translations.read_catalog(path) if path is not None else None)
+        env.temp_data[CATALOG_CACHE] = cached
+    entry = cached[1].get(text) if cached[1] is not None else None
+    return str(entry.string) if entry is not None and translations.is_translated(entry) else text
+
+
+def glued_markdown(output_folder: str | Path, docname: str) -> list[str]:
+    """The Markdown values a notebook glues (what ``{glue:md}`` pastes), in the order it glues them."""
+    return [str(v["data"][MARKDOWN]) for v in read_glue(output_folder, docname).values()
+            if MARKDOWN in v.get("data", {})]
+
+
 def _glue_from_notebook() -> None:
     """Make MyST-NB's glue roles in a translation find the glue data of the notebook being read."""
     from myst_nb.core.variables import RetrievalError, VariableOutput
@@ -197,8 +226,26 @@ def _glue_from_notebook() -> None:
             return VariableOutput(data=glued[key]["data"], metadata=glued[key].get("metadata", {}),
                                   nb_renderer=document.get("nb_renderer"), vtype="glue")
 
+    def run_markdown(self: Any) -> tuple[list[nodes.Node], list[nodes.system_message]]:
+        # MyST-NB renders glued Markdown with the notebook's renderer, which a translation
+        # (parsed as plain MyST) has not: parse the value's translation inline here instead.
+        env = getattr(self.document.settings, "env", None)
+        if env is None or not str(self.document.get("source", "")).endswith(TRANSLATED_SOURCE):
+            return run_markdown.original(self)
+        key = self.text.rsplit(":", 1)[0] if ":" in self.text else self.text
+        data = read_glue(env.mystnb_config.output_folder, env.docname).get(key, {}).get("data", {})
+        if MARKDOWN not in data:
+            return run_markdown.original(self)
+        children, messages = self.inliner.parse(_translate(env, str(data[MARKDOWN])), self.line,
+                                                None, nodes.inline())
+        for child in children:
+            self.set_source_info(child)
+        return list(children), messages
+
     retrieve_glue_data.book_language = True  # type: ignore[attr-defined]
     roles.retrieve_glue_data = retrieve_glue_data
+    run_markdown.original = roles.PasteMarkdownRole.run  # type: ignore[attr-defined]
+    roles.PasteMarkdownRole.run = run_markdown
 
 
 def _config_inited(app: Any, config: Any) -> None:
@@ -238,20 +285,25 @@ def notice(language: str, missing: int, total: int) -> nodes.admonition | None:
                             classes=["note", NOTICE_CLASS])
 
 
-def _doctree_read(app: Any, doctree: nodes.document) -> None:
+def _catalog_path(app: Any, docname: str) -> Path | None:
+    """The catalog of a document in the language being built (first of ``locale_dirs``), if any."""
     language = app.config.language or translations.SOURCE_LANGUAGE
-    if app.builder.name == "gettext":
-        _extract_exercise_subtitles(app, doctree)
-        return
-    if language == translations.SOURCE_LANGUAGE:
-        return
-    domain = docname_to_domain(app.env.docname, app.config.gettext_compact)
-    path = None
+    domain = docname_to_domain(docname, app.config.gettext_compact)
     for locale_dir in app.config.locale_dirs:
         candidate = translations.catalog_dir(language, Path(app.srcdir) / locale_dir) / f"{domain}.po"
         if candidate.is_file():
-            path = candidate
-            break
+            return candidate
+    return None
+
+
+def _doctree_read(app: Any, doctree: nodes.document) -> None:
+    language = app.config.language or translations.SOURCE_LANGUAGE
+    if app.builder.name == "gettext":
+        _extract_unseen_messages(app, doctree)
+        return
+    if language == translations.SOURCE_LANGUAGE:
+        return
+    path = _catalog_path(app, app.env.docname)
     if path is None:  # no catalog: Sphinx translated nothing
         note = notice(language, 1, 1)
     else:
