@@ -137,8 +137,9 @@ def _extract_unseen_messages(app: Any, doctree: nodes.document) -> None:
     catalog = app.builder.catalogs[docname_to_domain(app.env.docname, app.config.gettext_compact)]
     for node in doctree.findall(exercise_subtitle):
         catalog.add(node.rawsource, MsgOrigin(node.source, node.line))
+    nb_config = getattr(app.env, "mystnb_config", None)  # MyST-NB is loaded (the book), or not (a test)
     source = str(doctree.get("source", app.env.docname))
-    for text in glued_markdown(app.env.mystnb_config.output_folder, app.env.docname):
+    for text in glued_markdown(nb_config.output_folder, app.env.docname) if nb_config is not None else []:
         catalog.add(text, MsgOrigin(source, 0))
 
 
@@ -262,9 +263,15 @@ def falls_back(doctree: nodes.document, catalog: Any) -> tuple[int, int]:
     node and the catalog has no usable translation for it (one equal to the text itself is
     usable: Sphinx leaves such a node alone, and rightly).
     """
+    from sphinx_exercise.nodes import exercise_title, solution_title
+
     missing = total = 0
     for node, message in extract_messages(doctree):
         if "translated" not in node:  # not a message of the catalog (Sphinx's Locale did not look it up)
+            continue
+        if isinstance(node, (exercise_title, solution_title)):
+            # sphinx-exercise's box titles: "Exercise" comes translated from its own catalog, the
+            # subtitle is a message of its own, and the title as a whole is never extracted.
             continue
         total += 1
         if node["translated"]:
