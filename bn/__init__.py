@@ -17,9 +17,10 @@ layer  module                    may import                     holds
 0      ``bn.glue``               (standard library)             MyST glue, and a plain display on Colab
 0      ``bn.cli``                (standard library)             what the command lines share: one-line user errors
 1      ``bn.functional``         numpy                          BN in NumPy: forward/backward pairs with a cache
-1      ``bn.alternatives``       numpy                          BN's relatives and Batch Renormalization (Part IV)
+1      ``bn.alternatives``       numpy                          BN's relatives and Batch Renormalization (Part V)
 1      ``bn.scale_dynamics``     numpy                          weight-norm growth and its equilibrium
-1      ``bn.analysis``           numpy                          time to a target, means with t intervals
+1      ``bn.analysis``           numpy                          when a history first reaches a target accuracy
+1      ``bn.statistics``         numpy                          intervals, pairing, censoring, plateaus, verdicts
 2      ``bn.gradcheck``          numpy                          finite differences, complex step, error metrics
 3      ``bn.symbolic``           numpy, sympy                   SymPy derivations and proofs
 4      ``bn.torch_bn``           numpy, torch                   PyTorch adapters and the parity checks

@@ -12,7 +12,7 @@ for convolutional networks:
   update-to-data ratio ``std(delta w) / std(w)`` of each watched weight;
 - :class:`AngularUpdateTracker` accumulates, at every optimizer step, each
   watched weight's norm, squared update and angle of rotation, and reports
-  them per evaluation interval (the equilibrium of weight decay, Part IV);
+  them per evaluation interval (the equilibrium of weight decay, Part V);
 - :func:`diagnostics_measure` bundles the first three into a ``measure`` for
   :func:`bn.training.train`.
 

@@ -16,7 +16,7 @@ __all__ = ["Table", "below", "count", "format_sci", "html_table", "interval", "p
 
 
 class IntervalLike(Protocol):
-    """Anything with an estimate and two bounds (``bn.analysis.Interval``)."""
+    """Anything with an estimate and two bounds (``bn.statistics.Interval``)."""
 
     estimate: float
     low: float

@@ -1,4 +1,4 @@
-"""Internal covariate shift or smoothness: the measurements of Santurkar et al. (2018), Part IV.
+"""Internal covariate shift or smoothness: the measurements of Santurkar et al. (2018), Part V.
 
 - "noisy BN" itself (a random per-channel affine map after each BN layer) is
   :mod:`bn.torch_bn.noisy`;

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# One-shot run of the six experiments' `gpu` profile on a CUDA machine (Colab or any GPU box).
+# One-shot run of the Part III experiments' `gpu` profile on a CUDA machine (Colab or any GPU box).
 # Writes book/results/<experiment>_gpu.json next to the committed cpu results; commit them with
 # the machine named in the commit message. Not yet run: its duration on a GPU is unmeasured
 # (the cpu profile's runs are 12x shorter and half as wide).
@@ -15,9 +15,10 @@ if [ -z "${BN_DATA_DIR:-}" ]; then
   "$PY" -c "from bn.data import load_cifar10; load_cifar10('train')"  # downloads once, verifies MD5s
 fi
 # cuDNN picks its fastest kernels; GPU results are therefore reproducible only statistically.
-# convergence first: the base rate of the four experiments after it is its chosen rate
-# (read from book/results/convergence_gpu.json).
-for name in convergence learning_rates sigmoid initialization recipe fig1_mlp; do
+# convergence first: the base rate of the experiments after it is its chosen rate (read from
+# book/results/convergence_gpu.json); fig1_equal_rates reads fig1_mlp_gpu's rates and
+# long_training sigmoid_gpu's, so they come after those.
+for name in convergence learning_rates sigmoid initialization recipe fig1_mlp fig1_equal_rates long_training; do
   echo "== $name $(date -u +%T)"
   "$PY" -m bn.experiments run "$name" --profile gpu --device cuda --threads 4
 done

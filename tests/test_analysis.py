@@ -4,8 +4,8 @@ import math
 
 import pytest
 
-from bn.analysis import (first_reaching, mean_ci, ratio_ci, reached, seconds_to_target, steps_to_target,
-                         t_cdf, t_quantile, welch_df)
+from bn.analysis import first_reaching, reached, seconds_to_target, steps_to_target
+from bn.statistics import mean_ci, ratio_ci, t_cdf, t_quantile, welch_df
 
 HISTORY = {"eval_step": [0, 50, 100, 150], "test_acc": [0.1, 0.45, 0.62, 0.61],
            "train_seconds": [0.0, 5.0, 10.5, 16.0]}
@@ -65,7 +65,7 @@ def test_reached_counts_missing():
 
 def test_difference_ci_by_hand():
     # a = [1, 2, 3], b = [0, 1, 2]: difference 1, se = sqrt(1/3 + 1/3), df = 4
-    from bn.analysis import difference_ci
+    from bn.statistics import difference_ci
 
     iv = difference_ci([1, 2, 3], [0, 1, 2])
     half = 2.776445 * math.sqrt(2 / 3)
@@ -74,7 +74,7 @@ def test_difference_ci_by_hand():
 
 
 def test_paired_difference_removes_the_shared_seed_effect():
-    from bn.analysis import difference_ci, paired_difference_ci
+    from bn.statistics import difference_ci, paired_difference_ci
     seed_effect = [0.0, 10.0, -7.0, 3.0]
     a = [s + 1.0 + e for s, e in zip(seed_effect, [0.1, -0.1, 0.05, -0.05])]
     b = list(seed_effect)
@@ -88,7 +88,7 @@ def test_paired_difference_removes_the_shared_seed_effect():
 
 
 def test_paired_ratio_is_the_geometric_mean_with_a_log_scale_t_interval():
-    from bn.analysis import paired_ratio_ci
+    from bn.statistics import paired_ratio_ci
     a, b = [2.0, 8.0, 4.0], [1.0, 2.0, 1.0]   # ratios 2, 4, 4
     iv = paired_ratio_ci(a, b)
     logs = [math.log(2), math.log(4), math.log(4)]

@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from bn.analysis import Interval
+from bn.statistics import Interval
 from bn.formatting import (Table, count, format_sci, html_table, interval, percent, show_source,
                            source_markdown, times)
 
@@ -86,7 +86,7 @@ def test_upper_bound_refuses_a_value_that_breaks_it():
 
 
 def test_points_and_resolved():
-    from bn.analysis import Interval
+    from bn.statistics import Interval
     from bn.formatting import points, resolved
     iv = Interval(0.012, 0.003, 0.021, 3)
     assert points(iv) == "+1.2 points [0.3, 2.1]"

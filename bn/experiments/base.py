@@ -83,8 +83,10 @@ class ExperimentResult:
     seeds_run: dict[str, list[int]] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {**{f.name: getattr(self, f.name) for f in fields(self)},
-                "runs": [r.to_dict() for r in self.runs]}
+        out = {**{f.name: getattr(self, f.name) for f in fields(self)}, "runs": [r.to_dict() for r in self.runs]}
+        if self.seeds_run is None:  # a file written before seeds_run was recorded round-trips unchanged
+            del out["seeds_run"]
+        return out
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "ExperimentResult":
@@ -127,13 +129,14 @@ def sigmoid_input_measure(data: TensorData, probe_examples: int = 1000, unit: in
     return measure
 
 
-def sigmoid_units_measure(data: TensorData, probe_examples: int = 1000, digits: int = 4
+def sigmoid_units_measure(data: TensorData, probe_examples: int = 1000, digits: int = 3
                           ) -> Callable[[torch.nn.Module], dict[str, Any]]:
     """A measure: the 15/50/85th percentiles of the sigmoid input of *every* unit of the last hidden layer.
 
     ``{"sigmoid_input_units": [[p15 per unit], [p50 per unit], [p85 per unit]]}`` on the same
     fixed probe batch as :func:`sigmoid_input_measure`, each value kept to ``digits``
-    significant digits (the drift it serves is read to two; the file stays small).
+    significant digits (the drift it serves is read to two, relative to a width of order 1;
+    the file stays small).
     """
     images = data.val_images if data.val_images is not None else data.test_images
     probe = data.normalize(images[:probe_examples])
@@ -367,7 +370,7 @@ def chosen_base_rate(path: str | Path) -> tuple[float, dict[str, Any]]:
     if res.get("experiment") != "convergence":
         raise ValueError(f"{path} is not a convergence result")
     lr = float(res["measures"]["baseline_lr"])
-    return lr, {"file": Path(path).name, "commit": res["provenance"].get("git", {}).get("commit"),
+    return lr, {"file": Path(path).name, "commit": res["provenance"]["code"]["commit"],
                 "profile": res["profile"], "baseline_lr": lr}
 
 

@@ -14,7 +14,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-from bn.analysis import Interval, mean_ci, paired_ratio_ci
+from bn.statistics import Interval, mean_ci, paired_ratio_ci
 from bn.experiments.base import PERCENTILES, Context, Experiment, RunSpec, select_rate
 from bn.experiments.report import failed, paired_runs, verdict
 from bn.formatting import Table, interval, times
@@ -106,7 +106,7 @@ class DriftSummary:
     after_step: int
 
     def verdicts(self) -> list[str]:
-        """Per percentile: ``"shown"`` (no BN drifts more: the ratio's interval lies above 1),
+        """Per percentile, the rule's verdict: ``"reproduced"`` (no BN drifts more: the interval lies above 1),
         ``"reversed"`` or ``"not resolved"``."""
         return [verdict(iv, 1.0) for iv in self.ratio]
 

@@ -23,7 +23,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from bn.analysis import Interval, paired_ratio_ci
+from bn.statistics import Interval, paired_ratio_ci
 from bn.experiments.base import Context, Experiment, RunSpec
 from bn.experiments.report import failed, paired_runs
 
@@ -44,15 +44,16 @@ def spec(cfg: dict[str, Any], bn: bool, lr: float, seed: int) -> RunSpec:
 
 
 def selected_rates(cfg: dict[str, Any]) -> tuple[list[float], dict[str, Any]]:
-    """The rates to run at: the two the Fig. 1 sweeps chose (from ``fig1_mlp.json``), or the profile's own."""
-    if cfg["rates_from"] != "fig1_mlp":
+    """The rates to run at: the two the Fig. 1 sweeps chose (from the result ``cfg["rates_from"]`` names,
+    ``"fig1_mlp"`` or ``"fig1_mlp_gpu"``), or the profile's own list."""
+    if not isinstance(cfg["rates_from"], str):
         return sorted(float(r) for r in cfg["rates_from"]), {"rates": cfg["rates_from"]}
     from bn.results import load_result
 
-    res = load_result("fig1_mlp")
+    res = load_result(cfg["rates_from"])
     chosen = {arm: float(lr) for arm, lr in res["measures"]["lr"].items()}
-    return sorted(set(chosen.values())), {"file": "fig1_mlp.json", "chosen": chosen,
-                                          "commit": res["provenance"].get("git", {}).get("commit")}
+    return sorted(set(chosen.values())), {"file": f"{cfg['rates_from']}.json", "chosen": chosen,
+                                          "commit": res["provenance"]["code"]["commit"]}
 
 
 def run(ctx: Context, cfg: dict[str, Any]) -> dict[str, Any]:
@@ -64,10 +65,11 @@ def run(ctx: Context, cfg: dict[str, Any]) -> dict[str, Any]:
 def _profiles() -> dict[str, dict[str, Any]]:
     from bn.experiments.fig1_mlp import PROFILES as FIG1
 
-    # Evaluated every 200 steps (26 times): the drift needs the trajectory, not every 100th step.
+    # Evaluated every 250 steps (21 times, 19 of them after step 500): the drift needs the trajectory,
+    # not every 100th step, and 100 units x 3 percentiles per evaluation fill the file quickly.
     return {"smoke": {**FIG1["smoke"], "rates_from": [0.03, 0.3]},
-            "cpu": {**FIG1["cpu"], "eval_every": 200, "rates_from": "fig1_mlp"},
-            "gpu": {**FIG1["gpu"], "rates_from": "fig1_mlp"}}
+            "cpu": {**FIG1["cpu"], "eval_every": 250, "rates_from": "fig1_mlp"},
+            "gpu": {**FIG1["gpu"], "rates_from": "fig1_mlp_gpu"}}
 
 
 PROFILES = _profiles()
@@ -128,3 +130,20 @@ def comparisons(result: dict[str, Any]) -> list[RateComparison]:
 def stability_intervals(result: dict[str, Any]) -> list[Interval]:
     """Every ratio the verdict rests on (each rate, each unit), in order."""
     return [c.ratio[u] for c in comparisons(result) for u in UNITS]
+
+
+def rates_table(result: dict[str, Any]) -> "Table":
+    """Per rate: outcomes of both arms, the median drift of each (absolute units) and the paired ratios
+    no BN / BN in both units, each with the rule's verdict."""
+    from bn.experiments.report import Table, outcome_text, runs_of, times, verdict
+
+    after = result["measures"]["drift_after_step"]
+    rows = []
+    for c in comparisons(result):
+        no_bn, bn = runs_of(result, f"no_bn_lr{c.lr:g}"), runs_of(result, f"bn_lr{c.lr:g}")
+        med = {arm: float(np.median([run_drift(r, after)["absolute"] for r in runs if not failed(r)]))
+               for arm, runs in (("no_bn", no_bn), ("bn", bn))}
+        rows.append([f"{c.lr:g}", outcome_text(no_bn), outcome_text(bn), f"{med['no_bn']:.2f}", f"{med['bn']:.2f}"]
+                    + [f"{times(c.ratio[u])}: {verdict(c.ratio[u])}" for u in UNITS])
+    return Table(["rate", "no BN", "BN", "drift, no BN", "drift, BN", "ratio no BN / BN (absolute)",
+                  "ratio (in 15–85 % widths)"], rows)

@@ -16,7 +16,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from bn.analysis import Interval, paired_difference_ci
+from bn.statistics import Interval, Outcomes, decide, paired_difference_ci
 from bn.experiments import report
 from bn.experiments.base import Context, Experiment, RunSpec
 from bn.experiments.settings import base_rate, baseline_train, cnn_model, cnn_profiles
@@ -51,7 +51,7 @@ def run(ctx: Context, cfg: dict[str, Any]) -> dict[str, Any]:
             "reference": "convergence"}
 
 
-PROFILES = cnn_profiles(cpu={"init_scales": [0.1, 10.0], "base_lr": "convergence", "n_seeds": 3},
+PROFILES = cnn_profiles(cpu={"init_scales": [0.1, 10.0], "base_lr": "convergence", "n_seeds": 5},
                         gpu={"init_scales": [0.1, 10.0], "base_lr": "convergence", "n_seeds": 5},
                         smoke={"init_scales": [0.1, 10.0], "base_lr": 0.03, "n_seeds": 2})
 
@@ -88,7 +88,7 @@ class ScaleComparison:
     test accuracy of the completed runs; ``change[bn]``: paired final accuracy (scale minus x1)
     and how many pairs a failed run left out. ``gap``: per seed, BN's change minus no BN's
     change, over the seeds where all four runs completed. ``verdict`` on the claim "BN is
-    less hurt by this scale than no BN": ``"shown"`` / ``"reversed"`` / ``"not resolved"``;
+    less hurt by this scale than no BN", from :func:`bn.statistics.decide`;
     ``basis``: ``"outcomes"`` (one arm trained in every seed and the other in none),
     ``"accuracy"`` (the gap's interval) or ``"none"``.
     """
@@ -118,10 +118,9 @@ def compare_scale(result: dict[str, Any], reference: dict[str, Any], scale: floa
         gap = paired_difference_ci([acc[(True, scale)][s] - acc[(True, 1.0)][s] for s in both],
                                    [acc[(False, scale)][s] - acc[(False, 1.0)][s] for s in both])
     n = {bn: len(runs[bn]) for bn in (False, True)}
-    if n[True] and outcomes[True]["completed"] == n[True] and outcomes[False]["completed"] == 0:
-        verdict, basis = "shown", "outcomes"
-    elif n[False] and outcomes[False]["completed"] == n[False] and outcomes[True]["completed"] == 0:
-        verdict, basis = "reversed", "outcomes"
+    done = {bn: outcomes[bn]["completed"] for bn in (False, True)}
+    if n[True] and n[False] and {done[True], done[False]} in ({0, n[True]}, {0, n[False]}) and done[True] != done[False]:
+        verdict, basis = decide(Outcomes(trains=(done[True], n[True]), fails=(done[False], n[False]))).word, "outcomes"
     elif gap is not None:
         verdict, basis = report.verdict(gap, 0.0), "accuracy"
     else:

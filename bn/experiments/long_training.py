@@ -35,14 +35,15 @@ LABELS = {"no_bn": "Baseline", "bn": "BN-Baseline", "bn_x5": "BN-x5", "bn_x30": 
 
 
 def sigmoid_rate(cfg: dict[str, Any]) -> tuple[float, dict[str, Any]]:
-    """The sigmoid network's rate: the sigmoid experiment's choice (``"sigmoid"``), or a number (smoke)."""
-    if cfg["sigmoid_lr"] != "sigmoid":
+    """The sigmoid network's rate: the choice of the sigmoid result ``cfg["sigmoid_lr"]`` names
+    (``"sigmoid"``, ``"sigmoid_gpu"``), or a number (the smoke profile's stand-in)."""
+    if not isinstance(cfg["sigmoid_lr"], str):
         return float(cfg["sigmoid_lr"]), {"value": float(cfg["sigmoid_lr"])}
     from bn.results import load_result
 
-    res = load_result("sigmoid")
+    res = load_result(cfg["sigmoid_lr"])
     lr = float(res["measures"]["no_bn_lr"])
-    return lr, {"file": "sigmoid.json", "commit": res["provenance"].get("git", {}).get("commit"),
+    return lr, {"file": f"{cfg['sigmoid_lr']}.json", "commit": res["provenance"]["code"]["commit"],
                 "profile": res["profile"], "no_bn_lr": lr}
 
 
@@ -74,10 +75,97 @@ def run(ctx: Context, cfg: dict[str, Any]) -> dict[str, Any]:
 PROFILES = cnn_profiles(
     cpu={"base_lr": "convergence", "sigmoid_lr": "sigmoid", "steps": 2000, "eval_every": 48,
          "seeds": [0, 1, 2], "steps_factor": 4},
-    gpu={"base_lr": "convergence", "sigmoid_lr": "sigmoid", "steps": 24000, "eval_every": 400,
+    gpu={"base_lr": "convergence", "sigmoid_lr": "sigmoid_gpu", "steps": 24000, "eval_every": 400,
          "steps_factor": 4},
     smoke={"base_lr": 0.03, "sigmoid_lr": 0.03, "steps": 48, "eval_every": 4, "seeds": [0, 1],
            "steps_factor": 1})
 
 EXPERIMENT = Experiment(name="long_training", title="Where training ends: the Fig. 3 arms trained four times longer",
                         claim=CLAIM, profiles=PROFILES, run=run)
+
+
+# ---------------------------------------------------------------------------------------------
+# Analysis
+
+SUSTAIN_MARGIN = 0.02
+"""How far above chance (10 %) a run must stay to count as learning: three binomial standard errors
+of an accuracy near 10 % on the 2,000 evaluation images (3 * sqrt(0.1 * 0.9 / 2000) = 0.020)."""
+
+
+def sustains_learning(run: dict[str, Any], fraction: float = 0.2, margin: float = SUSTAIN_MARGIN) -> bool:
+    """Whether a run *sustains* accuracy clearly above chance: the median of its periodic accuracies over
+    the last ``fraction`` of its steps exceeds 10 % + ``margin``. A run that diverged or was stopped never does."""
+    from statistics import median
+
+    from bn.analysis import eval_accuracies
+
+    h = run["history"]
+    if h["diverged"] or h.get("stalled"):
+        return False
+    cut = (1 - fraction) * run["spec"]["train"]["steps"]
+    late = [a for s, a in zip(h["eval_step"], eval_accuracies(h)) if s > cut]
+    return bool(late) and median(late) > 0.1 + margin
+
+
+def sustain_table(runs: list[dict[str, Any]], fraction: float = 0.2) -> "Table":
+    """Per run: outcome, best validation accuracy at any evaluation, the median over the last ``fraction``
+    of its steps, and whether it sustains learning (:func:`sustains_learning`)."""
+    from statistics import median
+
+    from bn.analysis import eval_accuracies
+    from bn.experiments.report import Table, outcome
+
+    rows = []
+    for r in runs:
+        h = r["history"]
+        cut = (1 - fraction) * r["spec"]["train"]["steps"]
+        late = [a for s, a in zip(h["eval_step"], eval_accuracies(h)) if s > cut]
+        rows.append([str(r["spec"]["seed"]), outcome(r), str(h["steps_done"]), f"{100 * max(eval_accuracies(h)[1:]):.1f} %",
+                     f"{100 * median(late):.1f} %" if late else "–", "yes" if sustains_learning(r, fraction) else "no"])
+    return Table(["seed", "outcome", "steps", "best validation accuracy", f"median, last {100 * fraction:.0f} %",
+                  "sustains learning"], rows)
+
+
+RELU_ARMS = ("no_bn", "bn", "bn_x5", "bn_x30")
+"""The arms of Fig. 3 (ReLU); the sigmoid arm is read in its own chapter."""
+
+END_CLAIMS = (("bn", "no_bn"), ("bn_x30", "bn_x5"))
+"""The claims about where training ends: (better arm, reference arm) as the paper has them."""
+
+
+def plateau_table(result: dict[str, Any]) -> "Table":
+    """Per ReLU arm: outcomes, where each seed's best validation accuracy came (steps), the plateau rule's
+    reading, the mean best validation accuracy and the final test accuracy."""
+    from bn.experiments.report import Table, best_accuracy, failed, final_accuracy, outcome_text, percent, plateau_of
+    from bn.statistics import mean_ci
+
+    rows = []
+    for arm in RELU_ARMS:
+        runs = [r for r in result["runs"] if r["spec"]["arm"] == arm and not r["spec"]["tags"].get("sweep")]
+        done = [r for r in runs if not failed(r)]
+        p = plateau_of(runs)
+        rows.append([LABELS[arm], outcome_text(runs), ", ".join(map(str, p.best_steps)), p.text(),
+                     percent(mean_ci([best_accuracy(r) for r in done])) if done else "–",
+                     percent(final_accuracy(runs))])
+    return Table(["arm", "runs", "step of the best (per seed)", "plateau rule", "best validation accuracy",
+                  "final test accuracy"], rows)
+
+
+def end_table(result: dict[str, Any]) -> "Table":
+    """The two claims about where training ends: paired best validation accuracy (the paper's measure)
+    and final test accuracy, each with the rule's verdict (not tested unless both arms plateaued)."""
+    from bn.experiments.report import (Table, final_verdict, paired_best_difference, paired_final_difference,
+                                       plateau_of, points, runs_of)
+    from bn.statistics import Evidence, decide
+
+    rows = []
+    for better, ref in END_CLAIMS:
+        a, b = runs_of(result, better), runs_of(result, ref)
+        best, _ = paired_best_difference(a, b)
+        final, _ = paired_final_difference(a, b)
+        flat = plateau_of(a).plateaued and plateau_of(b).plateaued
+        rows.append([f"{LABELS[better]} − {LABELS[ref]}", points(best),
+                     decide(Evidence(best, 0.0, about_end=True, plateaued=flat)).word, points(final),
+                     final_verdict(a, b, final)])
+    return Table(["paired over seeds", "best validation accuracy", "verdict", "final test accuracy", "verdict"],
+                 rows)

@@ -3,7 +3,7 @@
     python -m bn.experiments.norm_family [--smoke | --gpu] [--seeds 0] [--batch-sizes 2] [--arms bn] [--out FILE]
     python -m bn.experiments.norm_family --merge PART.json ... [--out FILE]
 
-trains the deep plain CNN of Part V (:class:`bn.models.practice.PlainCNN`) on
+trains the deep plain CNN of Part IV (:class:`bn.models.practice.PlainCNN`) on
 CIFAR-10 with each normalization at each batch size, with the book's one loop
 (:func:`bn.training.train`), and writes ``book/results/norm_family.json``.
 The runs are independent: ``--seeds``, ``--batch-sizes`` and ``--arms`` run a

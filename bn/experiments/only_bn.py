@@ -2,7 +2,7 @@
 
     python -m bn.experiments.only_bn [--profile cpu|gpu] [--smoke --out FILE]
 
-writes ``book/results/only_bn.json``. The deep plain CNN of Part V
+writes ``book/results/only_bn.json``. The deep plain CNN of Part IV
 (:class:`bn.models.practice.PlainCNN`) is built at several width multipliers
 and trained in the five arms of :func:`bn.training.set_trainable`, on paired
 seeds (one seed: the same random convolutions, the same batches in every
@@ -19,7 +19,7 @@ from typing import Any
 import torch
 
 from bn.cli import study_parser
-from bn.analysis import Interval, mean_ci
+from bn.statistics import Evidence, Interval, Plateau, decide, mean_ci, plateau
 from bn.experiments.base import load_tensor_data
 from bn.experiments.placement import validation_split
 from bn.experiments.practice import train_config
@@ -109,7 +109,7 @@ def paired_difference(result: dict[str, Any], multiplier: float, arm: str, refer
 
     The arms of a seed share their random convolutions and their batches, so
     the per-seed differences are matched pairs; the interval is the t interval
-    of their mean (:func:`bn.analysis.mean_ci`).
+    of their mean (:func:`bn.statistics.mean_ci`).
     """
     by = {(r["width_multiplier"], r["arm"], r["seed"]): r["test_acc"] for r in result["runs"]}
     pairs = [(by[(multiplier, arm, s)], by[(multiplier, reference, s)]) for s in result["config"]["seeds"]]
@@ -179,3 +179,46 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
 if __name__ == "__main__":
     main()
+
+
+def arm_plateau(result: dict[str, Any], multiplier: float, arm: str) -> Plateau:
+    """The plateau rule on the periodic test accuracy of ``arm``'s runs at one width."""
+    runs = [r for r in result["runs"] if r["width_multiplier"] == multiplier and r["arm"] == arm
+            and r["test_acc"] is not None]
+    return plateau([(r["history"]["eval_step"], r["history"]["test_acc"]) for r in runs],
+                   int(result["config"]["steps"]))
+
+
+def _combine(words: list[str]) -> str:
+    """One verdict over widths: the common word, else "not tested at this budget" if any width was not
+    tested, else "not resolved"."""
+    if len(set(words)) == 1:
+        return words[0]
+    return "not tested at this budget" if "not tested at this budget" in words else "not resolved"
+
+
+def claim_verdicts(result: dict[str, Any]) -> dict[str, str]:
+    """The rule's verdict (:func:`bn.statistics.decide`) on each claim of Frankle et al. (2021).
+
+    ``"above_chance"``: γ and β alone reach an accuracy above chance (10 %) at every width (a
+    lower bound on where training ends, so no plateau is needed). ``"above_random"`` /
+    ``"above_linear"``: γ and β alone end above as many random other parameters / above the
+    classifier alone, at every width: claims about where training ends, not tested unless both
+    arms plateaued. ``"gap_grows"``: the gap to the random parameters is larger at the widest than
+    at the narrowest width (per seed, the difference of the two gaps), also about the end.
+    """
+    widths = result["config"]["width_multipliers"]
+    acc = summarize(result)["accuracy"]
+    out = {"above_chance": _combine([decide(Evidence(acc[m]["bn_only"], 0.1)).word for m in widths])}
+    for key, ref in (("above_random", "random_params"), ("above_linear", "linear_only")):
+        out[key] = _combine([decide(Evidence(paired_difference(result, m, "bn_only", ref), 0.0, about_end=True,
+                                             plateaued=arm_plateau(result, m, "bn_only").plateaued
+                                             and arm_plateau(result, m, ref).plateaued)).word for m in widths])
+    lo, hi = min(widths), max(widths)
+    by = {(r["width_multiplier"], r["arm"], r["seed"]): r["test_acc"] for r in result["runs"]}
+    seeds = result["config"]["seeds"]
+    grow = mean_ci([(by[hi, "bn_only", s] - by[hi, "random_params", s]) - (by[lo, "bn_only", s] - by[lo, "random_params", s])
+                    for s in seeds])
+    flat = all(arm_plateau(result, m, a).plateaued for m in (lo, hi) for a in ("bn_only", "random_params"))
+    out["gap_grows"] = decide(Evidence(grow, 0.0, about_end=True, plateaued=flat)).word
+    return out

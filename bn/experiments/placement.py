@@ -22,7 +22,9 @@ from typing import Any
 import numpy as np
 import torch
 
+from bn.formatting import Table, percent
 from bn.models.placement import PLACEMENTS, PlacedMLP
+from bn.statistics import Evidence, Interval, Plateau, decide, mean_ci, pair_by, paired_difference_ci, plateau
 from bn.training import TensorData, TrainConfig, evaluate_accuracy, train
 
 __all__ = ["CONFIG", "sigmoid_linearity", "linear_region_halfwidth", "validation_split",
@@ -221,3 +223,44 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
 if __name__ == "__main__":
     main()
+
+
+# ---------------------------------------------------------------------------------------------
+# The chapter's comparisons: runs of one placement, paired differences and the verdict rule.
+
+def placement_runs(result: dict[str, Any], placement: str) -> list[dict[str, Any]]:
+    """The runs of ``placement`` (``"before"``, ``"after"`` or ``"none"``)."""
+    if placement not in PLACEMENTS:
+        raise ValueError(f"unknown placement {placement!r}; the placements are {', '.join(PLACEMENTS)}")
+    return [r for r in result["runs"] if r["placement"] == placement]
+
+
+def paired_final(result: dict[str, Any], a: str, b: str, key: str = "final_test_acc") -> Interval:
+    """Mean over seeds of ``key`` for placement ``a`` minus ``b``, paired by seed, with its t interval."""
+    pairs = pair_by(placement_runs(result, a), placement_runs(result, b), key=lambda r: r["seed"])
+    return paired_difference_ci([x[key] for x, _ in pairs], [y[key] for _, y in pairs])
+
+
+def placement_plateau(result: dict[str, Any], placement: str) -> Plateau:
+    """The plateau rule on the validation curves of ``placement``'s runs (those that did not diverge)."""
+    runs = [r for r in placement_runs(result, placement) if not r["diverged"]]
+    return plateau([(r["eval_step"], r["val_acc"]) for r in runs], int(result["config"]["train"]["steps"]))
+
+
+def placement_verdict(result: dict[str, Any], a: str, b: str) -> str:
+    """The rule's verdict on "placement ``a`` ends with a higher test accuracy than ``b``": a claim about
+    where training ends, not tested unless both placements' runs plateaued."""
+    flat = placement_plateau(result, a).plateaued and placement_plateau(result, b).plateaued
+    return decide(Evidence(paired_final(result, a, b), 0.0, about_end=True, plateaued=flat)).word
+
+
+def accuracy_table(result: dict[str, Any]) -> Table:
+    """Per placement: mean validation and test accuracy of the runs that did not diverge, and how many diverged."""
+    rows = []
+    for placement in ("before", "after", "none"):
+        arm = placement_runs(result, placement)
+        finished = [r for r in arm if not r["diverged"]]
+        rows.append([placement, percent(mean_ci([r["final_val_acc"] for r in finished])),
+                     percent(mean_ci([r["final_test_acc"] for r in finished])),
+                     f"{len(arm) - len(finished)} of {len(arm)}"])
+    return Table(["BN", "validation accuracy (95 % CI)", "test accuracy (95 % CI)", "diverged"], rows)

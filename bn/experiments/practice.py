@@ -1,4 +1,4 @@
-"""The training runs of Part V ("In practice"), one function per chapter, and their command line.
+"""The training runs of Part IV ("In practice"), one function per chapter, and their command line.
 
     python -m bn.experiments.practice layer|watch|population|pitfalls [--smoke] [--out FILE]
 

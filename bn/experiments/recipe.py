@@ -23,11 +23,11 @@ import math
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-from bn.analysis import Interval, paired_ratio_ci
 from bn.experiments.base import Context, Experiment, RunSpec
-from bn.experiments.report import (Table, arms, budget, failed, final_accuracy, outcome_text, paired_final_difference,
-                                   paired_runs, percent, points, runs_of, steps_text, steps_to, times,
-                                   verdict)
+from bn.experiments.report import (CensoredRatio, Table, arms, failed, final_accuracy, outcome_text,
+                                   paired_final_difference, paired_runs, paired_speedup, percent, plateau_of, points,
+                                   runs_of, steps_text, verdict)
+from bn.statistics import VERDICTS, Evidence, Interval, decide
 from bn.experiments.settings import RECIPE_ITEMS, base_rate, cnn_model, cnn_profiles, recipe_setup
 
 CLAIM = ("BN alone does not take full advantage of the method; the network is accelerated by: a higher "
@@ -143,60 +143,15 @@ def arm_source(result: dict[str, Any], arm: str) -> str:
     return f"{name}: {there}"
 
 
-@dataclass(frozen=True)
-class StepRatio:
-    """How many times fewer steps ``better`` needs than ``reference`` to reach a target, over paired seeds.
-
-    A run that never reached the target counts as its step budget. ``kind``:
-    ``"exact"`` (every run got there); ``"at least"`` (only reference runs fell short, so
-    the ratio is a lower bound); ``"at most"`` (only runs of ``better`` fell short: an upper
-    bound); ``"unresolved"`` (a pair where both fell short, runs of both arms short in
-    different pairs, a target met at step 0, or no pair). ``per_seed``: the
-    ratio of each pair, budget filled in; ``censored``: whether that pair had a run short of it.
-    """
-
-    ratio: Interval | None
-    kind: str
-    per_seed: tuple[float, ...]
-    censored: tuple[bool, ...]
-    reached_reference: int
-    reached_better: int
-    n: int
-
-    def text(self, digits: int = 2) -> str:
-        if self.ratio is None:
-            return f"– (reached: {self.reached_better}/{self.n} vs {self.reached_reference}/{self.n})"
-        prefix = {"at least": "≥ ", "at most": "≤ "}.get(self.kind, "")
-        return prefix + times(self.ratio, digits)
-
-    def verdict(self) -> str:
-        """``"shown"`` (fewer steps), ``"reversed"`` (more) or ``"not resolved"``; a bound only settles its own side."""
-        v = verdict(self.ratio, 1.0)
-        if (self.kind == "at least" and v == "reversed") or (self.kind == "at most" and v == "shown"):
-            return "not resolved"
-        return v
+def step_ratio(reference: Sequence[dict[str, Any]], better: Sequence[dict[str, Any]], target: float
+               ) -> CensoredRatio:
+    """``steps(reference) / steps(better)`` to ``target`` over paired seeds (:func:`report.paired_speedup`)."""
+    return paired_speedup(reference, better, target)
 
 
-def step_ratio(reference: Sequence[dict[str, Any]], better: Sequence[dict[str, Any]], target: float) -> StepRatio:
-    """``steps(reference) / steps(better)`` to ``target`` over paired seeds (geometric mean, t interval)."""
-    pairs = paired_runs(reference, better)
-    sr = [steps_to(a, target) for a, _ in pairs]
-    sb = [steps_to(b, target) for _, b in pairs]
-    got_r, got_b = sum(v is not None for v in sr), sum(v is not None for v in sb)
-    n = len(pairs)
-    both_short = any(a is None and b is None for a, b in zip(sr, sb))
-    at_start = any(v == 0 for v in sr + sb)  # a target the untrained net already meets: no ratio
-    if n == 0 or both_short or at_start:
-        return StepRatio(None, "unresolved", (), (), got_r, got_b, n)
-    fr = [v if v is not None else budget(a) for v, (a, _) in zip(sr, pairs)]
-    fb = [v if v is not None else budget(b) for v, (_, b) in zip(sb, pairs)]
-    kind = "exact" if got_r == n and got_b == n else ("at least" if got_b == n else
-                                                        "at most" if got_r == n else "unresolved")
-    censored = tuple(a is None or b is None for a, b in zip(sr, sb))
-    per_seed = tuple(x / y for x, y in zip(fr, fb))
-    if kind == "unresolved":
-        return StepRatio(None, kind, per_seed, censored, got_r, got_b, n)
-    return StepRatio(paired_ratio_ci(fr, fb), kind, per_seed, censored, got_r, got_b, n)
+def steps_verdict(ratio: CensoredRatio) -> str:
+    """The verdict word on "fewer steps" (a bound settles only its own side)."""
+    return verdict(ratio.ratio, 1.0, bound=ratio.bound)
 
 
 @dataclass(frozen=True)
@@ -205,7 +160,9 @@ class Effect:
 
     ``accuracy``: mean paired difference of final test accuracy (fractions; pairs where
     a run failed left out, counted in ``failed_pairs``); ``differences``: the kept pairs'
-    differences; ``steps``: :class:`StepRatio` to the target.
+    differences; ``steps``: the censored step ratio to the target; ``plateaued``: whether both
+    arms' runs plateaued (:func:`report.plateau_of`), which a verdict on final accuracy, a claim
+    about where training ends, needs.
     """
 
     label: str
@@ -214,14 +171,20 @@ class Effect:
     accuracy: Interval | None
     failed_pairs: int
     differences: tuple[float, ...]
-    steps: StepRatio
+    steps: CensoredRatio
+    plateaued: bool
 
     @property
     def n(self) -> int:
         return self.steps.n
 
     def accuracy_verdict(self) -> str:
-        return verdict(self.accuracy, 0.0)
+        """The rule's verdict on "a higher final accuracy" (not tested unless both arms plateaued)."""
+        return decide(Evidence(self.accuracy, 0.0, about_end=True, plateaued=self.plateaued)).word
+
+    def steps_verdict(self) -> str:
+        """The rule's verdict on "fewer steps to the target"."""
+        return steps_verdict(self.steps)
 
     def accuracy_text(self) -> str:
         if self.accuracy is None:
@@ -238,7 +201,8 @@ def paired_effect(label: str, runs: dict[str, list[dict[str, Any]]], better: str
     iv, left_out = paired_final_difference(a, b)
     kept = [(x, y) for x, y in paired_runs(a, b) if not failed(x) and not failed(y)]
     diffs = tuple(x["history"]["final_test_acc"] - y["history"]["final_test_acc"] for x, y in kept)
-    return Effect(label, better, reference, iv, left_out, diffs, step_ratio(b, a, target))
+    flat = all(plateau_of(r).plateaued for r in (a, b) if any(not failed(x) for x in r))
+    return Effect(label, better, reference, iv, left_out, diffs, step_ratio(b, a, target), flat)
 
 
 def item_effects(runs: dict[str, list[dict[str, Any]]], target: float) -> dict[tuple[str, str], Effect]:
@@ -279,7 +243,7 @@ def control_effects(runs: dict[str, list[dict[str, Any]]], target: float) -> dic
 
 def effect_table(effects: dict[Any, Effect], target: float, first: str = "comparison") -> Table:
     """One row per effect: seeds paired, accuracy difference and its verdict, step ratio and its verdict."""
-    rows = [[e.label, str(e.n), e.accuracy_text(), e.accuracy_verdict(), e.steps.text(), e.steps.verdict()]
+    rows = [[e.label, str(e.n), e.accuracy_text(), e.accuracy_verdict(), e.steps.text(), e.steps_verdict()]
             for e in effects.values()]
     return Table([first, "seeds", "final test accuracy gained", "verdict",
                   f"times fewer steps to {100 * target:.1f} %", "verdict"], rows)
@@ -299,8 +263,17 @@ def configuration_table(result: dict[str, Any], runs: dict[str, list[dict[str, A
 def verdict_lists(effects: dict[tuple[str, str], Effect], direction: str, on: str = "accuracy"
                   ) -> dict[str, list[str]]:
     """The items of one direction (``"removed"`` / ``"added"``) grouped by verdict, on ``"accuracy"`` or ``"steps"``."""
-    out: dict[str, list[str]] = {"shown": [], "reversed": [], "not resolved": []}
+    out: dict[str, list[str]] = {v: [] for v in VERDICTS}
     for (item, d), e in effects.items():
         if d == direction:
-            out[e.accuracy_verdict() if on == "accuracy" else e.steps.verdict()].append(item)
+            out[e.accuracy_verdict() if on == "accuracy" else e.steps_verdict()].append(item)
     return out
+
+
+def verdict_text(effects: dict[tuple[str, str], Effect], verdict_word: str, direction: str, on: str) -> str:
+    """The items of ``direction`` whose verdict on ``on`` (``"accuracy"`` or ``"steps"``) is ``verdict_word``,
+    each with its evidence: ``"5× rate (+4.6 points [3.8, 5.5])"``, or ``"none"``."""
+    keys = verdict_lists(effects, direction, on)[verdict_word]
+    texts = [f"{ITEM_TEXT[k]} ({effects[k, direction].accuracy_text() if on == 'accuracy' else effects[k, direction].steps.text()})"
+             for k in keys]
+    return "; ".join(texts) if texts else "none"

@@ -7,9 +7,10 @@ never reached a target accuracy has a *censored* step count, "> its budget":
 it enters a paired speedup as its budget, which makes that speedup a lower
 bound, never as a missing value.
 
-Comparisons are paired: equal seeds give two arms the same initialization draw,
-data order and augmentation stream, so the statistics are taken over per-seed
-differences (or log ratios), with t intervals (``bn.analysis``).
+Comparisons are paired by seed (what a pair shares is computed by
+:func:`bn.experiments.pairing.shared_streams`), so the statistics are taken over
+per-seed differences (or log ratios), with t intervals; verdicts come from the one
+rule, :func:`bn.statistics.decide`.
 """
 
 from __future__ import annotations
@@ -19,14 +20,16 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from bn.analysis import (Interval, eval_accuracies, first_reaching, mean_ci, paired_difference_ci,
-                         paired_ratio_ci)
+from bn.analysis import eval_accuracies, first_reaching
+from bn.statistics import (CensoredRatio, Evidence, Interval, Plateau, censored_ratio, decide, mean_ci, pair_by,
+                           paired_difference_ci, plateau)
 # The chapters read a result through this module; its cells' text is built in bn.formatting.
 from bn.formatting import Table, count, percent, points, times
 
-__all__ = ["Speedup", "Table", "arms", "baseline_best", "best_accuracy", "count", "failed", "final_accuracy",
-           "mean_curve", "outcome", "outcome_counts", "outcome_text", "paired_final_difference", "paired_runs",
-           "paired_speedup", "percent", "points", "runs_of", "steps_to", "sweep_table", "times", "verdict"]
+__all__ = ["CensoredRatio", "Table", "arms", "baseline_best", "best_accuracy", "count", "failed", "final_accuracy",
+           "mean_curve", "outcome", "outcome_counts", "outcome_text", "paired_best_difference",
+           "paired_final_difference", "paired_runs", "paired_speedup", "percent", "plateau_of", "points", "runs_of",
+           "steps_to", "sweep_table", "times", "verdict"]
 
 
 def runs_of(result: dict[str, Any], arm: str, include_sweep: bool = False) -> list[dict[str, Any]]:
@@ -111,48 +114,18 @@ def budget(run: dict[str, Any], x: str = "eval_step") -> float:
 
 def paired_runs(a: Sequence[dict[str, Any]], b: Sequence[dict[str, Any]]
                 ) -> list[tuple[dict[str, Any], dict[str, Any]]]:
-    """The runs of ``a`` and ``b`` with equal seeds, in seed order."""
-    by_seed = {r["spec"]["seed"]: r for r in b}
-    return [(r, by_seed[r["spec"]["seed"]]) for r in sorted(a, key=lambda r: r["spec"]["seed"])
-            if r["spec"]["seed"] in by_seed]
-
-
-@dataclass(frozen=True)
-class Speedup:
-    """How many times fewer steps (or seconds) ``other`` needs than ``base`` to reach a target, over paired seeds.
-
-    ``kind``: ``"exact"`` (every run of both arms reached the target); ``"at least"``
-    (some base runs never did and count as their budget, so the ratio is a lower bound);
-    ``"unresolved"`` (some ``other`` runs never did: no ratio). ``reached`` counts the runs
-    of each arm that got there, of ``n`` pairs.
-    """
-
-    ratio: Interval | None
-    kind: str
-    reached_base: int
-    reached_other: int
-    n: int
-
-    def text(self, digits: int = 2) -> str:
-        if self.ratio is None:
-            return f"– ({self.reached_other}/{self.n} reached it)"
-        prefix = "≥ " if self.kind == "at least" else ""
-        return prefix + times(self.ratio, digits)
+    """The runs of ``a`` and ``b`` with equal seeds, in seed order (:func:`bn.statistics.pair_by`)."""
+    return pair_by(a, b, key=lambda r: r["spec"]["seed"])
 
 
 def paired_speedup(base: Sequence[dict[str, Any]], other: Sequence[dict[str, Any]], target: float,
-                   x: str = "eval_step") -> Speedup:
-    """Geometric mean over seeds of ``steps(base) / steps(other)`` to ``target``, with its t interval."""
+                   x: str = "eval_step") -> CensoredRatio:
+    """How many times fewer steps (``x="train_seconds"``: seconds) ``other`` needs than ``base`` to reach
+    ``target``, over paired seeds: :func:`bn.statistics.censored_ratio`, a run that never got there
+    counting as its budget."""
     pairs = paired_runs(base, other)
-    sa = [steps_to(a, target, x) for a, _ in pairs]
-    sb = [steps_to(b, target, x) for _, b in pairs]
-    ra, rb = sum(v is not None for v in sa), sum(v is not None for v in sb)
-    if not pairs or rb < len(pairs):
-        return Speedup(None, "unresolved", ra, rb, len(pairs))
-    filled = [v if v is not None else budget(a, x) for v, (a, _) in zip(sa, pairs)]
-    if min(filled + sb) <= 0:  # the untrained net already had that accuracy: no speedup to measure
-        return Speedup(None, "unresolved", ra, rb, len(pairs))
-    return Speedup(paired_ratio_ci(filled, sb), "exact" if ra == len(pairs) else "at least", ra, rb, len(pairs))
+    return censored_ratio([steps_to(a, target, x) for a, _ in pairs], [steps_to(b, target, x) for _, b in pairs],
+                          [budget(a, x) for a, _ in pairs], [budget(b, x) for _, b in pairs])
 
 
 def steps_text(runs: Sequence[dict[str, Any]], target: float) -> str:
@@ -177,16 +150,30 @@ def paired_final_difference(a: Sequence[dict[str, Any]], b: Sequence[dict[str, A
     return iv, len(pairs) - len(kept)
 
 
-def verdict(iv: Interval | None, null: float = 1.0) -> str:
-    """What an interval settles against ``null`` (1 for a ratio, 0 for a difference):
-    ``"shown"`` (above it), ``"reversed"`` (below it) or ``"not resolved"``."""
-    if iv is None:
-        return "not resolved"
-    if iv.low > null:
-        return "shown"
-    if iv.high < null:
-        return "reversed"
-    return "not resolved"
+def verdict(iv: Interval | None, null: float = 1.0, claimed: str = "above", bound: str = "exact") -> str:
+    """The verdict word of :func:`bn.statistics.decide` on a paired comparison that is not about where
+    training ends (1 is "no effect" for a ratio, 0 for a difference)."""
+    return decide(Evidence(iv, null, claimed=claimed, bound=bound)).word
+
+
+def plateau_of(runs: Sequence[dict[str, Any]]) -> Plateau:
+    """The plateau rule (:func:`bn.statistics.plateau`) on the periodic accuracy of the completed ``runs``."""
+    done = [r for r in runs if not failed(r)]
+    if not done:
+        raise ValueError("no run completed: a plateau needs whole runs")
+    return plateau([(r["history"]["eval_step"], eval_accuracies(r["history"])) for r in done],
+                   int(done[0]["spec"]["train"]["steps"]))
+
+
+def paired_best_difference(a: Sequence[dict[str, Any]], b: Sequence[dict[str, Any]]) -> tuple[Interval | None, int]:
+    """Mean over seeds of the best periodic (validation) accuracy ``a - b`` (the paper's "maximum
+    accuracy"), for pairs where both completed; and how many pairs were left out because a run failed."""
+    pairs = paired_runs(a, b)
+    kept = [(x, y) for x, y in pairs if not failed(x) and not failed(y)]
+    if not kept:
+        return None, len(pairs)
+    return (paired_difference_ci([best_accuracy(x) for x, _ in kept], [best_accuracy(y) for _, y in kept]),
+            len(pairs) - len(kept))
 
 
 def mean_curve(runs: Sequence[dict[str, Any]], key: str | None = None, x: str = "eval_step"
@@ -274,3 +261,28 @@ def relative_to(value: float, iv: Interval) -> str:
     if value > iv.high:
         return "above our interval"
     return "inside our interval"
+
+
+def seeds_text(result: dict[str, Any]) -> str:
+    """How many seeds each arm of ``result`` actually ran (sweep runs excluded): ``"5 for 6 arms; 1 for 4"``.
+
+    Read from the runs themselves, not from the profile's list, which names the seeds an arm
+    *may* run.
+    """
+    from bn.experiments.base import seeds_run
+
+    counts: dict[int, int] = {}
+    for seeds in seeds_run(result["runs"]).values():
+        counts[len(seeds)] = counts.get(len(seeds), 0) + 1
+    parts = [f"{n} for {k} arm{'s' if k > 1 else ''}" for n, k in sorted(counts.items(), reverse=True)]
+    return "; ".join(parts)
+
+
+def final_verdict(better: Sequence[dict[str, Any]], reference: Sequence[dict[str, Any]],
+                  diff: Interval | None = None) -> str:
+    """The rule's verdict on "``better`` ends with a higher final test accuracy than ``reference``": a claim
+    about where training ends, so not tested unless both arms' runs plateaued (:func:`plateau_of`)."""
+    if diff is None:
+        diff, _ = paired_final_difference(better, reference)
+    flat = all(plateau_of(r).plateaued for r in (better, reference) if any(not failed(x) for x in r))
+    return decide(Evidence(diff, 0.0, about_end=True, plateaued=flat)).word

@@ -1,14 +1,12 @@
 """The scorecard: every training claim of the paper, the paper's number, ours with its interval, the verdict.
 
 Each row is computed from the committed result files by the same ``report``
-functions the chapters use, so the preface and Part III show exactly what the
-chapters conclude. A verdict is one of:
-
-* ``reproduced``: our interval lies on the paper's side of "no effect";
-* ``reversed``: it lies on the other side;
-* ``not resolved``: it includes "no effect";
-* ``not reproduced``: a condition of the claim fails in our data (e.g. a run the
-  paper says trains does not).
+functions the chapters use, and its verdict by the one rule,
+:func:`bn.statistics.decide` (reproduced, reversed, not resolved, not tested at
+this budget). The chapters glue their rows' verdicts from here
+(:func:`glue_chapter`), so the preface, Part III and each chapter say the same.
+A last column says whether a reproduced or reversed verdict survives Holm's
+correction over all rows that made a test.
 """
 
 from __future__ import annotations
@@ -20,223 +18,205 @@ from bn import paper
 from bn.experiments import report
 from bn.formatting import Table
 from bn.results import load_result
-
-VERDICT = {"shown": "reproduced", "reversed": "reversed", "not resolved": "not resolved"}
+from bn.statistics import Evidence, Outcomes, Verdict, decide, holm
 
 
 @dataclass(frozen=True)
 class Row:
-    """One claim: where it is tested, what the paper reports, what we measured, the verdict."""
+    """One claim: its key (glue names ``verdict_KEY``), where it is tested, the paper's number, ours, the verdict."""
 
+    key: str
     claim: str
     chapter: str
     paper: str
     ours: str
-    verdict: str
-
-
-def _ratio_verdict(up: "report.Speedup", paper_value: float) -> str:
-    """The verdict on a speedup, and where the paper's number falls: "reproduced, smaller" when the
-    paper's speedup lies above our interval, "reproduced, larger" when below it."""
-    if up.ratio is None:
-        return "not resolved"
-    verdict = VERDICT[report.verdict(up.ratio)]
-    if verdict == "reproduced" and paper_value > up.ratio.high:
-        return "reproduced, smaller"
-    if verdict == "reproduced" and paper_value < up.ratio.low and up.kind == "exact":
-        return "reproduced, larger"
-    return verdict
+    verdict: Verdict
 
 
 def _all_trained(runs: list[dict[str, Any]]) -> bool:
     return all(not report.failed(r) for r in runs)
 
 
-def _all_failed(runs: list[dict[str, Any]]) -> bool:
-    return all(report.failed(r) for r in runs)
-
-
-def convergence_row(conv: dict[str, Any]) -> Row:
-    base, bn = report.runs_of(conv, "no_bn"), report.runs_of(conv, "bn")
-    up = report.paired_speedup(base, bn, report.baseline_best(base))
-    return Row("BN alone (BN-Baseline) reaches the baseline's best accuracy in fewer steps", "02_convergence",
-               f"{paper.fig3_speedup('BN-Baseline'):.1f}× fewer steps", f"{up.text()} fewer steps",
-               _ratio_verdict(up, paper.fig3_speedup("BN-Baseline")))
-
-
-def x5_row(conv: dict[str, Any], lrs: dict[str, Any]) -> Row:
-    base, x5 = report.runs_of(conv, "no_bn"), report.runs_of(lrs, "bn_x5")
-    up = report.paired_speedup(base, x5, report.baseline_best(base))
-    return Row("BN-x5 (BN, 5× rate, the recipe) reaches it far faster still", "03_learning_rates",
-               f"{paper.fig3_speedup('BN-x5'):.1f}× fewer steps", f"{up.text()} fewer steps",
-               _ratio_verdict(up, paper.fig3_speedup("BN-x5")))
-
-
-def higher_rate_row(lrs: dict[str, Any]) -> Row:
-    """BN trains at rates where the network without it fails: the highest rung where BN trained on every seed."""
-    rungs = sorted(lrs["config"]["multipliers"])
-    ok = [m for m in rungs if _all_trained(report.runs_of(lrs, f"bn_x{m:g}"))
-          and _all_failed(report.runs_of(lrs, f"no_bn_x{m:g}"))]
-    top = max(rungs)
-    ours = (f"BN trains where no BN fails at ×{', ×'.join(f'{m:g}' for m in ok)}; at ×{top:g}: BN "
-            f"{report.outcome_text(report.runs_of(lrs, f'bn_x{top:g}'))}, no BN "
-            f"{report.outcome_text(report.runs_of(lrs, f'no_bn_x{top:g}'))}") if ok else "no rung separates the arms"
-    return Row("BN allows much higher learning rates without divergence", "03_learning_rates",
-               "BN-x5 and BN-x30 train", ours, "reproduced" if ok else "not reproduced")
-
-
-def x30_row(lrs: dict[str, Any]) -> Row:
-    x5, x30 = report.runs_of(lrs, "bn_x5"), report.runs_of(lrs, "bn_x30")
-    diff, left_out = report.paired_final_difference(x30, x5)
-    paper_gain = paper.FIG3_MAX_ACCURACY["BN-x30"] - paper.FIG3_MAX_ACCURACY["BN-x5"]
-    if not _all_trained(x30):
-        return Row("BN-x30 trains, to a higher final accuracy than BN-x5", "03_learning_rates",
-                   f"{100 * paper_gain:+.1f} points", f"BN-x30 {report.outcome_text(x30)}", "not reproduced")
-    return Row("BN-x30 trains, to a higher final accuracy than BN-x5", "03_learning_rates",
-               f"{100 * paper_gain:+.1f} points", report.points(diff), VERDICT[report.verdict(diff, 0.0)])
-
-
-def recipe_rate_row(lrs: dict[str, Any]) -> Row:
-    """The higher rate's own share of BN-x5's gain: BN-x5 against the recipe at the base rate (both with BN)."""
-    diff, _ = report.paired_final_difference(report.runs_of(lrs, "bn_x5"), report.runs_of(lrs, "bn_x1"))
-    return Row("Within the recipe, the 5× rate itself raises the final accuracy", "03_learning_rates",
-               "not reported alone", report.points(diff), VERDICT[report.verdict(diff, 0.0)])
-
-
-def sigmoid_row(sig: dict[str, Any]) -> Row:
-    no_bn, x5 = report.runs_of(sig, "no_bn"), report.runs_of(sig, "bn_x5")
-    acc = report.final_accuracy(x5)
-    ours = f"BN-x5-Sigmoid {report.percent(acc)}; no BN: {report.outcome_text(no_bn)}"
-    if acc is None:
-        verdict = "not reproduced"
-    elif _all_failed(no_bn):
-        verdict = "reproduced"
-    else:
-        diff, _ = report.paired_final_difference(x5, no_bn)
-        verdict = VERDICT[report.verdict(diff, 0.0)]
-    return Row("BN makes a sigmoid network trainable where it otherwise is not", "04_sigmoid",
-               f"{100 * paper.FIG3_MAX_ACCURACY['BN-x5-Sigmoid']:.1f} % vs < 0.1 %", ours, verdict)
-
-
-def _init_cost(init: dict[str, Any], conv: dict[str, Any], arm: str, scale: float
-               ) -> tuple[list[dict[str, Any]], dict[int, float]]:
-    """The runs of ``arm`` at ``scale`` and, per seed, the final accuracy they lose against the same seed at x1."""
-    runs = report.runs_of(init, f"{arm}_init{scale:g}")
-    ref = {r["spec"]["seed"]: r for r in report.runs_of(conv, arm)}
-    return runs, {r["spec"]["seed"]: r["history"]["final_test_acc"] - ref[r["spec"]["seed"]]["history"]["final_test_acc"]
-                  for r in runs if not report.failed(r) and not report.failed(ref[r["spec"]["seed"]])}
-
-
-def initialization_row(init: dict[str, Any], conv: dict[str, Any]) -> Row:
-    """Less care about initialization: what a 10x larger or smaller init does to each arm, against x1.
-
-    Per scale: if BN fails, not reproduced; if BN trains and no BN fails, reproduced; if both
-    train, the paired difference of their accuracy changes (BN's minus no BN's) decides.
-    """
-    from bn.analysis import paired_difference_ci
-
-    parts, verdicts = [], []
-    for scale in init["measures"]["init_scales"]:
-        bn_runs, bn_cost = _init_cost(init, conv, "bn", scale)
-        nb_runs, nb_cost = _init_cost(init, conv, "no_bn", scale)
-        bn_text = (report.points(paired_difference_ci(list(bn_cost.values()), [0.0] * len(bn_cost)))
-                   if len(bn_cost) == len(bn_runs) else report.outcome_text(bn_runs))
-        nb_text = (report.points(paired_difference_ci(list(nb_cost.values()), [0.0] * len(nb_cost)))
-                   if len(nb_cost) == len(nb_runs) else report.outcome_text(nb_runs))
-        parts.append(f"×{scale:g}: BN {bn_text}, no BN {nb_text}")
-        if len(bn_cost) < len(bn_runs):
-            verdicts.append("not reproduced")
-        elif len(nb_cost) < len(nb_runs):
-            verdicts.append("reproduced")
-        else:
-            seeds = sorted(set(bn_cost) & set(nb_cost))
-            d = paired_difference_ci([bn_cost[s] for s in seeds], [nb_cost[s] for s in seeds])
-            verdicts.append(VERDICT[report.verdict(d, 0.0)])
-    verdict = verdicts[0] if len(set(verdicts)) == 1 else "; ".join(
-        f"×{s:g}: {v}" for s, v in zip(init["measures"]["init_scales"], verdicts))
-    return Row("BN allows less careful initialization", "05_initialization", "qualitative",
-               "; ".join(parts) + " (final test accuracy against ×1, same seeds)", verdict)
-
-
-def bn_alone_not_enough_row(conv: dict[str, Any], lrs: dict[str, Any]) -> Row:
-    """BN alone does not take full advantage: BN-x5 against BN-Baseline, steps to the baseline's best."""
-    target = report.baseline_best(report.runs_of(conv, "no_bn"))
-    up = report.paired_speedup(report.runs_of(conv, "bn"), report.runs_of(lrs, "bn_x5"), target)
-    steps = paper.FIG3_STEPS_TO_INCEPTION_MAX
-    return Row("BN alone does not take full advantage: the recipe speeds BN up further", "06_recipe",
-               f"{steps['BN-Baseline'] / steps['BN-x5']:.1f}× fewer steps than BN-Baseline",
-               f"{up.text()} fewer steps than BN-Baseline",
-               _ratio_verdict(up, steps["BN-Baseline"] / steps["BN-x5"]))
-
-
-def recipe_items_row(rec: dict[str, Any], conv: dict[str, Any], lrs: dict[str, Any]) -> Row:
-    """Each item of the recipe, added alone to BN-Baseline and removed alone from the full recipe:
-    how many raise the final test accuracy with an interval that excludes 0 (paired by seed)."""
-    from bn.experiments.settings import RECIPE_ITEMS
-
-    baseline, full = report.runs_of(conv, "bn"), report.runs_of(lrs, "bn_x5")
-    added, removed = [], []
-    for item in RECIPE_ITEMS:
-        alone, _ = report.paired_final_difference(report.runs_of(rec, f"only_{item}"), baseline)
-        without = report.runs_of(lrs, "bn_x1") if item == "higher_lr" else report.runs_of(rec, f"without_{item}")
-        lost, _ = report.paired_final_difference(full, without)
-        added.append(report.verdict(alone, 0.0))
-        removed.append(report.verdict(lost, 0.0))
-    names = {"higher_lr": "5× rate", "no_dropout": "no dropout", "less_l2": "L2 / 5",
-             "faster_decay": "6× faster decay", "fewer_distortions": "no crops"}
-
-    def which(verdicts: list[str], v: str) -> str:
-        hits = [names[item] for item, w in zip(RECIPE_ITEMS, verdicts) if w == v]
-        return ", ".join(hits) if hits else "none"
-
-    ours = (f"missed when removed: {which(removed, 'shown')}; better without: {which(removed, 'reversed')}; "
-            f"helps added alone: {which(added, 'shown')}; hurts added alone: {which(added, 'reversed')}; "
-            f"the rest not resolved (final test accuracy; 2 seeds except the 5× rate's 5)")
-    helps = {i for i, a, r in zip(RECIPE_ITEMS, added, removed) if "shown" in (a, r)}
-    hurts = {i for i, a, r in zip(RECIPE_ITEMS, added, removed) if "reversed" in (a, r)}
-    if helps == set(RECIPE_ITEMS) and not hurts:
-        verdict = "reproduced"
-    elif not helps and not hurts:
-        verdict = "not resolved"
-    else:
-        verdict = (f"reproduced for {len(helps - hurts)}, reversed for {len(hurts - helps)}, "
-                   f"not resolved for {len(RECIPE_ITEMS) - len(helps | hurts)} of {len(RECIPE_ITEMS)} items")
-    return Row("Each item of the recipe accelerates the BN network", "06_recipe", "qualitative (Sec. 4.2.1)", ours,
-               verdict)
+def _speedup_row(key: str, claim: str, chapter: str, base: list, other: list, paper_value: float | None,
+                 paper_text: str, target_runs: list | None = None, suffix: str = " fewer steps") -> Row:
+    """A speedup claim: steps to the reference arm's best, censored ratio, judged by the rule. The
+    target is set by the budget when the arm that sets it has not plateaued."""
+    target_runs = base if target_runs is None else target_runs
+    up = report.paired_speedup(base, other, report.baseline_best(target_runs))
+    from_budget = not report.plateau_of(target_runs).plateaued
+    v = decide(Evidence(up.ratio, 1.0, bound=up.bound, paper=paper_value, target_from_budget=from_budget))
+    ours = up.text() + suffix + ("; the target is where the budget ran out" if from_budget else "")
+    return Row(key, claim, chapter, paper_text, ours, v)
 
 
 def fig1_speed_row(fig1: dict[str, Any]) -> Row:
     """Fig. 1(a): the MLP with BN reaches the no-BN arm's best accuracy in fewer steps (each at its own rate)."""
     no_bn, bn = report.runs_of(fig1, "no_bn"), report.runs_of(fig1, "bn")
-    up = report.paired_speedup(no_bn, bn, report.baseline_best(no_bn))
-    diff, _ = report.paired_final_difference(bn, no_bn)
-    return Row("Fig. 1: with BN the MLP trains faster and reaches higher accuracy", "01_fig1_mlp",
-               "qualitative (Fig. 1a)", f"{up.text()} fewer steps; {report.points(diff)} final",
-               VERDICT[report.verdict(up.ratio)] if up.ratio else "not resolved")
+    return _speedup_row("fig1_speed", "Fig. 1: with BN the MLP trains faster", "01_fig1_mlp", no_bn, bn, None,
+                        "qualitative (Fig. 1a)")
 
 
-def fig1_stability_row(fig1: dict[str, Any]) -> Row:
-    """Fig. 1(b, c): the median of a sigmoid's input drifts less with BN (paired ratio of drifts, no BN / BN)."""
-    from bn.experiments.fig1_mlp import drift_summary
+def fig1_stability_row(rates: dict[str, Any]) -> Row:
+    """Fig. 1(b, c) at equal rates: the rule of :mod:`bn.experiments.fig1_rates` (all four ratios agree)."""
+    from bn.experiments.fig1_rates import UNITS, comparisons
 
-    summary = drift_summary(report.runs_of(fig1, "no_bn"), report.runs_of(fig1, "bn"),
-                            fig1["measures"]["drift_after_step"])
-    ratio = summary.ratio[1]  # the median
-    return Row("Fig. 1: a sigmoid's input distribution is much more stable with BN", "01_fig1_mlp",
-               "qualitative (Fig. 1b, c)", f"drift of the median, no BN / BN: {report.times(ratio)}",
-               VERDICT[report.verdict(ratio)])
+    comps = comparisons(rates)
+    verdicts = [decide(Evidence(c.ratio[u], 1.0)) for c in comps for u in UNITS]
+    words = {v.word for v in verdicts}
+    ps = [v.p for v in verdicts]
+    if len(words) == 1 and words <= {"reproduced", "reversed"}:
+        # every ratio must exclude 1 on the same side: the p of "all four" is the largest one
+        v = Verdict(words.pop(), None, "all four ratios exclude 1 on the same side", max(ps))
+    else:
+        v = Verdict("not resolved", None, "the ratios fall on different sides of 1 (or include it)", None)
+    ours = "; ".join(f"rate {c.lr:g}: " + ", ".join(f"{report.times(c.ratio[u])} ({u})" for u in UNITS)
+                     for c in comps)
+    return Row("fig1_stability", "Fig. 1: a sigmoid's input distribution is much more stable with BN",
+               "01_fig1_mlp", "qualitative (Fig. 1b, c)", "drift of the median, no BN / BN, " + ours, v)
+
+
+def convergence_row(conv: dict[str, Any]) -> Row:
+    base, bn = report.runs_of(conv, "no_bn"), report.runs_of(conv, "bn")
+    return _speedup_row("convergence_speed", "BN alone (BN-Baseline) reaches the baseline's best accuracy in fewer steps",
+                        "02_convergence", base, bn, paper.fig3_speedup("BN-Baseline"),
+                        f"{paper.fig3_speedup('BN-Baseline'):.1f}× fewer steps")
+
+
+def _end_row(key: str, claim: str, long: dict[str, Any], better: str, reference: str, paper_gain: float) -> Row:
+    """A claim about where training ends: paired best validation accuracy, judged only if both arms plateaued."""
+    a, b = report.runs_of(long, better), report.runs_of(long, reference)
+    diff, left_out = report.paired_best_difference(a, b)
+    plats = [report.plateau_of(r) for r in (a, b) if any(not report.failed(x) for x in r)]
+    flat = len(plats) == 2 and all(p.plateaued for p in plats)
+    v = decide(Evidence(diff, 0.0, about_end=True, plateaued=flat, paper=paper_gain))
+    still = [lbl for lbl, p in zip((a[0]["spec"]["label"], b[0]["spec"]["label"]), plats) if not p.plateaued]
+    ours = (f"{report.points(diff)} best validation accuracy at {a[0]['spec']['train']['steps']} steps"
+            + (f"; still rising: {', '.join(still)}" if still else "; both plateaued"))
+    return Row(key, claim, "07_long_training", f"{100 * paper_gain:+.1f} points", ours, v)
+
+
+def bn_baseline_end_row(long: dict[str, Any]) -> Row:
+    gain = paper.FIG3_MAX_ACCURACY["BN-Baseline"] - paper.FIG3_MAX_ACCURACY["Inception"]
+    return _end_row("bn_baseline_end", "Trained to the end, BN-Baseline reaches a higher accuracy than the baseline",
+                    long, "bn", "no_bn", gain)
+
+
+def x30_row(long: dict[str, Any]) -> Row:
+    gain = paper.FIG3_MAX_ACCURACY["BN-x30"] - paper.FIG3_MAX_ACCURACY["BN-x5"]
+    return _end_row("x30_end", "Trained to the end, BN-x30 reaches a higher accuracy than BN-x5", long, "bn_x30",
+                    "bn_x5", gain)
+
+
+def x5_row(conv: dict[str, Any], lrs: dict[str, Any]) -> Row:
+    base, x5 = report.runs_of(conv, "no_bn"), report.runs_of(lrs, "bn_x5")
+    return _speedup_row("x5_speed", "BN-x5 (BN, 5× rate, the recipe) reaches it far faster still", "03_learning_rates",
+                        base, x5, paper.fig3_speedup("BN-x5"), f"{paper.fig3_speedup('BN-x5'):.1f}× fewer steps")
+
+
+def higher_rate_row(lrs: dict[str, Any]) -> Row:
+    """BN trains at the rate where the network without it fails: the top rung, ×30 (the paper's BN-x30)."""
+    top = max(lrs["config"]["multipliers"])
+    bn, no_bn = report.runs_of(lrs, f"bn_x{top:g}"), report.runs_of(lrs, f"no_bn_x{top:g}")
+    done = lambda runs: sum(not report.failed(r) for r in runs)  # noqa: E731
+    v = decide(Outcomes(trains=(done(bn), len(bn)), fails=(done(no_bn), len(no_bn))))
+    ours = f"at ×{top:g}: BN {report.outcome_text(bn)}, no BN {report.outcome_text(no_bn)}"
+    return Row("higher_rates", "BN allows much higher learning rates without divergence", "03_learning_rates",
+               "BN-x5 and BN-x30 train", ours, v)
+
+
+def recipe_rate_row(conv: dict[str, Any], lrs: dict[str, Any]) -> Row:
+    """The higher rate's own share: BN-x5 against the recipe at the base rate (both with BN), in steps."""
+    return _speedup_row("recipe_rate", "Within the recipe, the 5× rate itself speeds BN up", "03_learning_rates",
+                        report.runs_of(lrs, "bn_x1"), report.runs_of(lrs, "bn_x5"), None, "not reported alone",
+                        target_runs=report.runs_of(conv, "no_bn"))
+
+
+def bn_alone_not_enough_row(conv: dict[str, Any], lrs: dict[str, Any]) -> Row:
+    """BN alone does not take full advantage: BN-x5 against BN-Baseline, steps to the baseline's best."""
+    steps = paper.FIG3_STEPS_TO_INCEPTION_MAX
+    ratio = steps["BN-Baseline"] / steps["BN-x5"]
+    return _speedup_row("recipe_package", "BN alone does not take full advantage: the recipe speeds BN up further",
+                        "06_recipe", report.runs_of(conv, "bn"), report.runs_of(lrs, "bn_x5"), ratio,
+                        f"{ratio:.1f}× fewer steps than BN-Baseline", target_runs=report.runs_of(conv, "no_bn"),
+                        suffix=" fewer steps than BN-Baseline")
+
+
+def sigmoid_row(sig: dict[str, Any], long: dict[str, Any]) -> Row:
+    """BN-x5-Sigmoid trains; the sigmoid network without BN, trained four times longer without a stop
+    at chance, does not (:func:`bn.experiments.long_training.sustains_learning`)."""
+    from bn.experiments.long_training import sustains_learning
+
+    x5 = report.runs_of(sig, "bn_x5")
+    no_bn = report.runs_of(long, "no_bn_sigmoid")
+    learned = sum(sustains_learning(r) for r in no_bn)
+    v = decide(Outcomes(trains=(sum(not report.failed(r) for r in x5), len(x5)), fails=(learned, len(no_bn))))
+    acc = report.final_accuracy(x5)
+    ours = (f"BN-x5-Sigmoid {report.outcome_text(x5)}, {report.percent(acc)}; no BN at "
+            f"{no_bn[0]['spec']['train']['steps']} steps: {learned} of {len(no_bn)} above chance")
+    return Row("sigmoid", "BN makes a sigmoid network trainable where it otherwise is not", "04_sigmoid",
+               f"{100 * paper.FIG3_MAX_ACCURACY['BN-x5-Sigmoid']:.1f} % vs < 0.1 %", ours, v)
+
+
+def initialization_row(init: dict[str, Any], conv: dict[str, Any]) -> Row:
+    """Less care about initialization: at each scale, BN trains where no BN fails (outcomes, exact test);
+    reproduced only if it is so at every scale."""
+    from bn.experiments.initialization import compare_scale
+
+    seeds = sorted({r["spec"]["seed"] for r in report.runs_of(init, f"bn_init{init['measures']['init_scales'][0]:g}")})
+    parts, verdicts = [], []
+    for scale in init["measures"]["init_scales"]:
+        c = compare_scale(init, conv, scale, seeds)
+        n = {bn: sum(c.outcomes[bn].values()) for bn in (False, True)}
+        verdicts.append(decide(Outcomes(trains=(c.outcomes[True]["completed"], n[True]),
+                                        fails=(c.outcomes[False]["completed"], n[False]))))
+        parts.append(f"×{scale:g}: BN {c.outcomes[True]['completed']}/{n[True]} trained, "
+                     f"no BN {c.outcomes[False]['completed']}/{n[False]}")
+    words = {v.word for v in verdicts}
+    if len(words) == 1:
+        ps = [v.p for v in verdicts]
+        v = Verdict(words.pop(), None, "the same at every scale", max(ps) if None not in ps else None)
+    else:
+        v = Verdict("not resolved", None, "; ".join(f"×{s:g}: {w.word}" for s, w in
+                                                   zip(init["measures"]["init_scales"], verdicts)), None)
+    return Row("initialization", "BN allows less careful initialization", "05_initialization", "qualitative",
+               "; ".join(parts), v)
+
+
+def recipe_items_row(rec: dict[str, Any], conv: dict[str, Any], lrs: dict[str, Any]) -> Row:
+    """Each item of the recipe accelerates the BN network: per item, the step ratio to the baseline's best,
+    removed from the full recipe and added alone to BN-Baseline; reproduced only if every item is."""
+    from bn.experiments import recipe
+
+    runs = recipe.arm_runs(rec, {"convergence": conv, "learning_rates": lrs})
+    target = report.baseline_best(report.runs_of(conv, "no_bn"))
+    effects = recipe.item_effects(runs, target)
+    words = {item: {e.steps_verdict() for (i, _), e in effects.items() if i == item} for item in recipe.RECIPE_ITEMS}
+    seeds = sorted({e.n for e in effects.values()})
+    if all(w == {"reproduced"} or w == {"reproduced", "not resolved"} for w in words.values()):
+        word = "reproduced"
+    elif all("reversed" in w for w in words.values()):
+        word = "reversed"
+    else:
+        word = "not resolved"
+    resolved = sorted(recipe.ITEM_TEXT[i] for i, w in words.items() if w & {"reproduced", "reversed"})
+    ours = (f"steps to the baseline's best, each item removed and added alone: "
+            f"{'resolved for ' + ', '.join(resolved) if resolved else 'no item resolved'} "
+            f"({'/'.join(map(str, seeds))} seeds)")
+    return Row("recipe_items", "Each item of the recipe accelerates the BN network", "06_recipe",
+               "qualitative (Sec. 4.2.1)", ours, Verdict(word, None, "per item, on steps to the target", None))
 
 
 ROWS: list[tuple[Callable[..., Row], tuple[str, ...]]] = [
     (fig1_speed_row, ("fig1_mlp",)),
-    (fig1_stability_row, ("fig1_mlp",)),
+    (fig1_stability_row, ("fig1_equal_rates",)),
     (convergence_row, ("convergence",)),
+    (bn_baseline_end_row, ("long_training",)),
     (x5_row, ("convergence", "learning_rates")),
     (higher_rate_row, ("learning_rates",)),
-    (x30_row, ("learning_rates",)),
-    (recipe_rate_row, ("learning_rates",)),
+    (x30_row, ("long_training",)),
+    (recipe_rate_row, ("convergence", "learning_rates")),
     (bn_alone_not_enough_row, ("convergence", "learning_rates")),
-    (sigmoid_row, ("sigmoid",)),
+    (sigmoid_row, ("sigmoid", "long_training")),
     (initialization_row, ("initialization", "convergence")),
     (recipe_items_row, ("recipe", "convergence", "learning_rates")),
 ]
@@ -249,7 +229,29 @@ def rows(results: dict[str, dict[str, Any]] | None = None) -> list[Row]:
     return [make(*[results[n] for n in needs]) for make, needs in ROWS]
 
 
+def holm_column(rs: list[Row]) -> list[str]:
+    """Per row: whether its verdict survives Holm's correction over every row that made a test
+    ("yes"/"no"), or "–" for a verdict that settles nothing to correct."""
+    keep = holm([r.verdict.p for r in rs])
+    return ["–" if r.verdict.word not in ("reproduced", "reversed") or k is None else ("yes" if k else "no")
+            for r, k in zip(rs, keep)]
+
+
 def table(results: dict[str, dict[str, Any]] | None = None) -> Table:
-    """The scorecard as a table (claim, paper, ours with 95 % intervals, verdict)."""
-    return Table(["claim (Ioffe & Szegedy 2015)", "paper (ImageNet)", "ours (CIFAR-10, 95 % intervals)", "verdict"],
-                 [[r.claim, r.paper, r.ours, r.verdict] for r in rows(results)])
+    """The scorecard as a table (claim, paper, ours with 95 % intervals, verdict, survives Holm)."""
+    rs = rows(results)
+    return Table(["claim (Ioffe & Szegedy 2015)", "paper (ImageNet)", "ours (CIFAR-10, 95 % intervals)", "verdict",
+                  "after Holm"],
+                 [[r.claim, r.paper, r.ours, r.verdict.text(), h] for r, h in zip(rs, holm_column(rs))])
+
+
+def glue_chapter(chapter: str, results: dict[str, dict[str, Any]] | None = None) -> list[Row]:
+    """Glue ``verdict_KEY`` (the verdict's text) and ``verdict_KEY_ours`` for every row tested in
+    ``chapter`` (e.g. ``"03_learning_rates"``); return those rows."""
+    from bn.glue import glue
+
+    mine = [r for r in rows(results) if r.chapter == chapter]
+    for r in mine:
+        glue(f"verdict_{r.key}", r.verdict.text(), display=False)
+        glue(f"verdict_{r.key}_ours", r.ours, display=False)
+    return mine

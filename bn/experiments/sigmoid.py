@@ -15,7 +15,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from bn.analysis import Interval, eval_accuracies
+from bn.analysis import eval_accuracies
+from bn.statistics import Evidence, Interval, Outcomes, decide
 from bn.experiments import report
 from bn.experiments.base import Context, Experiment, RunSpec, select_rate
 from bn.experiments.settings import base_rate, baseline_train, cnn_model, cnn_profiles, recipe_setup
@@ -133,21 +134,23 @@ class Contrast:
 
 
 def contrast(a: Sequence[dict[str, Any]], b: Sequence[dict[str, Any]]) -> Contrast:
-    """:class:`Contrast` of ``a`` against ``b`` (paired by seed)."""
-    pairs = report.paired_runs(a, b)
-    ta = sum(not report.failed(x) for x, _ in pairs)
-    tb = sum(not report.failed(y) for _, y in pairs)
-    n = len(pairs)
+    """:class:`Contrast` of ``a`` against ``b``, its verdict from :func:`bn.statistics.decide`: on the
+    outcomes where one arm trained in every run and the other in none (Fisher's exact test over all
+    runs of each arm), otherwise on the final accuracy paired by seed, a claim about where training
+    ends (not tested unless both arms plateaued)."""
+    # Outcomes are counted over every run of each arm (Fisher's exact test needs no pairing);
+    # accuracies are paired by seed.
+    ta, na = sum(not report.failed(x) for x in a), len(a)
+    tb, nb = sum(not report.failed(y) for y in b), len(b)
     diff, left = report.paired_final_difference(a, b)
-    if n and ta == n and tb == 0:
-        verdict, basis = "shown", "outcomes"
-    elif n and tb == n and ta == 0:
-        verdict, basis = "reversed", "outcomes"
+    if na and nb and ((ta, tb) == (na, 0) or (ta, tb) == (0, nb)):
+        verdict, basis = decide(Outcomes(trains=(ta, na), fails=(tb, nb))).word, "outcomes"
     elif diff is not None and diff.n >= 2:
-        verdict, basis = report.verdict(diff, 0.0), "accuracy"
+        flat = report.plateau_of(a).plateaued and report.plateau_of(b).plateaued
+        verdict, basis = decide(Evidence(diff, 0.0, about_end=True, plateaued=flat)).word, "accuracy"
     else:
         verdict, basis = "not resolved", "none"
-    return Contrast(diff, left, (ta, tb), (n, n), verdict, basis)
+    return Contrast(diff, left, (ta, tb), (na, nb), verdict, basis)
 
 
 @dataclass(frozen=True)

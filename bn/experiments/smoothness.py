@@ -30,7 +30,7 @@ import torch
 from torch import nn
 
 from bn.cli import study_parser
-from bn.analysis import mean_ci, paired_difference_ci, paired_ratio_ci
+from bn.statistics import Evidence, decide, mean_ci, paired_difference_ci, paired_ratio_ci
 from bn.experiments.base import load_tensor_data
 from bn.experiments.practice import train_config
 from bn.population import precise_statistics, train_batches
@@ -313,3 +313,25 @@ def main(argv: list[str] | None = None) -> None:
 
 if __name__ == "__main__":
     main()
+
+
+LANDSCAPE = ("loss_range", "predictiveness", "beta")
+
+
+def claim_verdicts(summary: dict[str, Any]) -> dict[str, str]:
+    """The rule's verdict (:func:`bn.statistics.decide`) on each claim of Santurkar et al. (2018), from
+    :func:`summarize`'s paired intervals.
+
+    ``"stable_inputs"``: BN's benefit does not come from stable inputs: noisy BN, whose inputs move
+    as much as no BN's, reaches a lower training loss than no BN (difference claimed below 0).
+    ``"gradient_ics"``: BN does not reduce internal covariate shift in the gradient sense: the
+    ratio no BN / BN of the relative gradient change is claimed at most 1 (BN's no smaller).
+    ``"smoother"``: BN makes the landscape smoother: every landscape ratio no BN / BN claimed
+    above 1; reproduced only if all three are, reversed only if all three are reversed.
+    """
+    d, r = summary["differences"], summary["ratios"]
+    out = {"stable_inputs": decide(Evidence(d["noisy_bn-no_bn"]["train_loss"], 0.0, claimed="below")).word,
+           "gradient_ics": decide(Evidence(r["no_bn-bn"]["ics_relative"], 1.0, claimed="below")).word}
+    words = {decide(Evidence(r["no_bn-bn"][k], 1.0)).word for k in LANDSCAPE}
+    out["smoother"] = words.pop() if len(words) == 1 and words <= {"reproduced", "reversed"} else "not resolved"
+    return out

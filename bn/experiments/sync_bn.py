@@ -17,15 +17,26 @@ communication hook that performs it synchronously. A collective's time
 includes waiting for the other process, so on a shared machine it is an upper
 bound on the cost of moving the data.
 
-DDP is built with ``forward_sync_buffers=False``: rank 0's running statistics
-(those evaluated) then come from rank 0's batches alone in the per-process
-arm, exactly as they would with DDP's default broadcast from rank 0, without an
-untimed collective per step. The cpu profile writes ``book/results/sync_bn.json``,
-the gpu profile ``sync_bn_gpu.json``; the smoke profile is for tests.
+Evaluation. DDP is built with ``forward_sync_buffers=False``: rank 0's running
+statistics then come from rank 0's batches alone in the per-process arm, exactly
+as they would with DDP's default broadcast from rank 0, without an untimed
+collective per step. Those are moving averages of statistics of batches of
+``per_process_batch`` images, so comparing the arms with them would mix how
+well each arm trained with how well its running statistics describe the data.
+So every evaluation (the curve and the final accuracy) is made twice on rank 0:
+with the running statistics as training left them (``*_running``), and, the
+comparison the chapter reports, after recomputing both arms' population
+statistics the same way (:func:`bn.population.precise_statistics`, plain
+averages over ``precise_batches`` batches of ``precise_batch_size`` training
+images, the same images for both arms of a seed).
+
+The cpu profile writes ``book/results/sync_bn.json``, the gpu profile
+``sync_bn_gpu.json``; the smoke profile is for tests.
 """
 
 from __future__ import annotations
 
+import copy
 import resource
 import tempfile
 import time
@@ -40,8 +51,9 @@ from torch.nn.parallel import DistributedDataParallel
 from bn.cli import study_parser
 from bn.experiments.base import load_tensor_data
 from bn.models import build_model
+from bn.population import precise_statistics, train_batches
 from bn.torch_bn.processes import run_processes
-from bn.torch_bn.sync import CommClock, SyncBatchNorm, convert_sync_batch_norm
+from bn.torch_bn.sync import CommClock, SyncBatchNorm, convert_sync_batch_norm, revert_sync_batch_norm
 from bn.training import TensorData, augment_batch, evaluate_accuracy, learning_rate, make_optimizer
 
 ARMS = ("per_process", "synchronized")
@@ -49,14 +61,16 @@ ARMS = ("per_process", "synchronized")
 PROFILES: dict[str, dict[str, Any]] = {
     "cpu": {"seeds": [0, 1, 2], "world_size": 2, "per_process_batch": 4, "steps": 3000, "peak_lr": 0.02,
             "widths": [16, 32, 64], "eval_every": 500, "eval_examples": 1000, "n_train": None,
-            "n_test": None, "timing_skip": 20, "device": "cpu", "threads": 1, "timeout_s": 3600},
+            "n_test": None, "timing_skip": 20, "device": "cpu", "threads": 1, "timeout_s": 3600,
+            "precise_batches": 50, "precise_batch_size": 100},
     "gpu": {"seeds": [0, 1, 2, 3, 4], "world_size": 2, "per_process_batch": 4, "steps": 20000,
             "peak_lr": 0.02, "widths": [32, 64, 128], "eval_every": 2000, "eval_examples": 2000,
             "n_train": None, "n_test": None, "timing_skip": 50, "device": "cuda", "threads": 1,
-            "timeout_s": 7200},
+            "timeout_s": 7200, "precise_batches": 50, "precise_batch_size": 100},
     "smoke": {"seeds": [0], "world_size": 2, "per_process_batch": 4, "steps": 6, "peak_lr": 0.02,
               "widths": [8, 8, 8], "eval_every": 3, "eval_examples": 100, "n_train": 500, "n_test": 200,
-              "timing_skip": 2, "device": "cpu", "threads": 1, "timeout_s": 120},
+              "timing_skip": 2, "device": "cpu", "threads": 1, "timeout_s": 120,
+              "precise_batches": 4, "precise_batch_size": 20},
 }
 
 
@@ -69,6 +83,27 @@ def _timed_allreduce_hook(clock, bucket):  # unannotated: DDP rejects string ann
     fut = torch.futures.Future()
     fut.set_result(buf)
     return fut
+
+
+# The recomputed statistics' images are drawn with their own generator, seeded apart from the training
+# seeds, so that both arms of a seed are calibrated on the same images.
+PRECISE_SEED = 50_000
+
+
+def population_evaluation(model: torch.nn.Module, data: TensorData, p: dict[str, Any], seed: int,
+                          n: int | None, device: torch.device) -> float:
+    """Test accuracy on the first ``n`` images after recomputing ``model``'s BN population statistics.
+
+    Works on a copy whose synchronized layers are per-process ones again
+    (:func:`~bn.torch_bn.sync.revert_sync_batch_norm`), so one process can do it
+    alone; the statistics are plain averages over ``p["precise_batches"]`` batches
+    of ``p["precise_batch_size"]`` training images (no augmentation), drawn with
+    ``PRECISE_SEED + seed``. ``model`` itself is not touched.
+    """
+    local = revert_sync_batch_norm(copy.deepcopy(model))
+    batches = train_batches(data, p["precise_batches"], p["precise_batch_size"], seed=PRECISE_SEED + seed)
+    calibrated = precise_statistics(local, [b.to(device) for b in batches])
+    return evaluate_accuracy(calibrated, data, n, str(device))
 
 
 def _backend(device: str, world_size: int) -> str:
@@ -101,6 +136,7 @@ def _train_one(rank: int, world_size: int, data: TensorData, p: dict[str, Any], 
     gen = torch.Generator().manual_seed(seed)  # the same stream on every rank: one global batch per step
     n_train = len(data.train_labels)
     curve: list[list[float]] = []
+    curve_running: list[list[float]] = []
     losses: list[float] = []
     step_seconds = 0.0
     comm_at_skip: dict[str, float] = {}
@@ -128,7 +164,8 @@ def _train_one(rank: int, world_size: int, data: TensorData, p: dict[str, Any], 
         losses.append(float(loss.detach()))
         if (step + 1) % p["eval_every"] == 0 and step + 1 < steps:
             if rank == 0:
-                curve.append([step + 1, evaluate_accuracy(model, data, p["eval_examples"], str(device))])
+                curve_running.append([step + 1, evaluate_accuracy(model, data, p["eval_examples"], str(device))])
+                curve.append([step + 1, population_evaluation(model, data, p, seed, p["eval_examples"], device)])
             dist.barrier()  # rank 1 waits here, not inside the next step's timed collectives
     timed = steps - p["timing_skip"]
     record: dict[str, Any] = {
@@ -137,9 +174,11 @@ def _train_one(rank: int, world_size: int, data: TensorData, p: dict[str, Any], 
         "comm_seconds": {k: (v - comm_at_skip.get(k, 0.0)) / timed for k, v in clock.seconds.items()},
         "train_loss_last_10pct": sum(losses[-max(1, steps // 10):]) / max(1, steps // 10)}
     if rank == 0:
-        acc = evaluate_accuracy(model, data, p["n_test"], str(device))
+        acc_running = evaluate_accuracy(model, data, p["n_test"], str(device))
+        acc = population_evaluation(model, data, p, seed, p["n_test"], device)
         record.update(test_acc_curve=curve + [[steps, acc]], final_test_acc=acc,
-                      n_test=len(data.test_labels[:p["n_test"]]))
+                      test_acc_curve_running=curve_running + [[steps, acc_running]],
+                      final_test_acc_running=acc_running, n_test=len(data.test_labels[:p["n_test"]]))
     dist.barrier()
     return record
 
@@ -154,11 +193,13 @@ def _worker(rank: int, world_size: int, data: TensorData, p: dict[str, Any], out
 
 
 def summarize(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    """Per arm: final accuracies by seed; per arm and rank: mean step time and collective times per step."""
+    """Per arm: final accuracies by seed (recomputed and running statistics); per arm and rank: mean step
+    time and collective times per step."""
     out: dict[str, Any] = {}
     for arm in ARMS:
         mine = [r for r in runs if r["arm"] == arm]
         acc = {str(r["seed"]): r["final_test_acc"] for r in mine if r["rank"] == 0}
+        acc_running = {str(r["seed"]): r["final_test_acc_running"] for r in mine if r["rank"] == 0}
         ranks = sorted({r["rank"] for r in mine})
         timing = {}
         for rank in ranks:
@@ -167,33 +208,48 @@ def summarize(runs: list[dict[str, Any]]) -> dict[str, Any]:
             timing[str(rank)] = {"step_seconds": sum(r["step_seconds"] for r in rr) / len(rr),
                                  "comm_seconds": {k: sum(r["comm_seconds"].get(k, 0.0) for r in rr) / len(rr)
                                                   for k in kinds}}
-        out[arm] = {"final_test_acc": acc, "timing": timing}
+        out[arm] = {"final_test_acc": acc, "final_test_acc_running": acc_running, "timing": timing}
     return out
 
 
 def report(payload: dict[str, Any]) -> dict[str, Any]:
-    """The chapter's numbers: accuracies, the paired difference and the time shares, with 95 % t intervals.
+    """The chapter's numbers: accuracies, the paired differences and the time shares, with 95 % t intervals.
 
     ``acc[arm]`` and ``acc_difference`` (synchronized minus per-process, paired by
-    seed) are over seeds, and so are ``step_ms[arm]`` and the shares
-    ``bn_share[arm]`` (the BN collectives' time over the step's) and
-    ``grad_share[arm]``, each first averaged over the ranks of a run.
+    seed) are over seeds, with both arms' population statistics recomputed
+    before evaluation; ``acc_running`` and ``acc_difference_running`` are the
+    same with the running statistics as training left them, and
+    ``evaluation_part`` is the paired difference of the two differences (how
+    much of the running-statistics comparison the recomputation removes).
+    ``recompute_gain[arm]`` is what recomputing changes in an arm's accuracy.
+    ``step_ms[arm]`` and the shares ``bn_share[arm]`` (the BN collectives' time
+    over the step's) and ``grad_share[arm]`` are over seeds too, each first
+    averaged over the ranks of a run; ``step_ms_difference`` is the paired
+    difference of the step times, synchronized minus per-process.
     ``parts_ms[arm]`` splits the mean step; ``curves[arm]`` is ``(steps,
-    accuracies by seed)``.
+    accuracies by seed)`` with recomputed statistics.
     """
-    from bn.analysis import mean_ci
+    from bn.statistics import mean_ci, paired_difference_ci
 
     runs = payload["runs"]
     seeds = payload["config"]["seeds"]
     first = {(r["arm"], r["seed"]): r for r in runs if r["rank"] == 0}
     acc = {arm: [first[arm, s]["final_test_acc"] for s in seeds] for arm in ARMS}
+    running = {arm: [first[arm, s]["final_test_acc_running"] for s in seeds] for arm in ARMS}
+    diff = [b - a for a, b in zip(acc["per_process"], acc["synchronized"])]
+    diff_running = [b - a for a, b in zip(running["per_process"], running["synchronized"])]
     out: dict[str, Any] = {"acc": {arm: mean_ci(v) for arm, v in acc.items()},
                            "acc_by_seed": acc,
-                           "acc_difference": mean_ci([b - a for a, b in zip(acc["per_process"],
-                                                                            acc["synchronized"])])}
+                           "acc_difference": mean_ci(diff),
+                           "acc_running": {arm: mean_ci(v) for arm, v in running.items()},
+                           "acc_by_seed_running": running,
+                           "acc_difference_running": mean_ci(diff_running),
+                           "evaluation_part": paired_difference_ci(diff_running, diff),
+                           "recompute_gain": {arm: paired_difference_ci(acc[arm], running[arm]) for arm in ARMS}}
     out["curves"] = {arm: ([c[0] for c in first[arm, seeds[0]]["test_acc_curve"]],
                            [[c[1] for c in first[arm, s]["test_acc_curve"]] for s in seeds]) for arm in ARMS}
     out["step_ms"], out["bn_share"], out["grad_share"], out["parts_ms"] = {}, {}, {}, {}
+    step_by_seed: dict[str, list[float]] = {}
     for arm in ARMS:
         # Per seed, the mean over ranks (the ranks of one run wait for each other: not independent).
         per_seed = {"bn_forward": [], "bn_backward": [], "gradients": [], "step": []}
@@ -204,7 +260,8 @@ def report(payload: dict[str, Any]) -> dict[str, Any]:
             per_seed["step"].append(sum(r["step_seconds"] for r in mine) / len(mine))
         bn = [f + b for f, b in zip(per_seed["bn_forward"], per_seed["bn_backward"])]
         step, grad = per_seed["step"], per_seed["gradients"]
-        out["step_ms"][arm] = mean_ci([1e3 * t for t in step])
+        step_by_seed[arm] = [1e3 * t for t in step]
+        out["step_ms"][arm] = mean_ci(step_by_seed[arm])
         out["bn_share"][arm] = mean_ci([b / t for b, t in zip(bn, step)])
         out["grad_share"][arm] = mean_ci([g / t for g, t in zip(grad, step)])
         mean_ms = {k: 1e3 * sum(v) / len(v) for k, v in per_seed.items()}
@@ -213,6 +270,7 @@ def report(payload: dict[str, Any]) -> dict[str, Any]:
                                 "gradients (all-reduce)": mean_ms["gradients"],
                                 "everything else": mean_ms["step"] - mean_ms["bn_forward"]
                                 - mean_ms["bn_backward"] - mean_ms["gradients"]}
+    out["step_ms_difference"] = paired_difference_ci(step_by_seed["synchronized"], step_by_seed["per_process"])
     out["cpu_minutes"] = payload["provenance"]["cpu_time_s"] / 60
     return out
 

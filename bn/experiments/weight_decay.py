@@ -1,4 +1,4 @@
-"""Scale invariance meets weight decay: the equilibrium of ||W|| in a deep BN network (Part IV).
+"""Scale invariance meets weight decay: the equilibrium of ||W|| in a deep BN network (Part V).
 
 Every conv layer of :class:`bn.models.practice.PlainCNN` (``norm="torch"``) is
 followed by BN, so the loss depends on each filter only through its
@@ -28,7 +28,7 @@ import torch
 from torch import nn
 
 from bn.cli import study_parser
-from bn.analysis import mean_ci
+from bn.statistics import mean_ci
 from bn.diagnostics import AngularUpdateTracker, conv_weights
 from bn.experiments.base import load_tensor_data
 from bn.models.practice import PlainCNN

@@ -8,7 +8,7 @@ is subtracted away by the mean, Ioffe & Szegedy 2015, Sec. 3.2).
 * :mod:`bn.models.mlp`: the paper's Fig. 1 MLP;
 * :mod:`bn.models.cnn`: a small CNN family (the CIFAR-10 experiments);
 * :mod:`bn.models.placement`: a sigmoid MLP with BN before, after or without the nonlinearity;
-* :mod:`bn.models.practice`: Part V's deep plain CNN and small residual network.
+* :mod:`bn.models.practice`: Part IV's deep plain CNN and small residual network.
 """
 
 from __future__ import annotations

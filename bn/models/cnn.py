@@ -24,7 +24,7 @@ class ConvBlock(nn.Module):
         self.conv = nn.Conv2d(c_in, c_out, 3, padding=1, bias=not bn)
         self.norm = nn.BatchNorm2d(c_out) if bn else nn.Identity()
         self.act = ACTIVATIONS[activation]()
-        # The block's further units (VGG's "2 x conv" blocks); empty for the 3-block net of Part IV.
+        # The block's further units (VGG's "2 x conv" blocks); empty for the 3-block net of Part V.
         self.more = nn.Sequential(*[conv_unit(c_out, c_out, bn, activation) for _ in range(convs - 1)])
         self.pool = nn.MaxPool2d(2)
 
@@ -35,7 +35,7 @@ class ConvBlock(nn.Module):
 class SmallCNN(nn.Module):
     """Conv blocks, global average pooling, optional dropout, one linear classifier.
 
-    Widths (32, 64, 128) with one conv per block give about 95k parameters (Part IV);
+    Widths (32, 64, 128) with one conv per block give about 95k parameters (Part V);
     widths (16, 32, 64, 128) with ``convs_per_block=2`` give the 8-conv plain VGG-style
     net of Part III (about 290k parameters), deep enough that training without BN is
     delicate.

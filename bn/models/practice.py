@@ -1,11 +1,11 @@
-"""The networks of Part V ("In practice"): a deep plain CNN and a small residual network.
+"""The networks of Part IV ("In practice"): a deep plain CNN and a small residual network.
 
 Both are built from the same arguments with the normalization layer as a
 choice, so a comparison changes one thing: ``norm="torch"`` uses
 ``torch.nn.BatchNorm2d``, ``norm="book"`` the book's own layer
 (:class:`bn.torch_bn.BookBatchNorm`, built on Part II's ``autograd.Function``),
 ``norm="none"`` no normalization (the convolutions then get a bias).
-Part IV's relatives are choices too: ``"layer"`` (LayerNorm over
+Part V's relatives are choices too: ``"layer"`` (LayerNorm over
 ``(C, H, W)``, i.e. ``GroupNorm(1, C)``), ``"group"`` (``GroupNorm`` with
 ``groups`` groups), ``"ghost"`` (:class:`bn.torch_bn.GhostBatchNorm2d`,
 ``ghost_size``) and ``"renorm"`` (:class:`bn.torch_bn.BatchRenorm2d`, its

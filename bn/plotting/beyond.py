@@ -165,7 +165,7 @@ def accuracy_by_batch_size(grid: Mapping[str, Mapping[int, Sequence[float]]], la
     """
     import matplotlib.pyplot as plt
 
-    from bn.analysis import mean_ci
+    from bn.statistics import mean_ci
 
     apply_book_style()
     fig, ax = plt.subplots(figsize=(6.4, 3.8), layout="constrained")

@@ -241,7 +241,7 @@ def effect_chart(ax, rows: Sequence[tuple], null: float = 0.0, log: bool = False
     """Horizontal dot-and-interval chart of paired effects, one row per ``(label, colour, interval, per_seed,
     censored)``.
 
-    ``interval`` (``bn.analysis.Interval`` or None) is drawn as a diamond and bar, ``per_seed``
+    ``interval`` (``bn.statistics.Interval`` or None) is drawn as a diamond and bar, ``per_seed``
     (one value per seed pair) as dots, hollow where ``censored`` marks a bound rather than a
     value. A vertical line marks ``null`` (0 for a difference, 1 for a ratio, with ``log``).
     The view spans the dots and estimates, widened ``span`` times around them; an interval

@@ -1,4 +1,4 @@
-"""Figures of Part V ("In practice"): curves per arm and seed, layer histograms, update ratios."""
+"""Figures of Part IV ("In practice"): curves per arm and seed, layer histograms, update ratios."""
 
 from __future__ import annotations
 

@@ -49,7 +49,7 @@ from bn.torch_bn.function import channel_shape, reduce_dims
 from bn.torch_bn.module import BookBatchNorm
 
 __all__ = ["CommClock", "SyncBatchNorm", "SyncBatchNormFunction", "accumulation_dtype", "convert_sync_batch_norm",
-           "local_moments", "merge_moments", "sync_batch_norm"]
+           "local_moments", "merge_moments", "revert_sync_batch_norm", "sync_batch_norm"]
 
 
 def accumulation_dtype(dtype: torch.dtype) -> torch.dtype:
@@ -296,4 +296,36 @@ def convert_sync_batch_norm(model: nn.Module, group: Any = None) -> nn.Module:
         return sync
     for name, child in model.named_children():
         model.add_module(name, convert_sync_batch_norm(child, group))
+    return model
+
+
+def revert_sync_batch_norm(model: nn.Module,
+                           layer: type[nn.modules.batchnorm._BatchNorm] = nn.BatchNorm2d) -> nn.Module:
+    """``model`` with every :class:`SyncBatchNorm` replaced by a per-process ``layer`` (``torch.nn.BatchNorm2d``).
+
+    The inverse of :func:`convert_sync_batch_norm`: parameters, running statistics,
+    ``eps``, ``momentum`` and the training flag are copied, so the eval-mode
+    function is the same. In training mode the new layer normalizes with this
+    process's batch alone and communicates nothing: what one process needs to
+    recompute population statistics (``bn.population.precise_statistics``, which
+    works on ``torch.nn`` layers) while the others do something else. Replaces in
+    place and returns ``model`` (or the new layer, when ``model`` itself is one).
+    """
+    if isinstance(model, SyncBatchNorm):
+        ref = model.running_mean
+        local = layer(model.num_features, model.eps, model.momentum, model.affine,
+                      device=ref.device, dtype=ref.dtype)
+        with torch.no_grad():
+            if model.affine:
+                local.weight.copy_(model.weight)
+                local.bias.copy_(model.bias)
+                local.weight.requires_grad_(model.weight.requires_grad)
+                local.bias.requires_grad_(model.bias.requires_grad)
+            local.running_mean.copy_(model.running_mean)
+            local.running_var.copy_(model.running_var)
+            local.num_batches_tracked.copy_(model.num_batches_tracked)
+        local.train(model.training)
+        return local
+    for name, child in model.named_children():
+        model.add_module(name, revert_sync_batch_norm(child, layer))
     return model

@@ -10,10 +10,11 @@ from bn.experiments import REGISTRY
 from bn.cli import UsageError
 from bn.experiments.__main__ import default_output, main
 
-SIX = ["fig1_mlp", "convergence", "learning_rates", "sigmoid", "initialization", "recipe"]
+SIX = ["fig1_mlp", "convergence", "learning_rates", "sigmoid", "initialization", "recipe", "fig1_equal_rates",
+       "long_training"]
 
 
-def test_list_names_the_six_experiments(capsys):
+def test_list_names_every_experiment(capsys):
     assert main(["list"]) == 0
     out = capsys.readouterr().out
     assert [line.split()[0] for line in out.strip().splitlines()] == SIX

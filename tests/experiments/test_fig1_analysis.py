@@ -55,7 +55,7 @@ def test_summary_means_and_paired_ratio():
         # geometric mean of the paired ratios 4, 4, 6
         assert s.ratio[i].estimate == pytest.approx(math.exp((2 * math.log(4) + math.log(6)) / 3))
         assert s.ratio[i].low > 1 and s.ratio[i].n == 3
-    assert s.verdicts() == ["shown"] * 3
+    assert s.verdicts() == ["reproduced"] * 3
     table = repr(fig1_mlp.drift_table(s))
     assert "4.00" in table and "ratio" in table and "85th percentile" in table
 

@@ -24,9 +24,17 @@ class PlanContext(Context):
         return out
 
 
+# Where a gpu profile reads the rate another gpu result chose and no gpu result exists yet, the
+# committed cpu result stands in for it (the spec's shape does not depend on the rate).
+GPU_SOURCES = {"rates_from": ("fig1_mlp_gpu", "fig1_mlp"), "sigmoid_lr": ("sigmoid_gpu", "sigmoid")}
+
+
 def first_spec(exp, profile: str) -> RunSpec:
     """The first run ``exp`` performs under ``profile``."""
-    cfg = exp.profiles[profile]
+    cfg = dict(exp.profiles[profile])
+    for key, (gpu, cpu) in GPU_SOURCES.items():
+        if cfg.get(key) == gpu:
+            cfg[key] = cpu
     ctx = PlanContext(data=None, seeds=list(cfg["seeds"]), base_lr=0.03)
     exp.run(ctx, cfg)
     return RunSpec.from_dict(ctx.runs[0]["spec"])

@@ -52,13 +52,14 @@ def test_final_accuracy_leaves_out_failed_runs():
 def test_paired_speedup_exact_censored_and_unresolved():
     a, b = report.runs_of(RESULT, "a"), report.runs_of(RESULT, "b")
     up = report.paired_speedup(a[:2], b[:2], 0.6)  # a: 100, 100; b: 50, 50
-    assert up.kind == "exact" and up.ratio.estimate == pytest.approx(2.0)
-    # b's seed 2 diverged before reaching the target: no ratio at all
-    assert report.paired_speedup(a, b, 0.6).kind == "unresolved" and report.paired_speedup(a, b, 0.6).ratio is None
+    assert up.bound == "exact" and up.ratio.estimate == pytest.approx(2.0)
+    # b's seed 2 diverged before reaching the target: it counts as its budget, an upper bound on the ratio
+    capped = report.paired_speedup(a, b, 0.6)
+    assert capped.bound == "at most" and capped.reached_other == 2 and capped.text().startswith("≤ ")
     # a's seed 2 never reaches 0.65: it counts as its budget (150), and the ratio is a lower bound
     fast = [_run("d", 1, [0.1, 0.7, 0.7, 0.7]), _run("d", 2, [0.1, 0.5, 0.7, 0.7])]  # 50 and 100 steps
     up = report.paired_speedup(a[1:], fast, 0.65)  # a: seed 1 at 150, seed 2 never (150)
-    assert up.kind == "at least" and up.reached_base == 1
+    assert up.bound == "at least" and up.reached_reference == 1
     assert up.ratio.estimate == pytest.approx(math.sqrt((150 / 50) * (150 / 100)))
     assert up.text().startswith("≥ ")
     assert report.steps_text(a, 0.65) == "150 (2/3)" and report.steps_text(b[:1], 0.9) == "> 150 (0/1)"
@@ -74,9 +75,9 @@ def test_paired_final_difference_keeps_pairs_where_both_completed():
 
 
 def test_verdict_reads_the_interval():
-    from bn.analysis import Interval
+    from bn.statistics import Interval
 
-    assert report.verdict(Interval(2.0, 1.5, 2.5, 5)) == "shown"
+    assert report.verdict(Interval(2.0, 1.5, 2.5, 5)) == "reproduced"
     assert report.verdict(Interval(0.5, 0.3, 0.8, 5)) == "reversed"
     assert report.verdict(Interval(1.1, 0.9, 1.3, 5)) == "not resolved"
     assert report.verdict(Interval(0.01, -0.01, 0.03, 5), null=0.0) == "not resolved"

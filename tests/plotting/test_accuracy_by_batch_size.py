@@ -7,7 +7,7 @@ matplotlib.use("Agg")
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from bn.analysis import mean_ci  # noqa: E402
+from bn.statistics import mean_ci  # noqa: E402
 from bn.plotting.beyond import accuracy_by_batch_size  # noqa: E402
 
 

@@ -1,4 +1,4 @@
-"""Part V's chapters: at least three exercises each, every solution hidden, a rerun cell that is skipped."""
+"""Part IV's chapters: at least three exercises each, every solution hidden, a rerun cell that is skipped."""
 
 import re
 from pathlib import Path

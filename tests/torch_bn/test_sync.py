@@ -15,7 +15,8 @@ from torch import nn
 from bn.models import build_model
 from bn.torch_bn import BookBatchNorm
 from bn.torch_bn.processes import run_processes
-from bn.torch_bn.sync import SyncBatchNorm, convert_sync_batch_norm, local_moments, merge_moments, sync_batch_norm
+from bn.torch_bn.sync import (SyncBatchNorm, convert_sync_batch_norm, local_moments, merge_moments,
+                             revert_sync_batch_norm, sync_batch_norm)
 from bn.torch_bn.sync_check import QUANTITIES, agreement_tolerance, full_batch_agreement, per_process_disagreement
 
 EPS64 = float(np.finfo(np.float64).eps)
@@ -131,6 +132,28 @@ def test_convert_replaces_every_bn_layer_and_keeps_the_eval_function():
     assert int(bns[0].num_batches_tracked) == 1
     with pytest.raises(ValueError, match="track_running_stats"):
         convert_sync_batch_norm(nn.BatchNorm2d(3, track_running_stats=False))
+
+
+def test_revert_gives_back_torch_layers_with_the_same_state_and_eval_function():
+    torch.manual_seed(0)
+    model = build_model("cnn", bn=True, widths=(4, 8, 8))
+    x = torch.randn(5, 3, 32, 32)
+    model.train()
+    model(x)  # running statistics that differ from their initial values
+    model.eval()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    out = model(x)
+    revert_sync_batch_norm(convert_sync_batch_norm(model))
+    assert not any(isinstance(m, SyncBatchNorm) for m in model.modules())
+    assert sum(isinstance(m, nn.BatchNorm2d) for m in model.modules()) == 3
+    after = model.state_dict()
+    assert set(after) == set(before) and all(torch.equal(after[k], before[k]) for k in before)
+    # Both directions copy every number, and both eval modes call F.batch_norm: bit for bit the same.
+    assert torch.equal(model(x), out) and not model.training
+    # In training mode the reverted layer needs no process group (a SyncBatchNorm would raise).
+    model.train()
+    model(x)
+    assert [int(m.num_batches_tracked) for m in model.modules() if isinstance(m, nn.BatchNorm2d)] == [2, 2, 2]
 
 
 def _sleep(rank: int, world_size: int) -> None:

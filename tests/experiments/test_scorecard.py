@@ -1,0 +1,59 @@
+"""Scorecard rows decide through the one rule: a claim about the end of training on runs still rising is
+not tested; stability needs all four ratios on one side; Holm's column reads the rows' p-values."""
+
+import pytest
+
+from bn.experiments import scorecard
+from bn.statistics import Verdict
+
+
+def _run(arm, seed, accs, steps=100, final=0.5, label=None):
+    every = steps // (len(accs) - 1)
+    return {"spec": {"arm": arm, "seed": seed, "label": label or arm, "tags": {}, "train": {"steps": steps}},
+            "history": {"eval_step": [i * every for i in range(len(accs))], "val_acc": list(accs), "test_acc": [],
+                        "diverged": False, "stalled": False, "final_test_acc": final, "steps_done": steps}}
+
+
+def test_an_end_claim_on_rising_runs_is_not_tested():
+    rising = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6]
+    long = {"runs": [_run(a, s, [x + (0.05 if a == "bn_x30" else 0) + 0.01 * s for x in rising])
+                     for a in ("bn_x5", "bn_x30") for s in range(3)]}
+    row = scorecard.x30_row(long)
+    assert row.verdict.word == "not tested at this budget" and "still rising" in row.ours
+
+
+def test_an_end_claim_on_plateaued_runs_is_decided():
+    flat = [0.1, 0.5, 0.6, 0.6, 0.6, 0.6]
+    long = {"runs": [_run(a, s, [x + (0.03 if a == "bn_x30" else 0) + 0.01 * s * (1 if x > 0.1 else 0) for x in flat])
+                     for a in ("bn_x5", "bn_x30") for s in range(3)]}
+    row = scorecard.x30_row(long)
+    assert "both plateaued" in row.ours
+    # +3 points in every seed, paper +1.8: the interval (a single value) excludes 0 and the paper's number
+    assert row.verdict.text() == "reproduced, larger than the paper"
+
+
+def test_holm_column_marks_only_rows_that_settle_something():
+    rows = [scorecard.Row(str(i), "c", "ch", "p", "o", Verdict(w, None, "", p))
+            for i, (w, p) in enumerate([("reproduced", 0.001), ("reproduced", 0.04), ("not resolved", 0.3),
+                                        ("not tested at this budget", None)])]
+    # family of three tests: 0.001 <= 0.05/3 survives, 0.04 > 0.05/2 does not
+    assert scorecard.holm_column(rows) == ["yes", "no", "–", "–"]
+
+
+def test_stability_needs_every_ratio_on_one_side():
+    from bn.experiments import fig1_rates
+
+    def mlp(arm, seed, medians):
+        measures = [{"sigmoid_input_units": [[m - 0.5] * 2, [m] * 2, [m + 0.5] * 2]} for m in medians]
+        return {"spec": {"arm": arm, "seed": seed, "tags": {}, "train": {"steps": 300}},
+                "history": {"eval_step": [0, 100, 200, 300], "measures": measures, "diverged": False,
+                            "stalled": False, "final_test_acc": 0.5}}
+
+    runs = []
+    for s in range(3):
+        runs += [mlp("no_bn_lr0.1", s, [0, 0, 2 + 0.1 * s, 0]), mlp("bn_lr0.1", s, [0, 0, 1, 0]),
+                 mlp("no_bn_lr1", s, [0, 0, 1, 0]), mlp("bn_lr1", s, [0, 0, 2 + 0.1 * s, 0])]
+    res = {"runs": runs, "measures": {"rates": [0.1, 1.0], "drift_after_step": 100}}
+    assert [c.ratio["absolute"].low > 1 for c in fig1_rates.comparisons(res)] == [True, False]
+    row = scorecard.fig1_stability_row(res)
+    assert row.verdict.word == "not resolved" and "rate 0.1" in row.ours
