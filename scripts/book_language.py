@@ -13,7 +13,11 @@
   code) is prose: the gettext build adds each glued Markdown value to the chapter's
   template, and a translation pastes the value's translation from the chapter's catalog
   (parsed inline: MyST-NB's own Markdown rendering needs the notebook's renderer, which a
-  translation, parsed as plain MyST, has not).
+  translation, parsed as plain MyST, has not). Glued text that is words (``{glue:text}`key```
+  of a string such as "not tested at this budget", without a number format) is prose too:
+  the gettext build adds each such value that a message of the chapter pastes, and a
+  translation pastes its translation. A glued number or name (``1e-05``, ``2.13.0+cpu``) is not
+  a message.
 * **Exercise subtitles.** sphinx-exercise makes the subtitle of ``{exercise} ★ routine``
   a node without source or raw text, which Sphinx's Locale transform does not translate;
   they get both. The gettext builder extracts messages after sphinx-exercise has merged
@@ -35,7 +39,9 @@
 
 from __future__ import annotations
 
+import ast
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -141,6 +147,10 @@ def _extract_unseen_messages(app: Any, doctree: nodes.document) -> None:
     source = str(doctree.get("source", app.env.docname))
     for text in glued_markdown(nb_config.output_folder, app.env.docname) if nb_config is not None else []:
         catalog.add(text, MsgOrigin(source, 0))
+    if nb_config is not None:
+        glued = read_glue(nb_config.output_folder, app.env.docname)
+        for text in glued_words(glued, (message for _, message in extract_messages(doctree))):
+            catalog.add(text, MsgOrigin(source, 0))
 
 
 def _ancestors(node: nodes.Node) -> list[nodes.Node]:
@@ -205,6 +215,49 @@ def glued_markdown(output_folder: str | Path, docname: str) -> list[str]:
             if MARKDOWN in v.get("data", {})]
 
 
+# A {glue:text} role in a message: its key, and the format spec after the last ":" (if any).
+GLUE_TEXT_ROLE = re.compile(r"\{glue:text\}`(?P<body>[^`]+)`")
+# Glued text is prose when it has a word: two letters or more, not part of a name or number
+# ("1e-05", "2.13.0+cpu" and "float64" have none), and not a Python constant ("True").
+PROSE_WORD = re.compile(r"(?<![\w.+-])(?!(?:True|False|None)(?![\w.+-]))[^\W\d_]{2,}(?![\w.+-])")
+
+
+def glued_string(data: dict[str, Any]) -> str | None:
+    """The string a glued value holds (its ``text/plain`` is a string's repr), or None (a number, an object)."""
+    if MARKDOWN in data or "text/plain" not in data:
+        return None
+    try:
+        value = ast.literal_eval(str(data["text/plain"]))
+    except (SyntaxError, ValueError):
+        return None
+    return value if isinstance(value, str) else None
+
+
+def _text_role_key(body: str) -> tuple[str, str]:
+    """``(key, format spec)`` of a ``{glue:text}`` role's body, as MyST-NB splits it (spec "" if none)."""
+    key, _, spec = body.rpartition(":") if ":" in body else (body, "", "")
+    return key, spec
+
+
+def glued_words(glued: dict[str, Any], messages: Any) -> list[str]:
+    """The glued strings that ``{glue:text}`` roles in ``messages`` paste as prose, in order, once each.
+
+    Only a role of this notebook's glue (not ``path::key``) with no format spec or a plain
+    ``s`` counts, and only a value with a word in it: "not tested at this budget" is prose
+    to translate, a glued version or tolerance is not.
+    """
+    found: list[str] = []
+    for message in messages:
+        for m in GLUE_TEXT_ROLE.finditer(message):
+            key, spec = _text_role_key(m.group("body"))
+            if "::" in key or spec not in ("", "s") or key not in glued:
+                continue
+            text = glued_string(glued[key].get("data", {}))
+            if text is not None and PROSE_WORD.search(text) and text not in found:
+                found.append(text)
+    return found
+
+
 def _glue_from_notebook() -> None:
     """Make MyST-NB's glue roles in a translation find the glue data of the notebook being read."""
     from myst_nb.core.variables import RetrievalError, VariableOutput
@@ -243,10 +296,32 @@ def _glue_from_notebook() -> None:
             self.set_source_info(child)
         return list(children), messages
 
+    def run_text(self: Any) -> tuple[list[nodes.Node], list[nodes.system_message]]:
+        # Glued words ("not tested at this budget") in a translation: the value's translation.
+        found, messages = run_text.original(self)
+        env = getattr(self.document.settings, "env", None)
+        if env is None or not str(self.document.get("source", "")).endswith(TRANSLATED_SOURCE):
+            return found, messages
+        key, spec = _text_role_key(self.text)
+        if "::" in key or spec not in ("", "s"):
+            return found, messages
+        text = glued_string(read_glue(env.mystnb_config.output_folder, env.docname).get(key, {}).get("data", {}))
+        if text is None or not PROSE_WORD.search(text):
+            return found, messages
+        for i, node in enumerate(found):
+            if isinstance(node, nodes.inline) and node.astext() == text:
+                translated = _translate(env, text)
+                new = nodes.inline(translated, translated, classes=node["classes"])
+                self.set_source_info(new)
+                found[i] = new
+        return found, messages
+
     retrieve_glue_data.book_language = True  # type: ignore[attr-defined]
     roles.retrieve_glue_data = retrieve_glue_data
     run_markdown.original = roles.PasteMarkdownRole.run  # type: ignore[attr-defined]
     roles.PasteMarkdownRole.run = run_markdown
+    run_text.original = roles.PasteTextRole.run  # type: ignore[attr-defined]
+    roles.PasteTextRole.run = run_text
 
 
 def _config_inited(app: Any, config: Any) -> None:

@@ -287,6 +287,21 @@ def test_gettext_extracts_the_exercise_subtitles(tmp_path):
     assert {"Routine", "The first paragraph.", "Compute it."} <= {m.id for m in template if m.id}
 
 
+def test_glued_words_are_the_prose_strings_that_text_roles_paste_without_a_number_format():
+    def text(value):
+        return {"data": {"text/plain": repr(value)}}
+    glued = {"verdict": text("not tested at this budget"), "rise": text("still rising (late rise +1.0 points > spread 0.6)"),
+             "tol": text("1e-05"), "torch": text("2.13.0+cpu"), "ok": text("True"), "n": {"data": {"text/plain": "64"}},
+             "md": {"data": {"text/markdown": "more", "text/plain": "<IPython.core.display.Markdown object>"}},
+             "unused": text("never pasted")}
+    messages = ["It is *{glue:text}`verdict`* here and {glue:text}`verdict:s` there ({glue:text}`rise`).",
+                "Tolerance {glue:text}`tol`, torch {glue:text}`torch`, {glue:text}`ok`, {glue:text}`n:.0f`, "
+                "{glue:md}`md`, {glue:text}`other.ipynb::verdict` and {glue:text}`missing`."]
+    assert book_language.glued_words(glued, messages) == [
+        "not tested at this budget", "still rising (late rise +1.0 points > spread 0.6)"]
+    assert book_language.glued_string(glued["n"]["data"]) is None and book_language.glued_string(glued["md"]["data"]) is None
+
+
 # --------------------------------------------------------------------- the Makefile's LANG
 def _make_n(*args: str, env_lang: str = "en_US.UTF-8") -> subprocess.CompletedProcess:
     return subprocess.run(["make", "-n", "-B", *args], cwd=REPO, capture_output=True, text=True,
