@@ -1,7 +1,8 @@
 # The two commands of the README:
 #   make book   render the book to _build/html (stored notebook outputs, seconds; installs no torch)
 #   make test   unit tests and nbval under several CPU kernel configurations, a fresh -W build,
-#               the browser check, the PDF edition and its check
+#               the browser check, the PDF edition and its check; the translations' check, and
+#               each other language's edition (HTML, PDF) with the same checks
 # Both create .venv and install what they need when it is missing.
 #   make assignments             the graded assignments (otter assign): _build/assignments/NAME/
 #   make grade SUBMISSION=x.ipynb  grade one submission locally (otter run, no Docker)
@@ -17,7 +18,37 @@ NBVAL = $(BIN)/python -m pytest --nbval book -p no:cacheprovider \
 	--nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout 600
 
 .PHONY: book test unit nbval portability htmlcheck execute clean setup setup-book pdf pdfcheck \
-	assignments grade
+	assignments grade gettext translations i18ncheck editions
+
+# The edition's language: `make book LANG=zh_CN` (book, pdf, htmlcheck, pdfcheck) builds the
+# Simplified Chinese edition from the catalogs in locales/ (locales/README.md). Only LANG given on
+# make's command line picks an edition: LANG from the environment is the locale (C.UTF-8,
+# en_US.UTF-8, ...) and builds English. BOOK_LANG=zh_CN says the same without that ambiguity.
+LANGUAGES := en zh_CN
+ifeq ($(origin LANG),command line)
+BOOK_LANG := $(LANG)
+# What reaches the tools is a locale again, not an edition; sub-makes (ours, and the one
+# Sphinx runs for LaTeX) are told BOOK_LANG instead of LANG.
+override LANG := C.UTF-8
+MAKEOVERRIDES := $(filter-out LANG=%,$(MAKEOVERRIDES)) BOOK_LANG=$(BOOK_LANG)
+endif
+BOOK_LANG ?= en
+ifeq ($(filter $(BOOK_LANG),$(LANGUAGES)),)
+$(error LANG=$(BOOK_LANG) is not an edition of the book: expected one of $(LANGUAGES))
+endif
+ifeq ($(BOOK_LANG),en)
+HTML_DIR  := _build/html
+LATEX_DIR := _build/latex
+# The English edition reads _config.yml and _toc.yml themselves.
+JB_EDITION :=
+else
+HTML_DIR  := _build/html-$(BOOK_LANG)
+LATEX_DIR := _build/latex-$(BOOK_LANG)
+# Another language's edition: the configuration scripts/translations.py writes (language set,
+# title and part captions translated), and its own build folder.
+EDITION_DIR := _build/$(BOOK_LANG)
+JB_EDITION = --config $(EDITION_DIR)/_config.yml --toc $(EDITION_DIR)/_toc.yml --path-output $(EDITION_DIR)
+endif
 
 setup-book: $(VENV)/.book-installed
 setup: $(VENV)/.installed
@@ -37,9 +68,17 @@ $(VENV)/.installed: $(VENV)/.book-installed requirements.txt pyproject.toml
 
 # EDITION=student builds the student edition, without the exercise solutions.
 EDITION ?= instructor
+# Each edition removes only its own output, so that the editions, which link to each other, coexist.
 book: setup-book
-	rm -rf _build
+ifeq ($(BOOK_LANG),en)
+	rm -rf _build/html _build/.doctrees _build/jupyter_execute
 	BOOK_EDITION=$(EDITION) $(BIN)/jupyter-book build . --all -W -n --keep-going
+else
+	rm -rf $(EDITION_DIR) $(HTML_DIR)
+	$(BIN)/python scripts/translations.py edition $(BOOK_LANG) $(EDITION_DIR)
+	BOOK_EDITION=$(EDITION) $(BIN)/jupyter-book build . --all -W -n --keep-going $(JB_EDITION)
+	mv $(EDITION_DIR)/_build/html $(HTML_DIR)
+endif
 
 UNIT_ARGS ?=
 unit: setup
@@ -56,7 +95,7 @@ nbval: setup
 # tolerances are float64 bounds that no kernel choice comes near).
 KERNEL_FREE = --ignore=tests/symbolic --ignore=tests/data \
 	--ignore=tests/test_check_html.py --ignore=tests/test_check_pdf.py \
-	--ignore=tests/assignments
+	--ignore=tests/assignments --ignore=tests/test_translations.py
 portability: setup
 	set -e; for c in $$($(BIN)/python scripts/kernels.py names); do \
 	  env=$$($(BIN)/python scripts/kernels.py env $$c); \
@@ -66,21 +105,54 @@ portability: setup
 	done
 
 htmlcheck: setup
-	$(BIN)/python scripts/check_html.py _build/html
+	$(BIN)/python scripts/check_html.py $(HTML_DIR)$(if $(filter-out en,$(BOOK_LANG)), --screenshot _build/screenshot-preface-$(BOOK_LANG).png)
 
 # The PDF edition, _build/latex/book.pdf (XeLaTeX; install the TeX toolchain first with
 # scripts/install_pdf_toolchain.sh); EDITION=student as for the book. LaTeX stops at the first
 # error instead of prompting.
 pdf: setup-book
-	rm -rf _build/latex
+	rm -rf $(LATEX_DIR)
+ifeq ($(BOOK_LANG),en)
 	BOOK_EDITION=$(EDITION) LATEXMKOPTS="-interaction=nonstopmode -halt-on-error" $(BIN)/jupyter-book build . --all --builder pdflatex
+else
+	rm -rf $(EDITION_DIR)
+	$(BIN)/python scripts/translations.py edition $(BOOK_LANG) $(EDITION_DIR)
+	BOOK_EDITION=$(EDITION) LATEXMKOPTS="-interaction=nonstopmode -halt-on-error" $(BIN)/jupyter-book build . --all --builder pdflatex $(JB_EDITION)
+	mv $(EDITION_DIR)/_build/latex $(LATEX_DIR)
+endif
 
 # The check compares the PDF's numbering with the HTML's: build the HTML first (make book;
-# make test does), then the PDF, since make book starts from an empty _build.
+# make test does), then the PDF.
 pdfcheck: pdf
-	$(BIN)/python scripts/check_pdf.py _build/latex/book.pdf --html _build/html --edition $(EDITION)
+	$(BIN)/python scripts/check_pdf.py $(LATEX_DIR)/book.pdf --html $(HTML_DIR) --edition $(EDITION) --language $(BOOK_LANG)
 
-test: portability book htmlcheck pdfcheck
+# Translations (locales/README.md). After the English text changes: `make translations`
+# extracts its messages (one template per chapter, _build/gettext) and brings every language's
+# catalogs in step (sphinx-intl update: a changed paragraph's translation turns fuzzy, a new
+# one is added untranslated); then translate what changed and clear the fuzzy flags.
+GETTEXT_DIR := _build/gettext
+gettext: setup-book
+	rm -rf $(GETTEXT_DIR)
+	$(BIN)/jupyter-book build . --all -q --builder custom --custom-builder gettext
+	$(BIN)/python scripts/translations.py extract $(GETTEXT_DIR)
+
+translations: gettext
+	$(BIN)/sphinx-intl update --pot-dir $(GETTEXT_DIR) --locale-dir locales --jobs 1 --no-obsolete \
+	  $(foreach l,$(filter-out en,$(LANGUAGES)),--language $(l))
+
+# The catalogs against the English text of now: the translated share of every chapter; fails if a
+# chapter declared translated (locales/LANG/translated.txt) has a fuzzy or untranslated message, or
+# a translation changes a role, formula, code or number, or renders a glossary term otherwise.
+i18ncheck: gettext
+	$(BIN)/python scripts/check_translations.py --pot-dir $(GETTEXT_DIR)
+
+# Every other language's edition, built and checked as the English one.
+editions:
+	set -e; for l in $(filter-out en,$(LANGUAGES)); do \
+	  $(MAKE) --no-print-directory book htmlcheck pdfcheck LANG=$$l EDITION=$(EDITION); \
+	done
+
+test: portability book htmlcheck pdfcheck i18ncheck editions
 
 # Re-execute notebooks in place (all, or NB="book/x.ipynb ..."), after changing bn/ or a chapter.
 # Outputs are stored under pinned kernels and one thread (scripts/kernels.py pinned), so that

@@ -3,6 +3,7 @@
 
     python scripts/check_pdf.py [_build/latex/book.pdf] [--log LOG] [--book-root .]
                                 [--html _build/html] [--edition instructor|student]
+                                [--language en|zh_CN]
 
 It checks that
 
@@ -28,12 +29,18 @@ It checks that
   "Solution to Exercise ..." box per ``{solution}`` directive of the sources in the
   default one (``--edition``, by default ``BOOK_EDITION`` as for the build).
 
+For an edition in another language (``--language zh_CN``: ``make pdf LANG=zh_CN``) the
+labels are the words that edition prints ("定理 2.3", "图 3.2", "解答练习 1.1"), read from
+the same catalogs the build translates them with (Sphinx's own, sphinx-proof's and
+sphinx-exercise's), and a subtitle may follow in full-width parentheses.
+
 It prints one line per check and exits 1 if any fails, 2 if a tool is missing.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import re
@@ -59,13 +66,53 @@ COLAB_CODE = "google.colab"
 NUMBERED_KINDS = ("Algorithm", "Assumption", "Axiom", "Conjecture", "Corollary", "Criterion",
                   "Definition", "Example", "Exercise", "Lemma", "Notation", "Observation",
                   "Property", "Proposition", "Remark", "Theorem", "Fig.", "Table")
-_KIND = "|".join(re.escape(k) for k in NUMBERED_KINDS)
 _NUMBER = r"[0-9A-Z]+(?:\.[0-9]+)+"
-HTML_LABEL = re.compile(rf'<span class="caption-number">\s*((?:{_KIND}) {_NUMBER})\s*</span>')
-PDF_TITLE = re.compile(rf"^((?:{_KIND}) {_NUMBER})(?:$| \(.*$|: .*$)", re.M)
-PDF_SOLUTION = re.compile(rf"^Solution to Exercise {_NUMBER}", re.M)
 SOLUTION_DIRECTIVE = re.compile(r"^\s*(```+|:::+)\{solution\}", re.M)
 EDITIONS = ("instructor", "student")
+SOURCE_LANGUAGE = "en"
+# Where each label word is translated: (catalog domain, message, Python module whose folder holds it).
+# Sphinx's own labels are formats ("Fig. %s"); sphinx-proof's and sphinx-exercise's are words.
+_LABEL_CATALOGS = {"Fig.": ("sphinx", "Fig. %s", "sphinx"), "Table": ("sphinx", "Table %s", "sphinx"),
+                   "Exercise": ("exercise", "Exercise", "sphinx_exercise"),
+                   "Solution to": ("exercise", "Solution to", "sphinx_exercise")}
+_LOCALE_DIRS = {"sphinx": ("locale",), "sphinx_proof": ("translations", "locales"),
+                "sphinx_exercise": ("translations", "locales")}
+
+
+@dataclass(frozen=True)
+class Labels:
+    """The patterns that find numbered labels in one language's HTML and PDF."""
+
+    html: re.Pattern[str]
+    pdf_title: re.Pattern[str]
+    pdf_solution: re.Pattern[str]
+
+
+def label_word(word: str, language: str) -> str:
+    """A label word ("Theorem", "Fig.", "Solution to") as the edition in ``language`` prints it."""
+    if language == SOURCE_LANGUAGE:
+        return word
+    import gettext
+    import importlib
+
+    domain, message, module = _LABEL_CATALOGS.get(word, ("proof", word, "sphinx_proof"))
+    folder = Path(importlib.import_module(module).__file__).parent.joinpath(*_LOCALE_DIRS[module])
+    translated = gettext.translation(domain, str(folder), [language], fallback=True).gettext(message)
+    return translated.replace("%s", "").strip()
+
+
+@functools.lru_cache(maxsize=None)
+def labels(language: str = SOURCE_LANGUAGE) -> Labels:
+    """The label patterns of an edition (English: "Theorem 2.3 (Subtitle)", "Fig. 3.2: caption")."""
+    kind = "|".join(re.escape(label_word(k, language)) for k in NUMBERED_KINDS)
+    html = re.compile(rf'<span class="caption-number">\s*((?:{kind}) {_NUMBER})\s*</span>')
+    if language == SOURCE_LANGUAGE:
+        title = re.compile(rf"^((?:{kind}) {_NUMBER})(?:$| \(.*$|: .*$)", re.M)
+    else:  # a subtitle may follow in full-width parentheses, with or without a space
+        title = re.compile(rf"^((?:{kind}) {_NUMBER})(?:$| ?[(（].*$|[:：] .*$)", re.M)
+    solution = re.compile(rf"^{re.escape(label_word('Solution to', language))} ?"
+                          rf"{re.escape(label_word('Exercise', language))} {_NUMBER}", re.M)
+    return Labels(html, title, solution)
 
 
 @dataclass
@@ -147,17 +194,17 @@ def notebook_figures(nb: dict) -> int:
     return count
 
 
-def html_labels(html: Path) -> set[str]:
+def html_labels(html: Path, language: str = SOURCE_LANGUAGE) -> set[str]:
     """The numbered labels ("Theorem 2.3", "Fig. 1.1") the HTML pages under ``html`` show."""
-    labels: set[str] = set()
+    found: set[str] = set()
     for page in html.rglob("*.html"):
-        labels.update(HTML_LABEL.findall(page.read_text(encoding="utf-8", errors="replace")))
-    return labels
+        found.update(labels(language).html.findall(page.read_text(encoding="utf-8", errors="replace")))
+    return found
 
 
-def pdf_titles(text: str) -> set[str]:
+def pdf_titles(text: str, language: str = SOURCE_LANGUAGE) -> set[str]:
     """The numbered box titles and figure captions in the PDF's text (see the module docstring)."""
-    return set(PDF_TITLE.findall(text))
+    return set(labels(language).pdf_title.findall(text))
 
 
 def numbering_difference(pdf: set[str], html: set[str], shown: int = 8) -> str:
@@ -208,11 +255,12 @@ def book_figures(docs: list[str], root: Path) -> int:
 
 
 def check(pdf: Path, log: Path, root: Path, html: Path | None = None,
-          edition: str = "instructor") -> list[Check]:
+          edition: str = "instructor", language: str = SOURCE_LANGUAGE) -> list[Check]:
     """Run every check on a built PDF; tools come from poppler-utils.
 
     ``html`` is the built HTML the numbering is compared with (default ``root/_build/html``);
-    ``edition`` the edition the PDF was built as (``instructor`` or ``student``).
+    ``edition`` the edition the PDF was built as (``instructor`` or ``student``), ``language``
+    the language it was built in.
     """
     if edition not in EDITIONS:
         raise ValueError(f"edition {edition!r}: expected one of {', '.join(EDITIONS)}")
@@ -236,7 +284,7 @@ def check(pdf: Path, log: Path, root: Path, html: Path | None = None,
     checks.append(Check("no Colab setup", colab == 0, f"{COLAB_CODE!r} appears {colab} times"))
 
     if html.is_dir():
-        in_pdf, in_html = pdf_titles(text), html_labels(html)
+        in_pdf, in_html = pdf_titles(text, language), html_labels(html, language)
         checks.append(Check("numbering", bool(in_html) and in_pdf == in_html,
                             f"{len(in_pdf)} numbered titles in the PDF, {len(in_html)} in the HTML"
                             + "".join(f"\n    {d}" for d in [numbering_difference(in_pdf, in_html)] if d)))
@@ -244,7 +292,7 @@ def check(pdf: Path, log: Path, root: Path, html: Path | None = None,
         checks.append(Check("numbering", False, f"no HTML at {html} to compare with (run `make book`)"))
 
     want_solutions = source_solutions(docs, root) if edition == "instructor" else 0
-    have_solutions = len(PDF_SOLUTION.findall(text))
+    have_solutions = len(labels(language).pdf_solution.findall(text))
     checks.append(Check("solutions", have_solutions == want_solutions,
                         f"{have_solutions} solution boxes; the {edition} edition has {want_solutions}"))
 
@@ -273,6 +321,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--book-root", type=Path, default=Path("."), help="folder of _toc.yml")
     parser.add_argument("--html", type=Path,
                         help="built HTML to compare the numbering with (default: BOOK_ROOT/_build/html)")
+    parser.add_argument("--language", default=SOURCE_LANGUAGE,
+                        help="language the PDF was built in (default: en; make pdf LANG=zh_CN: zh_CN)")
     parser.add_argument("--edition", choices=EDITIONS,
                         default=os.environ.get("BOOK_EDITION", "").strip() or "instructor",
                         help="edition the PDF was built as (default: BOOK_EDITION, else instructor)")
@@ -283,7 +333,7 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 2
     checks = check(args.pdf, args.log or args.pdf.with_suffix(".log"), args.book_root,
-                   args.html, args.edition)
+                   args.html, args.edition, args.language)
     for c in checks:
         print(f"{'ok  ' if c.ok else 'FAIL'} {c.name}: {c.detail}")
     failed = [c.name for c in checks if not c.ok]

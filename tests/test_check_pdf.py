@@ -155,6 +155,22 @@ def test_pdf_titles_are_box_and_caption_lines_not_wrapped_references():
     assert check_pdf.pdf_titles(text) == {"Theorem 1.1", "Definition 2.1", "Fig. 3.2", "Exercise 1.1.1"}
 
 
+def test_the_chinese_edition_labels_come_from_the_catalogs_the_build_uses():
+    words = {k: check_pdf.label_word(k, "zh_CN") for k in ("Theorem", "Exercise", "Fig.", "Solution to")}
+    assert words == {"Theorem": "定理", "Exercise": "练习", "Fig.": "图", "Solution to": "解答"}
+    assert check_pdf.label_word("Theorem", "en") == "Theorem"
+
+
+def test_chinese_titles_take_full_width_parentheses_and_solutions_their_own_words(tmp_path):
+    text = ("定理 1.1（输出的矩）\n根据定理 1.3，\n定理 1.3 中的因子\n"
+            "图 1.1: 在 𝜖 = 10−5 时的偏差\n练习 1.1 (★ 基础)\n解答练习 1.1 (★ 基础)\n")
+    assert check_pdf.pdf_titles(text, "zh_CN") == {"定理 1.1", "图 1.1", "练习 1.1"}
+    assert len(check_pdf.labels("zh_CN").pdf_solution.findall(text)) == 1
+    _html_page(tmp_path, "定理 1.1", "图 1.1")
+    assert check_pdf.html_labels(tmp_path, "zh_CN") == {"定理 1.1", "图 1.1"}
+    assert check_pdf.html_labels(tmp_path) == set()
+
+
 def test_numbering_difference_names_the_labels_each_side_lacks():
     assert check_pdf.numbering_difference({"Theorem 1.1"}, {"Theorem 1.1"}) == ""
     diff = check_pdf.numbering_difference({"Theorem 1.2.1", "Fig. 1.1"}, {"Theorem 1.1", "Fig. 1.1"})
