@@ -66,8 +66,9 @@ class RunRecord:
 class ExperimentResult:
     """An experiment's result file, ``book/results/NAME.json``: what it claims, how it ran, every run.
 
-    ``seeds`` are the profile's reported seeds; ``seeds_run`` the seeds each arm actually ran
-    (reported runs only; None in files written before it was recorded, see :func:`seeds_run`).
+    ``seeds`` are the seeds the reported runs actually used (the profile's list names those an
+    arm *may* run); ``seeds_run`` the seeds of each arm (None in files written before it was
+    recorded, see :func:`seeds_run`).
     """
 
     experiment: str
@@ -406,10 +407,12 @@ def run_experiment(exp: Experiment, profile: str, seeds: list[int] | None = None
     wall = time.perf_counter() - t0
     # The budget's unit: CPU seconds of every run, in whichever process, plus this process's own work
     cpu = time.process_time() - c0 - ctx.inline_cpu_seconds + ctx.cpu_seconds
+    # the seeds the reported runs used, not the profile's list: an arm may run only the first few
+    run_seeds = sorted({seed for arm_seeds in seeds_run(ctx.runs).values() for seed in arm_seeds})
     result = ExperimentResult(
-        experiment=exp.name, title=exp.title, claim=exp.claim, profile=profile, seeds=seeds, max_steps=max_steps,
+        experiment=exp.name, title=exp.title, claim=exp.claim, profile=profile, seeds=run_seeds, max_steps=max_steps,
         config=cfg, measures=measures, runs=[RunRecord.from_dict(r) for r in ctx.runs], seeds_run=seeds_run(ctx.runs),
-        provenance=collect_provenance(config=cfg, seeds=seeds, data=data_prov, wall_time_s=wall,
+        provenance=collect_provenance(config=cfg, seeds=run_seeds, data=data_prov, wall_time_s=wall,
                                       cpu_time_s=cpu, profile=profile, max_steps=max_steps,
                                       torch_threads=1 if workers > 1 else torch.get_num_threads(),
                                       workers=workers, code=code))
