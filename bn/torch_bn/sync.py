@@ -266,6 +266,22 @@ class SyncBatchNorm(nn.Module):
         return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}"
 
 
+def _copy_state(source: nn.Module, target: nn.Module) -> nn.Module:
+    """Copy a BN layer's affine parameters (and whether they train), running statistics and training
+    flag into another BN layer of the same width; return ``target``."""
+    with torch.no_grad():
+        if source.weight is not None:
+            target.weight.copy_(source.weight)
+            target.bias.copy_(source.bias)
+            target.weight.requires_grad_(source.weight.requires_grad)
+            target.bias.requires_grad_(source.bias.requires_grad)
+        target.running_mean.copy_(source.running_mean)
+        target.running_var.copy_(source.running_var)
+        target.num_batches_tracked.copy_(source.num_batches_tracked)
+    target.train(source.training)
+    return target
+
+
 def convert_sync_batch_norm(model: nn.Module, group: Any = None) -> nn.Module:
     """``model`` with every BN layer (``torch.nn.BatchNorm*d``, ``BookBatchNorm``) replaced by :class:`SyncBatchNorm`.
 
@@ -283,17 +299,7 @@ def convert_sync_batch_norm(model: nn.Module, group: Any = None) -> nn.Module:
         ref = model.running_mean
         sync = SyncBatchNorm(model.num_features, model.eps, model.momentum, affine, group,
                              device=ref.device, dtype=ref.dtype)
-        with torch.no_grad():
-            if affine:
-                sync.weight.copy_(model.weight)
-                sync.bias.copy_(model.bias)
-                sync.weight.requires_grad_(model.weight.requires_grad)
-                sync.bias.requires_grad_(model.bias.requires_grad)
-            sync.running_mean.copy_(model.running_mean)
-            sync.running_var.copy_(model.running_var)
-            sync.num_batches_tracked.copy_(model.num_batches_tracked)
-        sync.train(model.training)
-        return sync
+        return _copy_state(model, sync)
     for name, child in model.named_children():
         model.add_module(name, convert_sync_batch_norm(child, group))
     return model
@@ -315,17 +321,7 @@ def revert_sync_batch_norm(model: nn.Module,
         ref = model.running_mean
         local = layer(model.num_features, model.eps, model.momentum, model.affine,
                       device=ref.device, dtype=ref.dtype)
-        with torch.no_grad():
-            if model.affine:
-                local.weight.copy_(model.weight)
-                local.bias.copy_(model.bias)
-                local.weight.requires_grad_(model.weight.requires_grad)
-                local.bias.requires_grad_(model.bias.requires_grad)
-            local.running_mean.copy_(model.running_mean)
-            local.running_var.copy_(model.running_var)
-            local.num_batches_tracked.copy_(model.num_batches_tracked)
-        local.train(model.training)
-        return local
+        return _copy_state(model, local)
     for name, child in model.named_children():
         model.add_module(name, revert_sync_batch_norm(child, layer))
     return model
