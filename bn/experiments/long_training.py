@@ -24,6 +24,7 @@ from typing import Any
 from bn.experiments import sigmoid
 from bn.experiments.base import Context, Experiment, RunSpec
 from bn.experiments.settings import base_rate, baseline_train, cnn_model, cnn_profiles, recipe_setup
+from bn.statistics import LATE_FRACTION
 
 CLAIM = ("Trained to the end, BN-x30 reaches a higher accuracy than BN-x5 (74.8 % against 73.0 %), BN-Baseline "
          "ends above the baseline, and the sigmoid network without BN never trains "
@@ -92,7 +93,7 @@ SUSTAIN_MARGIN = 0.02
 of an accuracy near 10 % on the 2,000 evaluation images (3 * sqrt(0.1 * 0.9 / 2000) = 0.020)."""
 
 
-def sustains_learning(run: dict[str, Any], fraction: float = 0.2, margin: float = SUSTAIN_MARGIN) -> bool:
+def sustains_learning(run: dict[str, Any], fraction: float = LATE_FRACTION, margin: float = SUSTAIN_MARGIN) -> bool:
     """Whether a run *sustains* accuracy clearly above chance: the median of its periodic accuracies over
     the last ``fraction`` of its steps exceeds 10 % + ``margin``. A run that diverged or was stopped never does."""
     from statistics import median
@@ -107,7 +108,7 @@ def sustains_learning(run: dict[str, Any], fraction: float = 0.2, margin: float 
     return bool(late) and median(late) > 0.1 + margin
 
 
-def sustain_table(runs: list[dict[str, Any]], fraction: float = 0.2) -> "Table":
+def sustain_table(runs: list[dict[str, Any]], fraction: float = LATE_FRACTION) -> "Table":
     """Per run: outcome, best validation accuracy at any evaluation, the median over the last ``fraction``
     of its steps, and whether it sustains learning (:func:`sustains_learning`)."""
     from statistics import median

@@ -19,7 +19,7 @@ from typing import Any
 import torch
 
 from bn.cli import study_parser
-from bn.statistics import Evidence, Interval, Plateau, decide, mean_ci, plateau
+from bn.statistics import Evidence, Interval, Plateau, all_of, decide, mean_ci, plateau
 from bn.experiments.base import load_tensor_data
 from bn.experiments.placement import validation_split
 from bn.experiments.practice import train_config
@@ -189,14 +189,6 @@ def arm_plateau(result: dict[str, Any], multiplier: float, arm: str) -> Plateau:
                    int(result["config"]["steps"]))
 
 
-def _combine(words: list[str]) -> str:
-    """One verdict over widths: the common word, else "not tested at this budget" if any width was not
-    tested, else "not resolved"."""
-    if len(set(words)) == 1:
-        return words[0]
-    return "not tested at this budget" if "not tested at this budget" in words else "not resolved"
-
-
 def claim_verdicts(result: dict[str, Any]) -> dict[str, str]:
     """The rule's verdict (:func:`bn.statistics.decide`) on each claim of Frankle et al. (2021).
 
@@ -209,11 +201,11 @@ def claim_verdicts(result: dict[str, Any]) -> dict[str, str]:
     """
     widths = result["config"]["width_multipliers"]
     acc = summarize(result)["accuracy"]
-    out = {"above_chance": _combine([decide(Evidence(acc[m]["bn_only"], 0.1)).word for m in widths])}
+    out = {"above_chance": all_of([decide(Evidence(acc[m]["bn_only"], 0.1)) for m in widths]).word}
     for key, ref in (("above_random", "random_params"), ("above_linear", "linear_only")):
-        out[key] = _combine([decide(Evidence(paired_difference(result, m, "bn_only", ref), 0.0, about_end=True,
-                                             plateaued=arm_plateau(result, m, "bn_only").plateaued
-                                             and arm_plateau(result, m, ref).plateaued)).word for m in widths])
+        out[key] = all_of([decide(Evidence(paired_difference(result, m, "bn_only", ref), 0.0, about_end=True,
+                                           plateaued=arm_plateau(result, m, "bn_only").plateaued
+                                           and arm_plateau(result, m, ref).plateaued)) for m in widths]).word
     lo, hi = min(widths), max(widths)
     by = {(r["width_multiplier"], r["arm"], r["seed"]): r["test_acc"] for r in result["runs"]}
     seeds = result["config"]["seeds"]

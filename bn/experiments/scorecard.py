@@ -18,7 +18,7 @@ from bn import paper
 from bn.experiments import report
 from bn.formatting import Table
 from bn.results import load_result
-from bn.statistics import Evidence, Outcomes, Verdict, decide, holm
+from bn.statistics import Evidence, Outcomes, Verdict, all_of, decide, holm
 
 
 @dataclass(frozen=True)
@@ -61,14 +61,7 @@ def fig1_stability_row(rates: dict[str, Any]) -> Row:
     from bn.experiments.fig1_rates import UNITS, comparisons
 
     comps = comparisons(rates)
-    verdicts = [decide(Evidence(c.ratio[u], 1.0)) for c in comps for u in UNITS]
-    words = {v.word for v in verdicts}
-    ps = [v.p for v in verdicts]
-    if len(words) == 1 and words <= {"reproduced", "reversed"}:
-        # every ratio must exclude 1 on the same side: the p of "all four" is the largest one
-        v = Verdict(words.pop(), None, "all four ratios exclude 1 on the same side", max(ps))
-    else:
-        v = Verdict("not resolved", None, "the ratios fall on different sides of 1 (or include it)", None)
+    v = all_of([decide(Evidence(c.ratio[u], 1.0)) for c in comps for u in UNITS])
     ours = "; ".join(f"rate {c.lr:g}: " + ", ".join(f"{report.times(c.ratio[u])} ({u})" for u in UNITS)
                      for c in comps)
     return Row("fig1_stability", "Fig. 1: a sigmoid's input distribution is much more stable with BN",
@@ -171,13 +164,7 @@ def initialization_row(init: dict[str, Any], conv: dict[str, Any]) -> Row:
                                         fails=(c.outcomes[False]["completed"], n[False]))))
         parts.append(f"×{scale:g}: BN {c.outcomes[True]['completed']}/{n[True]} trained, "
                      f"no BN {c.outcomes[False]['completed']}/{n[False]}")
-    words = {v.word for v in verdicts}
-    if len(words) == 1:
-        ps = [v.p for v in verdicts]
-        v = Verdict(words.pop(), None, "the same at every scale", max(ps) if None not in ps else None)
-    else:
-        v = Verdict("not resolved", None, "; ".join(f"×{s:g}: {w.word}" for s, w in
-                                                   zip(init["measures"]["init_scales"], verdicts)), None)
+    v = all_of(verdicts)
     return Row("initialization", "BN allows less careful initialization", "05_initialization", "qualitative",
                "; ".join(parts), v)
 

@@ -30,7 +30,7 @@ import torch
 from torch import nn
 
 from bn.cli import study_parser
-from bn.statistics import Evidence, decide, mean_ci, paired_difference_ci, paired_ratio_ci
+from bn.statistics import Evidence, all_of, decide, mean_ci, paired_difference_ci, paired_ratio_ci
 from bn.experiments.base import load_tensor_data
 from bn.experiments.practice import train_config
 from bn.population import precise_statistics, train_batches
@@ -332,6 +332,5 @@ def claim_verdicts(summary: dict[str, Any]) -> dict[str, str]:
     d, r = summary["differences"], summary["ratios"]
     out = {"stable_inputs": decide(Evidence(d["noisy_bn-no_bn"]["train_loss"], 0.0, claimed="below")).word,
            "gradient_ics": decide(Evidence(r["no_bn-bn"]["ics_relative"], 1.0, claimed="below")).word}
-    words = {decide(Evidence(r["no_bn-bn"][k], 1.0)).word for k in LANDSCAPE}
-    out["smoother"] = words.pop() if len(words) == 1 and words <= {"reproduced", "reversed"} else "not resolved"
+    out["smoother"] = all_of([decide(Evidence(r["no_bn-bn"][k], 1.0)) for k in LANDSCAPE]).word
     return out

@@ -16,10 +16,10 @@ from bn.statistics.intervals import (Interval, difference_ci, mean_ci, paired_di
                                      ratio_ci, t_cdf, t_quantile, t_test_p, welch_df)
 from bn.statistics.pairing import pair_by
 from bn.statistics.plateau import LATE_FRACTION, PLATEAU_RULE, Plateau, late_rise, plateau
-from bn.statistics.verdict import (LEVEL, VERDICTS, Evidence, Outcomes, Verdict, decide, fisher_one_sided,
-                                   holm)
+from bn.statistics.verdict import (LEVEL, VERDICTS, Evidence, Outcomes, Verdict, all_of, decide,
+                                   fisher_one_sided, holm)
 
 __all__ = ["BOUNDS", "CensoredRatio", "Evidence", "Interval", "LATE_FRACTION", "LEVEL", "Outcomes",
-           "PLATEAU_RULE", "Plateau", "VERDICTS", "Verdict", "censored_ratio", "decide", "difference_ci",
+           "PLATEAU_RULE", "Plateau", "VERDICTS", "Verdict", "all_of", "censored_ratio", "decide", "difference_ci",
            "fisher_one_sided", "holm", "late_rise", "mean_ci", "pair_by", "paired_difference_ci",
            "paired_ratio_ci", "plateau", "ratio_ci", "t_cdf", "t_quantile", "t_test_p", "welch_df"]

@@ -166,3 +166,17 @@ def holm(ps: Sequence[float | None], alpha: float = 1 - LEVEL) -> list[bool | No
         rejecting = rejecting and p <= alpha / (m - rank)
         out[i] = rejecting
     return out
+
+
+def all_of(verdicts: Sequence[Verdict], reason: str = "") -> Verdict:
+    """One verdict on a claim that must hold in every one of several comparisons (every rate, every
+    scale, every width): their common word if they agree (the largest p, the test of "all of them");
+    else *not tested at this budget* if any part was not tested, else *not resolved*."""
+    words = {v.word for v in verdicts}
+    if len(words) == 1:
+        word = words.pop()
+        ps = [v.p for v in verdicts]
+        p = max(ps) if word in ("reproduced", "reversed") and None not in ps else None
+        return Verdict(word, None, reason or "the same in every part", p)
+    word = "not tested at this budget" if "not tested at this budget" in words else "not resolved"
+    return Verdict(word, None, reason or "the parts disagree: " + ", ".join(v.word for v in verdicts), None)

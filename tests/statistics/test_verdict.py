@@ -148,3 +148,14 @@ def test_outcome_p_is_two_sided():
 def test_a_run_too_short_to_judge_has_not_plateaued():
     p = plateau([([0, 10, 20], [0.1, 0.5, 0.6]), ([0, 10, 20], [0.1, 0.5, 0.6])], 100)
     assert not p.plateaued and p.rises == () and math.isnan(p.mean_rise)
+
+
+def test_all_of_needs_every_part_to_agree():
+    from bn.statistics import Verdict, all_of
+
+    yes, no = Verdict("reproduced", None, "", 0.01), Verdict("reversed", None, "", 0.001)
+    assert all_of([yes, Verdict("reproduced", None, "", 0.03)]).p == 0.03  # "all of them" is as weak as the weakest
+    assert all_of([yes, no]).word == "not resolved" and all_of([yes, no]).p is None
+    untested = Verdict("not tested at this budget", None, "", None)
+    assert all_of([yes, untested]).word == "not tested at this budget"
+    assert all_of([Verdict("not resolved", None, "", 0.4)] * 2).word == "not resolved"
