@@ -34,9 +34,13 @@ class RunSpec:
     train: dict[str, Any]
     measure: str | None = None
     tags: dict[str, Any] = field(default_factory=dict)
+    after: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        out = asdict(self)
+        if self.after is None:  # a spec written before ``after`` existed round-trips unchanged
+            del out["after"]
+        return out
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "RunSpec":
@@ -52,14 +56,18 @@ class RunRecord:
 
     spec: RunSpec
     history: History
+    after: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"spec": self.spec.to_dict(), "history": self.history.to_dict()}
+        out = {"spec": self.spec.to_dict(), "history": self.history.to_dict()}
+        if self.after is not None:
+            out["after"] = self.after
+        return out
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "RunRecord":
         rec = from_strict_dict(cls, d, "run record")
-        return cls(RunSpec.from_dict(rec.spec), History.from_dict(rec.history))
+        return cls(RunSpec.from_dict(rec.spec), History.from_dict(rec.history), rec.after)
 
 
 @dataclass
@@ -164,9 +172,29 @@ def measure_of(spec: "RunSpec", data: TensorData) -> Callable[[torch.nn.Module],
     raise ValueError(f"unknown measure {spec.measure!r} (the measures are {', '.join(MEASURES)})")
 
 
+# What a study measures on a trained network, once, after its last step (``RunSpec.after`` names
+# one): ``fn(model, data, spec) -> dict`` of JSON values, stored as the record's ``after``. It runs
+# where the run trained (a worker process too), so a study registers its functions at import.
+AfterTraining = Callable[[torch.nn.Module, TensorData, "RunSpec"], dict[str, Any]]
+AFTER: dict[str, AfterTraining] = {}
+
+
+def register_after(name: str) -> Callable[[AfterTraining], AfterTraining]:
+    """Decorator: register ``fn`` as the after-training measurement ``name`` (for ``RunSpec.after``)."""
+    def deco(fn: AfterTraining) -> AfterTraining:
+        if name in AFTER and AFTER[name] is not fn:
+            raise ValueError(f"after-training measurement {name!r} is registered twice")
+        AFTER[name] = fn
+        return fn
+    return deco
+
+
 def run_spec(spec: RunSpec, data: TensorData, device: str = "cpu", stop_at: int | None = None,
              progress: bool = True, checkpoint: str | None = None) -> dict[str, Any]:
-    """Build the model under ``torch.manual_seed(spec.seed)``, train it, return ``{"spec", "history"}``."""
+    """Build the model under ``torch.manual_seed(spec.seed)``, train it, return ``{"spec", "history"}``
+    (and ``"after"``, what ``spec.after`` measured on the trained network)."""
+    if spec.after is not None and spec.after not in AFTER:
+        raise ValueError(f"unknown after-training measurement {spec.after!r} (known: {', '.join(sorted(AFTER))})")
     torch.manual_seed(spec.seed)
     kwargs = dict(spec.model)
     model = build_model(kwargs.pop("kind"), **kwargs)
@@ -174,7 +202,10 @@ def run_spec(spec: RunSpec, data: TensorData, device: str = "cpu", stop_at: int 
     cfg = TrainConfig.from_dict(spec.train)
     history = train(model, data, cfg, spec.seed, device=device, measure=measure, stop_at=stop_at,
                     progress=progress, checkpoint=checkpoint, desc=f"{spec.label} s{spec.seed}")
-    return {"spec": spec.to_dict(), "history": history}
+    record: dict[str, Any] = {"spec": spec.to_dict(), "history": history}
+    if spec.after is not None:
+        record["after"] = AFTER[spec.after](model, data, spec)
+    return record
 
 
 @dataclass
@@ -188,7 +219,7 @@ class Context:
     experiments whose rates follow it (None where no such result was given).
     """
 
-    data: TensorData
+    data: TensorData | None
     seeds: list[int]
     device: str = "cpu"
     stop_at: int | None = None
@@ -199,6 +230,12 @@ class Context:
     cpu_seconds: float = 0.0
     base_lr: float | None = None
     inline_cpu_seconds: float = 0.0
+    other_seeds: dict[str, list[int]] = field(default_factory=dict)
+
+    def record_seeds(self, arm: str, seeds: Sequence[int]) -> None:
+        """Note the seeds an arm ran outside :meth:`run_all` (a study with its own loop and records,
+        kept in its measures), so that the result's ``seeds_run`` names them too."""
+        self.other_seeds[arm] = sorted({*self.other_seeds.get(arm, []), *map(int, seeds)})
 
     def _checkpoint(self, spec: RunSpec, index: int) -> str | None:
         if self.checkpoint_dir is None:
@@ -330,7 +367,10 @@ class Experiment:
     """A registered experiment: its claim, its per-profile configurations and its ``run`` function.
 
     ``run(ctx, cfg)`` appends run records to ``ctx.runs`` and returns the
-    experiment's own measures (e.g. the chosen learning rate).
+    experiment's own measures (e.g. the chosen learning rate). ``summarize(result)``, where
+    the study has one, turns its result file into the typed record its chapter glues.
+    A profile runs on CIFAR-10 unless it says ``"data": "none"``: then ``ctx.data`` is None and
+    the study makes its own data (and says where it came from in its measures).
     """
 
     name: str
@@ -338,6 +378,7 @@ class Experiment:
     claim: str
     profiles: dict[str, dict[str, Any]]
     run: Callable[[Context, dict[str, Any]], dict[str, Any]]
+    summarize: Callable[[dict[str, Any]], Any] | None = None
 
 
 def load_tensor_data(data_dir: str | None, n_train: int | None = None, n_test: int | None = None,
@@ -391,7 +432,12 @@ def run_experiment(exp: Experiment, profile: str, seeds: list[int] | None = None
     cfg = exp.profiles[profile]
     seeds = list(seeds if seeds is not None else cfg["seeds"])
     t0, c0 = time.perf_counter(), time.process_time()
-    data, data_prov = load_tensor_data(data_dir, cfg.get("n_train"), cfg.get("n_test"), cfg.get("n_val"))
+    if cfg.get("data", "cifar10") == "cifar10":
+        data, data_prov = load_tensor_data(data_dir, cfg.get("n_train"), cfg.get("n_test"), cfg.get("n_val"))
+    elif cfg["data"] == "none":  # the study makes its own data and states its provenance in its measures
+        data, data_prov = None, {"copy": "none: the study generates its data (see its measures)"}
+    else:
+        raise ValueError(f"profile of {exp.name!r}: unknown data {cfg['data']!r} (expected 'cifar10' or 'none')")
     ctx = Context(data=data, seeds=seeds, device=device, stop_at=max_steps, progress=progress,
                   checkpoint_dir=Path(checkpoint_dir) if checkpoint_dir else None, workers=workers)
     base_source = None
@@ -408,10 +454,11 @@ def run_experiment(exp: Experiment, profile: str, seeds: list[int] | None = None
     # The budget's unit: CPU seconds of every run, in whichever process, plus this process's own work
     cpu = time.process_time() - c0 - ctx.inline_cpu_seconds + ctx.cpu_seconds
     # the seeds the reported runs used, not the profile's list: an arm may run only the first few
-    run_seeds = sorted({seed for arm_seeds in seeds_run(ctx.runs).values() for seed in arm_seeds})
+    arm_seeds = {**seeds_run(ctx.runs), **ctx.other_seeds}
+    run_seeds = sorted({seed for seeds_of_arm in arm_seeds.values() for seed in seeds_of_arm})
     result = ExperimentResult(
         experiment=exp.name, title=exp.title, claim=exp.claim, profile=profile, seeds=run_seeds, max_steps=max_steps,
-        config=cfg, measures=measures, runs=[RunRecord.from_dict(r) for r in ctx.runs], seeds_run=seeds_run(ctx.runs),
+        config=cfg, measures=measures, runs=[RunRecord.from_dict(r) for r in ctx.runs], seeds_run=arm_seeds,
         provenance=collect_provenance(config=cfg, seeds=run_seeds, data=data_prov, wall_time_s=wall,
                                       cpu_time_s=cpu, profile=profile, max_steps=max_steps,
                                       torch_threads=1 if workers > 1 else torch.get_num_threads(),
