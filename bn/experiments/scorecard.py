@@ -258,3 +258,28 @@ def glue_chapter(chapter: str, results: dict[str, dict[str, Any]] | None = None)
         glue(f"verdict_{r.key}", r.verdict.text(), display=False)
         glue(f"verdict_{r.key}_ours", r.ours, display=False)
     return mine
+
+
+# The claims made since the paper that Part VI tests, one study per chapter: each study module's
+# ``claim_rows(result)`` gives its rows (chapter ids "today/NN_name").
+TODAY: tuple[str, ...] = ()
+
+
+def today_rows(results: dict[str, dict[str, Any]] | None = None, studies: tuple[str, ...] | None = None
+               ) -> list[Row]:
+    """Every row of Part VI's studies (``studies``, by default :data:`TODAY`), from ``results`` (name ->
+    result) or the committed files."""
+    import importlib
+
+    out = []
+    for name in TODAY if studies is None else studies:
+        module = importlib.import_module(f"bn.experiments.{name}")
+        out += module.claim_rows((results or {}).get(name) or load_result(name))
+    return out
+
+
+def today_table(rs: list[Row]) -> Table:
+    """Part VI's scorecard: each claim with its source, the source's number, ours, the verdict, and
+    whether it survives Holm's correction over these rows."""
+    return Table(["claim (source)", "source's number", "ours (95 % intervals)", "verdict", "after Holm"],
+                 [[r.claim, r.paper, r.ours, r.verdict.text(), h] for r, h in zip(rs, holm_column(rs))])
