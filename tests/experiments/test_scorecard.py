@@ -90,3 +90,8 @@ def test_part_vi_scorecard_collects_each_study_rows_and_corrects_over_them(monke
     table = scorecard.today_table(rs)
     headers, rows = table.header, table.rows
     assert headers[0] == "claim (source)" and rows[0][3] == "reproduced" and len(rows) == 3
+    results = {"fake_a": {"provenance": {"cpu_time_s": 60.0}}, "fake_b": {"provenance": {"cpu_time_s": 30.0}}}
+    rs[1] = scorecard.Row("x", "c", "today/x", "p", "o", Verdict("not resolved", None, "", 0.3))
+    s = scorecard.today_summary(rs, results, ("fake_a", "fake_b"))
+    assert (s.claims, s.reproduced, s.not_resolved, s.reversed, s.not_tested) == (3, 2, 1, 0, 0)
+    assert s.survive_holm == 2 and s.cpu_minutes == 1.5
