@@ -17,7 +17,6 @@ layer  module                    may import                     holds
 0      ``bn.glue``               (standard library)             MyST glue, and a plain display on Colab
 0      ``bn.cli``                (standard library)             what the command lines share: one-line user errors
 1      ``bn.functional``         numpy                          BN in NumPy: forward/backward pairs with a cache
-1      ``bn.alternatives``       numpy                          BN's relatives and Batch Renormalization (Part V)
 1      ``bn.scale_dynamics``     numpy                          weight-norm growth and its equilibrium
 1      ``bn.analysis``           numpy                          when a history first reaches a target accuracy
 1      ``bn.statistics``         numpy                          intervals, pairing, censoring, plateaus, verdicts
@@ -26,6 +25,7 @@ layer  module                    may import                     holds
 4      ``bn.torch_bn``           numpy, torch                   PyTorch adapters and the parity checks
 4      ``bn.precision``          numpy, torch                   floating-point error of BN in low precision
 4      ``bn.benchmark``          numpy, torch                   the speed measurements
+4      ``bn.normalization``      numpy, torch                   the family (LN, IN, GN, Batch Renorm, ghost BN)
 5      ``bn.data``               numpy                          CIFAR-10 in the official layout
 6      ``bn.models``             torch                          every network: Fig. 1's MLP, placement MLP, CNNs, ResNet
 6      ``bn.training``           numpy, torch                   the one training loop
@@ -36,12 +36,15 @@ layer  module                    may import                     holds
 8      ``bn.plotting``           numpy, matplotlib              figures in one consistent style
 =====  ========================  =============================  =====================================================
 
-A module that uses only NumPy never loads torch: ``bn.precision.variance``, for
-one, is importable without it (``bn.precision`` imports its torch modules only
-where they are named). Importing ``bn`` itself imports nothing.
+A module that uses only NumPy never loads torch: ``bn.precision.variance``, and
+every module of ``bn.normalization`` but ``layers``, are importable without it
+(``bn.precision`` imports its torch modules only where they are named;
+``bn.normalization`` loads its layers on first use of their names). Importing
+``bn`` itself imports nothing.
 
-Networks (``torch.nn.Module`` subclasses) live in ``bn.models``; the one other
-package that defines a module is ``bn.torch_bn``, the book's own BN layer.
+Networks (``torch.nn.Module`` subclasses) live in ``bn.models``; the other
+packages that define one are ``bn.torch_bn``, the book's own BN layer, and
+``bn.normalization``, the family's layers PyTorch lacks.
 """
 
 __version__ = "0.1.0"

@@ -20,7 +20,8 @@ import torch
 from torch import nn
 
 from bn.models.init import init_weights
-from bn.torch_bn import BatchRenorm2d, BookBatchNorm, GhostBatchNorm2d
+from bn.normalization.layers import BatchRenorm2d, GhostBatchNorm2d
+from bn.torch_bn import BookBatchNorm
 
 Norm = Literal["torch", "book", "none", "layer", "group", "ghost", "renorm"]
 NORMS: tuple[str, ...] = ("torch", "book", "none", "layer", "group", "ghost", "renorm")

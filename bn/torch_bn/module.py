@@ -13,11 +13,20 @@ from torch import nn
 
 from bn.torch_bn.function import book_batch_norm, channel_shape, reduce_dims
 
-__all__ = ["BookBatchNorm"]
+__all__ = ["BookBatchNorm", "NormBase"]
 
 
-class BookBatchNorm(nn.Module):
-    """Batch normalization over axis 1 with affine parameters and running statistics."""
+class NormBase(nn.Module):
+    """What every normalization layer of the book declares, once (as PyTorch's ``_NormBase``).
+
+    Parameters ``weight`` (ones) and ``bias`` (zeros), then the buffers
+    ``running_mean`` (zeros), the running spread named by the class attribute
+    ``spread`` (ones; ``"running_var"`` here, ``"running_std"`` for Batch
+    Renormalization) and ``num_batches_tracked`` (0), in that order: the order
+    fixes ``state_dict`` and what a seed gives.
+    """
+
+    spread = "running_var"
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
                  device: torch.device | str | None = None, dtype: torch.dtype | None = None) -> None:
@@ -27,8 +36,15 @@ class BookBatchNorm(nn.Module):
         self.weight = nn.Parameter(torch.ones(num_features, **kw))
         self.bias = nn.Parameter(torch.zeros(num_features, **kw))
         self.register_buffer("running_mean", torch.zeros(num_features, **kw))
-        self.register_buffer("running_var", torch.ones(num_features, **kw))
+        self.register_buffer(self.spread, torch.ones(num_features, **kw))
         self.register_buffer("num_batches_tracked", torch.tensor(0, dtype=torch.long, device=device))
+
+    def extra_repr(self) -> str:
+        return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}"
+
+
+class BookBatchNorm(NormBase):
+    """Batch normalization over axis 1 with affine parameters and running statistics."""
 
     def _update_running_stats(self, x: torch.Tensor) -> None:
         dims = reduce_dims(x)
@@ -52,6 +68,3 @@ class BookBatchNorm(nn.Module):
         scale = (self.weight * inv_std).reshape(shape)
         shift = (self.bias - self.running_mean * self.weight * inv_std).reshape(shape)
         return x * scale + shift
-
-    def extra_repr(self) -> str:
-        return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}"

@@ -8,7 +8,7 @@ import pytest
 from bn.experiments.norm_family import (PROFILES, accuracy_grid, arm_norm, arms_at, main, merge_parts,
                                        train_config)
 from bn.models.practice import build_practice_model
-from bn.torch_bn import BatchRenorm2d, GhostBatchNorm2d
+from bn.normalization import BatchRenorm2d, GhostBatchNorm2d
 
 RESULT = Path(__file__).resolve().parents[2] / "book" / "results" / "norm_family.json"
 
