@@ -156,7 +156,7 @@ LIGHT_PACKAGES = {m for m, (layer, allowed) in LAYERS.items() if "torch" not in 
 LIGHT = sorted((module_name(p) for p in PACKAGE.rglob("*.py")
                 if top_level(module_name(p)) in LIGHT_PACKAGES and p.stem != "__main__"),
                key=lambda name: (name.startswith("bn.symbolic"), name))
-LIGHT[:0] = ["bn.precision.variance", *sorted(
+LIGHT[:0] = ["bn.precision.variance", "bn.population", "bn.population.moving_average", *sorted(
     module_name(p) for p in (PACKAGE / "normalization").glob("*.py") if p.stem != "layers")]
 
 

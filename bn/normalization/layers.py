@@ -33,6 +33,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from bn.population.moving_average import ema_step
 from bn.torch_bn.function import reduce_dims
 from bn.torch_bn.module import NormBase
 
@@ -112,8 +113,8 @@ class BatchRenorm2d(NormBase):
             with torch.no_grad():
                 r = (std_b / self.running_std).clamp(1.0 / r_max, r_max)
                 d = ((mean_b - self.running_mean) / self.running_std).clamp(-d_max, d_max)
-                self.running_mean += self.momentum * (mean_b - self.running_mean)
-                self.running_std += self.momentum * (std_b - self.running_std)
+                self.running_mean.copy_(ema_step(self.running_mean, mean_b, self.momentum))
+                self.running_std.copy_(ema_step(self.running_std, std_b, self.momentum))
                 self.num_batches_tracked += 1
             x_hat = ((x - self._shape(mean_b, x.ndim)) / self._shape(std_b, x.ndim)
                      * self._shape(r, x.ndim) + self._shape(d, x.ndim))
