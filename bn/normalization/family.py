@@ -26,7 +26,7 @@ import numpy as np
 
 from bn.normalization.axes import normalize_over_axes
 from bn.normalization.group_norm import group_normalize
-from bn.functional.layout import as_channel_column
+from bn.functional.layout import as_channel_column, reduction_axes
 from bn.functional.validation import as_inexact_array, check_batch_input, check_channel_vector
 
 
@@ -44,7 +44,7 @@ def family_axes(member: str, ndim: int) -> tuple[int, ...]:
         raise ValueError(f"the family is defined for (N, C, *spatial) inputs, got ndim={ndim}")
     spatial = tuple(range(2, ndim))
     if member == "batch":
-        return (0, *spatial)
+        return reduction_axes(ndim)
     if member == "layer":
         return (1, *spatial)
     if member == "instance":

@@ -106,6 +106,9 @@ class BatchRenorm2d(NormBase):
         else:
             if x.numel() // x.shape[1] < 2:
                 raise ValueError("Batch Renormalization needs at least 2 values per channel in training")
+            # Batch Renorm's forward, written out on purpose: r and d correct BN's own
+            # (x - mu_B) / sigma_B, and these operations, in this order, are what the committed
+            # runs trained with (bit for bit). Its NumPy twin is batch_renorm_forward.
             mean_b = x.mean(dim=axes)
             var_b = x.var(dim=axes, unbiased=False)
             std_b = torch.sqrt(var_b + self.eps)

@@ -22,6 +22,8 @@ import numbers
 from dataclasses import dataclass
 from typing import Literal
 
+from bn.formatting import Table
+
 WeightOf = Literal["new", "old"]
 
 
@@ -140,17 +142,13 @@ def weight_of_initial_value(alpha: float, steps: int) -> float:
     return (1.0 - alpha) ** steps
 
 
-def conventions_table() -> list[dict[str, str]]:
-    """Rows for the chapter's table: library, parameter, default, what it weights, PyTorch equivalent."""
+def conventions_table() -> Table:
+    """The chapter's table: library, parameter, default, what it weights, the update, PyTorch's equivalent."""
     rows = []
     for conv in CONVENTIONS:
         alpha = conv.new_value_weight()
-        rows.append({
-            "library": conv.library,
-            "parameter": conv.parameter,
-            "default": f"{conv.default:g}",
-            "weights": "new value" if conv.weight_of == "new" else "old (running) value",
-            "update": (f"r ← {1 - alpha:g}·r + {alpha:g}·batch"),
-            "pytorch_momentum": f"{convert(conv.default, conv, PYTORCH):g}",
-        })
-    return rows
+        rows.append([conv.library, conv.parameter, f"{conv.default:g}",
+                     "new value" if conv.weight_of == "new" else "old (running) value",
+                     f"r ← {1 - alpha:g}·r + {alpha:g}·batch", f"{convert(conv.default, conv, PYTORCH):g}"])
+    return Table(["library", "parameter", "default", "it weights", "update (r: running value)",
+                  "PyTorch momentum for the same average"], rows)

@@ -13,7 +13,7 @@
 - :func:`dropout_variance_shift`: the variance a layer sees after dropout in
   training mode versus in eval mode.
 
-Imports torch and nothing of ``bn``: the data are anything with the attributes
+Imports torch and, of ``bn``, only the layout of :mod:`bn.functional`: the data are anything with the attributes
 of :class:`bn.training.TensorData` that a function reads (:class:`Images`).
 """
 
@@ -25,6 +25,8 @@ from typing import Callable, Iterable, Protocol
 import torch
 from torch import nn
 from torch.optim.swa_utils import update_bn
+
+from bn.functional.layout import reduction_axes
 
 
 class Images(Protocol):
@@ -153,7 +155,7 @@ def dropout_variance_shift(x: torch.Tensor, conv: nn.Module, p: float, seed: int
         raise ValueError(f"dropout probability must lie in [0, 1), got {p}")
     g = torch.Generator().manual_seed(seed)
     keep = (torch.rand(x.shape, generator=g) >= p).to(x.dtype) / (1.0 - p)
-    dims = [0, 2, 3]
+    dims = list(reduction_axes(x.ndim))
     var_train = conv(x * keep).var(dim=dims)
     var_eval = conv(x).var(dim=dims)
     return var_eval / var_train

@@ -145,7 +145,11 @@ def _require_group(group: Any) -> Any:
 
 
 class SyncBatchNormFunction(torch.autograd.Function):
-    """Training-mode BN over the batch of every process in ``group``; updates running statistics in place."""
+    """Training-mode BN over the batch of every process in ``group``; updates running statistics in place.
+
+    Its own forward on purpose: the statistics are merged from every process's
+    moments before normalizing (the chapter compares it with full-batch BN).
+    """
 
     @staticmethod
     def forward(ctx, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor,

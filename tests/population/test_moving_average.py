@@ -62,9 +62,11 @@ def test_ema_update_matches_torch_batchnorm_running_mean():
 
 
 def test_table_rows():
-    rows = cv.conventions_table()
-    assert [r["library"] for r in rows] == [c.library for c in cv.CONVENTIONS]
-    assert rows[0]["pytorch_momentum"] == "0.1" and rows[1]["pytorch_momentum"] == "0.01"
+    table = cv.conventions_table()
+    assert [r[0] for r in table.rows] == [c.library for c in cv.CONVENTIONS]
+    assert table.header[-1] == "PyTorch momentum for the same average"
+    assert table.rows[0][-1] == "0.1" and table.rows[1][-1] == "0.01"
+    assert table.rows[1][4] == "r ← 0.99·r + 0.01·batch"
 
 
 def test_the_one_update_rounds_as_the_in_place_forms_it_replaced():

@@ -17,7 +17,8 @@ from bn.torch_bn import BookBatchNorm
 from bn.torch_bn.processes import run_processes
 from bn.torch_bn.sync import (SyncBatchNorm, convert_sync_batch_norm, local_moments, merge_moments,
                              revert_sync_batch_norm, sync_batch_norm)
-from bn.torch_bn.sync_check import QUANTITIES, agreement_tolerance, full_batch_agreement, per_process_disagreement
+from bn.gradcheck.tolerances import agreement_tolerance
+from bn.torch_bn.sync_check import QUANTITIES, full_batch_agreement, per_process_disagreement
 
 EPS64 = float(np.finfo(np.float64).eps)
 
