@@ -190,12 +190,14 @@ class PassCounts:
     fewer_pass: ArrayPassCount
     compact_backward: ArrayPassCount
 
-    def table(self) -> tuple[list[str], list[list]]:
-        """Headers and rows: reads, writes and passes of each code, and the bandwidth bound's floor."""
+    def table(self) -> "Table":
+        """Reads, writes and passes of each code, and the bandwidth bound's floor."""
+        from bn.formatting import Table
+
         rows = [[name, c.reads, c.writes, c.passes]
                 for name, c in (("readable", self.readable), ("fewer-pass", self.fewer_pass))]
         rows.append(["floor of the bandwidth bound", FLOOR_READS, FLOOR_WRITES, FLOOR_READS + FLOOR_WRITES])
-        return ["code", "reads", "writes", "passes"], rows
+        return Table(["code", "reads", "writes", "passes"], rows)
 
     def summary(self) -> PassSummary:
         return PassSummary(self.readable.passes, self.fewer_pass.passes,

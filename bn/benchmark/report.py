@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bn.formatting import Table
 from bn.glue import Md
 
 __all__ = ["GOALS", "SpeedSummary", "summarize", "fwd_bwd_ratios", "bandwidth_fractions", "staged_over_compact", "goal_summary",
@@ -123,12 +124,12 @@ def _size(elements: int) -> str:
     return f"{elements / 2**20:.0f}M"
 
 
-def machine_table(result: dict) -> tuple[list[str], list[list]]:
-    """Headers and rows describing the machine and the run of a speed result."""
+def machine_table(result: dict) -> Table:
+    """The machine and the run of a speed result, as a table."""
     prov = result["provenance"]
     load = result["load_average_1min"]
     cfg = result["config"]
-    return ["", ""], [
+    return Table(["", ""], [
         ["CPU", prov["device"]["cpu_model"]],
         ["logical CPUs", prov["device"]["cpu_count"]],
         ["torch threads (default)", result["torch_threads"]],
@@ -137,11 +138,11 @@ def machine_table(result: dict) -> tuple[list[str], list[list]]:
         ["run took", f'{result["wall_time_s"]:.0f} s'],
         ["measured (UTC)", prov["created_utc"]],
         ["repeats per measurement (after warm-up)", f'{cfg["repeats"]} (+{cfg["warmup"]})'],
-    ]
+    ])
 
 
-def fwd_bwd_table(result: dict) -> tuple[list[str], list[list]]:
-    """Headers and rows: every forward+backward timing and copy, median, spread, bandwidth."""
+def fwd_bwd_table(result: dict) -> Table:
+    """Every forward+backward timing and copy: median, spread, bandwidth."""
     copy = {c["elements"]: c for c in result["copy"]}
     rows = []
     for r in result["fwd_bwd"]:
@@ -151,8 +152,8 @@ def fwd_bwd_table(result: dict) -> tuple[list[str], list[list]]:
     for c in result["copy"]:
         rows.append([_size(c["elements"]), "copy (np.copyto)", 1, f'{1e3 * c["median_s"]:.1f}',
                      f'{100 * c["relative_iqr"]:.0f} %', f'{c["gb_s"]:.2f}', "100 %"])
-    return ["elements", "implementation", "threads", "median (ms)", "IQR / median",
-            "effective GB/s", "of copy bandwidth"], rows
+    return Table(["elements", "implementation", "threads", "median (ms)", "IQR / median",
+                  "effective GB/s", "of copy bandwidth"], rows)
 
 
 def _verdict(ok: bool) -> str:
@@ -174,8 +175,8 @@ def shown_against(value: float, target: float, at_least: bool) -> str:
     return repr(value)
 
 
-def goal_table(result: dict) -> tuple[list[str], list[list]]:
-    """Headers and rows: each target, the value reached at the largest size, the verdict.
+def goal_table(result: dict) -> Table:
+    """Each target, the value reached at the largest size, the verdict.
 
     Verdict values are printed by :func:`shown_against`, so that a value just below
     a target (1.197 against 1.2) does not print as the target itself.
@@ -203,26 +204,26 @@ def goal_table(result: dict) -> tuple[list[str], list[list]]:
     for k in sorted(goals["folding_speedups_1thread"]):
         rows.append([f"same, {k}x{k}, torch on 1 thread", "(reference)",
                      f'{goals["folding_speedups_1thread"][k]:.2f}', ""])
-    return ["target", "goal", "reached", ""], rows
+    return Table(["target", "goal", "reached", ""], rows)
 
 
-def staged_table(result: dict) -> tuple[list[str], list[list]]:
-    """Headers and rows: staged against compact NumPy backward per size."""
-    return ["elements", "staged (ms)", "compact (ms)", "staged / compact"], [
+def staged_table(result: dict) -> Table:
+    """Staged against compact NumPy backward per size."""
+    return Table(["elements", "staged (ms)", "compact (ms)", "staged / compact"], [
         [_size(r["elements"]), f'{1e3 * r["staged_s"]:.1f}', f'{1e3 * r["compact_s"]:.1f}',
-         f'{r["ratio"]:.2f}'] for r in staged_over_compact(result)]
+         f'{r["ratio"]:.2f}'] for r in staged_over_compact(result)])
 
 
-def folding_table(result: dict) -> tuple[list[str], list[list]]:
-    """Headers and rows: eval-mode conv + BN against the folded conv, with spreads."""
+def folding_table(result: dict) -> Table:
+    """Eval-mode conv + BN against the folded conv, with spreads."""
     rows = []
     for f in result["folding"]:
         rows.append([f["config"], f["threads"], f'{1e3 * f["conv_bn"]["median_s"]:.2f}',
                      f'{100 * f["conv_bn"]["relative_iqr"]:.0f} %',
                      f'{1e3 * f["folded"]["median_s"]:.2f}', f'{100 * f["folded"]["relative_iqr"]:.0f} %',
                      f'{f["speedup"]:.3f}', f'{f["max_rel_difference"]:.0e}'])
-    return ["configuration", "threads", "conv + BN (ms)", "IQR / median", "folded (ms)",
-            "IQR / median", "speedup", "outputs agree to"], rows
+    return Table(["configuration", "threads", "conv + BN (ms)", "IQR / median", "folded (ms)",
+                  "IQR / median", "speedup", "outputs agree to"], rows)
 
 
 @dataclass(frozen=True)

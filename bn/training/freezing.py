@@ -9,7 +9,7 @@ BN has affine parameters.
 
 The function works on any network whose BN layers are ``torch.nn`` BN modules
 or the book's :class:`bn.torch_bn.BookBatchNorm` and whose last linear layer is
-the attribute ``classifier`` (the networks of :mod:`bn.models.practice`).
+the attribute ``classifier`` (the networks of :mod:`bn.models`).
 """
 
 from __future__ import annotations

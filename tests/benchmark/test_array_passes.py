@@ -77,12 +77,12 @@ def test_pass_counts_of_the_two_codes_and_their_floor(bn_case):
     x, dy, _ = bn_case
     counts = pass_counts(x.astype(np.float32), np.ones(4, np.float32), np.zeros(4, np.float32),
                          dy.astype(np.float32))
-    headers, rows = counts.table()
-    assert headers == ["code", "reads", "writes", "passes"]
+    table = counts.table()
+    assert table.header == ["code", "reads", "writes", "passes"]
     # The readable forward (8 reads, 5 writes, as counted above) and the compact backward (14 passes).
-    assert rows[0] == ["readable", 17, 10, 27] and counts.compact_backward.passes == 14
-    assert rows[1][0] == "fewer-pass" and rows[1][3] < rows[0][3]
-    assert rows[2] == ["floor of the bandwidth bound", 3, 2, 5]
+    assert table.rows[0] == ["readable", "17", "10", "27"] and counts.compact_backward.passes == 14
+    assert table.rows[1][0] == "fewer-pass" and int(table.rows[1][3]) < 27
+    assert table.rows[2] == ["floor of the bandwidth bound", "3", "2", "5"]
     s = counts.summary()
-    assert (s.passes_readable, s.passes_fused, s.passes_compact_bwd) == (27, rows[1][3], 14)
+    assert (s.passes_readable, s.passes_fused, s.passes_compact_bwd) == (27, int(table.rows[1][3]), 14)
     assert s.vecdot_reads == counts.fewer_pass.by_ufunc()["vecdot"] > 0

@@ -31,7 +31,7 @@ def test_goal_table_shows_a_near_miss_below_the_target():
                        {**fold, "kernel": 1, "speedup": 1.0, "threads": 1, "config": "1x1"}]}
     for r in res["fwd_bwd"]:
         r["gb_s"] = 1.0
-    _, rows = report.goal_table(res)
+    rows = report.goal_table(res).rows
     (fold_row,) = [r for r in rows if r[0].startswith("folding")]
     assert fold_row[2:] == ["1.1997", "not met"]
     fused = [r for r in rows if r[0].startswith("fewer-pass")][0]

@@ -8,7 +8,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from bn.alternatives import (batch_norm, family_axes, group_norm, instance_norm, layer_norm,
+from bn.normalization import (batch_norm, family_axes, group_norm, instance_norm, layer_norm,
                              normalize_over_axes)
 from bn.functional import batch_norm_forward
 
@@ -143,6 +143,6 @@ def test_negative_axes_count_from_the_end():
     np.testing.assert_array_equal(normalize_over_axes(x, (-1,)), normalize_over_axes(x, (2,)))
 
 
-def test_importing_bn_alternatives_does_not_import_torch():
-    code = "import sys, bn.alternatives; sys.exit('torch' in sys.modules)"
+def test_importing_bn_normalization_does_not_import_torch():
+    code = "import sys, bn.normalization; sys.exit('torch' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0

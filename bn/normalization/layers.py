@@ -16,7 +16,7 @@ In eval mode it is ``BatchNorm2d``. With ``g >= N`` it is ``BatchNorm2d``
 in training too.
 
 :class:`BatchRenorm2d` (Ioffe, 2017, Algorithm 1) is the forward pass of
-:func:`bn.alternatives.batch_renorm_forward` as a module with the paper's
+:func:`bn.normalization.batch_renorm_forward` as a module with the paper's
 running statistics: it keeps a running mean ``mu`` and a running standard
 deviation ``sigma`` (not a variance) and updates both after each training
 batch by ``mu += momentum * (mu_B - mu)``, ``sigma += momentum * (sigma_B - sigma)``,
@@ -32,6 +32,10 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+
+from bn.population.moving_average import ema_step
+from bn.torch_bn.function import reduce_dims
+from bn.torch_bn.module import NormBase
 
 __all__ = ["GhostBatchNorm2d", "BatchRenorm2d", "renorm_limits"]
 
@@ -66,7 +70,7 @@ def renorm_limits(t: int, r_max: float, d_max: float, warmup: int, ramp: int) ->
     return 1.0 + frac * (r_max - 1.0), frac * d_max
 
 
-class BatchRenorm2d(nn.Module):
+class BatchRenorm2d(NormBase):
     """Batch Renormalization for ``(N, C, H, W)`` (or ``(N, C)``) inputs; see the module docstring.
 
     Args:
@@ -78,18 +82,15 @@ class BatchRenorm2d(nn.Module):
         eps: variance floor.
     """
 
+    spread = "running_std"  # the paper keeps sigma, not a variance
+
     def __init__(self, num_features: int, r_max: float = 3.0, d_max: float = 5.0, warmup: int = 0,
                  ramp: int = 0, momentum: float = 0.1, eps: float = 1e-5) -> None:
-        super().__init__()
         if r_max < 1 or d_max < 0:
             raise ValueError(f"need r_max >= 1 and d_max >= 0, got {r_max}, {d_max}")
-        self.num_features, self.r_max, self.d_max = num_features, float(r_max), float(d_max)
-        self.warmup, self.ramp, self.momentum, self.eps = warmup, ramp, momentum, eps
-        self.weight = nn.Parameter(torch.ones(num_features))
-        self.bias = nn.Parameter(torch.zeros(num_features))
-        self.register_buffer("running_mean", torch.zeros(num_features))
-        self.register_buffer("running_std", torch.ones(num_features))
-        self.register_buffer("num_batches_tracked", torch.tensor(0, dtype=torch.long))
+        super().__init__(num_features, eps=eps, momentum=momentum)
+        self.r_max, self.d_max = float(r_max), float(d_max)
+        self.warmup, self.ramp = warmup, ramp
 
     def limits(self) -> tuple[float, float]:
         """The limits the next training batch uses."""
@@ -99,12 +100,15 @@ class BatchRenorm2d(nn.Module):
         return v.view(1, -1, *([1] * (ndim - 2)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        axes = [0, *range(2, x.ndim)]
+        axes = reduce_dims(x)
         if not self.training:
             x_hat = (x - self._shape(self.running_mean, x.ndim)) / self._shape(self.running_std, x.ndim)
         else:
             if x.numel() // x.shape[1] < 2:
                 raise ValueError("Batch Renormalization needs at least 2 values per channel in training")
+            # Batch Renorm's forward, written out on purpose: r and d correct BN's own
+            # (x - mu_B) / sigma_B, and these operations, in this order, are what the committed
+            # runs trained with (bit for bit). Its NumPy twin is batch_renorm_forward.
             mean_b = x.mean(dim=axes)
             var_b = x.var(dim=axes, unbiased=False)
             std_b = torch.sqrt(var_b + self.eps)
@@ -112,8 +116,8 @@ class BatchRenorm2d(nn.Module):
             with torch.no_grad():
                 r = (std_b / self.running_std).clamp(1.0 / r_max, r_max)
                 d = ((mean_b - self.running_mean) / self.running_std).clamp(-d_max, d_max)
-                self.running_mean += self.momentum * (mean_b - self.running_mean)
-                self.running_std += self.momentum * (std_b - self.running_std)
+                self.running_mean.copy_(ema_step(self.running_mean, mean_b, self.momentum))
+                self.running_std.copy_(ema_step(self.running_std, std_b, self.momentum))
                 self.num_batches_tracked += 1
             x_hat = ((x - self._shape(mean_b, x.ndim)) / self._shape(std_b, x.ndim)
                      * self._shape(r, x.ndim) + self._shape(d, x.ndim))

@@ -1,4 +1,8 @@
-"""The "momentum" of BN's running statistics: which weight the number means, per library.
+"""BN's running statistics as a moving average: the one update, and what "momentum" means per library.
+
+Every running-statistics update of the book calls :func:`ema_update` (or, for
+Batch Renormalization's layer, :func:`ema_step`, the same average written as
+that paper writes it), with the weight :func:`update_factor` gives.
 
 Every framework keeps an exponential moving average of the batch statistics,
 
@@ -9,13 +13,16 @@ the *new* value) and ``1 - alpha`` in others (the weight of the *old* value).
 The same word therefore means opposite things: PyTorch's ``momentum=0.1`` and
 Keras' ``momentum=0.9`` describe the same average.
 
-Pure Python; usable from any layer.
+Pure Python (the updates work on floats, NumPy arrays and torch tensors alike).
 """
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
 from typing import Literal
+
+from bn.formatting import Table
 
 WeightOf = Literal["new", "old"]
 
@@ -72,9 +79,46 @@ def convert(value: float, source: MomentumConvention, target: MomentumConvention
 
 
 def ema_update(running: float, new: float, alpha: float) -> float:
-    """One step of the average, with ``alpha`` the weight of the new value (works on arrays too)."""
+    """One step of the average, ``(1 - alpha) * running + alpha * new``, with ``alpha`` the weight of the new value.
+
+    Works on floats, arrays and tensors alike; the input is not modified (a layer
+    writes the result into its buffer with ``copy_``).
+    """
     check_coefficient(alpha)
     return (1.0 - alpha) * running + alpha * new
+
+
+def ema_step(running: float, new: float, alpha: float) -> float:
+    """The same average as :func:`ema_update` written as a step toward the new value, ``running + alpha * (new - running)``.
+
+    Batch Renormalization's paper (Ioffe, 2017, Algorithm 1) writes its running
+    averages this way, and :class:`bn.normalization.BatchRenorm2d` keeps that
+    form: it rounds differently from :func:`ema_update` in the last bit.
+    """
+    check_coefficient(alpha)
+    return running + alpha * (new - running)
+
+
+def update_factor(momentum: float | None, num_batches_tracked: int | None = None) -> float:
+    """``alpha``, the weight of the new batch statistic, for PyTorch's ``momentum`` (``None``: cumulative average).
+
+    With ``momentum=None`` the average is cumulative, ``alpha = 1 / (batches seen,
+    this one included)``; ``num_batches_tracked`` is the count *before* this batch
+    (PyTorch's buffer of that name). With a number it is ignored, as in PyTorch.
+    """
+    if momentum is None:
+        if (num_batches_tracked is None or isinstance(num_batches_tracked, bool)
+                or not isinstance(num_batches_tracked, numbers.Integral)):
+            raise TypeError("momentum=None (cumulative average) needs num_batches_tracked, "
+                            "the integer count of batches already averaged")
+        if num_batches_tracked < 0:
+            raise ValueError(f"num_batches_tracked must be >= 0, got {num_batches_tracked}")
+        return 1.0 / (int(num_batches_tracked) + 1)
+    if isinstance(momentum, bool) or not isinstance(momentum, numbers.Real):
+        raise TypeError(f"momentum must be a real number or None, got {type(momentum).__name__}")
+    if not 0.0 <= float(momentum) <= 1.0:
+        raise ValueError(f"momentum must lie in [0, 1], got {momentum!r}")
+    return float(momentum)
 
 
 def effective_window(alpha: float) -> float:
@@ -98,17 +142,13 @@ def weight_of_initial_value(alpha: float, steps: int) -> float:
     return (1.0 - alpha) ** steps
 
 
-def conventions_table() -> list[dict[str, str]]:
-    """Rows for the chapter's table: library, parameter, default, what it weights, PyTorch equivalent."""
+def conventions_table() -> Table:
+    """The chapter's table: library, parameter, default, what it weights, the update, PyTorch's equivalent."""
     rows = []
     for conv in CONVENTIONS:
         alpha = conv.new_value_weight()
-        rows.append({
-            "library": conv.library,
-            "parameter": conv.parameter,
-            "default": f"{conv.default:g}",
-            "weights": "new value" if conv.weight_of == "new" else "old (running) value",
-            "update": (f"r ← {1 - alpha:g}·r + {alpha:g}·batch"),
-            "pytorch_momentum": f"{convert(conv.default, conv, PYTORCH):g}",
-        })
-    return rows
+        rows.append([conv.library, conv.parameter, f"{conv.default:g}",
+                     "new value" if conv.weight_of == "new" else "old (running) value",
+                     f"r ← {1 - alpha:g}·r + {alpha:g}·batch", f"{convert(conv.default, conv, PYTORCH):g}"])
+    return Table(["library", "parameter", "default", "it weights", "update (r: running value)",
+                  "PyTorch momentum for the same average"], rows)

@@ -1,4 +1,4 @@
-"""BN's population statistics after (and during) training: EMA, recomputed, batch statistics.
+"""BN's population statistics in a torch network after (and during) training: EMA, recomputed, batch statistics.
 
 - :func:`precise_statistics`: a copy of the model whose running statistics are
   recomputed as plain averages over given batches (the "calibrate BN" step,
@@ -13,19 +13,30 @@
 - :func:`dropout_variance_shift`: the variance a layer sees after dropout in
   training mode versus in eval mode.
 
-Training layer: imports torch and the layers below it.
+Imports torch and, of ``bn``, only the layout of :mod:`bn.functional`: the data are anything with the attributes
+of :class:`bn.training.TensorData` that a function reads (:class:`Images`).
 """
 
 from __future__ import annotations
 
 import copy
-from typing import Iterable
+from typing import Callable, Iterable, Protocol
 
 import torch
 from torch import nn
 from torch.optim.swa_utils import update_bn
 
-from bn.training import TensorData
+from bn.functional.layout import reduction_axes
+
+
+class Images(Protocol):
+    """What these functions read of a data set (:class:`bn.training.TensorData` has it)."""
+
+    train_images: torch.Tensor
+    train_labels: torch.Tensor
+    test_images: torch.Tensor
+    test_labels: torch.Tensor
+    normalize: Callable[[torch.Tensor], torch.Tensor]
 
 __all__ = ["batch_statistics_accuracy", "bn_layers", "bn_state", "buffer_change", "dropout_variance_shift",
            "precise_statistics", "refresh_statistics", "statistics_gap", "train_batches"]
@@ -36,7 +47,7 @@ def bn_layers(model: nn.Module) -> list[nn.modules.batchnorm._BatchNorm]:
     return [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
 
 
-def train_batches(data: TensorData, count: int, batch_size: int, seed: int) -> list[torch.Tensor]:
+def train_batches(data: Images, count: int, batch_size: int, seed: int) -> list[torch.Tensor]:
     """``count`` normalized batches of training images, drawn without replacement with ``seed``."""
     if count * batch_size > len(data.train_labels):
         raise ValueError(f"{count} batches of {batch_size} exceed the {len(data.train_labels)} training images")
@@ -71,7 +82,7 @@ def statistics_gap(model: nn.Module, reference: nn.Module) -> list[dict[str, flo
 
 
 @torch.no_grad()
-def batch_statistics_accuracy(model: nn.Module, data: TensorData, batch_size: int,
+def batch_statistics_accuracy(model: nn.Module, data: Images, batch_size: int,
                               n: int | None = None) -> float:
     """Test accuracy with every test batch of ``batch_size`` normalized by its own statistics.
 
@@ -144,7 +155,7 @@ def dropout_variance_shift(x: torch.Tensor, conv: nn.Module, p: float, seed: int
         raise ValueError(f"dropout probability must lie in [0, 1), got {p}")
     g = torch.Generator().manual_seed(seed)
     keep = (torch.rand(x.shape, generator=g) >= p).to(x.dtype) / (1.0 - p)
-    dims = [0, 2, 3]
+    dims = list(reduction_axes(x.ndim))
     var_train = conv(x * keep).var(dim=dims)
     var_eval = conv(x).var(dim=dims)
     return var_eval / var_train

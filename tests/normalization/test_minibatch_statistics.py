@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from bn.alternatives.batch_statistics import (gaussian_batch_mean_moments, gaussian_batch_var_density,
+from bn.normalization.batch_statistics import (gaussian_batch_mean_moments, gaussian_batch_var_density,
                                               gaussian_batch_var_moments, sample_batch_statistics)
 
 

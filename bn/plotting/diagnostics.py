@@ -1,4 +1,5 @@
-"""Figures of Part IV ("In practice"): curves per arm and seed, layer histograms, update ratios."""
+"""Figures of what to watch while a network trains: curves per arm and seed, layer histograms, per-layer
+values, update ratios (the measurements are :mod:`bn.diagnostics`)."""
 
 from __future__ import annotations
 

@@ -18,7 +18,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from bn.alternatives.batch_renorm import batch_renorm_forward
+from bn.normalization.batch_renorm import batch_renorm_forward
 from bn.functional import batch_norm_forward, batch_norm_inference
 
 

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bn.alternatives import batch_renorm_forward
+from bn.normalization import batch_renorm_forward
 from bn.functional import batch_norm_forward, batch_norm_inference
 
 EPS64 = np.finfo(np.float64).eps

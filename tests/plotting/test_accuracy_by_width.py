@@ -1,4 +1,4 @@
-"""bn.plotting.beyond.accuracy_by_width draws one line per arm with its interval bars."""
+"""bn.plotting.experiments.accuracy_by_width draws one line per arm with its interval bars."""
 
 import matplotlib
 
@@ -6,7 +6,7 @@ matplotlib.use("Agg")
 
 import numpy as np  # noqa: E402
 
-from bn.plotting.beyond import accuracy_by_width  # noqa: E402
+from bn.plotting.experiments import accuracy_by_width  # noqa: E402
 
 
 def test_one_line_per_arm_in_percent_with_the_chance_line():

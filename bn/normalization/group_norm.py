@@ -12,7 +12,7 @@ import numbers
 
 import numpy as np
 
-from bn.alternatives.axis_norm import normalize_over_axes
+from bn.normalization.axes import normalize_over_axes
 from bn.functional.validation import check_batch_input
 
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from bn import conventions as cv
+from bn.population import moving_average as cv
 
 
 def test_defaults_describe_the_documented_weights():
@@ -62,6 +62,40 @@ def test_ema_update_matches_torch_batchnorm_running_mean():
 
 
 def test_table_rows():
-    rows = cv.conventions_table()
-    assert [r["library"] for r in rows] == [c.library for c in cv.CONVENTIONS]
-    assert rows[0]["pytorch_momentum"] == "0.1" and rows[1]["pytorch_momentum"] == "0.01"
+    table = cv.conventions_table()
+    assert [r[0] for r in table.rows] == [c.library for c in cv.CONVENTIONS]
+    assert table.header[-1] == "PyTorch momentum for the same average"
+    assert table.rows[0][-1] == "0.1" and table.rows[1][-1] == "0.01"
+    assert table.rows[1][4] == "r ← 0.99·r + 0.01·batch"
+
+
+def test_the_one_update_rounds_as_the_in_place_forms_it_replaced():
+    """``ema_update`` gives, bit for bit, what the layers computed in place before it was their one home
+    (``running.mul_(1 - a).add_(a * batch)``), on float32 tensors and arrays; ``ema_step`` gives
+    ``running += a * (batch - running)``, Batch Renormalization's form."""
+    import numpy as np
+    import torch
+
+    g = torch.Generator().manual_seed(0)
+    for alpha in (0.1, 0.01, 1 / 3, 0.9, 1.0, 0.0):
+        running, batch = torch.randn(1000, generator=g), torch.randn(1000, generator=g)
+        assert torch.equal(cv.ema_update(running, batch, alpha), running.clone().mul_(1 - alpha).add_(alpha * batch))
+        stepped = running.clone()
+        stepped += alpha * (batch - running)
+        assert torch.equal(cv.ema_step(running, batch, alpha), stepped)
+        r, b, f = running.numpy(), batch.numpy(), np.float32(alpha)
+        assert np.array_equal(cv.ema_update(r, b, f), (1 - f) * r + f * b)
+
+
+@pytest.mark.parametrize("momentum, seen, expected", [(0.1, None, 0.1), (None, 0, 1.0), (None, 3, 0.25)])
+def test_update_factor_is_momentum_or_the_cumulative_weight(momentum, seen, expected):
+    assert cv.update_factor(momentum, seen) == expected
+
+
+def test_update_factor_refuses_what_pytorch_would_misread():
+    with pytest.raises(TypeError):
+        cv.update_factor(None)
+    with pytest.raises(ValueError):
+        cv.update_factor(1.5)
+    with pytest.raises(ValueError):
+        cv.update_factor(None, -1)

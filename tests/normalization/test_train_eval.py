@@ -6,7 +6,7 @@ from functools import partial
 import numpy as np
 import pytest
 
-from bn.alternatives.train_eval import (batch_renorm_train_outputs, batches_containing, eval_output,
+from bn.normalization.train_eval import (batch_renorm_train_outputs, batches_containing, eval_output,
                                         first_order_rms_gap, gap_curve, train_outputs)
 
 

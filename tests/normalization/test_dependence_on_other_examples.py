@@ -4,7 +4,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bn.alternatives import FAMILY, cross_example_change
+from bn.normalization import FAMILY, cross_example_change
 
 batches = st.tuples(st.integers(2, 6), st.sampled_from([2, 4, 6]), st.integers(2, 5),
                     st.integers(0, 2**32 - 1))

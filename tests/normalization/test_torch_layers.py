@@ -6,9 +6,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from bn.alternatives import batch_renorm_forward, layer_norm
-from bn.torch_bn import BatchRenorm2d, GhostBatchNorm2d
-from bn.torch_bn.relatives import renorm_limits
+from bn.normalization import batch_renorm_forward, layer_norm
+from bn.normalization import BatchRenorm2d, GhostBatchNorm2d
+from bn.normalization.layers import renorm_limits
 
 # float64 throughout: the same statistics summed in a different order agree to a few ulps.
 TOL = {"rtol": 1e-12, "atol": 1e-12}
@@ -145,3 +145,16 @@ def test_group_norm_with_one_group_is_layer_norm_over_c_h_w():
     # and the book's NumPy LayerNorm over all non-batch axes, without its affine map
     np.testing.assert_allclose(nn.GroupNorm(1, 3, affine=False).double()(x).numpy(),
                                layer_norm(x.numpy(), eps=gn.eps), **TOL)
+
+
+def test_the_layers_declare_parameters_and_buffers_once_in_one_order():
+    """Both book layers get weight, bias, running mean, running spread, count from ``NormBase``, in order."""
+    import bn.normalization
+    from bn.normalization import layers
+    from bn.torch_bn import BookBatchNorm, NormBase
+
+    assert bn.normalization.BatchRenorm2d is layers.BatchRenorm2d
+    for layer, spread in ((BookBatchNorm(3), "running_var"), (BatchRenorm2d(3), "running_std")):
+        assert isinstance(layer, NormBase)
+        assert list(layer.state_dict()) == ["weight", "bias", "running_mean", spread, "num_batches_tracked"]
+        assert torch.equal(getattr(layer, spread), torch.ones(3)) and int(layer.num_batches_tracked) == 0

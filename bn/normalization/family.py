@@ -24,9 +24,9 @@ from functools import partial
 
 import numpy as np
 
-from bn.alternatives.axis_norm import normalize_over_axes
-from bn.alternatives.group_norm import group_normalize
-from bn.functional.layout import as_channel_column
+from bn.normalization.axes import normalize_over_axes
+from bn.normalization.group_norm import group_normalize
+from bn.functional.layout import as_channel_column, reduction_axes
 from bn.functional.validation import as_inexact_array, check_batch_input, check_channel_vector
 
 
@@ -44,7 +44,7 @@ def family_axes(member: str, ndim: int) -> tuple[int, ...]:
         raise ValueError(f"the family is defined for (N, C, *spatial) inputs, got ndim={ndim}")
     spatial = tuple(range(2, ndim))
     if member == "batch":
-        return (0, *spatial)
+        return reduction_axes(ndim)
     if member == "layer":
         return (1, *spatial)
     if member == "instance":
@@ -114,7 +114,7 @@ def group_norm(x: np.ndarray, num_groups: int, gamma: np.ndarray | None = None,
     """Group normalization (Wu & He, 2018) with ``num_groups`` groups of contiguous channels.
 
     ``gamma``/``beta`` have shape ``(C,)``; ``None`` means 1 and 0. See
-    :func:`bn.alternatives.group_norm.group_normalize`.
+    :func:`bn.normalization.group_norm.group_normalize`.
     """
     return _channel_affine(group_normalize(x, num_groups, eps), gamma, beta)
 

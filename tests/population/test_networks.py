@@ -5,7 +5,7 @@ import torch
 
 from bn.population import (batch_statistics_accuracy, bn_layers, bn_state, buffer_change, dropout_variance_shift,
                            precise_statistics, refresh_statistics, statistics_gap, train_batches)
-from bn.models.practice import PlainCNN
+from bn.models import PlainCNN
 from tests.conftest import tiny_data
 
 

@@ -24,7 +24,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bn.functional.layout import as_channel_column, reduction_axes
+from bn.functional.forward import forward_arithmetic
+from bn.functional.layout import as_channel_column
 from bn.functional.validation import check_inference_inputs, check_training_batch
 
 
@@ -85,11 +86,10 @@ def batch_renorm_forward(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray,
     d_max = _check_limit(d_max, "d_max", 0.0)
 
     x = x.astype(dtype, copy=False)
-    axes = reduction_axes(x.ndim)
-    mean_b = x.mean(axis=axes)
-    centered = x - as_channel_column(mean_b, x.ndim)
-    var_b = (centered * centered).mean(axis=axes)
-    std_b = np.sqrt(var_b + dtype.type(eps))
+    # BN's training forward (bn.functional) gives the batch statistics; only r and d are Batch Renorm's own.
+    ones = np.ones(x.shape[1], dtype)
+    _, cache = forward_arithmetic(x, ones, 0 * ones, eps)
+    mean_b, std_b, centered = cache.mean.reshape(-1), cache.std.reshape(-1), cache.centered
     std_run = np.sqrt(running_var.astype(dtype) + dtype.type(eps))
 
     r_raw = std_b / std_run
