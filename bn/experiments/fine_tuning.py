@@ -376,10 +376,11 @@ class FineTuningSummary:
     """Every number the chapter shows."""
 
     cells: list[ModeBatch]
+    per_seed: dict[str, dict[int, list[float]]]
     frozen_minus_train: dict[int, Interval]
     eval_stats_minus_train: dict[int, Interval]
     frozen_minus_eval_stats: dict[int, Interval]
-    train_32_minus_2: Interval
+    train_large_minus_small: Interval
     pretrained_source: Interval
     pretrained_target: Interval
     seeds: list[int]
@@ -394,6 +395,10 @@ class FineTuningSummary:
     edge_choices: int
     pretrain_steps: int
     pretrain_batch: int
+    widths: list[int]
+    n_held_out: int
+    momentum: float
+    weight_decay: float
     cpu_minutes: float
     copy: str
 
@@ -423,16 +428,50 @@ def summarize(result: dict[str, Any]) -> FineTuningSummary:
         edges += result["measures"]["chosen_rates"][m][str(b)] in (tried[0], tried[-1])
     train = runs[0]["spec"]["train"]
     return FineTuningSummary(
-        cells=cells, frozen_minus_train=diff["frozen", "train"], eval_stats_minus_train=diff["eval_stats", "train"],
+        cells=cells, per_seed=acc, frozen_minus_train=diff["frozen", "train"], eval_stats_minus_train=diff["eval_stats", "train"],
         frozen_minus_eval_stats=diff["frozen", "eval_stats"],
-        train_32_minus_2=paired_difference_ci(acc["train"][large], acc["train"][small]),
+        train_large_minus_small=paired_difference_ci(acc["train"][large], acc["train"][small]),
         pretrained_source=mean_ci([r["after"]["pretrained_source_acc"] for r in runs]),
         pretrained_target=mean_ci([r["after"]["pretrained_target_acc"] for r in runs]),
         seeds=[r["spec"]["seed"] for r in runs], select_seed=selection["spec"]["seed"],
         n_fit=runs[0]["after"]["n_fit"], n_val=runs[0]["after"]["n_val"], n_test=runs[0]["after"]["n_test"],
         epochs=ft.epochs, batches=list(ft.batches), grid=list(ft.grid), selection_runs=len(sel), edge_choices=edges,
         pretrain_steps=train["steps"], pretrain_batch=train["batch_size"],
+        widths=list(runs[0]["spec"]["model"]["widths"]), n_held_out=result["provenance"]["data"]["n_val"],
+        momentum=ft.momentum, weight_decay=ft.weight_decay,
         cpu_minutes=result["provenance"]["cpu_time_s"] / 60, copy=result["provenance"]["data"]["copy"])
+
+
+def pitfalls_gap(pitfalls: dict[str, Any]) -> Interval:
+    """The pitfalls chapter's fine-tuning gap (``book/results/practice_pitfalls.json``): accuracy on the new
+    domain of the classifier-only fine-tuning with running statistics adapting, minus with BN in eval mode,
+    paired by seed."""
+    from bn.statistics import paired_difference_ci
+
+    fts = [s["fine_tuning"] for s in pitfalls["per_seed"]]
+    return paired_difference_ci([f["requires_grad_only"]["acc_shifted"] for f in fts],
+                                [f["bn_eval"]["acc_shifted"] for f in fts])
+
+
+def accuracy_table(s: FineTuningSummary) -> "Table":
+    """Per batch: each mode's mean target test accuracy over seeds (95 % t interval) and its chosen rate."""
+    from bn.formatting import Table, percent
+
+    modes = list(dict.fromkeys(c.mode for c in s.cells))
+    cell = {(c.mode, c.batch_size): c for c in s.cells}
+    rows = [[str(b), str(cell[modes[0], b].steps)]
+            + [f"{percent(cell[m, b].accuracy)} (rate {cell[m, b].lr:.3g})" for m in modes] for b in s.batches]
+    return Table(["batch", "steps"] + [LABELS[m] for m in modes], rows)
+
+
+def difference_table(s: FineTuningSummary) -> "Table":
+    """Per batch: the paired differences of target test accuracy between the modes (points, 95 % t interval)."""
+    from bn.formatting import Table, points
+
+    rows = [[str(b), points(s.frozen_minus_train[b]), points(s.eval_stats_minus_train[b]),
+             points(s.frozen_minus_eval_stats[b])] for b in s.batches]
+    return Table(["batch", "frozen BN − training mode", "frozen statistics − training mode",
+                  "frozen BN − frozen statistics"], rows)
 
 
 def claim_rows(result: dict[str, Any]) -> list["Row"]:
@@ -455,8 +494,8 @@ def claim_rows(result: dict[str, Any]) -> list["Row"]:
         Row("ft_small_batch_hurts_bn",
             "Training-mode BN loses accuracy as its batch shrinks (Ioffe 2017; Wu & He 2018)", chapter,
             "ResNet-50 on ImageNet, from scratch: error 23.6 % at 32 images per batch, 34.7 % at 2",
-            f"{points(s.train_32_minus_2)} target test accuracy, training mode, batch {large} − batch {small}",
-            decide(Evidence(s.train_32_minus_2, 0.0))),
+            f"{points(s.train_large_minus_small)} target test accuracy, training mode, batch {large} − batch {small}",
+            decide(Evidence(s.train_large_minus_small, 0.0))),
     ]
 
 

@@ -114,13 +114,14 @@ def fake_result(acc, seeds=(0, 1, 2, 3, 4), batches=(2, 32)):
         if sweep:
             runs += [vars(run(m, b, lr, 0.4)) for b in batches for m in ft.MODES for lr in (0.003, 0.03)]
         tags = {"fine_tune": fine, **({"sweep": True} if sweep else {})}
-        return {"spec": {"arm": "pretrain", "seed": seed, "tags": tags, "train": train},
+        return {"spec": {"arm": "pretrain", "seed": seed, "tags": tags, "train": train,
+                         "model": {"kind": "cnn", "widths": [16, 32, 64]}},
                 "after": {"runs": runs, "pretrained_source_acc": 0.6, "pretrained_target_acc": 0.3,
                           "n_fit": 400, "n_val": 500, "n_test": 5000}}
 
     return {"runs": [record(100, True)] + [record(s, False) for s in seeds],
             "measures": {"chosen_rates": fine["rates"]},
-            "provenance": {"cpu_time_s": 600.0, "data": {"copy": "official"}}}
+            "provenance": {"cpu_time_s": 600.0, "data": {"copy": "official", "n_val": 5000}}}
 
 
 def test_summary_pairs_modes_by_seed():
@@ -131,11 +132,15 @@ def test_summary_pairs_modes_by_seed():
     # the seeds' noise is shared by the modes, so the paired differences are exact
     assert s.frozen_minus_train[2].estimate == pytest.approx(0.02) and s.frozen_minus_train[2].high - \
         s.frozen_minus_train[2].low < 1e-9
-    assert s.train_32_minus_2.estimate == pytest.approx(0.05)
+    assert s.train_large_minus_small.estimate == pytest.approx(0.05)
     assert s.seeds == [0, 1, 2, 3, 4] and s.select_seed == 100 and s.cpu_minutes == 10.0
     assert s.selection_runs == 3 * 2 * 3 and s.edge_choices == 0  # 0.01 lies inside 0.003..0.03
     cell = next(c for c in s.cells if c.mode == "frozen" and c.batch_size == 2)
     assert cell.accuracy.estimate == pytest.approx(0.522) and cell.diverged == 0
+    assert s.per_seed["frozen"][2] == pytest.approx([0.5 + n + 0.02 for n in noise])
+    table = repr(ft.accuracy_table(s))
+    assert "52.2 %" in table and "rate 0.01" in table
+    assert "+2.0 points" in repr(ft.difference_table(s))
 
 
 def test_claim_rows_read_the_smallest_batch():
@@ -167,3 +172,14 @@ def test_the_smoke_study_runs_end_to_end(synthetic_dir):
                 (m, b, chosen[m][str(b)]) for b in (2, 8) for m in ft.MODES]
     s = ft.summarize(payload)
     assert len(s.cells) == 6 and len(ft.claim_rows(payload)) == 2
+
+
+def test_pitfalls_gap_pairs_the_two_fine_tunings_by_seed():
+    from bn.results import load_result
+
+    seeds = [{"fine_tuning": {"requires_grad_only": {"acc_shifted": a}, "bn_eval": {"acc_shifted": b}}}
+             for a, b in ((0.6, 0.5), (0.7, 0.58), (0.5, 0.39))]
+    gap = ft.pitfalls_gap({"per_seed": seeds})
+    assert gap.estimate == pytest.approx(0.11) and gap.n == 3
+    committed = ft.pitfalls_gap(load_result("practice_pitfalls"))
+    assert committed.low > 0  # adapting the statistics helped there: the chapter builds on it
