@@ -7,7 +7,12 @@ compare this with training everything, training the classifier on the frozen
 random features, and training as many randomly chosen convolution weights as
 BN has affine parameters.
 
-The function works on any network whose BN layers are ``torch.nn`` BN modules
+For fine-tuning, :func:`set_bn_mode` runs a network's BN layers with batch
+statistics, with frozen statistics, or as frozen BN (statistics and gamma,
+beta fixed: torchvision's ``FrozenBatchNorm2d``), built from torch's own
+layers by :func:`freeze_bn` and undone by :func:`unfreeze_bn`.
+
+:func:`set_trainable` works on any network whose BN layers are ``torch.nn`` BN modules
 or the book's :class:`bn.torch_bn.BookBatchNorm` and whose last linear layer is
 the attribute ``classifier`` (the networks of :mod:`bn.models.practice`).
 """
@@ -21,7 +26,8 @@ from torch import nn
 
 from bn.torch_bn import BookBatchNorm
 
-__all__ = ["FREEZE_ARMS", "Trainable", "set_trainable"]
+__all__ = ["BN_MODES", "FREEZE_ARMS", "Trainable", "freeze_bn", "frozen_bn_reference", "is_frozen",
+           "set_bn_mode", "set_trainable", "unfreeze_bn"]
 
 FREEZE_ARMS: tuple[str, ...] = ("all", "bn_only", "bn_and_linear", "linear_only", "random_params")
 
