@@ -114,10 +114,12 @@ def target_task(data: TensorData, n_fit: int, n_val: int, n_test: int | None, se
 
 @torch.no_grad()
 def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 500) -> float:
-    """Eval-mode accuracy of ``model`` on ``(x, y)`` (its training flag is restored)."""
+    """Eval-mode accuracy of ``model`` on ``(x, y)`` (its training flag is restored); ``x`` and ``y`` stay
+    on the CPU, each batch goes to the model's device."""
     was = model.training
     model.eval()
-    correct = sum(int((model(x[i:i + batch_size]).argmax(1) == y[i:i + batch_size]).sum())
+    device = next(model.parameters()).device
+    correct = sum(int((model(x[i:i + batch_size].to(device)).argmax(1).cpu() == y[i:i + batch_size]).sum())
                   for i in range(0, len(y), batch_size))
     model.train(was)
     return correct / len(y)
@@ -192,6 +194,8 @@ def fine_tune(model: nn.Module, target: TargetTask, mode: str, batch_size: int, 
     num_classes = int(target.fit_y.max()) + 1
     tuned = copy.deepcopy(model)
     new_head(tuned, max(num_classes, tuned.classifier.out_features))
+    device = next(model.parameters()).device
+    tuned.classifier.to(device)
     tuned.train()
     set_bn_mode(tuned, mode)
     opt = make_optimizer(tuned, lr, momentum, True, weight_decay)
@@ -206,8 +210,9 @@ def fine_tune(model: nn.Module, target: TargetTask, mode: str, batch_size: int, 
             idx = order[k * batch_size:(k + 1) * batch_size]
             for group in opt.param_groups:
                 group["lr"] = learning_rate(step, lr, 0, steps / 3)
-            x = augment_batch(target.fit_x[idx], gen, flip=True)
-            loss = F.cross_entropy(tuned(x), target.fit_y[idx])
+            # batches are drawn and flipped on the CPU (one generator), then moved to the model
+            x = augment_batch(target.fit_x[idx], gen, flip=True).to(device)
+            loss = F.cross_entropy(tuned(x), target.fit_y[idx].to(device))
             if not torch.isfinite(loss):
                 return tuned, step, True
             opt.zero_grad(set_to_none=True)
