@@ -1,6 +1,7 @@
 """The map of CONTRIBUTING.md: for every chapter, the ``bn`` modules its code cells import.
 
-    python scripts/chapter_map.py            # print the map (paste it into CONTRIBUTING.md)
+    python scripts/chapter_map.py            # print the map
+    python scripts/chapter_map.py --write    # write it into CONTRIBUTING.md, between its markers
 
 ``tests/test_chapter_map.py`` checks that CONTRIBUTING.md holds the map this prints.
 """
@@ -63,5 +64,15 @@ def chapter_map() -> str:
     return "\n".join(lines)
 
 
+def write_map(path: Path = ROOT / "CONTRIBUTING.md") -> None:
+    """Replace what stands between the markers of ``path`` with the current map."""
+    text = path.read_text(encoding="utf-8")
+    start, end = text.index(BEGIN) + len(BEGIN), text.index(END)
+    path.write_text(text[:start] + "\n" + chapter_map() + "\n" + text[end:], encoding="utf-8")
+
+
 if __name__ == "__main__":
-    sys.stdout.write(chapter_map() + "\n")
+    if sys.argv[1:] == ["--write"]:
+        write_map()
+    else:
+        sys.stdout.write(chapter_map() + "\n")

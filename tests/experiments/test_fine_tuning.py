@@ -51,7 +51,7 @@ def test_target_task_bad_input_is_a_clear_error(data):
 
 def small_model():
     torch.manual_seed(0)
-    return build_model("cnn", widths=(4, 8), bn=True)
+    return build_model("cnn", widths=(4, 8), norm="torch")
 
 
 @pytest.mark.parametrize("mode", ft.MODES)
