@@ -289,7 +289,7 @@ PROFILES: dict[str, dict[str, Any]] = {
               "train": {"steps": 20, "eval_every": 10, "eval_batches": 2, "warmup_steps": 5}},
     "cpu": {"data": "none", "seeds": [0, 1, 2, 3, 4], "norms": list(NORMS), "split_seed": 0, "model": _MODEL,
             "gen_prefix_windows": 8,
-            "train": {"steps": 800, "eval_every": 50, "eval_batches": 4, "warmup_steps": 50}},
+            "train": {"steps": 500, "eval_every": 50, "eval_batches": 4, "warmup_steps": 50}},
     "gpu": {"data": "none", "seeds": list(range(10)), "norms": list(NORMS), "split_seed": 0,
             "model": {"width": 128, "depth": 6, "kernel": 3}, "gen_prefix_windows": 32,
             "train": {"steps": 5000, "eval_every": 250, "eval_batches": 16, "warmup_steps": 200}},
