@@ -338,7 +338,8 @@ def equivalence_verdict(iv: Interval, margin: float, plateaued: bool) -> Verdict
         if v.word in ("reversed", "not tested at this budget"):
             return v
     if upper.word == lower.word == "reproduced":
-        return Verdict("reproduced", None, f"the interval lies within ±{margin:g}", max(upper.p, lower.p))
+        # no p-value: the interval's own is against 0, not against the margin (no test enters Holm's family)
+        return Verdict("reproduced", None, f"the interval lies within ±{margin:g}", None)
     return Verdict("not resolved", None, f"the interval reaches beyond ±{margin:g}", None)
 
 
@@ -362,6 +363,7 @@ class ArmSummary:
     gen_eval: Interval
     gen_single: Interval
     gen_prefix: Interval
+    gen_prefix_eval: Interval
     leak_future: Interval
     leak_other: Interval
     leak_padding: Interval
@@ -371,6 +373,10 @@ class ArmSummary:
     padding_spread: Interval
     plateau: Plateau
     cpu_s: float
+    steps: list[int]
+    val_eval_curve: list[float]
+    val_batch_curve: list[float]
+    train_curve: list[float]
 
 
 @dataclass(frozen=True)
@@ -391,6 +397,7 @@ class SequenceSummary:
     seeds: int
     cpu_minutes: float
     receptive_field: int
+    config: dict[str, Any]
 
 
 def _arm(norm: str, runs: list[SequenceRun]) -> ArmSummary:
@@ -404,10 +411,17 @@ def _arm(norm: str, runs: list[SequenceRun]) -> ArmSummary:
         ci(lambda r: r.after.train_loss_batch), ci(lambda r: r.after.train_loss_eval),
         ci(lambda r: r.after.gen_loss_batch), ci(lambda r: r.after.gen_loss_eval),
         ci(lambda r: r.after.gen_loss_single), ci(lambda r: r.after.gen_loss_prefix),
+        ci(lambda r: r.after.gen_loss_prefix_eval),
         ci(lambda r: r.after.leakage.future), ci(lambda r: r.after.leakage.other_examples),
         ci(lambda r: r.after.leakage.padding), max(r.after.leakage.future_max_abs for r in runs), pad_b, pad_e,
         ci(lambda r: max(p.loss_batch for p in r.after.padding) - min(p.loss_batch for p in r.after.padding)),
-        arm_plateau(runs), float(sum(r.history.cpu_s for r in runs)))
+        arm_plateau(runs), float(sum(r.history.cpu_s for r in runs)), list(runs[0].history.eval_step),
+        _mean_curve([r.history.val_loss_eval for r in runs]), _mean_curve([r.history.val_loss_batch for r in runs]),
+        _mean_curve([r.history.train_loss for r in runs]))
+
+
+def _mean_curve(curves: list[list[float]]) -> list[float]:
+    return [float(v) for v in np.mean(np.asarray(curves, dtype=float), axis=0)]
 
 
 def _summarize(result: dict[str, Any]) -> SequenceSummary:
@@ -427,7 +441,7 @@ def _summarize(result: dict[str, Any]) -> SequenceSummary:
         arms, rms_ln, bn_ln, bnm_ln, gap, margin, equivalence_verdict(rms_ln, margin, flat("rms", "ln")),
         worse_verdict(bn_ln, flat("bn", "ln")), worse_verdict(bnm_ln, flat("bn_masked", "ln")),
         float(result["measures"]["training_padding_fraction"]), dict(result["measures"]["corpus"]),
-        len({r.seed for r in runs}), float(result["provenance"]["cpu_time_s"]) / 60, rf)
+        len({r.seed for r in runs}), float(result["provenance"]["cpu_time_s"]) / 60, rf, dict(result["config"]))
 
 
 def claim_rows(result: dict[str, Any]) -> list[Row]:
@@ -457,3 +471,119 @@ def claim_rows(result: dict[str, Any]) -> list[Row]:
 def verdict_glue(result: dict[str, Any]) -> dict[str, str]:
     """``{"verdict_KEY": text}`` for every row of :func:`claim_rows`."""
     return {f"verdict_{r.key}": r.verdict.text() for r in claim_rows(result)}
+
+
+# ---------------------------------------------------------------------------------------------
+# What the chapter shows
+
+def _nats(iv: Interval, digits: int = 3) -> str:
+    return f"{iv.estimate:.{digits}f} [{iv.low:.{digits}f}, {iv.high:.{digits}f}]"
+
+
+def _signed(iv: Interval, digits: int = 3) -> str:
+    return f"{iv.estimate:+.{digits}f} [{iv.low:+.{digits}f}, {iv.high:+.{digits}f}]"
+
+
+def plateau_text(p: Plateau) -> str:
+    """``"plateaued (late fall 0.004 ≤ spread 0.010 nats)"``: the rule on the negated loss, in nats."""
+    word, rel = ("plateaued", "≤") if p.plateaued else ("still falling", ">")
+    return f"{word} (late fall {p.mean_rise:.3f} {rel} spread {p.spread:.3f} nats)"
+
+
+def loss_table(s: SequenceSummary) -> "Table":
+    """Per arm: final test loss in eval mode (generation) and with batch statistics, training windows
+    in both modes, and the plateau rule's reading."""
+    from bn.formatting import Table
+
+    rows = [[a.label, _nats(a.test_eval), _nats(a.test_batch), _nats(a.train_batch), _nats(a.train_eval),
+             plateau_text(a.plateau)] for a in s.arms.values()]
+    return Table(["norm", "test, eval mode", "test, batch stats", "train windows, batch stats",
+                  "train windows, eval mode", "plateau"], rows)
+
+
+def generation_table(s: SequenceSummary) -> "Table":
+    """Per arm: the held-out loss as training computes it and as three kinds of inference compute it."""
+    from bn.formatting import Table
+
+    rows = [[a.label, _nats(a.gen_batch), _nats(a.gen_eval), _nats(a.gen_single), _nats(a.gen_prefix),
+             _nats(a.gen_prefix_eval)] for a in s.arms.values()]
+    return Table(["norm", "batch of 32 (training)", "running stats (eval)", "one sequence's stats",
+                  "prefix stats, token by token*", "running stats*"], rows)
+
+
+def leakage_table(s: SequenceSummary) -> "Table":
+    """Per arm: gradient norm of one output w.r.t. later positions, other examples and padding, relative
+    to the positions it may depend on; and the largest single entry over later positions."""
+    from bn.formatting import Table
+
+    def rel(iv: Interval) -> str:
+        return "0 (exactly)" if iv.high == iv.low == 0.0 else f"{iv.estimate:.2e} [{iv.low:.1e}, {iv.high:.1e}]"
+
+    rows = [[a.label, rel(a.leak_future), rel(a.leak_other), rel(a.leak_padding), f"{a.future_max_abs:.1e}"]
+            for a in s.arms.values()]
+    return Table(["norm", "later positions", "other examples", "padding", "largest entry, later positions"],
+                 rows)
+
+
+def rows_table(rows: Sequence[Row]) -> "Table":
+    """The claims as the scorecard shows them."""
+    from bn.formatting import Table
+
+    return Table(["claim", "paper", "ours", "verdict"], [[r.claim, r.paper, r.ours, r.verdict.text()] for r in rows])
+
+
+def padding_expectation(batch: int, min_len: int, max_len: int) -> dict[str, float]:
+    """Exact expectations for a batch of ``batch`` lengths uniform in ``{min_len..max_len}`` padded to the
+    longest: mean length, mean longest, and the padding share ``1 - mean / mean longest`` (a ratio of
+    expectations: the share of a long run of batches)."""
+    values = np.arange(min_len, max_len + 1)
+    n = len(values)
+    cdf = (np.arange(1, n + 1) / n) ** batch
+    longest = float(np.sum(values * np.diff(np.concatenate([[0.0], cdf]))))
+    mean = float(values.mean())
+    return {"mean": mean, "longest": longest, "gap": max_len - longest, "padding": 1 - mean / longest}
+
+
+def glue_values(s: SequenceSummary) -> dict[str, Any]:
+    """Every number the chapter's prose pastes, by glue name (Python scalars and strings)."""
+    a = s.arms
+    train = SequenceTrainConfig.from_dict(s.config["train"])
+    expect = padding_expectation(train.batch_size, train.min_len, train.max_len)
+    out: dict[str, Any] = {
+        "seq_ex_mean": expect["mean"], "seq_ex_longest": expect["longest"], "seq_ex_gap": expect["gap"],
+        "seq_ex_pad": 100 * expect["padding"], "seq_ex_values": train.max_len - train.min_len + 1,
+        "seq_seeds": s.seeds, "seq_cpu_min": s.cpu_minutes, "seq_margin": s.margin,
+        "seq_pad_train": 100 * s.training_padding_fraction, "seq_rf": s.receptive_field,
+        "seq_python": s.corpus["python"], "seq_sha": s.corpus["sha256"][:12], "seq_chars": f"{s.corpus['n_chars']:,}",
+        "seq_docs": s.corpus["n_docs"], "seq_vocab": s.corpus["vocab_size"],
+        "seq_split": ", ".join(f"{n} {k}" for k, n in s.corpus["split_docs"].items()),
+        "seq_rms_ln": _signed(s.rms_minus_ln), "seq_bn_ln": _signed(s.bn_minus_ln),
+        "seq_bnm_ln": _signed(s.bn_masked_minus_ln),
+        "verdict_rms_vs_ln": s.verdict_rms_ln.text(), "verdict_bn_vs_ln": s.verdict_bn_ln.text(),
+        "verdict_bn_masked_vs_ln": s.verdict_bn_masked_ln.text(),
+        "seq_prefix_windows": s.config["gen_prefix_windows"], "seq_width": s.config["model"]["width"],
+        "seq_depth": s.config["model"]["depth"], "seq_batch": train.batch_size,
+        "seq_min_len": train.min_len, "seq_max_len": train.max_len,
+        "seq_steps": train.steps, "seq_pad_window": PAD_WINDOW,
+        "seq_pad_fractions": ", ".join(f"{100 * f:.0f}" for f in PAD_FRACTIONS),
+        "seq_dilations": ", ".join(str(2 ** i) for i in range(s.config["model"]["depth"])),
+    }
+    for key, arm in a.items():
+        out[f"seq_test_{key}"] = _nats(arm.test_eval)
+        out[f"seq_gap_{key}"] = _signed(s.mode_gap[key])
+        out[f"seq_padspread_{key}"] = arm.padding_spread.estimate
+        for f, loss in zip(s.config.get("pad_fractions", PAD_FRACTIONS), arm.padding_batch):
+            out[f"seq_pad{100 * f:.0f}_{key}"] = loss
+        out[f"seq_trainbatch_{key}"] = arm.train_batch.estimate
+        out[f"seq_traineval_{key}"] = arm.train_eval.estimate
+        out[f"seq_testbatch_{key}"] = arm.test_batch.estimate
+        out[f"seq_testeval_{key}"] = arm.test_eval.estimate
+        out[f"seq_leak_future_{key}"] = arm.leak_future.estimate
+        out[f"seq_leak_other_{key}"] = arm.leak_other.estimate
+        out[f"seq_plateau_{key}"] = plateau_text(arm.plateau)
+        out[f"seq_genbatch_{key}"] = arm.gen_batch.estimate
+        out[f"seq_geneval_{key}"] = arm.gen_eval.estimate
+        out[f"seq_gensingle_{key}"] = arm.gen_single.estimate
+        out[f"seq_genprefix_{key}"] = arm.gen_prefix.estimate
+        out[f"seq_genprefixeval_{key}"] = arm.gen_prefix_eval.estimate
+    return out
