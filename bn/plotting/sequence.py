@@ -50,14 +50,13 @@ def leakage_bars(ax, leak: Mapping[str, Sequence[float]], labels: Mapping[str, s
     keys = list(leak)
     width = 0.8 / len(parts)
     shades = [COLORS["bn"], COLORS["third"], COLORS["grey"]]
-    top = max((v for vs in leak.values() for v in vs), default=0.0) or 1.0
     for j, part in enumerate(parts):
         xs = np.arange(len(keys)) + (j - (len(parts) - 1) / 2) * width
         vals = [leak[k][j] for k in keys]
         ax.bar(xs, vals, width, color=shades[j % len(shades)], label=part)
         for x, v in zip(xs, vals):
             if v == 0.0:
-                ax.text(x, 0.02 * top, "0", ha="center", va="bottom", fontsize=8)
+                ax.text(x, 0.0, "0", ha="center", va="bottom", fontsize=8)
     ax.set_xticks(np.arange(len(keys)), [labels[k] for k in keys])
     ax.set_ylabel("gradient norm / norm on allowed inputs")
     ax.legend()
