@@ -26,7 +26,7 @@ layer  module                    may import                     holds
 4      ``bn.precision``          numpy, torch                   floating-point error of BN in low precision
 4      ``bn.benchmark``          numpy, torch                   the speed measurements
 4      ``bn.normalization``      numpy, torch                   the family (LN, IN, GN, Batch Renorm, ghost BN)
-5      ``bn.data``               numpy                          CIFAR-10 in the official layout
+5      ``bn.data``               numpy                          CIFAR-10 in the official layout; the pydoc text
 6      ``bn.models``             torch                          every network: Fig. 1's MLP, placement MLP, CNNs, ResNet
 6      ``bn.training``           numpy, torch                   the one training loop
 6      ``bn.diagnostics``        torch                          what to watch while a network trains

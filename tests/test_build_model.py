@@ -35,6 +35,11 @@ FINGERPRINTS = [
     ('{"kind": "plain", "norm": "renorm", "norm_options": {"warmup": 10}, "pool_after": [0, 3, 5], "widths": [8, 8, 8, 16, 16, 16, 32, 32]}', 'aef1f41ecc7bae40'),
     ('{"kind": "resnet", "norm": "torch", "width": 16}', '9198f9b6a08cbd79'),
     ('{"kind": "resnet", "norm": "torch", "width": 16, "zero_gamma": true}', '7065b4a23f93bde1'),
+    # Kinds added later, recorded with the code of the study that committed their runs (sequence_norms, 3d28fd7)
+    ('{"depth": 4, "kernel": 3, "kind": "char_conv", "norm": "bn", "vocab": 104, "width": 64}', '6c7da2ab6735c075'),
+    ('{"depth": 4, "kernel": 3, "kind": "char_conv", "norm": "bn_masked", "vocab": 104, "width": 64}', '6c7da2ab6735c075'),
+    ('{"depth": 4, "kernel": 3, "kind": "char_conv", "norm": "ln", "vocab": 104, "width": 64}', '9b56d48b3fe87aaa'),
+    ('{"depth": 4, "kernel": 3, "kind": "char_conv", "norm": "rms", "vocab": 104, "width": 64}', 'a1604ee4d363367b'),
 ]
 
 

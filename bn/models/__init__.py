@@ -13,6 +13,7 @@ is subtracted away by the mean, Ioffe & Szegedy 2015, Sec. 3.2). One switch,
 * :mod:`bn.models.cnn`: the one conv unit, the small CNN family, the deep plain CNN;
 * :mod:`bn.models.resnet`: a small residual network;
 * :mod:`bn.models.placement`: a sigmoid MLP with BN before, after or without the nonlinearity.
+* :mod:`bn.models.sequence`: a causal character model with BN, masked BN, LayerNorm or RMSNorm.
 """
 
 from __future__ import annotations
@@ -26,13 +27,15 @@ from bn.models.init import ACTIVATIONS, init_std, init_weights
 from bn.models.mlp import MLP, SigmoidInput, last_hidden_sigmoid_input
 from bn.models.norms import NORMS, is_batch_norm, make_norm
 from bn.models.resnet import ResidualBlock, SmallResNet
+from bn.models.sequence import CharCausalConv
 
-__all__ = ["ACTIVATIONS", "KINDS", "MLP", "NORMS", "PLAIN_POOL_AFTER", "PLAIN_WIDTHS", "ConvBlock", "ConvUnit",
+__all__ = ["ACTIVATIONS", "KINDS", "MLP", "CharCausalConv", "NORMS", "PLAIN_POOL_AFTER", "PLAIN_WIDTHS", "ConvBlock", "ConvUnit",
            "PlainCNN", "ResidualBlock", "SigmoidInput", "SmallCNN", "SmallResNet", "build_model",
            "count_parameters", "init_std", "init_weights", "is_batch_norm", "last_hidden_sigmoid_input",
            "make_norm", "upgrade_arguments"]
 
-KINDS: dict[str, type[nn.Module]] = {"mlp": MLP, "cnn": SmallCNN, "plain": PlainCNN, "resnet": SmallResNet}
+KINDS: dict[str, type[nn.Module]] = {"mlp": MLP, "cnn": SmallCNN, "plain": PlainCNN, "resnet": SmallResNet,
+                                     "char_conv": CharCausalConv}
 # Arguments a result file stores as JSON lists that the networks take as tuples.
 _TUPLES = ("widths", "pool_after", "hidden")
 
