@@ -7,7 +7,7 @@ than the training images (all on a copy: the trained network is never changed):
 * :func:`adabn`: AdaBN (Li et al. 2016): the BN statistics recomputed on the unlabeled target
   images, as plain averages (:func:`bn.population.refresh_statistics` with PyTorch's cumulative
   average, ``momentum=None``), then eval mode;
-* :func:`test_batch_logits`: every test batch normalized by its own statistics (Schneider et al.
+* :func:`per_batch_logits`: every test batch normalized by its own statistics (Schneider et al.
   2020; Nado et al. 2020, "prediction-time BN"); nothing is kept between batches;
 * :func:`tent`: TENT (Wang et al. 2021): test-batch statistics, and after predicting each batch
   one optimizer step on the mean entropy of its predictions, updating only BN's gamma and beta.
@@ -29,7 +29,7 @@ from torch import nn
 
 from bn.population import bn_layers, refresh_statistics
 
-__all__ = ["TentConfig", "adabn", "bn_affine_parameters", "entropy", "source_logits", "tent", "test_batch_logits",
+__all__ = ["TentConfig", "adabn", "bn_affine_parameters", "entropy", "source_logits", "tent", "per_batch_logits",
            "with_batch_statistics"]
 
 
@@ -79,7 +79,7 @@ def with_batch_statistics(model: nn.Module) -> nn.Module:
     return m
 
 
-def test_batch_logits(model: nn.Module, x: torch.Tensor, batch_size: int) -> torch.Tensor:
+def per_batch_logits(model: nn.Module, x: torch.Tensor, batch_size: int) -> torch.Tensor:
     """Logits with every batch of ``batch_size`` consecutive test inputs normalized by its own statistics."""
     return _logits(with_batch_statistics(model), x, batch_size)
 
