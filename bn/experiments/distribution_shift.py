@@ -163,7 +163,7 @@ class ShiftSummary:
     Accuracies are fractions; intervals (``Interval``) are 95 % t intervals over seeds.
     ``by_severity[method]``: per severity 1-5, the accuracy averaged over the corruptions;
     ``by_corruption[method][name]``: per severity, the mean over seeds; ``clean[method]``;
-    ``batch_clean`` / ``batch_shift``: per batch size of :data:`BATCH_SIZES`, test-batch
+    ``batch_clean`` / ``batch_shift``: per batch size of ``batch_sizes``, test-batch
     statistics on clean images and averaged over the corruptions at :data:`SWEEP_SEVERITY`;
     ``rows``: the claims (:func:`claim_rows`).
     """
@@ -194,28 +194,29 @@ def _records(result: dict[str, Any]) -> list[dict[str, Any]]:
 
 def per_seed(result: dict[str, Any]) -> dict[str, Any]:
     """Per seed (in seed order) accuracies: ``clean[method]``, ``corrupted[method][name][severity - 1]``,
-    ``batch_clean[i]``, ``batch_shift[name][i]`` (lists over seeds)."""
+    ``batch_clean[i]``, ``batch_shift[name][i]`` (lists over seeds) at the ``batch_sizes`` the runs name."""
     from bn.data.corruptions import CORRUPTIONS
 
     runs = _records(result)
-    acc = lambda rec, key: rec[key] / rec_n  # noqa: E731
-    out: dict[str, Any] = {"seeds": [r["spec"]["seed"] for r in runs], "clean": {m: [] for m in METHODS},
+    sizes = [int(b) for b in runs[0]["spec"]["tags"]["batch_sizes"]]
+    out: dict[str, Any] = {"seeds": [r["spec"]["seed"] for r in runs], "batch_sizes": sizes,
+                           "clean": {m: [] for m in METHODS},
                            "corrupted": {m: {c: [[] for _ in range(5)] for c in CORRUPTIONS} for m in METHODS},
-                           "batch_clean": [[] for _ in BATCH_SIZES],
-                           "batch_shift": {c: [[] for _ in BATCH_SIZES] for c in CORRUPTIONS}}
+                           "batch_clean": [[] for _ in sizes],
+                           "batch_shift": {c: [[] for _ in sizes] for c in CORRUPTIONS}}
     for r in runs:
         a = r["after"]
-        rec_n = a["n_images"]
+        n = a["n_images"]
         for m in METHODS:
-            out["clean"][m].append(acc(a["clean"], m))
+            out["clean"][m].append(a["clean"][m] / n)
             for c in CORRUPTIONS:
                 for s, rec in enumerate(a["corrupted"][c]):
-                    out["corrupted"][m][c][s].append(acc(rec, m))
+                    out["corrupted"][m][c][s].append(rec[m] / n)
         for i, k in enumerate(a["clean"]["by_batch"]):
-            out["batch_clean"][i].append(k / rec_n)
+            out["batch_clean"][i].append(k / n)
         for c in CORRUPTIONS:
             for i, k in enumerate(a["corrupted"][c][SWEEP_SEVERITY - 1]["by_batch"]):
-                out["batch_shift"][c][i].append(k / rec_n)
+                out["batch_shift"][c][i].append(k / n)
     return out
 
 
@@ -237,7 +238,7 @@ def claim_rows(result: dict[str, Any]) -> list[Any]:
 
     ps = per_seed(result)
     chapter = "today/01_distribution_shift"
-    small = BATCH_SIZES.index(SMALL_BATCH)
+    small = ps["batch_sizes"].index(SMALL_BATCH)
     sev5 = (5,)
 
     def row(key: str, claim: str, paper: str, a: list[float], b: list[float], what: str,
@@ -279,9 +280,9 @@ def summarize(result: dict[str, Any]) -> ShiftSummary:
         by_severity={m: [mean_ci(corrupted_average(ps, m, (s,))) for s in range(1, 6)] for m in METHODS},
         by_corruption={m: {c: [mean(v) for v in ps["corrupted"][m][c]] for c in CORRUPTIONS} for m in METHODS},
         corrupted_mean={m: mean_ci(corrupted_average(ps, m)) for m in METHODS},
-        batch_sizes=BATCH_SIZES, batch_clean=[mean_ci(v) for v in ps["batch_clean"]],
+        batch_sizes=tuple(ps["batch_sizes"]), batch_clean=[mean_ci(v) for v in ps["batch_clean"]],
         batch_shift=[mean_ci(_mean_over([ps["batch_shift"][c][i] for c in CORRUPTIONS]))
-                     for i in range(len(BATCH_SIZES))],
+                     for i in range(len(ps["batch_sizes"]))],
         rows=claim_rows(result))
 
 

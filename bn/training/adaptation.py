@@ -29,7 +29,7 @@ from torch import nn
 
 from bn.population import bn_layers, refresh_statistics
 
-__all__ = ["TentConfig", "adabn", "bn_affine_parameters", "entropy", "source_logits", "tent", "per_batch_logits",
+__all__ = ["TentConfig", "adabn", "values_per_channel", "bn_affine_parameters", "entropy", "source_logits", "tent", "per_batch_logits",
            "with_batch_statistics"]
 
 
@@ -82,6 +82,23 @@ def with_batch_statistics(model: nn.Module) -> nn.Module:
 def per_batch_logits(model: nn.Module, x: torch.Tensor, batch_size: int) -> torch.Tensor:
     """Logits with every batch of ``batch_size`` consecutive test inputs normalized by its own statistics."""
     return _logits(with_batch_statistics(model), x, batch_size)
+
+
+@torch.no_grad()
+def values_per_channel(model: nn.Module, x: torch.Tensor) -> list[int]:
+    """Per BN layer of ``model``, in order: how many values of each channel it normalizes over when
+    ``x`` is one batch (batch size times the layer's height times width)."""
+    counts: list[int] = []
+    hooks = [m.register_forward_hook(lambda m, i, o: counts.append(i[0].numel() // i[0].shape[1]))
+             for m in bn_layers(model)]
+    was_training = model.training
+    try:
+        model.eval()(x)  # eval mode: a training-mode forward would move the running averages
+    finally:
+        model.train(was_training)
+        for h in hooks:
+            h.remove()
+    return counts
 
 
 def bn_affine_parameters(model: nn.Module) -> list[nn.Parameter]:

@@ -47,7 +47,8 @@ def fake_result(gain: dict, seeds=(0, 1, 2, 3, 4), n: int = N) -> dict:
         clean = rec(150, gain["by_batch_clean"])
         corrupted = {c: [rec(120 - 10 * s, gain["by_batch_shift"] if s == ds.SWEEP_SEVERITY else None)
                          for s in SEVERITIES] for c in CORRUPTIONS}
-        runs.append({"spec": {"arm": "bn", "seed": seed, "tags": {}, "train": {"steps": 500}},
+        runs.append({"spec": {"arm": "bn", "seed": seed, "tags": {"batch_sizes": list(ds.BATCH_SIZES)},
+                              "train": {"steps": 500}},
                      "after": {"n_images": n, "clean": clean, "corrupted": corrupted}})
     return {"runs": runs, "measures": {"base_lr": 0.03, "tent": {"lr": 5e-3}},
             "provenance": {"cpu_time_s": 600.0}}

@@ -7,7 +7,7 @@ from torch import nn
 from bn.models import build_model
 from bn.population import bn_layers
 from bn.training.adaptation import (TentConfig, adabn, bn_affine_parameters, entropy, source_logits, tent,
-                                    per_batch_logits, with_batch_statistics)
+                                    per_batch_logits, values_per_channel, with_batch_statistics)
 
 # float32 throughout: the same sums in another order differ by a few ulps of values of order 1-10,
 # so 1e-5 (about 100 ulps at 1) bounds reordering error through a handful of layers.
@@ -54,24 +54,12 @@ def test_adabn_statistics_are_those_of_the_target(model, target):
     assert not torch.allclose(bn_layers(model)[0].running_mean, layer.running_mean)  # the original is untouched
 
 
-def _inputs_per_channel(model, x):
-    """Per BN layer: how many values per channel it normalizes when ``x`` is one batch."""
-    counts = []
-    hooks = [m.register_forward_hook(lambda m, i, o: counts.append(i[0].numel() // i[0].shape[1]))
-             for m in bn_layers(model)]
-    with torch.no_grad():
-        model(x)
-    for h in hooks:
-        h.remove()
-    return counts
-
-
 def test_test_batch_statistics_of_the_whole_set_are_adabn_on_it(model, target):
     """One batch of everything: test-batch statistics = AdaBN with one batch, once AdaBN's unbiased
     running variance is rescaled by (n - 1) / n to the biased variance a training-mode layer divides by."""
     whole = per_batch_logits(model, target, batch_size=len(target))
     adapted = adabn(model, target, batch_size=len(target))
-    for layer, n in zip(bn_layers(adapted), _inputs_per_channel(adapted, target)):
+    for layer, n in zip(bn_layers(adapted), values_per_channel(adapted, target)):
         layer.running_var.mul_((n - 1) / n)
     assert torch.allclose(whole, source_logits(adapted, target), atol=ATOL, rtol=1e-4)
     # without the rescaling they differ, so the comparison can see a wrong variance
@@ -123,3 +111,8 @@ def test_bad_arguments_are_clear_errors(model, target):
         TentConfig(optimizer="rmsprop")
     with pytest.raises(ValueError, match="lr > 0"):
         TentConfig(lr=0.0)
+
+
+def test_values_per_channel_counts_batch_times_pixels(model):
+    # widths (4, 8), two convolutions per block: two layers at 8x8, two at 4x4 after the pool
+    assert values_per_channel(model, torch.zeros(3, 3, 8, 8)) == [3 * 64, 3 * 64, 3 * 16, 3 * 16]
