@@ -165,6 +165,8 @@ class ShiftSummary:
     ``by_corruption[method][name]``: per severity, the mean over seeds; ``clean[method]``;
     ``batch_clean`` / ``batch_shift``: per batch size of ``batch_sizes``, test-batch
     statistics on clean images and averaged over the corruptions at :data:`SWEEP_SEVERITY`;
+    ``paired[(a, b)]``: per severity 1-5, the paired difference ``a - b`` over seeds of the
+    accuracies averaged over the corruptions, for the pairs of :data:`PAIRS`;
     ``rows``: the claims (:func:`claim_rows`).
     """
 
@@ -182,7 +184,12 @@ class ShiftSummary:
     batch_sizes: tuple[int, ...]
     batch_clean: list[Any]
     batch_shift: list[Any]
+    paired: dict[tuple[str, str], list[Any]]
     rows: list[Any]
+
+
+PAIRS = (("adabn", "source"), ("test_batch", "source"), ("tent", "test_batch"), ("tent", "adabn"))
+"""The paired comparisons the chapter shows by severity (method, reference)."""
 
 
 def _records(result: dict[str, Any]) -> list[dict[str, Any]]:
@@ -267,7 +274,7 @@ def claim_rows(result: dict[str, Any]) -> list[Any]:
 def summarize(result: dict[str, Any]) -> ShiftSummary:
     """The chapter's numbers (see :class:`ShiftSummary`)."""
     from bn.data.corruptions import CORRUPTIONS
-    from bn.statistics import mean_ci
+    from bn.statistics import mean_ci, paired_difference_ci
 
     ps = per_seed(result)
     runs = _records(result)
@@ -283,6 +290,8 @@ def summarize(result: dict[str, Any]) -> ShiftSummary:
         batch_sizes=tuple(ps["batch_sizes"]), batch_clean=[mean_ci(v) for v in ps["batch_clean"]],
         batch_shift=[mean_ci(_mean_over([ps["batch_shift"][c][i] for c in CORRUPTIONS]))
                      for i in range(len(ps["batch_sizes"]))],
+        paired={(a, b): [paired_difference_ci(corrupted_average(ps, a, (sv,)), corrupted_average(ps, b, (sv,)))
+                         for sv in range(1, 6)] for a, b in PAIRS},
         rows=claim_rows(result))
 
 
@@ -295,6 +304,16 @@ def accuracy_table(summary: ShiftSummary) -> Any:
         for m in METHODS:
             rows.append([c, METHOD_LABELS[m]] + [f"{100 * a:.1f}" for a in summary.by_corruption[m][c]])
     return Table(["set", "method", "severity 1", "2", "3", "4", "5"], rows)
+
+
+def paired_table(summary: ShiftSummary) -> Any:
+    """Paired differences over seeds (points, 95 % interval) by severity, averaged over the corruptions."""
+    from bn.experiments.report import points
+    from bn.formatting import Table
+
+    rows = [[f"{METHOD_LABELS[a]} − {METHOD_LABELS[b]}"] + [points(iv).replace(" points", "") for iv in ivs]
+            for (a, b), ivs in summary.paired.items()]
+    return Table(["paired difference (points)", "severity 1", "2", "3", "4", "5"], rows)
 
 
 def rows_table(summary: ShiftSummary) -> Any:

@@ -97,6 +97,9 @@ def test_summary_numbers():
     assert s.batch_clean[0].estimate == pytest.approx((110 + 0.8) / N)
     assert len(s.batch_shift) == len(ds.BATCH_SIZES) and s.batch_sizes == ds.BATCH_SIZES
     assert "severity 1" in repr(ds.accuracy_table(s)) and "verdict" in repr(ds.rows_table(s))
+    # paired by severity: AdaBN - source is 10 images plus the mean of 0,0,1,0,0 at every severity
+    assert [round(iv.estimate * N, 9) for iv in s.paired[("adabn", "source")]] == [10.2] * 5
+    assert "+5.1 [" in repr(ds.paired_table(s))
 
 
 def test_a_result_without_measurements_is_an_error():
