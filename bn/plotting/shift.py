@@ -53,7 +53,7 @@ def batch_size_figure(summary: Any, title: str):
     corruptions at the sweep's severity; dashed: source statistics, dotted: AdaBN, on the same images."""
     from bn.experiments.distribution_shift import SWEEP_SEVERITY
 
-    fig, ax = new_figure(1, 1, width=6.4, height=3.8)
+    fig, ax = new_figure(1, 1, width=6.4, height=4.4)
     sizes = np.array(summary.batch_sizes)
     for ivs, ref, color, label in (
             (summary.batch_clean, summary.clean, COLORS["bn"], "clean"),
@@ -68,6 +68,6 @@ def batch_size_figure(summary: Any, title: str):
     ax.set_xticks(sizes, [str(s) for s in sizes])
     ax.set_xlabel("test batch size")
     ax.set_ylabel("test accuracy (%)")
-    ax.legend(fontsize=8, loc="lower right")
+    fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncols=2, fontsize=8)
     ax.set_title(title)
     return fig
