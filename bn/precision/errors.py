@@ -13,6 +13,7 @@ swept here, far below the smallest low-precision error measured (float32,
 Errors are normwise relative (``bn.gradcheck.metrics.max_relative_error``).
 
 Implementations compared (all in torch, the only library here with bfloat16):
+
 * ``"torch"``: ``torch.nn.functional.batch_norm`` and its autograd backward
   (PyTorch's native kernel; on the CPU its statistics are two-pass with a
   wider accumulator, see the precision chapter);

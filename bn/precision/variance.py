@@ -15,7 +15,7 @@ below agree; in floating point they do not:
   kernels) combine partial results, and the pairwise tree keeps rounding
   error growing like log m rather than m.
 
-Every function takes ``x`` of shape (N, C, *spatial), reduces over every axis
+Every function takes ``x`` of shape ``(N, C, *spatial)``, reduces over every axis
 but 1, and performs all arithmetic in ``dtype`` (a NumPy floating dtype:
 float16, float32 or float64); the result is the biased variance in ``dtype``.
 Sums over axis 0 of the C-contiguous (m, C) layout used here are accumulated
@@ -34,7 +34,7 @@ __all__ = ["channels_last_2d", "one_pass_variance", "two_pass_variance", "welfor
 
 
 def channels_last_2d(x: np.ndarray, dtype: np.dtype | type = np.float32) -> np.ndarray:
-    """``x`` (N, C, *spatial) as an (m, C) array in ``dtype``, m = N * prod(spatial)."""
+    """``x`` ``(N, C, *spatial)`` as an (m, C) array in ``dtype``, m = N * prod(spatial)."""
     x = np.asarray(x)
     if x.ndim < 2:
         raise ValueError(f"expected (N, C, *spatial), got shape {x.shape}")

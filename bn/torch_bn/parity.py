@@ -12,6 +12,7 @@ which is what a forward rounding analysis bounds (Higham 2002, ch. 3).
 
 Stated tolerances (``TOLERANCES``), from unit roundoff u times the
 conditioning of the computation:
+
 * float64, u = 1.1e-16: sums of m <= a few thousand terms carry a worst-case
   relative error ~ m*u ~ 1e-13 for the well-conditioned inputs used here
   (|mean|/std <= 3); 1e-12 leaves a factor ~10 for the division by sigma and
@@ -54,7 +55,7 @@ STEPS = 5  # k training batches for the running-statistics checks
 
 @dataclass(frozen=True)
 class ParityCase:
-    """An input shape (N, C, *spatial) and the mean/std of the data fed to BN."""
+    """An input shape ``(N, C, *spatial)`` and the mean/std of the data fed to BN."""
 
     shape: tuple[int, ...]
     mean: float = 0.0

@@ -58,7 +58,7 @@ def accumulation_dtype(dtype: torch.dtype) -> torch.dtype:
 
 
 def local_moments(x: torch.Tensor) -> torch.Tensor:
-    """Per-channel (count, mean, M2) of ``x`` (N, C, *spatial) as a (3, C) tensor.
+    """Per-channel (count, mean, M2) of ``x`` ``(N, C, *spatial)`` as a (3, C) tensor.
 
     M2 is the sum of squared deviations from the local mean, by two passes, in
     :func:`accumulation_dtype` of ``x``'s dtype. An empty slice (N = 0) gives
@@ -199,7 +199,7 @@ def sync_batch_norm(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor,
                     running_mean: torch.Tensor | None = None, running_var: torch.Tensor | None = None,
                     eps: float = 1e-5, momentum: float = 0.1, group: Any = None,
                     clock: CommClock | None = None) -> torch.Tensor:
-    """Synchronized training-mode BN of ``x`` (N, C, *spatial); see the module docstring.
+    """Synchronized training-mode BN of ``x`` ``(N, C, *spatial)``; see the module docstring.
 
     Every process of ``group`` (default: the world) must call it, with the same
     C, dtype and device type; N may differ between processes, and may be 0 on
