@@ -4,7 +4,7 @@ BN needs the batch variance of every channel. Mathematically the algorithms
 below agree; in floating point they do not:
 
 * ``one_pass_variance``: E[x^2] - E[x]^2. One sweep over the data, but the
-  subtraction cancels catastrophically when |mean| >> std: the relative error
+  subtraction cancels catastrophically when ``|mean| >> std``: the relative error
   grows like eps * (mean/std)^2 (Higham 2002, sec. 1.9).
 * ``two_pass_variance``: first the mean, then the mean of (x - mean)^2. The
   error is about eps, independent of the mean, at the price of a second sweep.

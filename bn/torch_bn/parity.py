@@ -1,7 +1,7 @@
 """Does the book's NumPy code agree with PyTorch? One function per family of checks, one number per check.
 
 Every check returns the *normwise relative error*
-(:func:`bn.gradcheck.metrics.max_relative_error`)
+(:func:`bn.gradcheck.metrics.max_relative_error`)::
 
     err(a, ref) = max_i |a_i - ref_i| / max_i |ref_i|,
 
@@ -15,7 +15,7 @@ conditioning of the computation:
 
 * float64, u = 1.1e-16: sums of m <= a few thousand terms carry a worst-case
   relative error ~ m*u ~ 1e-13 for the well-conditioned inputs used here
-  (|mean|/std <= 3); 1e-12 leaves a factor ~10 for the division by sigma and
+  (``|mean|/std <= 3``); 1e-12 leaves a factor ~10 for the division by sigma and
   the cancellation in dx, and is still 1000x below any real bug.
 * float32, u = 6.0e-8: the same reasoning gives ~ sqrt(m)*u ~ 1e-6 typical
   (rounding errors of a sum add like a random walk) and ~1e-5 for the

@@ -86,7 +86,7 @@ def merge_moments(triples: torch.Tensor | list[torch.Tensor]) -> torch.Tensor:
 
     Why not all-reduce (count, sum, sum of squares) and take
     var = E[x^2] - E[x]^2? When the mean is large against the standard
-    deviation (|mean| / sd = 1e4, say) the two terms agree in their leading
+    deviation (``|mean| / sd = 1e4``, say) the two terms agree in their leading
     digits and the subtraction cancels them: float32 loses everything and
     float64 keeps only about 16 - 8 = 8 digits. Chan's update adds only
     non-negative terms to M2, and delta is a difference of two nearby means,
