@@ -155,10 +155,10 @@ editions:
 test: portability book htmlcheck pdfcheck i18ncheck editions
 
 # Re-execute notebooks in place (all, or NB="book/x.ipynb ..."), after changing bn/ or a chapter.
-# Outputs are stored under pinned kernels and one thread (scripts/kernels.py pinned), so that
-# they do not depend on the machine that ran them.
+# Outputs are stored under pinned kernels and one thread (scripts/kernels.py pinned: nbtools.py
+# gives them to the kernel), so that they do not depend on the machine that ran them.
 execute: setup
-	env $$($(BIN)/python scripts/kernels.py env pinned) $(BIN)/python scripts/nbtools.py execute $(NB)
+	$(BIN)/python scripts/nbtools.py execute $(NB)
 
 clean:
 	rm -rf _build .pytest_cache
