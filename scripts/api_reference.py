@@ -15,6 +15,10 @@ from the files in ``bn/``, so a new module appears in the appendix without an ed
 
 ``make book`` installs no NumPy, SymPy, torch or matplotlib (``requirements-book.txt``):
 ``autodoc_mock_imports`` (``_config.yml``) stands in for them while autodoc imports ``bn``.
+Where they are installed (``make test`` builds the book in the full environment), the build
+still never imports them: autodoc would import a base class's module for real (to read
+its source) and document torch's own docstrings, and the page would depend on what is
+installed. Outside autodoc's mock they are unavailable to the build.
 """
 
 from __future__ import annotations
@@ -159,6 +163,28 @@ def _napoleon_except_attributes(app: Any) -> None:
     app.connect("autodoc-process-docstring", process)
 
 
+class Unavailable:
+    """An import finder that makes ``names`` (and their submodules) unavailable."""
+
+    def __init__(self, names: list[str]) -> None:
+        self.names = tuple(names)
+
+    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> None:
+        if fullname.split(".")[0] in self.names:
+            raise ModuleNotFoundError(f"{fullname} is mocked, not imported, in the book's build",
+                                      name=fullname)
+        return None
+
+
+def _make_mocked_unavailable(app: Any, config: Any) -> None:
+    names = list(config.autodoc_mock_imports)
+    loaded = sorted(n for n in names if n in sys.modules)
+    if loaded:  # imported before the build started: the page would depend on them
+        raise RuntimeError(f"api_reference: {', '.join(loaded)} imported before the build")
+    if not any(isinstance(f, Unavailable) for f in sys.meta_path):
+        sys.meta_path.insert(0, Unavailable(names))
+
+
 def setup(app: Any) -> dict[str, Any]:
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
@@ -167,4 +193,5 @@ def setup(app: Any) -> dict[str, Any]:
     _napoleon_except_attributes(app)
     app.add_directive("bn-api", ApiDirective)
     app.connect("missing-reference", resolve_reexport)
+    app.connect("config-inited", _make_mocked_unavailable)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
