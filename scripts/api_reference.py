@@ -11,7 +11,8 @@ which documents ``bn.functional`` and every module under it, each with
 ``automodule`` (``:members:``, ``:undoc-members:``, ``:ignore-module-all:``: every
 public name a module defines, whatever its ``__all__`` re-exports). The modules are read
 from the files in ``bn/``, so a new module appears in the appendix without an edit;
-``tests/test_api_reference.py`` checks that the appendix names every top-level module.
+``tests/test_api_reference.py`` checks that the appendix (``book/appendix/01_api.md``) names every
+top-level module.
 
 ``make book`` installs no NumPy, SymPy, torch or matplotlib (``requirements-book.txt``):
 ``autodoc_mock_imports`` (``_config.yml``) stands in for them while autodoc imports ``bn``.

@@ -7,7 +7,6 @@ import sys
 import tomllib
 from pathlib import Path
 
-import nbformat
 import pytest
 import yaml
 
@@ -15,14 +14,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 import api_reference  # noqa: E402
 
-APPENDIX = ROOT / "book" / "appendix" / "01_api.ipynb"
+APPENDIX = ROOT / "book" / "appendix" / "01_api.md"
 DIRECTIVE = re.compile(r"^```\{bn-api\} (\S+)\n((?::\w+:.*\n)*)```", re.M)
 
 
 def directives() -> list[tuple[str, bool]]:
     """``(module, only)`` for every ``{bn-api}`` directive of the appendix."""
-    nb = nbformat.read(APPENDIX, as_version=4)
-    text = "\n".join(c.source + "\n" for c in nb.cells if c.cell_type == "markdown")
+    text = APPENDIX.read_text(encoding="utf-8")
     return [(m[1], ":only:" in m[2]) for m in DIRECTIVE.finditer(text)]
 
 
