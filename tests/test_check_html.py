@@ -143,6 +143,7 @@ def test_read_repository(site):
     assert check_html.read_repository(root / "_config.yml") == check_html.Repository("owner-x", "repo-y", "main", "")
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
 def test_browser_check_flags_every_broken_page(site, capsys):
     root, html = site
