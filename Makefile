@@ -93,12 +93,17 @@ nbval: setup
 # unit and nbval under the machine's own kernels and under emulated other CPUs
 # (scripts/kernels.py names them: other BLAS, torch and NumPy vector kernels, thread counts).
 # Tests that compute no floating-point result (exact SymPy proofs, the data loader's files and
-# checksums, the HTML and PDF checkers) run once, under the native kernels only; so do the
+# checksums, the HTML and PDF checkers, the checks of the package's layers, of the notebooks'
+# structure and setup, of the API appendix, the editions and the notebook runner) run once,
+# under the native kernels only; so do the
 # assignments' grading and Colab tests (minutes of fresh kernels and a fresh venv; their
 # tolerances are float64 bounds that no kernel choice comes near).
 KERNEL_FREE = --ignore=tests/symbolic --ignore=tests/data \
 	--ignore=tests/test_check_html.py --ignore=tests/test_check_pdf.py \
-	--ignore=tests/assignments --ignore=tests/test_translations.py
+	--ignore=tests/assignments --ignore=tests/test_translations.py \
+	--ignore=tests/test_layers.py --ignore=tests/test_book_structure.py --ignore=tests/test_chapter_order.py \
+	--ignore=tests/test_notebook_setup.py --ignore=tests/test_api_reference.py --ignore=tests/test_book_edition.py \
+	--ignore=tests/test_nbtools.py
 # One pytest run per configuration holds its unit tests and its notebooks, so that the two
 # workers share them to the end (two runs each left a worker idle while the other finished).
 portability: setup
