@@ -119,7 +119,8 @@ portability: setup
 # nbval of the notebooks that differ from BASE (committed or not, new ones included). It does
 # not rerun notebooks that a change in bn/ affects, nor build the book: `make test` before landing.
 BASE ?= main
-CHANGED_NOTEBOOKS = $(sort $(shell git diff --name-only --diff-filter=d $(BASE) -- 'book/*.ipynb'; \
+# (against the point where this branch left BASE, so that BASE's own later changes do not count)
+CHANGED_NOTEBOOKS = $(sort $(shell git diff --name-only --diff-filter=d $$(git merge-base $(BASE) HEAD) -- 'book/*.ipynb'; \
 	git ls-files --others --exclude-standard -- 'book/*.ipynb'))
 check: setup
 	$(BIN)/python -m pytest tests $(if $(CHANGED_NOTEBOOKS),$(CHANGED_NOTEBOOKS) $(NBVAL_ARGS)) \
