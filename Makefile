@@ -1,9 +1,12 @@
-# The two commands of the README:
+# The commands of the README:
 #   make book   render the book to _build/html (stored notebook outputs, seconds; installs no torch)
-#   make test   unit tests and nbval under several CPU kernel configurations, a fresh -W build,
-#               the browser check, the PDF edition and its check; the translations' check, and
-#               each other language's edition (HTML, PDF) with the same checks
-# Both create .venv and install what they need when it is missing.
+#   make check  the fast loop while editing (a few minutes): unit tests not marked slow, and nbval
+#               of the notebooks that differ from main (BASE=...), under the native kernels
+#   make test   the gate before landing: unit tests and nbval under several CPU kernel
+#               configurations, a fresh -W build, the browser check, the PDF edition and its check;
+#               the translations' check, and each other language's edition (HTML, PDF) with the
+#               same checks
+# Each creates .venv and installs what it needs when it is missing.
 #   make assignments             the graded assignments (otter assign): _build/assignments/NAME/
 #   make grade SUBMISSION=x.ipynb  grade one submission locally (otter run, no Docker)
 
@@ -14,11 +17,11 @@ BIN    := $(VENV)/bin
 # CI uses it to take the small CPU build. Without it pip takes its default (a CUDA build on Linux).
 TORCH_PIN ?=
 PYTEST_WORKERS ?= 2
-NBVAL = $(BIN)/python -m pytest --nbval book -p no:cacheprovider \
-	--nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout 600
+NBVAL_ARGS = --nbval -p no:cacheprovider --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout 600
+NBVAL = $(BIN)/python -m pytest $(NBVAL_ARGS) book
 
-.PHONY: book test unit nbval portability htmlcheck execute clean setup setup-book pdf pdfcheck \
-	assignments grade gettext translations i18ncheck editions
+.PHONY: book test check unit nbval portability htmlcheck execute clean setup setup-book pdf pdfcheck \
+	assignments grade gettext translations i18ncheck editions docs docs-en
 
 # The edition's language: `make book LANG=zh_CN` (book, pdf, htmlcheck, pdfcheck) builds the
 # Simplified Chinese edition from the catalogs in locales/ (locales/README.md). Only LANG given on
@@ -90,19 +93,38 @@ nbval: setup
 # unit and nbval under the machine's own kernels and under emulated other CPUs
 # (scripts/kernels.py names them: other BLAS, torch and NumPy vector kernels, thread counts).
 # Tests that compute no floating-point result (exact SymPy proofs, the data loader's files and
-# checksums, the HTML and PDF checkers) run once, under the native kernels only; so do the
+# checksums, the HTML and PDF checkers, the checks of the package's layers, of the notebooks'
+# structure and setup, of the API appendix, the editions and the notebook runner) run once,
+# under the native kernels only; so do the
 # assignments' grading and Colab tests (minutes of fresh kernels and a fresh venv; their
 # tolerances are float64 bounds that no kernel choice comes near).
 KERNEL_FREE = --ignore=tests/symbolic --ignore=tests/data \
 	--ignore=tests/test_check_html.py --ignore=tests/test_check_pdf.py \
-	--ignore=tests/assignments --ignore=tests/test_translations.py
+	--ignore=tests/assignments --ignore=tests/test_translations.py \
+	--ignore=tests/test_layers.py --ignore=tests/test_book_structure.py --ignore=tests/test_chapter_order.py \
+	--ignore=tests/test_notebook_setup.py --ignore=tests/test_api_reference.py --ignore=tests/test_book_edition.py \
+	--ignore=tests/test_nbtools.py
+# One pytest run per configuration holds its unit tests and its notebooks, so that the two
+# workers share them to the end (two runs each left a worker idle while the other finished).
 portability: setup
 	set -e; for c in $$($(BIN)/python scripts/kernels.py names); do \
 	  env=$$($(BIN)/python scripts/kernels.py env $$c); \
 	  echo "=== kernels: $$c ($$env)"; \
 	  if [ $$c = native ]; then args=""; else args="$(KERNEL_FREE)"; fi; \
-	  env $$env $(MAKE) --no-print-directory unit nbval UNIT_ARGS="$$args"; \
+	  env $$env $(BIN)/python -m pytest tests book $(NBVAL_ARGS) -n $(PYTEST_WORKERS) --dist loadscope $$args; \
 	done
+
+# The fast loop: what changed, checked in a few minutes. Unit tests not marked slow
+# (@pytest.mark.slow: the slowest, measured with --durations), under the native kernels, and
+# nbval of the notebooks that differ from BASE (committed or not, new ones included). It does
+# not rerun notebooks that a change in bn/ affects, nor build the book: `make test` before landing.
+BASE ?= main
+# (against the point where this branch left BASE, so that BASE's own later changes do not count)
+CHANGED_NOTEBOOKS = $(sort $(shell git diff --name-only --diff-filter=d $$(git merge-base $(BASE) HEAD) -- 'book/*.ipynb'; \
+	git ls-files --others --exclude-standard -- 'book/*.ipynb'))
+check: setup
+	$(BIN)/python -m pytest tests $(if $(CHANGED_NOTEBOOKS),$(CHANGED_NOTEBOOKS) $(NBVAL_ARGS)) \
+	  -m "not slow" -n $(PYTEST_WORKERS) --dist loadscope -p no:cacheprovider
 
 htmlcheck: setup
 	$(BIN)/python scripts/check_html.py $(HTML_DIR)$(if $(filter-out en,$(BOOK_LANG)), --screenshot _build/screenshot-preface-$(BOOK_LANG).png)
@@ -149,16 +171,25 @@ i18ncheck: gettext
 # Every other language's edition, built and checked as the English one.
 editions:
 	set -e; for l in $(filter-out en,$(LANGUAGES)); do \
-	  $(MAKE) --no-print-directory book htmlcheck pdfcheck LANG=$$l EDITION=$(EDITION); \
+	  $(MAKE) --no-print-directory -j1 book htmlcheck pdfcheck LANG=$$l EDITION=$(EDITION); \
 	done
 
-test: portability book htmlcheck pdfcheck i18ncheck editions
+# The documents: the English chain (HTML, browser check, PDF and its check, the catalogs' check,
+# all in _build/ with one doctree) and the other languages' editions (each in its own _build/LANG)
+# touch different folders, and each is one Sphinx or LaTeX process at a time: on two cores they
+# run side by side (make test's -j2 below).
+docs-en:
+	$(MAKE) --no-print-directory -j1 book htmlcheck pdfcheck i18ncheck
+docs: docs-en editions
+
+test: portability
+	$(MAKE) --no-print-directory -j2 --output-sync=target docs
 
 # Re-execute notebooks in place (all, or NB="book/x.ipynb ..."), after changing bn/ or a chapter.
-# Outputs are stored under pinned kernels and one thread (scripts/kernels.py pinned), so that
-# they do not depend on the machine that ran them.
+# Outputs are stored under pinned kernels and one thread (scripts/kernels.py pinned: nbtools.py
+# gives them to the kernel), so that they do not depend on the machine that ran them.
 execute: setup
-	env $$($(BIN)/python scripts/kernels.py env pinned) $(BIN)/python scripts/nbtools.py execute $(NB)
+	$(BIN)/python scripts/nbtools.py execute $(NB)
 
 clean:
 	rm -rf _build .pytest_cache

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import math
 from html import escape
-from typing import Any, Callable, Protocol, Sequence
+from typing import Any, Protocol, Sequence
 
-__all__ = ["Table", "below", "count", "format_sci", "html_table", "interval", "percent", "show_source", "source_markdown",
-           "times", "upper_bound"]
+__all__ = ["Table", "below", "count", "format_sci", "html_table", "interval", "percent", "times",
+           "upper_bound"]
 
 
 class IntervalLike(Protocol):
@@ -103,20 +103,6 @@ class Table:
                  for line in [self.header, *self.rows]]
         lines.insert(1, "  ".join("-" * w for w in widths))
         return "\n".join(lines)
-
-
-def source_markdown(func: Callable[..., Any]) -> str:
-    """The source of ``func`` as a fenced Python block, read from the package so a page cannot drift."""
-    import inspect
-
-    return f"```python\n{inspect.getsource(func).rstrip()}\n```"
-
-
-def show_source(func: Callable[..., Any]) -> None:
-    """Display the source of ``func`` as Markdown in the running notebook."""
-    from IPython.display import Markdown, display
-
-    display(Markdown(source_markdown(func)))
 
 
 def upper_bound(value: float, limit: float) -> float:

@@ -13,7 +13,8 @@ dropdown opened, and it fails when
   content column;
 * **code is cut off**: a ``pre`` block (code or output) scrolls sideways; the
   report also counts the lines that do not fit;
-* **raw TeX shows**: a text node outside MathJax output and code holds ``$``,
+* **raw TeX shows**: a text node outside MathJax output and code (code blocks,
+  inline code, the signatures of the API appendix) holds ``$``,
   ``\\(``, ``\\[``, ``\\frac`` or another backslash command;
 * **a figure is shown twice**: two ``<img>`` in the page have the same source
   or the same bytes;
@@ -316,7 +317,8 @@ async () => {
       return;
     }
     if (node.nodeType !== Node.ELEMENT_NODE || skip.has(node.tagName)) return;
-    if (node.matches('.highlight, .cell_input, .output.text_plain, .output.stream, .headerlink')) return;
+    // .sig: a signature the API appendix documents (code: a default may be a TeX string)
+    if (node.matches('.highlight, .cell_input, .output.text_plain, .output.stream, .headerlink, .sig')) return;
     for (const child of node.childNodes) walk(child);
   };
   walk(article);

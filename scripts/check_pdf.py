@@ -10,12 +10,12 @@ It checks that
 * the PDF exists and is not empty;
 * it has one chapter per document in ``_toc.yml`` (the root page aside, which
   the LaTeX builder prints as front matter): hyperref names one destination
-  ``chapter.N`` or ``appendix.X`` per numbered chapter, read with ``pdfinfo -dests``;
-* its text (``pdftotext``) holds no ``??``, LaTeX's mark of an unresolved reference;
+  ``chapter.N`` or ``appendix.X`` per numbered chapter (the PDF's named destinations);
+* its text holds no ``??``, LaTeX's mark of an unresolved reference;
 * the LaTeX log has no "Missing character" line (a glyph absent from its font,
   printed as nothing);
-* it embeds at least as many images (``pdfimages -list``, soft masks aside) as the
-  book has figures: image outputs stored in the notebooks (cells removed from the
+* it embeds at least as many images (image XObjects drawn on its pages, soft masks
+  aside) as the book has figures: image outputs stored in the notebooks (cells removed from the
   page aside) and images in the Markdown (``![..](..)``, ``{figure}``, ``{image}``);
 * no Colab setup code reached the page (those cells are tagged ``remove-cell``);
 * theorem-like boxes, exercises and figures carry the numbers the HTML gives them:
@@ -34,7 +34,12 @@ labels are the words that edition prints ("定理 2.3", "图 3.2", "解答练习
 the same catalogs the build translates them with (Sphinx's own, sphinx-proof's and
 sphinx-exercise's), and a subtitle may follow in full-width parentheses.
 
-It prints one line per check and exits 1 if any fails, 2 if a tool is missing.
+The PDF is read with pypdf: its named destinations, each page's image XObjects, and
+each page's text. pypdf infers a space from the gap between two glyphs (XeLaTeX writes
+none), and on some pages it infers none: the title patterns take a label with or
+without its spaces ("Fig.11.2:" is "Fig. 11.2").
+
+It prints one line per check and exits 1 if any fails, 2 if pypdf is missing.
 """
 
 from __future__ import annotations
@@ -44,11 +49,10 @@ import functools
 import json
 import os
 import re
-import shutil
-import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Iterable
 
 import yaml
 
@@ -59,7 +63,7 @@ GLUE_PREFIX = "application/papermill.record/"
 # Tags that take a cell's output off the page (Jupyter Book's remove-* tags).
 HIDING_TAGS = {"remove-cell", "remove-output"}
 MARKDOWN_IMAGE = re.compile(r"!\[[^\]]*\]\([^)]+\)|^\s*(```|:::)\{(figure|image)\}", re.M)
-CHAPTER_DEST = re.compile(r'"(chapter|appendix)\.[0-9A-Z]+"')
+CHAPTER_DEST = re.compile(r"(chapter|appendix)\.[0-9A-Z]+")
 MISSING_CHAR = re.compile(r"^Missing character: .*$", re.M)
 COLAB_CODE = "google.colab"
 # What the HTML numbers: sphinx-proof's kinds, sphinx-exercise's exercises, figures, tables.
@@ -67,6 +71,7 @@ NUMBERED_KINDS = ("Algorithm", "Assumption", "Axiom", "Conjecture", "Corollary",
                   "Definition", "Example", "Exercise", "Lemma", "Notation", "Observation",
                   "Property", "Proposition", "Remark", "Theorem", "Fig.", "Table")
 _NUMBER = r"[0-9A-Z]+(?:\.[0-9]+)+"
+_GAP = r"\s?"  # a space the text extraction may have lost
 SOLUTION_DIRECTIVE = re.compile(r"^\s*(```+|:::+)\{solution\}", re.M)
 EDITIONS = ("instructor", "student")
 SOURCE_LANGUAGE = "en"
@@ -107,12 +112,17 @@ def labels(language: str = SOURCE_LANGUAGE) -> Labels:
     kind = "|".join(re.escape(label_word(k, language)) for k in NUMBERED_KINDS)
     html = re.compile(rf'<span class="caption-number">\s*((?:{kind}) {_NUMBER})\s*</span>')
     if language == SOURCE_LANGUAGE:
-        title = re.compile(rf"^((?:{kind}) {_NUMBER})(?:$| \(.*$|: .*$)", re.M)
+        title = re.compile(rf"^({kind}){_GAP}({_NUMBER})(?:$|{_GAP}\(.*$|:{_GAP}\S.*$)", re.M)
     else:  # a subtitle may follow in full-width parentheses, with or without a space
-        title = re.compile(rf"^((?:{kind}) {_NUMBER})(?:$| ?[(（].*$|[:：] .*$)", re.M)
-    solution = re.compile(rf"^{re.escape(label_word('Solution to', language))} ?"
-                          rf"{re.escape(label_word('Exercise', language))} {_NUMBER}", re.M)
+        title = re.compile(rf"^({kind}){_GAP}({_NUMBER})(?:$|{_GAP}[(（].*$|[:：]{_GAP}\S.*$)", re.M)
+    words = [label_word("Solution to", language), label_word("Exercise", language)]
+    solution = re.compile("^" + _GAP.join(_spaced(w) for w in words) + rf"{_GAP}{_NUMBER}", re.M)
     return Labels(html, title, solution)
+
+
+def _spaced(words: str) -> str:
+    """``words`` as a pattern whose spaces the text extraction may have lost."""
+    return _GAP.join(re.escape(w) for w in words.split(" "))
 
 
 @dataclass
@@ -150,9 +160,9 @@ def _docname(path: str) -> str:
     return path
 
 
-def count_chapter_destinations(pdfinfo_dests: str) -> int:
-    """Numbered chapters and appendices in ``pdfinfo -dests`` output (one hyperref anchor each)."""
-    return len({m.group(0) for m in CHAPTER_DEST.finditer(pdfinfo_dests)})
+def count_chapter_destinations(names: Iterable[str]) -> int:
+    """Numbered chapters and appendices among a PDF's named destinations (one hyperref anchor each)."""
+    return len({name for name in names if CHAPTER_DEST.fullmatch(name)})
 
 
 def unresolved_references(text: str, context: int = 30) -> list[str]:
@@ -166,14 +176,34 @@ def missing_glyphs(log: str) -> list[str]:
     return sorted(set(MISSING_CHAR.findall(log)))
 
 
-def count_embedded_images(pdfimages_list: str) -> int:
-    """Images in ``pdfimages -list`` output, not counting soft masks (an image's alpha)."""
+def count_embedded_images(reader: Any) -> int:
+    """Image XObjects on the pages of a ``pypdf.PdfReader``, in forms too; an image's soft mask
+    (its alpha) hangs off the image, not off a page, and is not counted."""
+    return sum(_images(page.get("/Resources"), set()) for page in reader.pages)
+
+
+def _images(resources: Any, seen: set[int]) -> int:
+    if resources is None:
+        return 0
+    xobjects = resources.get_object().get("/XObject")
+    if xobjects is None:
+        return 0
     count = 0
-    for line in pdfimages_list.splitlines():
-        fields = line.split()
-        if len(fields) > 2 and fields[0].isdigit() and fields[2] == "image":
+    for ref in xobjects.get_object().values():
+        obj = ref.get_object()
+        if id(obj) in seen:
+            continue
+        seen.add(id(obj))
+        if obj.get("/Subtype") == "/Image":
             count += 1
+        elif obj.get("/Subtype") == "/Form":  # a figure included as a PDF, and its images
+            count += _images(obj.get("/Resources"), seen)
     return count
+
+
+def pdf_text(reader: Any) -> str:
+    """The text of every page of a ``pypdf.PdfReader``, one page after another."""
+    return "\n".join(page.extract_text() for page in reader.pages)
 
 
 def notebook_figures(nb: dict) -> int:
@@ -204,7 +234,7 @@ def html_labels(html: Path, language: str = SOURCE_LANGUAGE) -> set[str]:
 
 def pdf_titles(text: str, language: str = SOURCE_LANGUAGE) -> set[str]:
     """The numbered box titles and figure captions in the PDF's text (see the module docstring)."""
-    return set(labels(language).pdf_title.findall(text))
+    return {f"{kind} {number}" for kind, number in labels(language).pdf_title.findall(text)}
 
 
 def numbering_difference(pdf: set[str], html: set[str], shown: int = 8) -> str:
@@ -256,7 +286,7 @@ def book_figures(docs: list[str], root: Path) -> int:
 
 def check(pdf: Path, log: Path, root: Path, html: Path | None = None,
           edition: str = "instructor", language: str = SOURCE_LANGUAGE) -> list[Check]:
-    """Run every check on a built PDF; tools come from poppler-utils.
+    """Run every check on a built PDF (read with pypdf).
 
     ``html`` is the built HTML the numbering is compared with (default ``root/_build/html``);
     ``edition`` the edition the PDF was built as (``instructor`` or ``student``), ``language``
@@ -270,12 +300,15 @@ def check(pdf: Path, log: Path, root: Path, html: Path | None = None,
     checks = [Check("exists", True, f"{pdf} ({pdf.stat().st_size / 1e6:.1f} MB)")]
     toc = yaml.safe_load((root / "_toc.yml").read_text(encoding="utf-8"))
     docs = toc_documents(toc, root)
+    from pypdf import PdfReader
+
+    reader = PdfReader(pdf)
 
     want = len(docs) - 1  # the root page is front matter, not a chapter
-    have = count_chapter_destinations(_run("pdfinfo", "-dests", str(pdf)))
+    have = count_chapter_destinations(reader.named_destinations)
     checks.append(Check("chapters", have == want, f"{have} chapters, _toc.yml lists {want}"))
 
-    text = _run("pdftotext", "-enc", "UTF-8", str(pdf), "-")
+    text = pdf_text(reader)
     unresolved = unresolved_references(text)
     checks.append(Check("references", not unresolved,
                         f"{len(unresolved)} unresolved (??)" + "".join(f"\n    …{u}…" for u in unresolved[:10])))
@@ -304,14 +337,10 @@ def check(pdf: Path, log: Path, root: Path, html: Path | None = None,
         checks.append(Check("glyphs", False, f"no LaTeX log at {log}"))
 
     figures = book_figures(docs, root)
-    images = count_embedded_images(_run("pdfimages", "-list", str(pdf)))
+    images = count_embedded_images(reader)
     checks.append(Check("figures", images >= figures,
                         f"{images} images embedded, the book has {figures} figures"))
     return checks
-
-
-def _run(*cmd: str) -> str:
-    return subprocess.run(cmd, check=True, capture_output=True, text=True, errors="replace").stdout
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -327,10 +356,10 @@ def main(argv: list[str] | None = None) -> int:
                         default=os.environ.get("BOOK_EDITION", "").strip() or "instructor",
                         help="edition the PDF was built as (default: BOOK_EDITION, else instructor)")
     args = parser.parse_args(argv)
-    missing = [tool for tool in ("pdfinfo", "pdftotext", "pdfimages") if shutil.which(tool) is None]
-    if missing:
-        print(f"check_pdf: {', '.join(missing)} not found; run scripts/install_pdf_toolchain.sh",
-              file=sys.stderr)
+    try:
+        import pypdf  # noqa: F401
+    except ImportError:
+        print("check_pdf: pypdf not found; pip install -r requirements.txt", file=sys.stderr)
         return 2
     checks = check(args.pdf, args.log or args.pdf.with_suffix(".log"), args.book_root,
                    args.html, args.edition, args.language)

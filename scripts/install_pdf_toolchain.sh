@@ -9,10 +9,9 @@
 #                                   the Greek letters and math symbols printed in code (σ, ε, ×, ≈, …)
 #   texlive-lang-chinese            xeCJK, for the glossary's Chinese terms
 #   fonts-noto-cjk                  the CJK font xeCJK typesets them with
-#   poppler-utils                   pdftotext, pdfimages, pdfinfo for scripts/check_pdf.py
 set -euo pipefail
 pkgs=(texlive-xetex latexmk texlive-latex-recommended texlive-latex-extra texlive-fonts-recommended
-      fonts-freefont-otf texlive-lang-chinese fonts-noto-cjk poppler-utils)
+      fonts-freefont-otf texlive-lang-chinese fonts-noto-cjk)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -6,13 +6,16 @@
       (re)write the Colab setup cell of every notebook under book/ and of every assignment's
       master notebook (assignments/NAME/NAME.ipynb) from _config.yml
   python scripts/nbtools.py execute [PATH ...]
-      re-execute notebooks in place (all under book/ by default), storing outputs
+      re-execute notebooks in place (all under book/ by default), storing outputs; nbclient runs
+      each in a fresh kernel under the pinned CPU kernels (scripts/kernels.py pinned), so that
+      stored outputs do not depend on the machine that ran them
 
 The setup cell's text is defined here only; tests/test_notebook_setup.py checks it.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -109,14 +112,26 @@ def sync() -> None:
         nbformat.write(nb, path)
 
 
-def execute(paths: list[Path]) -> None:
+def kernel_environment() -> dict[str, str]:
+    """The environment of an executing kernel: this one, with the pinned CPU kernels."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        import kernels
+    finally:
+        sys.path.remove(str(ROOT / "scripts"))
+    return {**os.environ, **kernels.pinned()}
+
+
+def execute(paths: list[Path], timeout: int = 1800) -> None:
+    """Run each notebook top to bottom in a fresh kernel (nbclient), in its own folder, and store it."""
     from nbclient import NotebookClient
 
+    env = kernel_environment()
     for path in paths:
         print(f"executing {path}", flush=True)
         nb = nbformat.read(path, as_version=4)
-        NotebookClient(nb, timeout=1800, kernel_name="python3",
-                       resources={"metadata": {"path": str(path.parent)}}).execute()
+        NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                       resources={"metadata": {"path": str(path.parent)}}).execute(env=env)
         nbformat.write(nb, path)
 
 

@@ -40,6 +40,11 @@ GOOD = _page(
     '<div class="math notranslate nohighlight">\\[\\begin{aligned} a &= b + c \\\\ &= d \\end{aligned}\\]</div>'
     f'<a href="{COLAB}/book/good.ipynb">Colab</a>'
     '<pre>re.compile(r"\\(")  # code may hold TeX-like text</pre>'
+    # a signature is code too: a default value may be a TeX string
+    '<dl class="py function"><dt class="sig sig-object py"><span class="sig-name descname">'
+    '<span class="pre">heatmap</span></span>(<em class="sig-param"><span class="n"><span class="pre">title</span>'
+    '</span><span class="o"><span class="pre">=</span></span><span class="default_value"><span class="pre">'
+    "'$J = \\\\partial y$'</span></span></em>)</dt><dd><p>A figure.</p></dd></dl>"
     '<div class="cell tag_raises-exception"><div class="cell_output">'
     '<div class="output traceback"><pre>Traceback (most recent call last):\nValueError: shown on purpose</pre>'
     '</div></div></div>', mathjax=True,
@@ -138,6 +143,7 @@ def test_read_repository(site):
     assert check_html.read_repository(root / "_config.yml") == check_html.Repository("owner-x", "repo-y", "main", "")
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
 def test_browser_check_flags_every_broken_page(site, capsys):
     root, html = site

@@ -6,8 +6,7 @@ import sys
 import pytest
 
 from bn.statistics import Interval
-from bn.formatting import (Table, count, format_sci, html_table, interval, percent, show_source,
-                           source_markdown, times)
+from bn.formatting import Table, count, format_sci, html_table, interval, percent, times
 
 
 def test_html_table_escapes_and_keeps_order():
@@ -46,13 +45,6 @@ def test_times_and_count():
     assert count(Interval(250.0, -10.0, 290.0, 3)) == "250 [0, 290]"  # a count is never negative
     assert count(Interval(250.0, 210.0, 290.0, 3), missing=2) == "250 [210, 290] (2 did not reach it)"
     assert count(None, 3) == "never (3 runs)" and count(None) == "–"
-
-
-def test_source_is_read_from_the_package(capsys):
-    text = source_markdown(format_sci)
-    assert text.startswith("```python\ndef format_sci(") and text.endswith('return f"{value:.{digits}e}"\n```')
-    show_source(format_sci)  # outside a notebook IPython prints the text form
-    assert "Markdown" in capsys.readouterr().out
 
 
 def test_formatting_imports_neither_numpy_nor_torch():

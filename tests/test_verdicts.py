@@ -70,6 +70,7 @@ def stored_glue(nb: Path) -> dict[str, str]:
     return out
 
 
+@pytest.mark.slow
 def test_glued_scorecard_verdicts_are_the_rules():
     from bn.experiments import scorecard
 
@@ -80,6 +81,7 @@ def test_glued_scorecard_verdicts_are_the_rules():
         assert glued.get(f"verdict_{row.key}_ours") == row.ours, (row.chapter, row.key)
 
 
+@pytest.mark.slow
 def test_glued_part_iv_and_placement_verdicts_are_the_rules():
     from bn.experiments import only_bn, placement, smoothness
     from bn.results import load_result

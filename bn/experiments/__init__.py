@@ -2,26 +2,43 @@
 
 ``python -m bn.experiments list`` names them; ``python -m bn.experiments run NAME``
 runs one and writes ``book/results/NAME.json`` (see :mod:`bn.experiments.__main__`).
+
+The package loads what a name needs, when it is first used: ``bn.experiments.report``
+(reading results, which ``bn.plotting`` does) loads no torch; the registry and the
+framework's names (``REGISTRY``, ``RunSpec``, ...) load the studies and torch.
 """
 
 from __future__ import annotations
 
-from bn.experiments import (convergence, distribution_shift, fig1_mlp, fig1_rates, fine_tuning, initialization,
-                            learning_rates, long_training, recipe, sequence_norms, sigmoid)
-from bn.experiments.base import (Context, Experiment, ExperimentResult, RunRecord, RunSpec, load_tensor_data,
-                                 run_experiment, run_spec)
+import importlib
+from typing import Any
 
-REGISTRY: dict[str, Experiment] = {m.EXPERIMENT.name: m.EXPERIMENT for m in
-                                   (fig1_mlp, convergence, learning_rates, sigmoid, initialization, recipe,
-                                    fig1_rates, long_training, distribution_shift, fine_tuning, sequence_norms)}
+# The registered studies, in the order `list` names them.
+STUDIES = ("fig1_mlp", "convergence", "learning_rates", "sigmoid", "initialization", "recipe", "fig1_rates",
+           "long_training", "distribution_shift", "fine_tuning", "sequence_norms")
+# The framework's names this package exports, from bn.experiments.base.
+_FROM_BASE = ("Context", "Experiment", "ExperimentResult", "RunRecord", "RunSpec", "load_tensor_data",
+              "run_experiment", "run_spec")
 PROFILES = ("smoke", "cpu", "gpu")
 
 
-def get_experiment(name: str) -> Experiment:
+def __getattr__(name: str) -> Any:
+    if name in _FROM_BASE:
+        return getattr(importlib.import_module("bn.experiments.base"), name)
+    if name == "REGISTRY":
+        studies = [importlib.import_module(f"bn.experiments.{s}") for s in STUDIES]
+        registry = {m.EXPERIMENT.name: m.EXPERIMENT for m in studies}
+        globals()["REGISTRY"] = registry
+        return registry
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def get_experiment(name: str) -> Any:
     """The registered experiment ``name`` (KeyError listing the names otherwise)."""
-    if name not in REGISTRY:
-        raise KeyError(f"unknown experiment {name!r}; known: {', '.join(REGISTRY)}")
-    return REGISTRY[name]
+    registry = __getattr__("REGISTRY")
+    if name not in registry:
+        raise KeyError(f"unknown experiment {name!r}; known: {', '.join(registry)}")
+    return registry[name]
 
 
 def result_filename(name: str, profile: str) -> str:

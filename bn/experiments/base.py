@@ -194,6 +194,10 @@ def run_spec(spec: RunSpec, data: TensorData, device: str = "cpu", stop_at: int 
     """Build the model under ``torch.manual_seed(spec.seed)``, train it, return ``{"spec", "history"}``
     (and ``"after"``, what ``spec.after`` measured on the trained network)."""
     if spec.after is not None and spec.after not in AFTER:
+        # The studies register their measurements when they are imported, which the registry does (a
+        # worker process that runs this spec has imported none of them yet).
+        from bn.experiments import REGISTRY  # noqa: F401
+    if spec.after is not None and spec.after not in AFTER:
         raise ValueError(f"unknown after-training measurement {spec.after!r} (known: {', '.join(sorted(AFTER))})")
     torch.manual_seed(spec.seed)
     kwargs = dict(spec.model)

@@ -240,7 +240,7 @@ def corrupted_average(ps: dict[str, Any], method: str, severities: tuple[int, ..
 def claim_rows(result: dict[str, Any]) -> list[Any]:
     """One scorecard row per claim of the module docstring, judged by :func:`bn.statistics.decide`."""
     from bn.experiments.report import points
-    from bn.experiments.scorecard import Row
+    from bn.experiments.report import Row
     from bn.statistics import Evidence, decide, paired_difference_ci
 
     ps = per_seed(result)

@@ -481,7 +481,7 @@ def difference_table(s: FineTuningSummary) -> "Table":
 
 def claim_rows(result: dict[str, Any]) -> list["Row"]:
     """One scorecard row per literature claim this chapter tests (rules in the module docstring)."""
-    from bn.experiments.scorecard import Row
+    from bn.experiments.report import Row
     from bn.formatting import points
     from bn.statistics import Evidence, decide
 

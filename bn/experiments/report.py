@@ -21,8 +21,8 @@ from typing import Any, Sequence
 import numpy as np
 
 from bn.analysis import eval_accuracies, first_reaching
-from bn.statistics import (CensoredRatio, Evidence, Interval, Plateau, censored_ratio, decide, mean_ci, pair_by,
-                           paired_difference_ci, plateau)
+from bn.statistics import (CensoredRatio, Evidence, Interval, Plateau, Verdict, censored_ratio, decide, mean_ci,
+                           pair_by, paired_difference_ci, plateau)
 # The chapters read a result through this module; its cells' text is built in bn.formatting.
 from bn.formatting import Table, count, percent, points, times
 
@@ -30,6 +30,19 @@ __all__ = ["CensoredRatio", "Table", "arms", "baseline_best", "best_accuracy", "
            "mean_curve", "outcome", "outcome_counts", "outcome_text", "paired_best_difference",
            "paired_final_difference", "paired_runs", "paired_speedup", "percent", "plateau_of", "points", "runs_of",
            "steps_to", "sweep_table", "times", "verdict"]
+
+
+
+@dataclass(frozen=True)
+class Row:
+    """One claim of a scorecard: its key (glue names ``verdict_KEY``), where it is tested, the paper's number, ours, the verdict."""
+
+    key: str
+    claim: str
+    chapter: str
+    paper: str
+    ours: str
+    verdict: Verdict
 
 
 def runs_of(result: dict[str, Any], arm: str, include_sweep: bool = False) -> list[dict[str, Any]]:

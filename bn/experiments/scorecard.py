@@ -16,21 +16,10 @@ from typing import Any, Callable
 
 from bn import paper
 from bn.experiments import report
+from bn.experiments.report import Row
 from bn.formatting import Table
 from bn.results import load_result
 from bn.statistics import Evidence, Outcomes, Verdict, all_of, decide, holm
-
-
-@dataclass(frozen=True)
-class Row:
-    """One claim: its key (glue names ``verdict_KEY``), where it is tested, the paper's number, ours, the verdict."""
-
-    key: str
-    claim: str
-    chapter: str
-    paper: str
-    ours: str
-    verdict: Verdict
 
 
 def _all_trained(runs: list[dict[str, Any]]) -> bool:

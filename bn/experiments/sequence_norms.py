@@ -53,7 +53,7 @@ import torch
 
 from bn.data.text import Batch, TextData, pad_windows, sample_windows, text_data
 from bn.experiments.base import Context, Experiment
-from bn.experiments.scorecard import Row
+from bn.experiments.report import Row
 from bn.results import from_strict_dict
 from bn.statistics import Evidence, Interval, Plateau, Verdict, decide, mean_ci, paired_difference_ci, plateau
 from bn.training.sequence import (EVAL_SEED, SequenceHistory, SequenceTrainConfig, batches_loss, eval_batches,

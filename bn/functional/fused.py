@@ -108,7 +108,8 @@ def batch_norm_forward_fused(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray,
         eps: variance floor, > 0.
 
     Raises:
-        TypeError, ValueError: as :func:`bn.functional.batch_norm_forward`.
+        TypeError: as :func:`bn.functional.batch_norm_forward`.
+        ValueError: as :func:`bn.functional.batch_norm_forward`.
     """
     x, gamma, beta, eps, dtype = check_training_inputs(x, gamma, beta, eps)
     if np.issubdtype(dtype, np.complexfloating):

@@ -25,8 +25,9 @@ def batch_norm_inference(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray,
         ``y`` with the shape of ``x``, in the result dtype of all array inputs.
 
     Raises:
-        TypeError / ValueError: as :func:`bn.functional.batch_norm_forward`, and
-        ValueError if ``running_var + eps <= 0``.
+        TypeError: as :func:`bn.functional.batch_norm_forward`.
+        ValueError: as :func:`bn.functional.batch_norm_forward`, and if
+            ``running_var + eps <= 0``.
     """
     x, gamma, beta, running_mean, running_var, eps, dtype = check_inference_inputs(
         x, gamma, beta, running_mean, running_var, eps)

@@ -5,9 +5,10 @@ To check a backward pass, contract the output with a fixed upstream gradient
 exactly what the backward pass returns for ``dy = w``.
 
 The tolerance of each check comes from the floating-point model of
-:mod:`bn.gradcheck.tolerances` with a condition factor measured at the point:
+:mod:`bn.gradcheck.tolerances` with a condition factor measured at the point::
 
-    condition = kappa_x * (sum of |terms| the numerical derivative adds up) / ||exact||
+    condition = kappa_x * (sum of |terms| the numerical derivative adds up)
+                / ||exact||
 
 ``kappa_x = max|x| / min channel std`` is what ``x - mean`` loses in relative
 accuracy; the ratio of summed magnitudes to the result is the standard

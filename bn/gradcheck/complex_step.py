@@ -18,7 +18,7 @@ from typing import Callable
 import numpy as np
 
 #: Default step: small enough that the O(h**2) truncation (1e-40) vanishes
-#: below float64 resolution, large enough that h * |v| stays a normal number.
+#: below float64 resolution, large enough that ``h * |v|`` stays a normal number.
 DEFAULT_COMPLEX_STEP = 1e-20
 
 

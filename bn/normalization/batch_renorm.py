@@ -76,8 +76,9 @@ def batch_renorm_forward(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray,
         :class:`BatchRenormOutput` with ``y``, ``r``, ``d`` and which channels were clipped.
 
     Raises:
-        TypeError / ValueError: as :func:`bn.functional.batch_norm_inference`,
-        plus ``r_max < 1``, ``d_max < 0`` or fewer than 2 values per channel.
+        TypeError: as :func:`bn.functional.batch_norm_inference`.
+        ValueError: as :func:`bn.functional.batch_norm_inference`, plus
+            ``r_max < 1``, ``d_max < 0`` or fewer than 2 values per channel.
     """
     x, gamma, beta, running_mean, running_var, eps, dtype = check_inference_inputs(
         x, gamma, beta, running_mean, running_var, eps)

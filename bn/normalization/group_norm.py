@@ -35,8 +35,9 @@ def group_normalize(x: np.ndarray, num_groups: int, eps: float = 1e-5) -> np.nda
     PyTorch's ``group_norm``.
 
     Raises:
-        TypeError / ValueError: as :func:`normalize_over_axes`, and if
-        ``num_groups`` does not divide the number of channels.
+        TypeError: as :func:`normalize_over_axes`.
+        ValueError: as :func:`normalize_over_axes`, and if ``num_groups`` does
+            not divide the number of channels.
     """
     x = check_batch_input(x)
     groups = check_num_groups(num_groups, x.shape[1])

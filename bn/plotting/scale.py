@@ -31,7 +31,7 @@ def weight_norm_figure(norms: Mapping[str, np.ndarray], lr: float):
 
 def epsilon_deviation_figure(ratio: Callable[[np.ndarray, float], np.ndarray], scales: np.ndarray,
                              eps_over_var: Sequence[float]):
-    """|xhat(aW)/xhat(W) - 1| against the scale a, one curve per epsilon/sigma^2 (log-log).
+    """``|xhat(aW)/xhat(W) - 1|`` against the scale a, one curve per epsilon/sigma^2 (log-log).
 
     ``ratio(a, nu)`` is the factor rho of :func:`bn.symbolic.transform.scale_deviation_factor`
     in nu = eps/sigma^2 (lambdified). Returns ``(fig, ax)``.

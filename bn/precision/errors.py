@@ -6,13 +6,14 @@ the *same rounded inputs*. What is measured is therefore the error the
 computation adds, not the (separate) error of storing x in a narrow format.
 
 The float64 reference is the book's NumPy code (``bn.functional``, two-pass
-variance). Its own error is about u64 * (|mean|/std) <= 1e-12 for the ranges
+variance). Its own error is about ``u64 * (|mean|/std) <= 1e-12`` for the ranges
 swept here, far below the smallest low-precision error measured (float32,
 ~1e-7); ``tests/precision`` checks it against mpmath at 50 digits.
 
 Errors are normwise relative (``bn.gradcheck.metrics.max_relative_error``).
 
 Implementations compared (all in torch, the only library here with bfloat16):
+
 * ``"torch"``: ``torch.nn.functional.batch_norm`` and its autograd backward
   (PyTorch's native kernel; on the CPU its statistics are two-pass with a
   wider accumulator, see the precision chapter);
@@ -126,7 +127,7 @@ def storage_error(case: PrecisionCase, dtype: str) -> float:
     """Error of y caused only by *storing* x, gamma, beta in ``dtype`` (exact float64 arithmetic after).
 
     When this is large no algorithm can help: the rounded input no longer
-    carries the data's spread (at |mean|/std >~ 2^p, p the dtype's mantissa
+    carries the data's spread (at ``|mean|/std >~ 2^p``, p the dtype's mantissa
     bits, every stored value of a channel can be the same number).
     """
     data = draw_case(case)

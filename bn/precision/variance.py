@@ -4,7 +4,7 @@ BN needs the batch variance of every channel. Mathematically the algorithms
 below agree; in floating point they do not:
 
 * ``one_pass_variance``: E[x^2] - E[x]^2. One sweep over the data, but the
-  subtraction cancels catastrophically when |mean| >> std: the relative error
+  subtraction cancels catastrophically when ``|mean| >> std``: the relative error
   grows like eps * (mean/std)^2 (Higham 2002, sec. 1.9).
 * ``two_pass_variance``: first the mean, then the mean of (x - mean)^2. The
   error is about eps, independent of the mean, at the price of a second sweep.
@@ -15,7 +15,7 @@ below agree; in floating point they do not:
   kernels) combine partial results, and the pairwise tree keeps rounding
   error growing like log m rather than m.
 
-Every function takes ``x`` of shape (N, C, *spatial), reduces over every axis
+Every function takes ``x`` of shape ``(N, C, *spatial)``, reduces over every axis
 but 1, and performs all arithmetic in ``dtype`` (a NumPy floating dtype:
 float16, float32 or float64); the result is the biased variance in ``dtype``.
 Sums over axis 0 of the C-contiguous (m, C) layout used here are accumulated
@@ -34,7 +34,7 @@ __all__ = ["channels_last_2d", "one_pass_variance", "two_pass_variance", "welfor
 
 
 def channels_last_2d(x: np.ndarray, dtype: np.dtype | type = np.float32) -> np.ndarray:
-    """``x`` (N, C, *spatial) as an (m, C) array in ``dtype``, m = N * prod(spatial)."""
+    """``x`` ``(N, C, *spatial)`` as an (m, C) array in ``dtype``, m = N * prod(spatial)."""
     x = np.asarray(x)
     if x.ndim < 2:
         raise ValueError(f"expected (N, C, *spatial), got shape {x.shape}")

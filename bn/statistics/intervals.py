@@ -26,7 +26,7 @@ def t_cdf(x: float, df: float) -> float:
     """Student-t distribution function, by composite Simpson integration of the density from 0 to ``x``.
 
     The density is smooth, so 2000 Simpson panels give ~1e-12 absolute error
-    for |x| < 50, which covers every quantile used here.
+    for ``|x| < 50``, which covers every quantile used here.
     """
     if x < 0:
         return 1.0 - t_cdf(-x, df)

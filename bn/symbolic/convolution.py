@@ -2,7 +2,7 @@
 
 A convolutional feature map has shape (N, C, H, W). The paper normalizes each
 channel with one mean and one variance taken over the N*H*W values of that
-channel ("effective mini-batch of size m' = |B| = m*p*q"), and learns one gamma
+channel ("effective mini-batch of size ``m' = |B| = m*p*q``"), and learns one gamma
 and one beta per channel. What is proven here, for explicit small shapes with
 fully symbolic entries:
 

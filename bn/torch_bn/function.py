@@ -80,7 +80,7 @@ class BookBatchNormFunction(torch.autograd.Function):
 
 
 def book_batch_norm(x: torch.Tensor, gamma: torch.Tensor, beta: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
-    """Training-mode BN of ``x`` (N, C, *spatial) by the book's formula (see module docstring)."""
+    """Training-mode BN of ``x`` ``(N, C, *spatial)`` by the book's formula (see module docstring)."""
     if x.dim() < 2:
         raise ValueError(f"expected (N, C, *spatial), got shape {tuple(x.shape)}")
     if x.numel() // x.shape[1] < 2:

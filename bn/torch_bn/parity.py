@@ -1,7 +1,7 @@
 """Does the book's NumPy code agree with PyTorch? One function per family of checks, one number per check.
 
 Every check returns the *normwise relative error*
-(:func:`bn.gradcheck.metrics.max_relative_error`)
+(:func:`bn.gradcheck.metrics.max_relative_error`)::
 
     err(a, ref) = max_i |a_i - ref_i| / max_i |ref_i|,
 
@@ -47,7 +47,7 @@ STEPS = 5  # k training batches for the running-statistics checks
 
 @dataclass(frozen=True)
 class ParityCase:
-    """An input shape (N, C, *spatial) and the mean/std of the data fed to BN."""
+    """An input shape ``(N, C, *spatial)`` and the mean/std of the data fed to BN."""
 
     shape: tuple[int, ...]
     mean: float = 0.0

@@ -59,7 +59,7 @@ def accumulation_dtype(dtype: torch.dtype) -> torch.dtype:
 
 
 def local_moments(x: torch.Tensor) -> torch.Tensor:
-    """Per-channel (count, mean, M2) of ``x`` (N, C, *spatial) as a (3, C) tensor.
+    """Per-channel (count, mean, M2) of ``x`` ``(N, C, *spatial)`` as a (3, C) tensor.
 
     M2 is the sum of squared deviations from the local mean, by two passes, in
     :func:`accumulation_dtype` of ``x``'s dtype. An empty slice (N = 0) gives
@@ -87,7 +87,7 @@ def merge_moments(triples: torch.Tensor | list[torch.Tensor]) -> torch.Tensor:
 
     Why not all-reduce (count, sum, sum of squares) and take
     var = E[x^2] - E[x]^2? When the mean is large against the standard
-    deviation (|mean| / sd = 1e4, say) the two terms agree in their leading
+    deviation (``|mean| / sd = 1e4``, say) the two terms agree in their leading
     digits and the subtraction cancels them: float32 loses everything and
     float64 keeps only about 16 - 8 = 8 digits. Chan's update adds only
     non-negative terms to M2, and delta is a difference of two nearby means,
@@ -204,7 +204,7 @@ def sync_batch_norm(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor,
                     running_mean: torch.Tensor | None = None, running_var: torch.Tensor | None = None,
                     eps: float = 1e-5, momentum: float = 0.1, group: Any = None,
                     clock: CommClock | None = None) -> torch.Tensor:
-    """Synchronized training-mode BN of ``x`` (N, C, *spatial); see the module docstring.
+    """Synchronized training-mode BN of ``x`` ``(N, C, *spatial)``; see the module docstring.
 
     Every process of ``group`` (default: the world) must call it, with the same
     C, dtype and device type; N may differ between processes, and may be 0 on

@@ -32,7 +32,7 @@ MOMENTUM = 0.1
 
 def reference_batch(rows: list[int], spatial: tuple[int, ...] = (), channels: int = 3, seed: int = 0
                     ) -> dict[str, torch.Tensor]:
-    """The whole batch (sum(rows), C, *spatial), float64, with gamma, beta, dy and running statistics.
+    """The whole batch ``(sum(rows), C, *spatial)``, float64, with gamma, beta, dy and running statistics.
 
     Channels get different means and scales (mean up to 5, sd 0.5 to 3), so a
     wrong mean or variance shows in every quantity.

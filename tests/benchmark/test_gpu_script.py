@@ -23,6 +23,7 @@ def test_gpu_script_cpu_path_writes_parity_and_speed(tmp_path):
     assert speed["quick"] is True
 
 
+@pytest.mark.slow
 def test_gpu_script_refuses_cuda_without_a_gpu(tmp_path):
     import torch
     if torch.cuda.is_available():

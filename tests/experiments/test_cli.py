@@ -42,6 +42,7 @@ def test_run_smoke_writes_a_result_with_provenance(synthetic_dir, tmp_path):
     assert reported[0]["history"]["measures"][-1]["xhat"] is None
 
 
+@pytest.mark.slow
 def test_sweep_experiment_records_its_choice(synthetic_dir, tmp_path):
     out = tmp_path / "conv.json"
     main(["run", "convergence", "--profile", "smoke", "--seeds", "0,1", "--max-steps", "12",
@@ -110,6 +111,7 @@ def test_shortened_run_into_book_results_is_a_user_error(synthetic_dir, capsys):
     assert "pass --out FILE" in _one_line_error(capsys)
 
 
+@pytest.mark.slow
 def test_the_module_exits_2_without_a_traceback():
     import subprocess
     import sys
@@ -120,6 +122,7 @@ def test_the_module_exits_2_without_a_traceback():
     assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("module", ["only_bn", "practice", "sync_bn", "weight_decay", "smoothness", "norm_family"])
 def test_every_standalone_study_reports_a_bad_flag_in_one_line(module):
     proc = subprocess.run([sys.executable, "-m", f"bn.experiments.{module}", "--no-such-flag"],

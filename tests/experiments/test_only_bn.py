@@ -17,6 +17,7 @@ def test_scaled_widths_multiply_the_plain_cnn_and_keep_at_least_one_channel():
     assert scaled_widths(0.01, (16, 32)) == [1, 1]
 
 
+@pytest.mark.slow
 def test_smoke_profile_runs_every_arm_width_and_seed(synthetic_dir, tmp_path):
     out = tmp_path / "only_bn.json"
     result = main(["--smoke", "--data-dir", str(synthetic_dir), "--out", str(out)])

@@ -10,6 +10,9 @@ from bn.experiments import REGISTRY, ExperimentResult, run_experiment
 from bn.experiments.base import completed
 from bn.results import save_result
 
+# Every experiment trains: minutes in all (make check leaves them to make test).
+pytestmark = pytest.mark.slow
+
 
 
 

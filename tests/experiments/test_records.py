@@ -20,7 +20,10 @@ def test_every_experiment_has_a_committed_result():
 def test_committed_result_loads_as_records_and_round_trips_exactly(name):
     raw = load_result(name)
     result = ExperimentResult.from_dict(copy.deepcopy(raw))
-    assert isinstance(result.runs[0].history, History) and isinstance(result.runs[0].spec, RunSpec)
+    if result.config.get("data") == "none":  # a study with its own loop keeps its typed runs in its measures
+        assert result.runs == [] and result.seeds_run
+    else:
+        assert isinstance(result.runs[0].history, History) and isinstance(result.runs[0].spec, RunSpec)
     # The typed form says exactly what the file says, key order included.
     assert json.dumps(result.to_dict()) == json.dumps(raw)
 

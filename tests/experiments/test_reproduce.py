@@ -168,6 +168,7 @@ def test_same_kernels_asks_for_every_key():
     assert not same_kernels(None, rec)  # results recorded before kernels were: never assumed bitwise
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", [n for n in COMMITTED if n not in DATALESS])
 def test_first_steps_of_the_committed_history_reproduce(name, committed_data):
     """The first steps of each committed result's first run, rerun from its spec.

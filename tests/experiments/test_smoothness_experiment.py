@@ -57,6 +57,7 @@ def test_arms_start_from_the_same_weights():
     assert all(torch.equal(a, b) for a, b in zip(*conv))
 
 
+@pytest.mark.slow
 def test_pipeline_on_tiny_data_gives_every_arm_seed_and_summary():
     result = run_smoothness(tiny_data(120, 40), tiny_profile(), progress=False)
     assert result["lr"] in tiny_profile()["lr_candidates"]

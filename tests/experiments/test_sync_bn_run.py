@@ -30,6 +30,7 @@ def test_population_evaluation_recomputes_a_copy_and_needs_no_process_group(synt
     assert all(torch.equal(v, state[k]) for k, v in model.state_dict().items())
 
 
+@pytest.mark.slow
 def test_a_smoke_run_records_both_evaluations_for_both_arms(synthetic_dir):
     payload = run("smoke", str(synthetic_dir))
     first = [r for r in payload["runs"] if r["rank"] == 0]

@@ -63,6 +63,7 @@ def test_tracking_leaves_the_training_trajectory_unchanged_and_sees_every_step()
         float(models[1].classifier.weight.detach().double().norm()), rel=1e-12)
 
 
+@pytest.mark.slow
 def test_smoke_profile_runs_end_to_end_on_synthetic_data(tmp_path, synthetic_dir):
     out = tmp_path / "wd.json"
     main(["--smoke", "--data-dir", str(synthetic_dir), "--out", str(out), "--no-progress"])

@@ -9,6 +9,11 @@ from bn.symbolic import backward_general as G
 MS = range(2, 9)
 
 
+def sizes(slow_from: int) -> list:
+    """MS, the sizes from ``slow_from`` on marked slow (SymPy's time grows fast with m)."""
+    return [pytest.param(m, marks=pytest.mark.slow) if m >= slow_from else m for m in MS]
+
+
 @pytest.mark.parametrize("m", MS)
 def test_graph_derivation_equals_paper_equations(m):
     residuals = B.prove_graph_equals_paper(m)
@@ -17,7 +22,7 @@ def test_graph_derivation_equals_paper_equations(m):
         assert values == [0] * len(values), key
 
 
-@pytest.mark.parametrize("m", MS)
+@pytest.mark.parametrize("m", sizes(7))
 def test_every_dx_form_equals_direct_differentiation(m):
     residuals = B.prove_dx_forms(m)
     assert set(residuals) == {"graph", "paper", "compact", "staged", "unbiased"}

@@ -31,11 +31,13 @@ def test_output_is_not_invariant_at_positive_epsilon(one_feature):
     assert sp.nsimplify(diff.subs(point)) != 0
 
 
+@pytest.mark.slow
 def test_input_jacobian_is_invariant(one_feature):
     residuals = si.prove_input_jacobian_invariance(one_feature)
     assert len(residuals) == 3 * 3 * 2 and all(r == 0 for r in residuals)
 
 
+@pytest.mark.slow
 def test_weight_gradient_scales_as_one_over_a(two_features):
     assert all(r == 0 for r in si.prove_weight_gradient_scaling(two_features))
 
@@ -44,6 +46,7 @@ def test_weight_gradient_is_orthogonal_to_each_row(two_features):
     assert si.prove_gradient_orthogonal_to_weights(two_features) == [0, 0]
 
 
+@pytest.mark.slow
 def test_sgd_step_grows_the_norm(two_features):
     assert si.prove_sgd_norm_growth(two_features) == {"algebra": 0, "bn_gradient": 0}
 

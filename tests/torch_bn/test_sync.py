@@ -30,6 +30,7 @@ def _assert_gone(pids: list[int]) -> None:
             os.kill(pid, 0)  # signal 0 only asks whether the process exists
 
 
+@pytest.mark.slow
 def test_synchronized_bn_equals_full_batch_bn_in_float64():
     # Unequal slices: 3, 5 and 8 rows in three processes, and 5 and 8 rows in a group of two
     # of them; each runs an (N, C) and an (N, C, 2, 3) input. One set of processes for all four.
