@@ -8,7 +8,8 @@ is subtracted away by the mean, Ioffe & Szegedy 2015, Sec. 3.2).
 * :mod:`bn.models.mlp`: the paper's Fig. 1 MLP;
 * :mod:`bn.models.cnn`: a small CNN family (the CIFAR-10 experiments);
 * :mod:`bn.models.placement`: a sigmoid MLP with BN before, after or without the nonlinearity;
-* :mod:`bn.models.practice`: Part IV's deep plain CNN and small residual network.
+* :mod:`bn.models.practice`: Part IV's deep plain CNN and small residual network;
+* :mod:`bn.models.normalizer_free`: that residual network without BN (SkipInit, Fixup, WS + GN, NF).
 """
 
 from __future__ import annotations
@@ -36,4 +37,7 @@ def build_model(kind: str, **kwargs) -> nn.Module:
         if "widths" in kwargs:
             kwargs["widths"] = tuple(kwargs["widths"])
         return SmallCNN(**kwargs)
-    raise ValueError(f"unknown model kind {kind!r} (expected 'mlp' or 'cnn')")
+    if kind == "residual":  # the residual networks with and without BN (bn.models.normalizer_free)
+        from bn.models.normalizer_free import build_residual
+        return build_residual(**kwargs)
+    raise ValueError(f"unknown model kind {kind!r} (expected 'mlp', 'cnn' or 'residual')")

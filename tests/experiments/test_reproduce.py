@@ -27,9 +27,13 @@ RERUN_STEPS = 20  # enough to show the same trajectory; 20 steps of each first r
 MIN_SEEDS = {"long_training": 3}
 # The recipe's item arms ran the first two seeds only (its controls borrow five from experiments 2-3).
 MIN_SEEDS["recipe"] = 2
+# Residual networks without BN: three seeds per arm, four for the pair at the high rate (many arms, one budget).
+MIN_SEEDS["without_bn"] = 3
 # Evaluations per run: at least 40, but the equal-rate Fig. 1 runs record every unit's percentiles and
 # are evaluated every 250 of their 5,000 steps (their drift needs the trajectory, not every 100th step).
 MIN_EVALS = {"fig1_equal_rates": 20}
+# The runs without BN: 250 steps evaluated every 25 (ten evaluations; many arms share one budget).
+MIN_EVALS["without_bn"] = 10
 COMMITTED = sorted(n for n in REGISTRY if (results_dir(os.path.dirname(__file__)) / f"{n}.json").exists())
 
 
