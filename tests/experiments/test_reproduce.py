@@ -32,7 +32,7 @@ MIN_SEEDS["without_bn"] = 3
 # Evaluations per run: at least 40, but the equal-rate Fig. 1 runs record every unit's percentiles and
 # are evaluated every 250 of their 5,000 steps (their drift needs the trajectory, not every 100th step).
 MIN_EVALS = {"fig1_equal_rates": 20}
-# The runs without BN: 250 steps evaluated every 25 (ten evaluations; many arms share one budget).
+# The runs without BN: 200 steps evaluated every 20 (ten evaluations; many arms share one budget).
 MIN_EVALS["without_bn"] = 10
 COMMITTED = sorted(n for n in REGISTRY if (results_dir(os.path.dirname(__file__)) / f"{n}.json").exists())
 
