@@ -44,6 +44,8 @@ from typing import Any, Sequence
 import numpy as np
 
 from bn.experiments.base import Context, Experiment, RunSpec, select_rate
+from bn.formatting import Table, percent, points
+from bn.statistics import Interval
 
 CLAIM = ("At initialization BN downscales the residual branch relative to the skip connection by a factor of "
          "order sqrt(depth) (De & Smith 2020); SkipInit, Fixup, WS + GN and NF networks with AGC train residual "
@@ -195,8 +197,8 @@ class MethodRow:
     lr: float
     outcomes: str
     plateaued: bool | None
-    final_test: Any   # Interval | None
-    best_val: Any     # Interval | None
+    final_test: Interval | None
+    best_val: Interval | None
 
 
 @dataclass(frozen=True)
@@ -208,15 +210,64 @@ class Summary:
     high_lr: float
     sweep: dict[str, dict[str, float | None]]
     init_mean: dict[str, list[float]]
-    bn_slope: Any                     # Interval over initialization seeds
-    slopes: dict[str, Any]            # method -> Interval (methods whose ratios are positive)
+    bn_slope: Interval                # over initialization seeds
+    slopes: dict[str, Interval]       # methods whose ratios are positive at every block
     identity_max: dict[str, float]    # method -> the largest ratio over blocks and seeds (0 for SkipInit, Fixup)
     rows: list[MethodRow]
-    versus_bn: dict[str, Any]         # "method_bBATCH_rate" -> paired difference to BN (Interval or None)
+    versus_bn: dict[str, Interval | None]  # "METHOD_bBATCH_own" -> paired final test accuracy, method - BN
     high: dict[str, tuple[int, int]]  # "nf", "nf_noclip" -> (completed, runs) at the high rate
     cpu_minutes: float
     seeds: int
     variance_seeds: int
+    variance_blocks: int
+    steps: int
+    small_batch: int
+
+    def glue_values(self) -> dict[str, float | int | str]:
+        """What the chapter glues, by name (``nobn-...``): rates, slopes, counts, cost."""
+        out: dict[str, float | int | str] = {
+            "nobn-base-lr": self.base_lr, "nobn-high-lr": self.high_lr, "nobn-cpu-min": round(self.cpu_minutes, 1),
+            "nobn-seeds": self.seeds, "nobn-vseeds": self.variance_seeds, "nobn-vblocks": self.variance_blocks,
+            "nobn-steps": self.steps, "nobn-small": self.small_batch,
+            "nobn-small-scale": self.small_batch / BASE_BATCH,
+            "nobn-slope": self.bn_slope.fmt(2), "nobn-slope-est": round(self.bn_slope.estimate, 2),
+            "nobn-bn-first": round(self.init_mean["bn"][0], 2), "nobn-bn-last": round(self.init_mean["bn"][-1], 3),
+            "nobn-nf-first": round(self.init_mean["nf"][0], 3), "nobn-nf-last": round(self.init_mean["nf"][-1], 3),
+            "nobn-wsgn-slope": self.slopes["ws_gn"].fmt(2),
+        }
+        for m, lr in self.chosen_lr.items():
+            out[f"nobn-lr-{m}"] = lr
+        for key, iv in self.versus_bn.items():
+            out[f"nobn-vs-{key}"] = points(iv) if iv is not None else "no pair completed"
+        for name, (k, n) in self.high.items():
+            out[f"nobn-high-{name}"] = f"{k} of {n}"
+        return out
+
+
+def results_table(s: Summary) -> Table:
+    """Per method, batch size and rate: the runs' outcomes, the plateau rule, best validation and final test
+    accuracy (mean and 95 % t interval over the completed seeds)."""
+    flat = {True: "plateaued", False: "still rising", None: "–"}
+    rows = [[LABELS[r.method], str(r.batch_size), {"own": "its own", "bn": "BN's"}[r.rate] + f" ({r.lr:g})",
+             r.outcomes, flat[r.plateaued], percent(r.best_val), percent(r.final_test)] for r in s.rows]
+    return Table(["method", "batch", "rate", "runs", "plateau rule", "best validation accuracy",
+                  "final test accuracy"], rows)
+
+
+def sweep_table(s: Summary) -> Table:
+    """The selection sweeps: per method, the selection seed's final validation accuracy at each rate."""
+    rates = sorted({float(r) for sc in s.sweep.values() for r in sc})
+    def cell(m: str, r: float) -> str:
+        v = s.sweep[m].get(f"{r:g}", "–")
+        mark = " (chosen)" if r == s.chosen_lr[m] else ""
+        return ("failed" if v is None else v if isinstance(v, str) else f"{100 * v:.1f} %") + mark
+    return Table(["method", *[f"rate {r:g}" for r in rates]], [[LABELS[m], *[cell(m, r) for r in rates]]
+                                                               for m in s.sweep])
+
+
+def claims_table(rows: Sequence[Any]) -> Table:
+    """The literature claims this study tests: claim, the paper's number, ours, the rule's verdict."""
+    return Table(["claim", "paper", "ours", "verdict"], [[r.claim, r.paper, r.ours, r.verdict.text()] for r in rows])
 
 
 def _arm_runs(result: dict[str, Any], method: str, batch: int, rate: str) -> list[dict[str, Any]]:
@@ -282,7 +333,9 @@ def summarize(result: dict[str, Any]) -> Summary:
                    identity_max={meth: float(max(max(v.ratios) for v in vs)) for meth, vs in by_method.items()},
                    rows=rows, versus_bn=versus, high=high,
                    cpu_minutes=float(result["provenance"]["cpu_time_s"]) / 60,
-                   seeds=int(result["config"]["arm_seeds"]), variance_seeds=len(result["config"]["variance_seeds"]))
+                   seeds=int(result["config"]["arm_seeds"]), variance_seeds=len(result["config"]["variance_seeds"]),
+                   variance_blocks=int(result["config"]["variance_blocks"]), steps=int(result["config"]["steps"]),
+                   small_batch=int(result["config"]["small_batches"][0]))
 
 
 EXPERIMENT = Experiment(name="without_bn", title="Residual networks without BN: SkipInit, Fixup, WS + GN, NF + AGC",
@@ -297,7 +350,6 @@ END_CLAIMS = (("skipinit", "small"), ("fixup", "base"), ("ws_gn", "small"))
 
 def claim_rows(result: dict[str, Any]) -> list:
     """One :class:`bn.experiments.scorecard.Row` per literature claim this study tests."""
-    from bn.experiments.report import points
     from bn.experiments.scorecard import Row
     from bn.statistics import Evidence, Outcomes, decide
 
@@ -305,14 +357,15 @@ def claim_rows(result: dict[str, Any]) -> list:
     chapter = "today/04_without_bn"
     rows = [Row("nobn_identity", "At initialization BN downscales the residual branch relative to the skip path "
                 "by a factor of order sqrt(depth) (De & Smith 2020)", chapter,
-                "variance ratio ~ 1/depth (slope −1 on log–log axes)",
+                "a factor of order sqrt(depth): variance ratio ~ 1/depth (slope −1 on log–log axes)",
                 f"slope {s.bn_slope.fmt(2)} over {s.variance_seeds} initializations",
                 decide(Evidence(s.bn_slope, 0.0, claimed="below", paper=PAPER_SLOPE)))]
     texts = {"skipinit": ("nobn_skipinit_small_batch", "SkipInit matches BN when the batch is small (De & Smith 2020)",
-                          "BN has minimal benefits when the batch size is small"),
-             "fixup": ("nobn_fixup", "Fixup matches BN (Zhang et al. 2019)", "comparable accuracy to BN"),
+                          "qualitative: BN has minimal benefits when the batch size is small"),
+             "fixup": ("nobn_fixup", "Fixup trains a residual network without normalization as well as BN "
+                       "(Zhang et al. 2019)", "qualitative: same rate, same speed, generalizes equally well"),
              "ws_gn": ("nobn_wsgn_small_batch", "WS + GN matches or beats BN at small batch (Qiao et al. 2019)",
-                       "WS + GN at 1 image per GPU above BN at large batch")}
+                       "qualitative: WS + GN at 1 image per GPU matches or beats BN at large batch")}
     small = result["config"]["small_batches"][0]
     for method, where in END_CLAIMS:
         b = small if where == "small" else BASE_BATCH
