@@ -158,19 +158,21 @@ _COMMON = {"select_seed": 100, "n_train": None, "n_test": None, "n_val": 5000, "
 
 # cpu: 16 channels, 3 blocks, 200 steps (0.57 epoch of the 45,000 training images at batch 128), evaluated
 # every 20 steps on 2,000 validation images; a grid of 3 rates, not extended; the first 3 seeds
-# (all 4 for the outcome pair at the high rate: the fewest whose exact test can settle 4 of 4 against 0 of 4).
+# (all 4 for the outcome pair at the high rate: the fewest whose exact test can settle 4 of 4
+# against 0 of 4).
 PROFILES: dict[str, dict[str, Any]] = {
     "cpu": {**_COMMON, "seeds": [0, 1, 2, 3], "arm_seeds": 3, "width": 16, "blocks": 3, "steps": 200,
-            "eval_every": 20, "eval_examples": 2000, "stall_window": 4, "rates": [0.03, 0.1, 0.3], "max_extensions": 0,
-            "small_batches": [16], "high_lr": 1.0, "high_seeds": [0, 1, 2, 3], "variance_blocks": 16, "variance_seeds": [0, 1, 2, 3],
-            "probe_examples": 128},
-    "gpu": {**_COMMON, "seeds": [0, 1, 2, 3, 4, 5], "arm_seeds": 5, "width": 64, "blocks": 8, "steps": 6000, "eval_every": 100,
-            "eval_examples": 5000, "stall_window": 10, "crop_pad": 4, "rates": [0.01, 0.03, 0.1, 0.3, 1.0],
-            "max_extensions": 2, "small_batches": [8, 32], "high_lr": 3.0, "high_seeds": [0, 1, 2, 3, 4, 5],
-            "variance_blocks": 64, "variance_seeds": [0, 1, 2, 3, 4, 5], "probe_examples": 256},
-    "smoke": {**_COMMON, "seeds": [0, 1], "arm_seeds": 2, "n_train": 600, "n_test": 200, "n_val": 100, "width": 8, "blocks": 2,
-              "steps": 8, "eval_every": 4, "eval_examples": 100, "eval_batch_size": 100, "stall_window": 0,
-              "rates": [0.03, 0.1], "max_extensions": 0, "small_batches": [8], "high_lr": 1.0,
+            "eval_every": 20, "eval_examples": 2000, "stall_window": 4, "rates": [0.03, 0.1, 0.3],
+            "max_extensions": 0, "small_batches": [16], "high_lr": 1.0, "high_seeds": [0, 1, 2, 3],
+            "variance_blocks": 16, "variance_seeds": [0, 1, 2, 3], "probe_examples": 128},
+    "gpu": {**_COMMON, "seeds": [0, 1, 2, 3, 4, 5], "arm_seeds": 5, "width": 64, "blocks": 8, "steps": 6000,
+            "eval_every": 100, "eval_examples": 5000, "stall_window": 10, "crop_pad": 4,
+            "rates": [0.01, 0.03, 0.1, 0.3, 1.0], "max_extensions": 2, "small_batches": [8, 32], "high_lr": 3.0,
+            "high_seeds": [0, 1, 2, 3, 4, 5], "variance_blocks": 64, "variance_seeds": [0, 1, 2, 3, 4, 5],
+            "probe_examples": 256},
+    "smoke": {**_COMMON, "seeds": [0, 1], "arm_seeds": 2, "n_train": 600, "n_test": 200, "n_val": 100, "width": 8,
+              "blocks": 2, "steps": 8, "eval_every": 4, "eval_examples": 100, "eval_batch_size": 100,
+              "stall_window": 0, "rates": [0.03, 0.1], "max_extensions": 0, "small_batches": [8], "high_lr": 1.0,
               "high_seeds": [0, 1], "variance_blocks": 4, "variance_seeds": [0, 1], "probe_examples": 32},
 }
 

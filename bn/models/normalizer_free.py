@@ -153,7 +153,8 @@ class NFBlock(nn.Module):
 
 
 def nf_betas(blocks: int, alpha: float) -> list[float]:
-    """The expected standard deviation of each NF block's input: ``beta_0 = 1``, ``beta_{l+1}^2 = beta_l^2 + alpha^2``."""
+    """The expected standard deviation of each NF block's input: ``beta_0 = 1``,
+    ``beta_{l+1}^2 = beta_l^2 + alpha^2``."""
     return [math.sqrt(1.0 + i * alpha**2) for i in range(blocks)]
 
 
@@ -201,7 +202,8 @@ class NormFreeResNet(SmallResNet):
                  groups: int = 4, nf_alpha: float = 0.2, agc: float = 0.0, skip_alpha: float = 0.0) -> None:
         nn.Module.__init__(self)  # SmallResNet's own constructor builds BN blocks
         if method not in METHODS or method == "bn":
-            raise ValueError(f"unknown method {method!r} (expected one of {', '.join(m for m in METHODS if m != 'bn')})")
+            others = ", ".join(m for m in METHODS if m != "bn")
+            raise ValueError(f"unknown method {method!r} (expected one of {others})")
         if agc < 0 or (agc > 0 and method != "nf"):
             raise ValueError(f"agc must be >= 0 and is used by 'nf' only, got {agc!r} for {method!r}")
         self.method = method
