@@ -35,7 +35,14 @@ FINGERPRINTS = [
     ('{"kind": "plain", "norm": "renorm", "norm_options": {"warmup": 10}, "pool_after": [0, 3, 5], "widths": [8, 8, 8, 16, 16, 16, 32, 32]}', 'aef1f41ecc7bae40'),
     ('{"kind": "resnet", "norm": "torch", "width": 16}', '9198f9b6a08cbd79'),
     ('{"kind": "resnet", "norm": "torch", "width": 16, "zero_gamma": true}', '7065b4a23f93bde1'),
-    # Kinds added later, recorded with the code of the study that committed their runs (sequence_norms, 3d28fd7)
+    # Kinds added later, recorded with the code of the study that committed their runs (sequence_norms at
+    # 3d28fd7, without_bn at 66951b1)
+    ('{"blocks": 3, "kind": "residual", "method": "bn", "width": 16}', '9198f9b6a08cbd79'),
+    ('{"blocks": 3, "kind": "residual", "method": "skipinit", "width": 16}', '9a06178555b1aa56'),
+    ('{"blocks": 3, "kind": "residual", "method": "fixup", "width": 16}', '332e9ccd4860435a'),
+    ('{"blocks": 3, "groups": 4, "kind": "residual", "method": "ws_gn", "width": 16}', 'ec92ca6ea685cde5'),
+    ('{"agc": 0.01, "blocks": 3, "kind": "residual", "method": "nf", "nf_alpha": 0.2, "width": 16}', 'b2f7623444c8149c'),
+    ('{"agc": 0.0, "blocks": 3, "kind": "residual", "method": "nf", "nf_alpha": 0.2, "width": 16}', 'b2f7623444c8149c'),
     ('{"depth": 4, "kernel": 3, "kind": "char_conv", "norm": "bn", "vocab": 104, "width": 64}', '6c7da2ab6735c075'),
     ('{"depth": 4, "kernel": 3, "kind": "char_conv", "norm": "bn_masked", "vocab": 104, "width": 64}', '6c7da2ab6735c075'),
     ('{"depth": 4, "kernel": 3, "kind": "char_conv", "norm": "ln", "vocab": 104, "width": 64}', '9b56d48b3fe87aaa'),

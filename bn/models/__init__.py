@@ -14,6 +14,7 @@ is subtracted away by the mean, Ioffe & Szegedy 2015, Sec. 3.2). One switch,
 * :mod:`bn.models.resnet`: a small residual network;
 * :mod:`bn.models.placement`: a sigmoid MLP with BN before, after or without the nonlinearity.
 * :mod:`bn.models.sequence`: a causal character model with BN, masked BN, LayerNorm or RMSNorm.
+* :mod:`bn.models.normalizer_free`: the residual network without BN (SkipInit, Fixup, WS + GN, NF).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from bn.models.init import ACTIVATIONS, init_std, init_weights
 from bn.models.mlp import MLP, SigmoidInput, last_hidden_sigmoid_input
 from bn.models.norms import NORMS, is_batch_norm, make_norm
 from bn.models.resnet import ResidualBlock, SmallResNet
+from bn.models.normalizer_free import build_residual
 from bn.models.sequence import CharCausalConv
 
 __all__ = ["ACTIVATIONS", "KINDS", "MLP", "CharCausalConv", "NORMS", "PLAIN_POOL_AFTER", "PLAIN_WIDTHS", "ConvBlock", "ConvUnit",
@@ -35,7 +37,7 @@ __all__ = ["ACTIVATIONS", "KINDS", "MLP", "CharCausalConv", "NORMS", "PLAIN_POOL
            "make_norm", "upgrade_arguments"]
 
 KINDS: dict[str, type[nn.Module]] = {"mlp": MLP, "cnn": SmallCNN, "plain": PlainCNN, "resnet": SmallResNet,
-                                     "char_conv": CharCausalConv}
+                                     "char_conv": CharCausalConv, "residual": build_residual}
 # Arguments a result file stores as JSON lists that the networks take as tuples.
 _TUPLES = ("widths", "pool_after", "hidden")
 

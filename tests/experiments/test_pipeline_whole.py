@@ -32,8 +32,11 @@ def _check(payload: dict, name: str) -> None:
         return
     assert res.provenance["cpu_time_s"] > 0 and res.provenance["data"]["n_val"] == cfg["n_val"]
     # the result names the seeds its reported runs used, arm by arm and together
+    trained = {r.spec.arm for r in res.runs}
     used = {arm: sorted({r.spec.seed for r in res.runs if r.spec.arm == arm and not r.spec.tags.get("sweep")})
-            for arm in res.seeds_run}
+            for arm in res.seeds_run if arm in trained}
+    # arms measured outside the training runs (ctx.record_seeds) keep the seeds the study recorded
+    used.update({arm: seeds for arm, seeds in res.seeds_run.items() if arm not in trained})
     assert res.seeds_run == used and res.seeds == sorted({s for v in used.values() for s in v})
     for rec in res.runs:
         h, spec = rec.history, rec.spec

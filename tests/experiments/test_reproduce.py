@@ -35,6 +35,10 @@ MIN_EVALS = {"fig1_equal_rates": 20}
 # The distribution-shift study trains only to have a network to evaluate after its last step: its
 # 500 steps are evaluated every 25 (20 evaluations), the budget going to the after-training evaluation.
 MIN_EVALS["distribution_shift"] = 20
+# Residual networks without BN: three seeds per arm, four for the pair at the high rate (many arms, one budget).
+MIN_SEEDS["without_bn"] = 3
+# The runs without BN: 200 steps evaluated every 20 (ten evaluations; many arms share one budget).
+MIN_EVALS["without_bn"] = 10
 COMMITTED = sorted(n for n in REGISTRY if (results_dir(os.path.dirname(__file__)) / f"{n}.json").exists())
 # Studies that make their own data ("data": "none") keep their runs in their measures; their first steps
 # rerun in their own tests (tests/experiments/test_sequence_norms.py), not on CIFAR-10 here.
@@ -65,7 +69,10 @@ def test_committed_result_is_a_full_cpu_run(name):
     if "seeds_run" in res:  # the seeds each arm actually ran, as the runs themselves say
         from bn.experiments.base import seeds_run
 
-        assert res["seeds_run"] == seeds_run(res["runs"])
+        of_runs = seeds_run(res["runs"])
+        assert {arm: res["seeds_run"][arm] for arm in of_runs} == of_runs
+        # arms measured outside the training runs (ctx.record_seeds, e.g. at initialization) use those seeds too
+        assert all(set(seeds) <= set(used) for seeds in res["seeds_run"].values())
     prov = res["provenance"]
     assert prov["data"]["copy"] in ("official", "jpeg-q75-rebuild") and prov["data"]["n_train"] == 50_000
     assert prov["data"]["n_val"] == 5000 and prov["data"]["n_fit"] == 45_000

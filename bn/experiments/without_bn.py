@@ -1,0 +1,387 @@
+"""Residual networks without BN: SkipInit, Fixup, WS + GroupNorm and NF with AGC against BN.
+
+The network is Part IV's small residual network (:class:`bn.models.resnet.SmallResNet`,
+narrowed to 16 channels) and its variants of :mod:`bn.models.normalizer_free`. Two parts:
+
+*At initialization* (no training). On one real batch of training images, for a deep
+version of each network (``variance_blocks`` blocks), the variance of each block's
+residual branch relative to its input (the skip path), block by block, for several
+initialization seeds. De & Smith (2020) argue that BN divides the branch by a factor of
+order the square root of the depth, so with BN the ratio falls like 1/depth; SkipInit and
+Fixup make every block exactly the identity (the ratio is 0).
+
+*Training*. Each method's peak rate is chosen on the validation split with the selection
+seed (:func:`bn.experiments.base.select_rate`: one run per rate of a coarse grid, at batch
+128); the reported seeds then train each method at its own rate and at BN's rate
+(batch 128), and at its own rate scaled to a small batch (the linear scaling rule, same
+number of steps). A last pair trains the NF network at a high rate with and without AGC.
+
+The rules, fixed before the runs:
+
+* *BN biases blocks toward the identity* (De & Smith 2020): per initialization seed, the
+  least-squares slope of log(branch/skip variance ratio) against log(block index + 1) in
+  the BN network; *reproduced* if the 95 % t interval over seeds lies below 0 (the ratio
+  falls with depth); the paper's exponent is -1 (variance ratio ~ 1/depth).
+* *SkipInit matches BN at small batch* (De & Smith 2020), *Fixup matches BN* (Zhang et al.
+  2019, batch 128), *WS + GN matches or beats BN at small batch* (Qiao et al. 2019): the
+  paired difference (method - BN) of final test accuracy, each at its own rate; claims about
+  where training ends, so *not tested at this budget* unless both arms plateaued
+  (:func:`bn.statistics.plateau`). A "match" is judged on the side the paper takes (the
+  method not below BN): reversed if the interval lies below 0, reproduced only above it.
+* *AGC lets an NF network train at a large rate* (Brock et al. 2021b): how many runs
+  complete at the high rate with AGC against without it (Fisher's exact test, :class:`Outcomes`).
+
+The pairing: runs of two arms with the same seed share the order of the training batches
+and their flips and crops (the data generator is seeded by the run's seed); the initial
+weights differ, since the networks differ.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+
+from bn.experiments.base import Context, Experiment, RunSpec, select_rate
+from bn.formatting import Table, percent, points
+from bn.statistics import Interval
+
+CLAIM = ("At initialization BN downscales the residual branch relative to the skip connection by a factor of "
+         "order sqrt(depth) (De & Smith 2020); SkipInit, Fixup, WS + GN and NF networks with AGC train residual "
+         "networks without BN and match it (De & Smith 2020; Zhang et al. 2019; Qiao et al. 2019; Brock et al. 2021).")
+
+METHODS = ("bn", "skipinit", "fixup", "ws_gn", "nf")
+LABELS = {"bn": "BN", "skipinit": "SkipInit", "fixup": "Fixup", "ws_gn": "WS + GN", "nf": "NF + AGC",
+          "nf_noclip": "NF, no AGC"}
+BASE_BATCH = 128
+WEIGHT_DECAY = 5e-4
+
+
+def model_args(cfg: dict[str, Any], method: str, agc: bool = True, blocks: int | None = None) -> dict[str, Any]:
+    """Arguments of ``build_model("residual", ...)`` for ``method`` (the NF network with or without AGC)."""
+    model: dict[str, Any] = {"kind": "residual", "method": method, "width": cfg["width"],
+                             "blocks": cfg["blocks"] if blocks is None else blocks}
+    if method == "ws_gn":
+        model["groups"] = cfg["groups"]
+    if method == "nf":
+        model.update(nf_alpha=cfg["nf_alpha"], agc=cfg["agc"] if agc else 0.0)
+    return model
+
+
+def train_args(cfg: dict[str, Any], lr: float, batch_size: int) -> dict[str, Any]:
+    """The shared schedule: 5 % warm-up, the rate halves once over the run, Nesterov momentum, light weight
+    decay, flips; the rate scales with the batch (linear scaling rule) from its value at batch 128."""
+    steps = cfg["steps"]
+    return {"steps": steps, "batch_size": batch_size, "peak_lr": float(f"{lr * batch_size / BASE_BATCH:.4g}"),
+            "warmup_steps": max(1, steps // 20), "half_life": float(steps), "momentum": 0.9, "nesterov": True,
+            "weight_decay": WEIGHT_DECAY, "flip": True, "crop_pad": cfg["crop_pad"],
+            "eval_every": cfg["eval_every"], "eval_examples": cfg["eval_examples"],
+            "eval_batch_size": cfg["eval_batch_size"], "stall_window": cfg["stall_window"]}
+
+
+def arm_name(method: str, batch_size: int, rate: str) -> str:
+    """``"fixup_b128_own"``: method, batch size, and whose rate (``own``, ``bn`` or ``high``)."""
+    return f"{method}_b{batch_size}_{rate}"
+
+
+def spec(cfg: dict[str, Any], method: str, lr: float, batch_size: int, rate: str, seed: int,
+         agc: bool = True) -> RunSpec:
+    """One training run of ``method`` at base rate ``lr`` (given at batch 128) and ``batch_size``."""
+    name = "nf_noclip" if method == "nf" and not agc else method
+    return RunSpec(arm=arm_name(name, batch_size, rate), label=f"{LABELS[name]}, batch {batch_size}, {rate} rate",
+                   seed=seed, model=model_args(cfg, method, agc), train=train_args(cfg, lr, batch_size),
+                   tags={"method": name, "batch_size": batch_size, "rate": rate, "base_lr": lr})
+
+
+@dataclass(frozen=True)
+class InitVariance:
+    """One network at initialization: per block, Var(branch) / Var(block input) on a real batch, for one seed."""
+
+    method: str
+    seed: int
+    ratios: list[float]
+
+
+def init_variances(data: Any, cfg: dict[str, Any], seeds: Sequence[int]) -> list[InitVariance]:
+    """:class:`InitVariance` of every method's deep network (``variance_blocks`` blocks) for each seed, on
+    the first ``probe_examples`` training images, in train mode (BN uses the batch's statistics)."""
+    import torch
+
+    from bn.models import build_model
+    from bn.models.normalizer_free import branch_skip_variance
+
+    x = data.normalize(data.train_images[:cfg["probe_examples"]])
+    out = []
+    for method in METHODS:
+        for seed in seeds:
+            torch.manual_seed(seed)
+            args = model_args(cfg, method, blocks=cfg["variance_blocks"])
+            model = build_model(args.pop("kind"), **args).train()
+            out.append(InitVariance(method, int(seed), [float(f"{r:.6g}") for r in branch_skip_variance(model, x)]))
+    return out
+
+
+def run(ctx: Context, cfg: dict[str, Any]) -> dict[str, Any]:
+    measures: dict[str, Any] = {}
+    # The measurement at initialization reads one batch of real images; a plan made without data has none.
+    if ctx.data is not None:
+        measures["init_variance"] = [vars(v) for v in init_variances(ctx.data, cfg, cfg["variance_seeds"])]
+        measures["init_probe"] = (f"the first {cfg['probe_examples']} training images, networks of "
+                                  f"{cfg['variance_blocks']} blocks in train mode")
+        for method in METHODS:
+            ctx.record_seeds(f"{method}_init", cfg["variance_seeds"])
+    chosen, selection = {}, {}
+    for method in METHODS:
+        sel = select_rate(ctx, lambda lr, seed, m=method: spec(cfg, m, lr, BASE_BATCH, "own", seed), cfg["rates"],
+                          cfg["select_seed"], max_extensions=cfg["max_extensions"])
+        chosen[method], selection[method] = sel["chosen"], sel
+    base = chosen["bn"]
+    specs = []
+    for seed in ctx.seeds[:cfg["arm_seeds"]]:
+        for method in METHODS:
+            specs.append(spec(cfg, method, chosen[method], BASE_BATCH, "own", seed))
+            if chosen[method] != base:  # at BN's rate; where the rates agree the own-rate runs are those runs
+                specs.append(spec(cfg, method, base, BASE_BATCH, "bn", seed))
+            for b in cfg["small_batches"]:
+                specs.append(spec(cfg, method, chosen[method], b, "own", seed))
+    for seed in cfg["high_seeds"]:
+        for agc in (True, False):
+            specs.append(spec(cfg, "nf", cfg["high_lr"], BASE_BATCH, "high", seed, agc=agc))
+    ctx.run_all(specs)
+    measures.update(chosen_lr=chosen, selection=selection, base_lr=base, high_lr=cfg["high_lr"])
+    return measures
+
+
+_COMMON = {"select_seed": 100, "n_train": None, "n_test": None, "n_val": 5000, "nf_alpha": 0.2, "agc": 0.01,
+           "groups": 4, "crop_pad": 0, "eval_batch_size": 500, "max_extensions": 1}
+
+# cpu: 16 channels, 3 blocks, 200 steps (0.57 epoch of the 45,000 training images at batch 128), evaluated
+# every 20 steps on 2,000 validation images; a grid of 3 rates, not extended; the first 3 seeds
+# (all 4 for the outcome pair at the high rate: the fewest whose exact test can settle 4 of 4
+# against 0 of 4).
+PROFILES: dict[str, dict[str, Any]] = {
+    "cpu": {**_COMMON, "seeds": [0, 1, 2, 3], "arm_seeds": 3, "width": 16, "blocks": 3, "steps": 200,
+            "eval_every": 20, "eval_examples": 2000, "stall_window": 4, "rates": [0.03, 0.1, 0.3],
+            "max_extensions": 0, "small_batches": [16], "high_lr": 1.0, "high_seeds": [0, 1, 2, 3],
+            "variance_blocks": 16, "variance_seeds": [0, 1, 2, 3], "probe_examples": 128},
+    "gpu": {**_COMMON, "seeds": [0, 1, 2, 3, 4, 5], "arm_seeds": 5, "width": 64, "blocks": 8, "steps": 6000,
+            "eval_every": 100, "eval_examples": 5000, "stall_window": 10, "crop_pad": 4,
+            "rates": [0.01, 0.03, 0.1, 0.3, 1.0], "max_extensions": 2, "small_batches": [8, 32], "high_lr": 3.0,
+            "high_seeds": [0, 1, 2, 3, 4, 5], "variance_blocks": 64, "variance_seeds": [0, 1, 2, 3, 4, 5],
+            "probe_examples": 256},
+    "smoke": {**_COMMON, "seeds": [0, 1], "arm_seeds": 2, "n_train": 600, "n_test": 200, "n_val": 100, "width": 8,
+              "blocks": 2, "steps": 8, "eval_every": 4, "eval_examples": 100, "eval_batch_size": 100,
+              "stall_window": 0, "rates": [0.03, 0.1], "max_extensions": 0, "small_batches": [8], "high_lr": 1.0,
+              "high_seeds": [0, 1], "variance_blocks": 4, "variance_seeds": [0, 1], "probe_examples": 32},
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# Analysis
+
+def depth_slope(ratios: Sequence[float]) -> float:
+    """Least-squares slope of log(ratio) against log(block index + 1) (-1: the ratio falls like 1/depth)."""
+    r = np.asarray(ratios, dtype=float)
+    if len(r) < 2 or np.any(r <= 0):
+        raise ValueError("a slope needs at least two blocks with positive ratios")
+    x = np.log(np.arange(1, len(r) + 1))
+    return float(np.polyfit(x, np.log(r), 1)[0])
+
+
+@dataclass(frozen=True)
+class MethodRow:
+    """One method at one batch size and rate: its arm, outcomes, plateau reading and accuracies."""
+
+    method: str
+    batch_size: int
+    rate: str
+    lr: float
+    outcomes: str
+    plateaued: bool | None
+    final_test: Interval | None
+    best_val: Interval | None
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Every number the chapter shows."""
+
+    chosen_lr: dict[str, float]
+    base_lr: float
+    high_lr: float
+    sweep: dict[str, dict[str, float | None]]
+    init_mean: dict[str, list[float]]
+    bn_slope: Interval                # over initialization seeds
+    slopes: dict[str, Interval]       # methods whose ratios are positive at every block
+    identity_max: dict[str, float]    # method -> the largest ratio over blocks and seeds (0 for SkipInit, Fixup)
+    rows: list[MethodRow]
+    versus_bn: dict[str, Interval | None]  # "METHOD_bBATCH_own" -> paired final test accuracy, method - BN
+    high: dict[str, tuple[int, int]]  # "nf", "nf_noclip" -> (completed, runs) at the high rate
+    cpu_minutes: float
+    seeds: int
+    variance_seeds: int
+    variance_blocks: int
+    steps: int
+    small_batch: int
+
+    def glue_values(self) -> dict[str, float | int | str]:
+        """What the chapter glues, by name (``nobn-...``): rates, slopes, counts, cost."""
+        out: dict[str, float | int | str] = {
+            "nobn-base-lr": self.base_lr, "nobn-high-lr": self.high_lr, "nobn-cpu-min": round(self.cpu_minutes, 1),
+            "nobn-seeds": self.seeds, "nobn-vseeds": self.variance_seeds, "nobn-vblocks": self.variance_blocks,
+            "nobn-steps": self.steps, "nobn-small": self.small_batch,
+            "nobn-small-scale": self.small_batch / BASE_BATCH,
+            "nobn-slope": self.bn_slope.fmt(2), "nobn-slope-est": round(self.bn_slope.estimate, 2),
+            "nobn-bn-first": round(self.init_mean["bn"][0], 2), "nobn-bn-last": round(self.init_mean["bn"][-1], 3),
+            "nobn-nf-first": round(self.init_mean["nf"][0], 3), "nobn-nf-last": round(self.init_mean["nf"][-1], 3),
+            "nobn-wsgn-slope": self.slopes["ws_gn"].fmt(2),
+        }
+        for m, lr in self.chosen_lr.items():
+            out[f"nobn-lr-{m}"] = lr
+        for key, iv in self.versus_bn.items():
+            out[f"nobn-vs-{key}"] = points(iv) if iv is not None else "no pair completed"
+        for name, (k, n) in self.high.items():
+            out[f"nobn-high-{name}"] = f"{k} of {n}"
+        return out
+
+
+def results_table(s: Summary) -> Table:
+    """Per method, batch size and rate: the runs' outcomes, the plateau rule, best validation and final test
+    accuracy (mean and 95 % t interval over the completed seeds)."""
+    flat = {True: "plateaued", False: "still rising", None: "–"}
+    rows = [[LABELS[r.method], str(r.batch_size), {"own": "its own", "bn": "BN's"}[r.rate] + f" ({r.lr:g})",
+             r.outcomes, flat[r.plateaued], percent(r.best_val), percent(r.final_test)] for r in s.rows]
+    return Table(["method", "batch", "rate", "runs", "plateau rule", "best validation accuracy",
+                  "final test accuracy"], rows)
+
+
+def sweep_table(s: Summary) -> Table:
+    """The selection sweeps: per method, the selection seed's final validation accuracy at each rate."""
+    rates = sorted({float(r) for sc in s.sweep.values() for r in sc})
+    def cell(m: str, r: float) -> str:
+        v = s.sweep[m].get(f"{r:g}", "–")
+        mark = " (chosen)" if r == s.chosen_lr[m] else ""
+        return ("failed" if v is None else v if isinstance(v, str) else f"{100 * v:.1f} %") + mark
+    return Table(["method", *[f"rate {r:g}" for r in rates]], [[LABELS[m], *[cell(m, r) for r in rates]]
+                                                               for m in s.sweep])
+
+
+def claims_table(rows: Sequence[Any]) -> Table:
+    """The literature claims this study tests: claim, the paper's number, ours, the rule's verdict."""
+    return Table(["claim", "paper", "ours", "verdict"], [[r.claim, r.paper, r.ours, r.verdict.text()] for r in rows])
+
+
+def _arm_runs(result: dict[str, Any], method: str, batch: int, rate: str) -> list[dict[str, Any]]:
+    from bn.experiments.report import runs_of
+
+    runs = runs_of(result, arm_name(method, batch, rate))
+    if not runs and rate == "bn":  # the method chose BN's rate: its own-rate runs are these
+        runs = runs_of(result, arm_name(method, batch, "own"))
+    return runs
+
+
+def _plateaued(runs: list[dict[str, Any]]) -> bool:
+    """The plateau rule on an arm; an arm with fewer than two completed runs has not plateaued."""
+    from bn.experiments.report import failed, plateau_of
+
+    return sum(not failed(r) for r in runs) >= 2 and plateau_of(runs).plateaued
+
+
+def _row(result: dict[str, Any], method: str, batch: int, rate: str) -> MethodRow:
+    from bn.experiments.report import best_accuracy, failed, final_accuracy, outcome_text
+    from bn.statistics import mean_ci
+
+    runs = _arm_runs(result, method, batch, rate)
+    done = [r for r in runs if not failed(r)]
+    return MethodRow(method, batch, rate, float(runs[0]["spec"]["train"]["peak_lr"]), outcome_text(runs),
+                     _plateaued(runs) if len(done) >= 2 else None, final_accuracy(runs),
+                     mean_ci([best_accuracy(r) for r in done]) if len(done) >= 2 else None)
+
+
+def batches(result: dict[str, Any]) -> list[int]:
+    """The batch sizes trained at each method's own rate: 128 and the profile's small ones."""
+    return [BASE_BATCH, *result["config"]["small_batches"]]
+
+
+def summarize(result: dict[str, Any]) -> Summary:
+    """The chapter's numbers from a ``without_bn`` result."""
+    from bn.experiments.report import failed, paired_final_difference, runs_of
+    from bn.statistics import mean_ci
+
+    m = result["measures"]
+    init = [InitVariance(**v) for v in m["init_variance"]]
+    by_method = {meth: [v for v in init if v.method == meth] for meth in METHODS}
+    init_mean = {meth: np.mean([v.ratios for v in vs], axis=0).tolist() for meth, vs in by_method.items()}
+    slopes = {meth: mean_ci([depth_slope(v.ratios) for v in vs]) for meth, vs in by_method.items()
+              if all(min(v.ratios) > 0 for v in vs)}
+    rows, versus = [], {}
+    for meth in METHODS:
+        for b in batches(result):
+            rows.append(_row(result, meth, b, "own"))
+        if meth != "bn":
+            rows.append(_row(result, meth, BASE_BATCH, "bn"))
+    for meth in METHODS[1:]:
+        for b in batches(result):
+            versus[f"{meth}_b{b}_own"], _ = paired_final_difference(_arm_runs(result, meth, b, "own"),
+                                                                    _arm_runs(result, "bn", b, "own"))
+    high = {}
+    for name in ("nf", "nf_noclip"):
+        runs = runs_of(result, arm_name(name, BASE_BATCH, "high"))
+        high[name] = (sum(not failed(r) for r in runs), len(runs))
+    return Summary(chosen_lr={k: float(v) for k, v in m["chosen_lr"].items()}, base_lr=float(m["base_lr"]),
+                   high_lr=float(m["high_lr"]), sweep={k: dict(v["scores"]) for k, v in m["selection"].items()},
+                   init_mean=init_mean, bn_slope=slopes["bn"], slopes=slopes,
+                   identity_max={meth: float(max(max(v.ratios) for v in vs)) for meth, vs in by_method.items()},
+                   rows=rows, versus_bn=versus, high=high,
+                   cpu_minutes=float(result["provenance"]["cpu_time_s"]) / 60,
+                   seeds=int(result["config"]["arm_seeds"]), variance_seeds=len(result["config"]["variance_seeds"]),
+                   variance_blocks=int(result["config"]["variance_blocks"]), steps=int(result["config"]["steps"]),
+                   small_batch=int(result["config"]["small_batches"][0]))
+
+
+EXPERIMENT = Experiment(name="without_bn", title="Residual networks without BN: SkipInit, Fixup, WS + GN, NF + AGC",
+                        claim=CLAIM, profiles=PROFILES, run=run, summarize=summarize)
+
+PAPER_SLOPE = -1.0
+"""De & Smith's scaling on our scale: the branch is downscaled by ~sqrt(depth), so its variance ratio ~ 1/depth."""
+
+END_CLAIMS = (("skipinit", "small"), ("fixup", "base"), ("ws_gn", "small"))
+"""The claims about where training ends: (method, at which batch size) against BN at the same batch size."""
+
+
+def claim_rows(result: dict[str, Any]) -> list:
+    """One :class:`bn.experiments.scorecard.Row` per literature claim this study tests."""
+    from bn.experiments.report import Row
+    from bn.statistics import Evidence, Outcomes, decide
+
+    s = summarize(result)
+    chapter = "today/04_without_bn"
+    rows = [Row("nobn_identity", "At initialization BN downscales the residual branch relative to the skip path "
+                "by a factor of order sqrt(depth) (De & Smith 2020)", chapter,
+                "a factor of order sqrt(depth): variance ratio ~ 1/depth (slope −1 on log–log axes)",
+                f"slope {s.bn_slope.fmt(2)} over {s.variance_seeds} initializations",
+                decide(Evidence(s.bn_slope, 0.0, claimed="below", paper=PAPER_SLOPE)))]
+    texts = {"skipinit": ("nobn_skipinit_small_batch", "SkipInit matches BN when the batch is small (De & Smith 2020)",
+                          "qualitative: BN has minimal benefits when the batch size is small"),
+             "fixup": ("nobn_fixup", "Fixup trains a residual network without normalization as well as BN "
+                       "(Zhang et al. 2019)", "qualitative: same rate, same speed, generalizes equally well"),
+             "ws_gn": ("nobn_wsgn_small_batch", "WS + GN matches or beats BN at small batch (Qiao et al. 2019)",
+                       "qualitative: WS + GN at 1 image per GPU matches or beats BN at large batch")}
+    small = result["config"]["small_batches"][0]
+    for method, where in END_CLAIMS:
+        b = small if where == "small" else BASE_BATCH
+        key, claim, paper_text = texts[method]
+        a, ref = _arm_runs(result, method, b, "own"), _arm_runs(result, "bn", b, "own")
+        diff = s.versus_bn[f"{method}_b{b}_own"]
+        flat = all(_plateaued(x) for x in (a, ref))
+        v = decide(Evidence(diff, 0.0, about_end=True, plateaued=flat))
+        ours = (f"{LABELS[method]} − BN at batch {b}: " + (points(diff) if diff is not None else "no pair completed")
+                + ("" if flat else "; not all arms plateaued"))
+        rows.append(Row(key, claim, chapter, paper_text, ours, v))
+    (k1, n1), (k2, n2) = s.high["nf"], s.high["nf_noclip"]
+    rows.append(Row("nobn_nf_agc_high_rate", "Adaptive gradient clipping lets an NF network train at large rates "
+                    "(Brock et al. 2021)", chapter, "qualitative (larger batches and rates)",
+                    f"rate {s.high_lr:g}: {k1}/{n1} runs completed with AGC, {k2}/{n2} without",
+                    decide(Outcomes((k1, n1), (k2, n2)))))
+    return rows
