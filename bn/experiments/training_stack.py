@@ -170,12 +170,12 @@ def run(ctx: Context, cfg: dict[str, Any]) -> dict[str, Any]:
 
 
 # 300 steps of 128 (0.85 epoch of the 45,000 training images), evaluated 10 times on 2,000 validation
-# images; BN at k = 1, 4, 16 with five seeds, the control without BN at k = 1, 16 with three.
+# images; BN at k = 1, 4, 16 and the control without BN at k = 1, 16, three seeds each (the budget's choice).
 _AVERAGE = {"steps": 100, "swa_every": 10, "ema_decay": 0.98, "bn_batches": 50}
 _PRECISION = {"offsets": [0.0, 3.0], "updates": 400, "drift_mean": 3.0, "batch": 128, "length": 64,
               "seeds": [0, 1, 2, 3, 4], "keep_every": 10}
 PROFILES = cnn_profiles(
-    cpu={"base_lr": "convergence", "steps": 300, "eval_every": 30, "diagnostics": False,
+    cpu={"base_lr": "convergence", "steps": 300, "eval_every": 30, "diagnostics": False, "seeds": [0, 1, 2],
          "stall_window": 0, "control_seeds": 3, "average": _AVERAGE, "precision": _PRECISION,
          "inference": {"images": 1000, "batch": 250, "repeats": 11}},
     gpu={"base_lr": "convergence", "steps": 6000, "eval_every": 100, "diagnostics": False,
@@ -189,3 +189,288 @@ PROFILES = cnn_profiles(
 
 EXPERIMENT = Experiment(name="training_stack", title="BN in the modern training stack", claim=CLAIM,
                         profiles=PROFILES, run=run)
+
+
+# ---------------------------------------------------------------------------------------------
+# Analysis: everything the chapter shows comes from summarize(result)
+
+@dataclass(frozen=True)
+class Speedup:
+    """Eager NCHW time over a variant's, medians, with the quartile interval ``q25/q75 .. q75/q25``."""
+
+    ratio: float
+    low: float
+    high: float
+
+    def text(self) -> str:
+        return f"{self.ratio:.2f}× [{self.low:.2f}, {self.high:.2f}]"
+
+
+@dataclass(frozen=True)
+class StackSummary:
+    """Every number of the chapter (accuracies are fractions, intervals 95 % t over paired seeds)."""
+
+    lr: float
+    steps: int
+    batch_size: int
+    epochs: float
+    seeds_bn: list[int]
+    seeds_control: list[int]
+    accuracy: dict[str, Any]          # arm -> Interval of final test accuracy
+    versus_k1: dict[str, Any]         # arm (k > 1) -> Interval of its paired difference to k = 1
+    plateau: dict[str, str]           # arm -> the plateau rule's reading
+    plateaued: dict[str, bool]
+    control_loss_gap: float           # max |loss(k=16) - loss(k=1)| over the first logged steps, no BN
+    control_loss_steps: int
+    averaging: dict[str, Any]         # variant -> Interval of test accuracy
+    averaging_diffs: dict[str, Any]   # "a-b" -> paired Interval
+    averaging_steps: int
+    averaging_lr: float
+    swa_var_change: float             # median relative change of the SWA average's running variances by update_bn
+    dtypes: dict[str, str]
+    batch_errors: list[dict[str, Any]]
+    drift_late: dict[str, dict[str, Any]]   # mode -> {"mean": Interval, "var": Interval}
+    drift_ratio: dict[str, Any]             # "mean"/"var" -> paired ratio bf16 / float32
+    drift_updates: int
+    inference_speedup: dict[str, Speedup]   # variant -> eager time / variant time
+    inference_errors: dict[str, float]      # variant -> max |diff| / max |logit| against eager float32
+    inference_tolerance: float
+    inference_sqrt: dict[str, int | None]   # compiled, compiled_frozen -> square roots in the generated code
+    inference_folded: dict[str, int]        # binary_folding_conv counter
+    inference_compile_s: dict[str, float]
+    inference_errors_text: dict[str, str | None]
+    batch_norms: int
+    inference_batch: int
+    inference_threads: int
+    inference_load: float | None
+    cpu_minutes: float
+
+    def glue_values(self) -> dict[str, Any]:
+        """Name -> value for :func:`bn.glue.glue` (prefix ``ts_``): numbers as Python scalars, intervals as text."""
+        from bn.formatting import below, percent, points, times
+
+        v: dict[str, Any] = {"ts_lr": f"{self.lr:g}", "ts_steps": self.steps, "ts_batch": self.batch_size,
+                             "ts_epochs": self.epochs, "ts_nseeds_bn": len(self.seeds_bn),
+                             "ts_nseeds_control": len(self.seeds_control), "ts_cpu_min": self.cpu_minutes,
+                             "ts_control_gap": below(self.control_loss_gap, 1e-3),
+                             "ts_control_steps": self.control_loss_steps,
+                             "ts_avg_steps": self.averaging_steps, "ts_avg_lr": f"{self.averaging_lr:.3g}",
+                             "ts_swa_var_change": 100 * self.swa_var_change, "ts_drift_updates": self.drift_updates,
+                             "ts_tolerance": f"{self.inference_tolerance:.1e}", "ts_batch_norms": self.batch_norms,
+                             "ts_inf_batch": self.inference_batch}
+        for arm, iv in self.accuracy.items():
+            v[f"ts_acc_{arm}"] = percent(iv)
+        for arm, iv in self.versus_k1.items():
+            v[f"ts_vs_{arm}"] = points(iv)
+        for arm, text in self.plateau.items():
+            v[f"ts_plateau_{arm}"] = text
+        for name, iv in self.averaging.items():
+            v[f"ts_avg_{name}"] = percent(iv)
+        for name, iv in self.averaging_diffs.items():
+            v[f"ts_avgdiff_{name}"] = points(iv)
+        for key, value in self.dtypes.items():
+            v[f"ts_dtype_{key}"] = value
+        for mode, d in self.drift_late.items():
+            for stat, iv in d.items():
+                v[f"ts_drift_{mode}_{stat}"] = f"{iv.estimate:.3f} [{iv.low:.3f}, {iv.high:.3f}]"
+        for stat, iv in self.drift_ratio.items():
+            v[f"ts_drift_ratio_{stat}"] = times(iv)
+        for name, s in self.inference_speedup.items():
+            v[f"ts_speed_{name}"] = s.text()
+        for name, err in self.inference_errors.items():
+            v[f"ts_err_{name}"] = below(err, self.inference_tolerance)
+        for name, n in self.inference_sqrt.items():
+            v[f"ts_sqrt_{name}"] = -1 if n is None else n
+        for name, n in self.inference_folded.items():
+            v[f"ts_folded_{name}"] = n
+        return v
+
+
+def _runs(result: dict[str, Any], arm: str) -> list[dict[str, Any]]:
+    from bn.experiments.report import runs_of
+
+    return runs_of(result, arm)
+
+
+def _after(result: dict[str, Any]) -> list[dict[str, Any]]:
+    return [r for r in _runs(result, arm_name(True, 1)) if r.get("after")]
+
+
+def averaging_accuracies(result: dict[str, Any]) -> dict[str, list[float]]:
+    """Per averaging variant (:data:`AVERAGE_VARIANTS`): test accuracy per seed, in seed order."""
+    recs = sorted(_after(result), key=lambda r: r["spec"]["seed"])
+    return {v: [r["after"]["averaging"]["test_acc"][v] for r in recs] for v in AVERAGE_VARIANTS}
+
+
+def drift_late(result: dict[str, Any], mode: str, stat: str) -> list[float]:
+    """Late error of the running ``stat`` ("mean" or "var") per drift seed, in ``mode``."""
+    i = {"mean": 0, "var": 1}[stat]
+    return [d["late"][i] for d in result["measures"]["precision"]["drift"][mode]]
+
+
+def inference_record(result: dict[str, Any]) -> dict[str, Any]:
+    """The inference comparison (the first seed's k = 1 BN run)."""
+    recs = [r for r in _after(result) if "inference" in r["after"]]
+    if len(recs) != 1:
+        raise ValueError(f"expected one run with the inference comparison, found {len(recs)}")
+    return recs[0]["after"]["inference"]
+
+
+def speedups(inf: dict[str, Any]) -> dict[str, Speedup]:
+    """Eager (NCHW) median time over each other variant's, with the quartile interval."""
+    e = inf["timings"]["eager"]
+    return {k: Speedup(e["median_s"] / t["median_s"], e["q25_s"] / t["q75_s"], e["q75_s"] / t["q25_s"])
+            for k, t in inf["timings"].items() if k != "eager"}
+
+
+def summarize(result: dict[str, Any]) -> StackSummary:
+    """The chapter's numbers from a ``training_stack`` result."""
+    from bn.experiments.report import final_accuracy, paired_final_difference, plateau_of
+    from bn.statistics import mean_ci, paired_difference_ci, paired_ratio_ci
+
+    cfg = result["config"]
+    arms = [arm_name(True, k) for k in ACCUMULATION] + [arm_name(False, k) for k in CONTROL_ACCUMULATION]
+    runs = {a: _runs(result, a) for a in arms}
+    acc = {a: final_accuracy(r) for a, r in runs.items()}
+    versus = {}
+    for bn in (True, False):
+        for k in (ACCUMULATION if bn else CONTROL_ACCUMULATION)[1:]:
+            versus[arm_name(bn, k)] = paired_final_difference(runs[arm_name(bn, k)], runs[arm_name(bn, 1)])[0]
+    plateaus = {a: plateau_of(r) for a, r in runs.items()}
+    c1 = {r["spec"]["seed"]: r["history"]["first_losses"] for r in runs[arm_name(False, 1)]}
+    c16 = {r["spec"]["seed"]: r["history"]["first_losses"] for r in runs[arm_name(False, CONTROL_ACCUMULATION[-1])]}
+    n_loss = min(len(c1[s]) for s in c1)
+    gap = max(abs(a - b) for s in c1 for a, b in zip(c1[s][:n_loss], c16[s][:n_loss]))
+    av = averaging_accuracies(result)
+    averaging = {v: mean_ci(x) for v, x in av.items()}
+    diffs = {"swa_update_bn-swa_stale": paired_difference_ci(av["swa_update_bn"], av["swa_stale"]),
+             "ema_update_bn-ema": paired_difference_ci(av["ema_update_bn"], av["ema"]),
+             "swa_update_bn-sgd": paired_difference_ci(av["swa_update_bn"], av["sgd"]),
+             "ema-sgd": paired_difference_ci(av["ema"], av["sgd"])}
+    first_after = _after(result)[0]["after"]["averaging"]
+    prec = result["measures"]["precision"]
+    modes = list(prec["drift"])
+    late = {m: {s: mean_ci(drift_late(result, m, s)) for s in ("mean", "var")} for m in modes}
+    ratio = {s: paired_ratio_ci(drift_late(result, "bfloat16", s), drift_late(result, "float32", s))
+             for s in ("mean", "var")}
+    inf = inference_record(result)
+    return StackSummary(
+        lr=float(result["measures"]["lr"]), steps=int(cfg["steps"]), batch_size=int(cfg["batch_size"]),
+        epochs=cfg["steps"] * cfg["batch_size"] / result["provenance"]["data"].get("n_fit", 45_000),
+        seeds_bn=sorted(r["spec"]["seed"] for r in runs[arm_name(True, 1)]),
+        seeds_control=sorted(r["spec"]["seed"] for r in runs[arm_name(False, 1)]),
+        accuracy=acc, versus_k1=versus, plateau={a: p.text() for a, p in plateaus.items()},
+        plateaued={a: p.plateaued for a, p in plateaus.items()}, control_loss_gap=float(gap), control_loss_steps=n_loss,
+        averaging=averaging, averaging_diffs=diffs, averaging_steps=int(first_after["config"]["steps"]),
+        averaging_lr=float(first_after["config"]["lr"]),
+        swa_var_change=float(sorted(r["after"]["averaging"]["swa_var_change"] for r in _after(result))[
+            len(_after(result)) // 2]),
+        dtypes=dict(prec["dtypes"]), batch_errors=list(prec["batch_errors"]), drift_late=late, drift_ratio=ratio,
+        drift_updates=int(prec["drift_setup"]["updates"]), inference_speedup=speedups(inf),
+        inference_errors={k: e["max_abs_over_max_logit"] for k, e in inf["errors"].items()},
+        inference_tolerance=float(inf["tolerance"]),
+        inference_sqrt={k: r["sqrt_in_code"] for k, r in inf["inductor"].items()},
+        inference_folded={k: r["binary_folding_conv"] for k, r in inf["inductor"].items()},
+        inference_compile_s={k: r["compile_seconds"] for k, r in inf["inductor"].items()},
+        inference_errors_text={k: r["error"] for k, r in inf["inductor"].items()},
+        batch_norms=int(inf["batch_norms"]), inference_batch=int(inf["batch_size"]),
+        inference_threads=int(inf["threads"]), inference_load=inf["load_average_1min"],
+        cpu_minutes=result["provenance"]["cpu_time_s"] / 60)
+
+
+CHAPTER = "today/05_training_stack"
+
+
+def claim_rows(result: dict[str, Any]) -> list["Row"]:
+    """One row per literature claim, verdicts by :func:`bn.statistics.decide` (rules in the module docstring)."""
+    from bn.experiments.scorecard import Row
+    from bn.formatting import points, times
+    from bn.statistics import Evidence, decide
+
+    s = summarize(result)
+    k16, k4, k1 = (arm_name(True, k) for k in (16, 4, 1))
+    rows = []
+    for key, arm, claimed, claim, paper in (
+            ("micro_batch", k16, "below",
+             "BN's error grows as the batch it normalizes over shrinks; under accumulation that is the micro-batch "
+             "(Wu & He 2018, Fig. 1)", "ResNet-50 on ImageNet: 23.6 % error at 32 images per worker, 34.7 % at 2"),
+            ("ghost_batch", k4, "above",
+             "Normalizing over small ghost batches inside a large batch generalizes better (Hoffer et al. 2017, "
+             "Sec. 4.1)", "qualitative (ghost batches of 128 inside batches of 4096)")):
+        flat = s.plateaued[arm] and s.plateaued[k1]
+        v = decide(Evidence(s.versus_k1[arm], 0.0, claimed=claimed, about_end=True, plateaued=flat))
+        rows.append(Row(key, claim, CHAPTER, paper, f"{points(s.versus_k1[arm])} (k = {arm[4:]} − k = 1)", v))
+    d = s.averaging_diffs["swa_update_bn-swa_stale"]
+    rows.append(Row("swa_update_bn", "After averaging the weights, BN's statistics must be recomputed "
+                    "(Izmailov et al. 2018, Sec. 3.2)", CHAPTER, "qualitative (a pass over the data)",
+                    f"{points(d)} (update_bn − carried statistics)", decide(Evidence(d, 0.0, claimed="above"))))
+    r = s.drift_ratio["var"]
+    rows.append(Row("bf16_statistics", "Batch-norm statistics are kept in float32 under mixed precision "
+                    "(Micikevicius et al. 2018, Sec. 3.3)", CHAPTER, "qualitative",
+                    f"{times(r)} (running-variance error, bfloat16 over float32 buffers)",
+                    decide(Evidence(r, 1.0, claimed="above"))))
+    return rows
+
+
+def claim_table(result: dict[str, Any]) -> "Table":
+    """The claim rows as a table: claim, the paper's number, ours, the verdict."""
+    from bn.formatting import Table
+
+    return Table(["claim", "paper", "ours", "verdict"],
+                 [[r.claim, r.paper, r.ours, r.verdict.text()] for r in claim_rows(result)])
+
+
+def accumulation_table(result: dict[str, Any]) -> "Table":
+    """Per arm: micro-batch, outcomes, final test accuracy, the paired difference to k = 1, the plateau rule."""
+    from bn.experiments.report import outcome_text
+    from bn.formatting import Table, percent, points
+
+    s = summarize(result)
+    rows = []
+    for bn, ks in ((True, ACCUMULATION), (False, CONTROL_ACCUMULATION)):
+        for k in ks:
+            a = arm_name(bn, k)
+            rows.append([label(bn, k), str(s.batch_size // k), outcome_text(_runs(result, a)), percent(s.accuracy[a]),
+                         points(s.versus_k1[a]) if a in s.versus_k1 else "–", s.plateau[a]])
+    return Table(["arm", "micro-batch", "runs", "final test accuracy", "minus k = 1 (paired)", "plateau rule"], rows)
+
+
+AVERAGE_LABELS = {"sgd": "last weights (SGD)", "swa_stale": "SWA, statistics carried",
+                  "swa_update_bn": "SWA, update_bn", "ema": "EMA, buffers averaged", "ema_update_bn": "EMA, update_bn"}
+
+
+def averaging_table(result: dict[str, Any]) -> "Table":
+    """Per averaging variant: the test accuracy over seeds."""
+    from bn.formatting import Table, percent
+
+    s = summarize(result)
+    return Table(["network", "test accuracy"], [[AVERAGE_LABELS[v], percent(s.averaging[v])] for v in AVERAGE_VARIANTS])
+
+
+def precision_table(result: dict[str, Any]) -> "Table":
+    """Single-batch errors against float64 per mode and data offset (mean / std)."""
+    from bn.formatting import Table, format_sci
+
+    rows = [[e["mode"], f"{e['mean_over_std']:g}", format_sci(e["mean"]), format_sci(e["var"]), format_sci(e["y"])]
+            for e in result["measures"]["precision"]["batch_errors"]]
+    return Table(["mode", "mean / std", "error of the mean (/ std)", "error of the variance (rel.)",
+                  "error of the output (rel.)"], rows)
+
+
+def inference_table(result: dict[str, Any]) -> "Table":
+    """Per inference variant: median time of one batch (quartiles), speed-up over eager, error, BN kernels left."""
+    from bn.formatting import Table, below
+
+    s = summarize(result)
+    inf = inference_record(result)
+    names = {"eager": "eager, NCHW", "eager_channels_last": "eager, channels_last",
+             "folded": "BN folded by hand", "compiled": "torch.compile", "compiled_frozen": "torch.compile, freezing"}
+    rows = []
+    for k, t in inf["timings"].items():
+        sqrt = s.inference_sqrt.get(k)
+        rows.append([names[k], f"{1e3 * t['median_s']:.1f} [{1e3 * t['q25_s']:.1f}, {1e3 * t['q75_s']:.1f}]",
+                     "1" if k == "eager" else s.inference_speedup[k].text(),
+                     "reference" if k == "eager" else below(s.inference_errors[k], s.inference_tolerance),
+                     str(s.batch_norms if k in ("eager", "eager_channels_last") else 0 if k == "folded" else sqrt)])
+    return Table(["variant", "ms per batch, median [q25, q75]", "speed-up over eager", "error / max logit",
+                  "BN computations left"], rows)
