@@ -106,8 +106,8 @@ class RunningDrift:
         return float(np.mean(self.mean_error[-k:])), float(np.mean(self.var_error[-k:]))
 
 
-def running_drift(mode: str, updates: int = 400, mean: float = 3.0, std: float = 1.0, batch: int = 32,
-                  channels: int = 8, length: int = 16, momentum: float = 0.1, seed: int = 0) -> RunningDrift:
+def running_drift(mode: str, updates: int = 400, mean: float = 3.0, std: float = 1.0, batch: int = 128,
+                  channels: int = 8, length: int = 64, momentum: float = 0.1, seed: int = 0) -> RunningDrift:
     """Follow BN's running statistics in ``mode`` over ``updates`` batches drawn from N(mean, std^2).
 
     Every batch is drawn in float64 and rounded to BN's input dtype; the buffers start at

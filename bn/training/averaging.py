@@ -2,8 +2,9 @@
 
 An average of weights is a new network: the running statistics its BN layers carry were
 collected on the activations of *other* weights. ``torch.optim.swa_utils.AveragedModel``
-by default (``use_buffers=False``) keeps the buffers of the network it was built from,
-never updated; ``update_bn`` recomputes them with one pass over training batches
+by default (``use_buffers=False``) averages the parameters only and copies the buffers of
+the network it averages at each update: the running statistics of the *last* weights;
+``update_bn`` recomputes them with one pass over training batches
 (momentum ``None``: the plain average of the batch statistics, i.e. the population's
 statistics for the averaged weights). Everything here is the library's; this module only
 runs it inside the book's seeded set-up.
@@ -53,7 +54,7 @@ class AveragingConfig:
 class Averages:
     """The network after the phase, and its two averages (``AveragedModel``s).
 
-    ``swa`` keeps the buffers of the network it was built from (the library's default);
+    ``swa`` carries the buffers of the last weights it averaged (the library's default);
     ``ema`` averages the buffers too (``use_buffers=True``), as EMA implementations usually do.
     """
 

@@ -24,12 +24,15 @@ from bn.results import load_result, results_dir
 DIRTY_BY_A_RESULT = {"learning_rates"}
 RERUN_STEPS = 20  # enough to show the same trajectory; 20 steps of each first run take seconds
 # Seeds per headline comparison: five, but three for the four-times-longer runs (the budget's choice).
-MIN_SEEDS = {"long_training": 3}
+MIN_SEEDS = {"long_training": 3, "training_stack": 3}
 # The recipe's item arms ran the first two seeds only (its controls borrow five from experiments 2-3).
 MIN_SEEDS["recipe"] = 2
 # Evaluations per run: at least 40, but the equal-rate Fig. 1 runs record every unit's percentiles and
 # are evaluated every 250 of their 5,000 steps (their drift needs the trajectory, not every 100th step).
 MIN_EVALS = {"fig1_equal_rates": 20}
+# The training-stack runs compare final accuracies (and carry the after-training measurements): 10 evaluations
+# of their 300 steps suffice for the plateau rule, which needs evaluations on both sides of 80 %.
+MIN_EVALS["training_stack"] = 10
 COMMITTED = sorted(n for n in REGISTRY if (results_dir(os.path.dirname(__file__)) / f"{n}.json").exists())
 
 
