@@ -243,6 +243,9 @@ class StackSummary:
     inference_batch: int
     inference_threads: int
     inference_load: float | None
+    frozen_over_compiled: Speedup           # time of compile without freezing over compile with it
+    running_share: dict[int, float]         # k -> share of the running statistics from the last step
+    control_first_over: list[int | None]    # per control seed: first logged step with a loss gap > 1e-4
     cpu_minutes: float
 
     def glue_values(self) -> dict[str, Any]:
@@ -257,7 +260,12 @@ class StackSummary:
                              "ts_avg_steps": self.averaging_steps, "ts_avg_lr": f"{self.averaging_lr:.3g}",
                              "ts_swa_var_change": 100 * self.swa_var_change, "ts_drift_updates": self.drift_updates,
                              "ts_tolerance": f"{self.inference_tolerance:.1e}", "ts_batch_norms": self.batch_norms,
-                             "ts_inf_batch": self.inference_batch}
+                             "ts_inf_batch": self.inference_batch,
+                             "ts_frozen_over_compiled": self.frozen_over_compiled.text(),
+                             "ts_control_first_over": ", ".join("none" if t is None else str(t)
+                                                                for t in self.control_first_over)}
+        for k, share in self.running_share.items():
+            v[f"ts_ex_share_{k}"] = share
         for arm, iv in self.accuracy.items():
             v[f"ts_acc_{arm}"] = percent(iv)
         for arm, iv in self.versus_k1.items():
@@ -354,6 +362,13 @@ def summarize(result: dict[str, Any]) -> StackSummary:
     ratio = {s: paired_ratio_ci(drift_late(result, "bfloat16", s), drift_late(result, "float32", s))
              for s in ("mean", "var")}
     inf = inference_record(result)
+    t = inf["timings"]
+    frozen = (Speedup(t["compiled"]["median_s"] / t["compiled_frozen"]["median_s"],
+                      t["compiled"]["q25_s"] / t["compiled_frozen"]["q75_s"],
+                      t["compiled"]["q75_s"] / t["compiled_frozen"]["q25_s"])
+              if {"compiled", "compiled_frozen"} <= set(t) else Speedup(float("nan"), float("nan"), float("nan")))
+    first_over = [next((i for i, (a, b) in enumerate(zip(c1[s], c16[s])) if abs(a - b) > CONTROL_GAP), None)
+                  for s in sorted(c1)]
     return StackSummary(
         lr=float(result["measures"]["lr"]), steps=int(cfg["steps"]), batch_size=int(cfg["batch_size"]),
         epochs=cfg["steps"] * cfg["batch_size"] / result["provenance"]["data"].get("n_fit", 45_000),
@@ -375,10 +390,13 @@ def summarize(result: dict[str, Any]) -> StackSummary:
         inference_errors_text={k: r["error"] for k, r in inf["inductor"].items()},
         batch_norms=int(inf["batch_norms"]), inference_batch=int(inf["batch_size"]),
         inference_threads=int(inf["threads"]), inference_load=inf["load_average_1min"],
-        cpu_minutes=result["provenance"]["cpu_time_s"] / 60)
+        frozen_over_compiled=frozen, running_share={k: 1 - (1 - BN_MOMENTUM) ** k for k in ACCUMULATION},
+        control_first_over=first_over, cpu_minutes=result["provenance"]["cpu_time_s"] / 60)
 
 
 CHAPTER = "today/05_training_stack"
+BN_MOMENTUM = 0.1  # torch's default, the networks' BN layers
+CONTROL_GAP = 1e-4  # a loss gap between the control's runs past rounding (a loss near 2 has u32 * 2 = 1e-7)
 
 
 def claim_rows(result: dict[str, Any]) -> list["Row"]:
