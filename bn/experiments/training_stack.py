@@ -262,6 +262,7 @@ class StackSummary:
                              "ts_tolerance": f"{self.inference_tolerance:.1e}", "ts_batch_norms": self.batch_norms,
                              "ts_inf_batch": self.inference_batch,
                              "ts_frozen_over_compiled": self.frozen_over_compiled.text(),
+                             "ts_inf_load": float("nan") if self.inference_load is None else self.inference_load,
                              "ts_control_first_over": ", ".join("none" if t is None else str(t)
                                                                 for t in self.control_first_over)}
         for k, share in self.running_share.items():
