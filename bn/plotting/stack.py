@@ -64,7 +64,7 @@ def drift_figure(result: dict[str, Any]):
         ax.set_xlabel("BN updates")
         ax.set_ylabel("|running − population| (÷ σ or σ²)")
         ax.set_title(name)
-    axes[1].legend()
+    axes[0].legend(loc="upper right")
     return fig
 
 
