@@ -89,8 +89,12 @@ class Table:
         self.header = [str(h) for h in header]
         self.rows = [[str(c) for c in row] for row in rows]
 
-    def _repr_html_(self) -> str:
+    def html(self) -> str:
+        """The table as an HTML string (:func:`html_table`), to place inside a larger HTML display."""
         return html_table(self.header, self.rows)
+
+    def _repr_html_(self) -> str:
+        return self.html()
 
     def __repr__(self) -> str:
         cols = list(zip(self.header, *self.rows))

@@ -63,3 +63,37 @@ def glue(name: str, value: Any, display: bool = True, digits: int = SIGNIFICANT_
         from IPython.display import display as show
 
         show(value)
+
+
+class Md(str):
+    """A string that :func:`glue_record` glues as Markdown (pasted with ``{glue:md}``): words that
+    read as prose, such as "met" or "within the noise of this run"."""
+
+
+def glue_record(record: Any, prefix: str = "") -> list[str]:
+    """Glue every field of the dataclass ``record`` under ``prefix + field name``, and return the names.
+
+    A chapter's numbers come from one summary record and this one call. A field that is itself
+    a dataclass is glued field by field under ``prefix + name + "_"``; an :class:`Md` string is
+    glued as Markdown; a field whose metadata gives ``digits`` is rounded to that many
+    significant digits (see :func:`glue`); None is refused, since the prose would paste nothing.
+    """
+    import dataclasses
+
+    if not dataclasses.is_dataclass(record) or isinstance(record, type):
+        raise TypeError(f"glue_record needs a dataclass instance, got {type(record).__name__}")
+    names = []
+    for f in dataclasses.fields(record):
+        value, name = getattr(record, f.name), prefix + f.name
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            names += glue_record(value, name + "_")
+            continue
+        if value is None:
+            raise ValueError(f"glue_record: {name} is None; the prose would paste nothing")
+        if isinstance(value, Md):
+            from IPython.display import Markdown
+
+            value = Markdown(str(value))
+        glue(name, value, display=False, digits=f.metadata.get("digits", SIGNIFICANT_DIGITS))
+        names.append(name)
+    return names

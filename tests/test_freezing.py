@@ -4,7 +4,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from bn.models.practice import PlainCNN
+from bn.models import PlainCNN
 from bn.training import FREEZE_ARMS, make_optimizer, set_trainable
 
 WIDTHS = (4, 6, 8)

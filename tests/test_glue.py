@@ -73,3 +73,48 @@ def test_round_significant(value, digits, expected):
 def test_round_significant_rejects_zero_digits():
     with pytest.raises(ValueError, match="at least 1"):
         glue_module.round_significant(1.0, 0)
+
+
+def _captured(monkeypatch):
+    calls = []
+    monkeypatch.setattr(glue_module, "_myst_nb_glue", lambda: lambda *a, **k: calls.append((a, k)))
+    return calls
+
+
+def test_glue_record_glues_every_field_once_under_its_name(monkeypatch):
+    from dataclasses import dataclass, field
+
+    from IPython.display import Markdown
+
+    @dataclass
+    class Inner:
+        low: float
+
+    @dataclass
+    class Summary:
+        ratio: float = field(metadata={"digits": 3})
+        count: int
+        words: glue_module.Md
+        inner: Inner
+
+    calls = _captured(monkeypatch)
+    names = glue_module.glue_record(Summary(1.23456, 4, glue_module.Md("met"), Inner(0.5)), "p_")
+    assert names == ["p_ratio", "p_count", "p_words", "p_inner_low"]
+    values = {a[0]: a[1] for a, _ in calls}
+    assert values["p_ratio"] == 1.23 and values["p_count"] == 4 and values["p_inner_low"] == 0.5
+    # Markdown, so that {glue:md} pastes the words without quotes
+    assert isinstance(values["p_words"], Markdown) and values["p_words"].data == "met"
+
+
+def test_glue_record_refuses_none_and_non_records(monkeypatch):
+    from dataclasses import dataclass
+
+    @dataclass
+    class S:
+        x: float | None
+
+    _captured(monkeypatch)
+    with pytest.raises(ValueError, match="p_x is None"):
+        glue_module.glue_record(S(None), "p_")
+    with pytest.raises(TypeError, match="dataclass instance"):
+        glue_module.glue_record({"x": 1})

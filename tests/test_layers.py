@@ -119,8 +119,8 @@ def test_the_checker_accepts_lower_and_same_layer_imports():
     assert violations("bn.experiments.base", "from bn.models import build_model\nimport torch\n") == []
 
 
-# Modules that may define a torch.nn.Module: the networks, and the book's BN layer.
-MODULE_HOMES = ("bn.models", "bn.torch_bn")
+# Modules that may define a torch.nn.Module: the networks, the book's BN layer, the family's layers.
+MODULE_HOMES = ("bn.models", "bn.torch_bn", "bn.normalization")
 
 
 def defined_modules(source: str) -> list[str]:
@@ -151,12 +151,13 @@ def test_the_network_check_sees_a_model():
 
 
 # Every module of the layers without torch, bn.symbolic last (it alone may load SymPy), and the
-# NumPy-only module of a torch package.
+# NumPy-only modules of the torch packages.
 LIGHT_PACKAGES = {m for m, (layer, allowed) in LAYERS.items() if "torch" not in allowed and layer <= 5}
 LIGHT = sorted((module_name(p) for p in PACKAGE.rglob("*.py")
                 if top_level(module_name(p)) in LIGHT_PACKAGES and p.stem != "__main__"),
                key=lambda name: (name.startswith("bn.symbolic"), name))
-LIGHT.insert(0, "bn.precision.variance")
+LIGHT[:0] = ["bn.precision.variance", "bn.population", "bn.population.moving_average", *sorted(
+    module_name(p) for p in (PACKAGE / "normalization").glob("*.py") if p.stem != "layers")]
 
 
 def test_numpy_only_modules_do_not_load_torch():
@@ -169,6 +170,6 @@ def test_numpy_only_modules_do_not_load_torch():
             "print(json.dumps(loaded))\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     loaded = json.loads(out)  # what had been loaded once each module was imported, in LIGHT's order
-    assert "bn.alternatives.whitening" in loaded and "bn.functional.forward" in loaded
+    assert "bn.normalization.whitening" in loaded and "bn.functional.forward" in loaded
     assert all("torch" not in libs and "matplotlib" not in libs for libs in loaded.values()), loaded
     assert all("sympy" not in libs for name, libs in loaded.items() if not name.startswith("bn.symbolic")), loaded

@@ -11,7 +11,7 @@ from bn.models import MLP, SmallCNN, build_model, count_parameters, init_std, la
 
 @pytest.mark.parametrize("bn", [False, True])
 def test_mlp_shapes_and_bn_placement(bn):
-    m = MLP(bn=bn)
+    m = MLP(norm="torch" if bn else "none")
     assert m(torch.randn(7, 3, 32, 32)).shape == (7, 10)
     kinds = [type(x) for x in m.features]
     norm = nn.BatchNorm1d if bn else nn.Identity
@@ -24,7 +24,7 @@ def test_mlp_shapes_and_bn_placement(bn):
 @pytest.mark.parametrize("bn", [False, True])
 @pytest.mark.parametrize("activation", ["relu", "sigmoid"])
 def test_cnn_shapes_bn_placement_and_size(bn, activation):
-    m = SmallCNN(bn=bn, activation=activation, dropout=0.3)
+    m = SmallCNN(norm="torch" if bn else "none", activation=activation, dropout=0.3)
     assert m(torch.randn(4, 3, 32, 32)).shape == (4, 10)
     for block in m.blocks:
         assert isinstance(block.norm, nn.BatchNorm2d if bn else nn.Identity)
@@ -49,15 +49,15 @@ def test_init_scale_multiplies_the_weight_std():
 
 
 def test_build_model_dispatch_and_error():
-    assert isinstance(build_model("mlp", bn=True), MLP)
+    assert isinstance(build_model("mlp", norm="torch"), MLP)
     assert isinstance(build_model("cnn", widths=[8, 16, 32]), SmallCNN)
     with pytest.raises(ValueError):
-        build_model("resnet")
+        build_model("vgg")
 
 
 def test_sigmoid_input_probe_matches_the_forward_pass():
     torch.manual_seed(1)
-    m = MLP(bn=True)
+    m = MLP(norm="torch")
     with torch.no_grad():  # non-trivial gamma/beta so that xhat and gamma*xhat+beta differ
         m.norms[2].weight.fill_(2.0)
         m.norms[2].bias.fill_(-0.5)
@@ -76,7 +76,7 @@ def test_sigmoid_input_probe_matches_the_forward_pass():
 
 def test_sigmoid_input_probe_without_bn_is_the_linear_output():
     torch.manual_seed(2)
-    m = MLP(bn=False)
+    m = MLP(norm="none")
     x = torch.randn(16, 3072)
     rec = last_hidden_sigmoid_input(m, x, unit=0)
     h = torch.sigmoid(m.pre_bn[1](torch.sigmoid(m.pre_bn[0](x))))
@@ -86,7 +86,7 @@ def test_sigmoid_input_probe_without_bn_is_the_linear_output():
 
 def test_sigmoid_input_probe_leaves_the_model_as_it_was():
     torch.manual_seed(3)
-    m = MLP(bn=True).eval()
+    m = MLP(norm="torch").eval()
     before = {k: v.clone() for k, v in m.state_dict().items()}
     last_hidden_sigmoid_input(m, torch.randn(32, 3072), unit=1)
     assert not m.training  # still in eval mode, running averages unchanged, no hook left behind

@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch import nn
 
-from bn.models.practice import PlainCNN
+from bn.models import PlainCNN
 from bn.smoothness import gradient_ics, input_moments, landscape_along_gradient, moment_shift
 from bn.torch_bn.noisy import NoisyShift, add_noise_after_bn, freeze_noise, set_noise
 

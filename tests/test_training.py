@@ -28,7 +28,7 @@ CFG = TrainConfig(steps=12, batch_size=32, peak_lr=0.05, warmup_steps=2, half_li
 
 def _run(data, cfg=CFG, seed=0, **kw):
     torch.manual_seed(seed)
-    model = SmallCNN(widths=(4, 8, 8), bn=True, dropout=0.2)
+    model = SmallCNN(widths=(4, 8, 8), norm="torch", dropout=0.2)
     return train(model, data, cfg, seed, progress=False, **kw)
 
 
@@ -63,7 +63,7 @@ def test_stop_at_keeps_the_full_schedule(data):
 def test_divergence_is_recorded_not_raised(data):
     cfg = TrainConfig(steps=40, batch_size=32, peak_lr=1e4, momentum=0.9, eval_every=10, eval_examples=32)
     torch.manual_seed(0)
-    h = train(SmallCNN(widths=(4, 8, 8), bn=False), data, cfg, 0, progress=False)
+    h = train(SmallCNN(widths=(4, 8, 8), norm="none"), data, cfg, 0, progress=False)
     assert h["diverged"] and h["diverged_at_step"] <= 40
     assert h["final_test_acc"] is None and h["divergence_reason"]
 
@@ -85,7 +85,7 @@ def test_learning_rate_schedule():
 
 
 def test_weight_decay_only_on_weights():
-    opt = make_optimizer(SmallCNN(bn=True), 0.1, weight_decay=1e-3)
+    opt = make_optimizer(SmallCNN(norm="torch"), 0.1, weight_decay=1e-3)
     decayed, free = opt.param_groups
     assert decayed["weight_decay"] == 1e-3 and free["weight_decay"] == 0.0
     assert all(p.ndim > 1 for p in decayed["params"]) and all(p.ndim == 1 for p in free["params"])

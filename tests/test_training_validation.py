@@ -35,7 +35,7 @@ def test_hold_out_takes_the_last_training_images(data):
 
 def _model(bn=True):
     torch.manual_seed(0)
-    return SmallCNN((4, 8), bn=bn, convs_per_block=2)
+    return SmallCNN((4, 8), norm="torch" if bn else "none", convs_per_block=2)
 
 
 def test_validation_curve_and_test_accuracy_once(data):

@@ -110,3 +110,14 @@ def test_every_glued_verdict_uses_the_vocabulary():
                 continue
             if "verdict" in name and not name.endswith("_ours") and isinstance(value, str):
                 assert value.split(",")[0] in VERDICTS, (nb.name, name, value)
+
+
+def test_glued_fine_tuning_verdicts_are_the_rules():
+    """Part VI, fine-tuning: the verdicts and our numbers its chapter glued are those of its claim rows now."""
+    from bn.experiments import fine_tuning
+    from bn.results import load_result
+
+    for row in fine_tuning.claim_rows(load_result("fine_tuning")):
+        glued = stored_glue(BOOK / f"{row.chapter}.ipynb")
+        assert glued.get(f"verdict_{row.key}") == row.verdict.text(), row.key
+        assert glued.get(f"verdict_{row.key}_ours") == row.ours, row.key

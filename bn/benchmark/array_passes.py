@@ -147,3 +147,69 @@ def count_array_passes(func: Callable[..., Any], *args: Any) -> ArrayPassCount:
     calls = tuple(UfuncCall(name, method, sum(s == full_size for s in ins), sum(s == full_size for s in outs))
                   for name, method, ins, outs in log)
     return ArrayPassCount(calls, full_size, itemsize)
+
+
+def readable_forward_backward(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, dy: np.ndarray):
+    """The readable NumPy forward then its compact backward (the traceable cores), as a reader writes them."""
+    from bn.functional.backward import compact_gradients
+    from bn.functional.forward import forward_arithmetic
+
+    _, cache = forward_arithmetic(x, gamma, beta, 1e-5)
+    return compact_gradients(dy, cache)
+
+
+def fewer_pass_forward_backward(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, dy: np.ndarray):
+    """The fewer-pass forward and backward, the backward writing into the forward's centered array."""
+    from bn.functional.fused import fused_backward_arithmetic, fused_forward_arithmetic
+
+    _, cache = fused_forward_arithmetic(x, gamma, beta, 1e-5)
+    return fused_backward_arithmetic(dy, cache, out=cache.centered)
+
+
+# The bandwidth bound's floor for one forward and one backward: the forward must read x and write y,
+# the backward must read dy and x (or a cache of x's size) and write dx.
+FLOOR_READS, FLOOR_WRITES = 3, 2
+
+
+@dataclass(frozen=True)
+class PassSummary:
+    """The pass counts the speed chapter states (glued as ``speed_`` + field)."""
+
+    passes_readable: int
+    passes_fused: int
+    vecdot_reads: int
+    passes_compact_bwd: int
+
+
+@dataclass(frozen=True)
+class PassCounts:
+    """Full-size array traffic of the readable and the fewer-pass forward + backward, and of the
+    compact backward alone."""
+
+    readable: ArrayPassCount
+    fewer_pass: ArrayPassCount
+    compact_backward: ArrayPassCount
+
+    def table(self) -> "Table":
+        """Reads, writes and passes of each code, and the bandwidth bound's floor."""
+        from bn.formatting import Table
+
+        rows = [[name, c.reads, c.writes, c.passes]
+                for name, c in (("readable", self.readable), ("fewer-pass", self.fewer_pass))]
+        rows.append(["floor of the bandwidth bound", FLOOR_READS, FLOOR_WRITES, FLOOR_READS + FLOOR_WRITES])
+        return Table(["code", "reads", "writes", "passes"], rows)
+
+    def summary(self) -> PassSummary:
+        return PassSummary(self.readable.passes, self.fewer_pass.passes,
+                           self.fewer_pass.by_ufunc()["vecdot"], self.compact_backward.passes)
+
+
+def pass_counts(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, dy: np.ndarray) -> PassCounts:
+    """Trace both forward + backward codes, and the compact backward alone, on these arrays."""
+    from bn.functional.backward import compact_gradients
+    from bn.functional.forward import forward_arithmetic
+
+    _, cache = forward_arithmetic(x, gamma, beta, 1e-5)
+    return PassCounts(count_array_passes(readable_forward_backward, x, gamma, beta, dy),
+                      count_array_passes(fewer_pass_forward_backward, x, gamma, beta, dy),
+                      count_array_passes(compact_gradients, dy, cache))

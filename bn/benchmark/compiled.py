@@ -36,12 +36,14 @@ def fold_conv_bn(model: nn.Module) -> nn.Module:
     """A copy of eval-mode ``model`` with every BatchNorm2d that directly follows a Conv2d folded into it.
 
     "Follows" means: the next child of the same parent module (the order in which this book's
-    networks apply them, ``conv, norm, act`` or ``Sequential(conv, bn, act)``). The folding is
+    networks apply them, ``conv, norm, act``), in a module whose ``order`` is not ``"relu_bn"``. The folding is
     computed in float64 with :func:`bn.functional.fold_batch_norm` and stored in the conv's dtype;
     the BN becomes an ``nn.Identity``.
     """
     folded = copy.deepcopy(model).eval()
     for parent in folded.modules():
+        if getattr(parent, "order", "bn_relu") != "bn_relu":
+            continue  # a unit that normalizes after its nonlinearity: its BN follows no convolution
         names = list(parent._modules)
         for a, b in zip(names, names[1:]):
             conv, norm = parent._modules[a], parent._modules[b]

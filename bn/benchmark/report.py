@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-__all__ = ["GOALS", "fwd_bwd_ratios", "bandwidth_fractions", "staged_over_compact", "goal_summary",
+from dataclasses import dataclass
+
+from bn.formatting import Table
+from bn.glue import Md
+
+__all__ = ["GOALS", "SpeedSummary", "summarize", "fwd_bwd_ratios", "bandwidth_fractions", "staged_over_compact", "goal_summary",
            "ratio_interval", "thread_speedups", "fused_summary", "machine_table", "fwd_bwd_table",
            "goal_table", "staged_table", "folding_table", "shown_against"]
 
@@ -119,12 +124,12 @@ def _size(elements: int) -> str:
     return f"{elements / 2**20:.0f}M"
 
 
-def machine_table(result: dict) -> tuple[list[str], list[list]]:
-    """Headers and rows describing the machine and the run of a speed result."""
+def machine_table(result: dict) -> Table:
+    """The machine and the run of a speed result, as a table."""
     prov = result["provenance"]
     load = result["load_average_1min"]
     cfg = result["config"]
-    return ["", ""], [
+    return Table(["", ""], [
         ["CPU", prov["device"]["cpu_model"]],
         ["logical CPUs", prov["device"]["cpu_count"]],
         ["torch threads (default)", result["torch_threads"]],
@@ -133,11 +138,11 @@ def machine_table(result: dict) -> tuple[list[str], list[list]]:
         ["run took", f'{result["wall_time_s"]:.0f} s'],
         ["measured (UTC)", prov["created_utc"]],
         ["repeats per measurement (after warm-up)", f'{cfg["repeats"]} (+{cfg["warmup"]})'],
-    ]
+    ])
 
 
-def fwd_bwd_table(result: dict) -> tuple[list[str], list[list]]:
-    """Headers and rows: every forward+backward timing and copy, median, spread, bandwidth."""
+def fwd_bwd_table(result: dict) -> Table:
+    """Every forward+backward timing and copy: median, spread, bandwidth."""
     copy = {c["elements"]: c for c in result["copy"]}
     rows = []
     for r in result["fwd_bwd"]:
@@ -147,8 +152,8 @@ def fwd_bwd_table(result: dict) -> tuple[list[str], list[list]]:
     for c in result["copy"]:
         rows.append([_size(c["elements"]), "copy (np.copyto)", 1, f'{1e3 * c["median_s"]:.1f}',
                      f'{100 * c["relative_iqr"]:.0f} %', f'{c["gb_s"]:.2f}', "100 %"])
-    return ["elements", "implementation", "threads", "median (ms)", "IQR / median",
-            "effective GB/s", "of copy bandwidth"], rows
+    return Table(["elements", "implementation", "threads", "median (ms)", "IQR / median",
+                  "effective GB/s", "of copy bandwidth"], rows)
 
 
 def _verdict(ok: bool) -> str:
@@ -170,8 +175,8 @@ def shown_against(value: float, target: float, at_least: bool) -> str:
     return repr(value)
 
 
-def goal_table(result: dict) -> tuple[list[str], list[list]]:
-    """Headers and rows: each target, the value reached at the largest size, the verdict.
+def goal_table(result: dict) -> Table:
+    """Each target, the value reached at the largest size, the verdict.
 
     Verdict values are printed by :func:`shown_against`, so that a value just below
     a target (1.197 against 1.2) does not print as the target itself.
@@ -199,23 +204,123 @@ def goal_table(result: dict) -> tuple[list[str], list[list]]:
     for k in sorted(goals["folding_speedups_1thread"]):
         rows.append([f"same, {k}x{k}, torch on 1 thread", "(reference)",
                      f'{goals["folding_speedups_1thread"][k]:.2f}', ""])
-    return ["target", "goal", "reached", ""], rows
+    return Table(["target", "goal", "reached", ""], rows)
 
 
-def staged_table(result: dict) -> tuple[list[str], list[list]]:
-    """Headers and rows: staged against compact NumPy backward per size."""
-    return ["elements", "staged (ms)", "compact (ms)", "staged / compact"], [
+def staged_table(result: dict) -> Table:
+    """Staged against compact NumPy backward per size."""
+    return Table(["elements", "staged (ms)", "compact (ms)", "staged / compact"], [
         [_size(r["elements"]), f'{1e3 * r["staged_s"]:.1f}', f'{1e3 * r["compact_s"]:.1f}',
-         f'{r["ratio"]:.2f}'] for r in staged_over_compact(result)]
+         f'{r["ratio"]:.2f}'] for r in staged_over_compact(result)])
 
 
-def folding_table(result: dict) -> tuple[list[str], list[list]]:
-    """Headers and rows: eval-mode conv + BN against the folded conv, with spreads."""
+def folding_table(result: dict) -> Table:
+    """Eval-mode conv + BN against the folded conv, with spreads."""
     rows = []
     for f in result["folding"]:
         rows.append([f["config"], f["threads"], f'{1e3 * f["conv_bn"]["median_s"]:.2f}',
                      f'{100 * f["conv_bn"]["relative_iqr"]:.0f} %',
                      f'{1e3 * f["folded"]["median_s"]:.2f}', f'{100 * f["folded"]["relative_iqr"]:.0f} %',
                      f'{f["speedup"]:.3f}', f'{f["max_rel_difference"]:.0e}'])
-    return ["configuration", "threads", "conv + BN (ms)", "IQR / median", "folded (ms)",
-            "IQR / median", "speedup", "outputs agree to"], rows
+    return Table(["configuration", "threads", "conv + BN (ms)", "IQR / median", "folded (ms)",
+                  "IQR / median", "speedup", "outputs agree to"], rows)
+
+
+@dataclass(frozen=True)
+class SpeedSummary:
+    """Every number the speed chapter states about a speed result, under the name it is glued by
+    (``speed_`` + field). Ratios are medians; ``*_low``/``*_high`` the quartile interval of
+    :func:`ratio_interval`; ``*_noise`` says whether that interval contains 1."""
+
+    cpu_count: int
+    load_start: float
+    load_end: float
+    torch_threads: int
+    niceness: int
+    repeats: int
+    readable_over_torch1: float
+    readable_over_torch1_low: float
+    readable_over_torch1_high: float
+    readable_over_torch1_noise: Md
+    fused_over_torch1: float
+    fused_over_torch1_low: float
+    fused_over_torch1_high: float
+    fused_over_torch1_noise: Md
+    fused_over_readable: float
+    fused_over_readable_low: float
+    fused_over_readable_high: float
+    fused_over_readable_noise: Md
+    numpy_over_torch: float
+    numpy_frac: float
+    torch_frac: float
+    thread_min: float
+    thread_max: float
+    thread_faster: Md
+    thread_noise: Md
+    fold1: Md
+    fold3: Md
+    verdict_fold1: Md
+    verdict_fold3: Md
+    fold1_1t: float
+    fold3_1t: float
+    verdict_ratio: Md
+    verdict_bw: Md
+    staged_ratio: float
+    copy_gb_s: float
+    bwd_traffic_gb: float
+    bwd_predicted_ms: float
+    bwd_measured_ms: float
+
+
+def _noise_words(r: dict) -> Md:
+    return Md("within the noise of this run" if r["noise"] else "outside the noise of this run")
+
+
+def _thread_words(threads: list[dict]) -> tuple[Md, Md]:
+    fast = [t for t in threads if t["ratio"] > 1]
+    faster = ("faster at every size" if len(fast) == len(threads) else "slower at every size" if not fast
+              else f"faster at {len(fast)} of {len(threads)} sizes")
+    noise = ("; at every size the quartile interval contains 1, so this run cannot tell the two apart"
+             if all(t["noise"] for t in threads) else "" if not any(t["noise"] for t in threads)
+             else "; where the quartile interval contains 1 the difference is noise")
+    return Md(faster), Md(noise)
+
+
+def summarize(result: dict, compact_backward_passes: int) -> SpeedSummary:
+    """The speed chapter's numbers from a speed result file.
+
+    ``compact_backward_passes``: the full-size array passes of the compact NumPy backward
+    (:func:`bn.benchmark.array_passes.count_array_passes`), which with the copy bandwidth
+    predicts the backward's time at the largest size (4-byte elements).
+    """
+    prov, load = result["provenance"], result["load_average_1min"]
+    goals, fused, threads = goal_summary(result), fused_summary(result), thread_speedups(result)
+    default = result["torch_threads"]
+    fold = {f["kernel"]: f for f in result["folding"] if f["threads"] == default}
+    largest = max(result["config"]["elements"])
+    copy_gb_s = _one(result["copy"], elements=largest)["gb_s"]
+    compact_s = staged_over_compact(result)[-1]
+    traffic = compact_backward_passes * 4 * largest
+    faster, noise = _thread_words(threads)
+    ratios = {}
+    for key in ("readable_over_torch1", "fused_over_torch1", "fused_over_readable"):
+        r = fused[key]
+        ratios.update({key: r["ratio"], f"{key}_low": r["low"], f"{key}_high": r["high"],
+                       f"{key}_noise": _noise_words(r)})
+    target = GOALS["folding_speedup_min"]
+    return SpeedSummary(
+        cpu_count=prov["device"]["cpu_count"], load_start=load["start"], load_end=load["end"],
+        torch_threads=default, niceness=result["niceness"], repeats=result["config"]["repeats"], **ratios,
+        numpy_over_torch=goals["numpy_over_torch_default"], numpy_frac=100 * goals["numpy_fraction_of_copy"],
+        torch_frac=100 * goals["torch_fraction_of_copy"],
+        thread_min=min(t["ratio"] for t in threads), thread_max=max(t["ratio"] for t in threads),
+        thread_faster=faster, thread_noise=noise,
+        fold1=Md(shown_against(fold[1]["speedup"], target, True)),
+        fold3=Md(shown_against(fold[3]["speedup"], target, True)),
+        verdict_fold1=Md(_verdict(goals["folding_goal_met"][1])),
+        verdict_fold3=Md(_verdict(goals["folding_goal_met"][3])),
+        fold1_1t=goals["folding_speedups_1thread"][1], fold3_1t=goals["folding_speedups_1thread"][3],
+        verdict_ratio=Md(_verdict(goals["numpy_ratio_goal_met"])),
+        verdict_bw=Md(_verdict(goals["numpy_bandwidth_goal_met"])),
+        staged_ratio=compact_s["ratio"], copy_gb_s=copy_gb_s, bwd_traffic_gb=traffic / 1e9,
+        bwd_predicted_ms=1e3 * traffic / (copy_gb_s * 1e9), bwd_measured_ms=1e3 * compact_s["compact_s"])

@@ -6,14 +6,15 @@ runs one and writes ``book/results/NAME.json`` (see :mod:`bn.experiments.__main_
 
 from __future__ import annotations
 
-from bn.experiments import (convergence, fig1_mlp, fig1_rates, initialization, learning_rates, long_training, recipe,
-                            sigmoid, training_stack)
+from bn.experiments import (convergence, distribution_shift, fig1_mlp, fig1_rates, fine_tuning, initialization,
+                            learning_rates, long_training, recipe, sequence_norms, sigmoid, training_stack)
 from bn.experiments.base import (Context, Experiment, ExperimentResult, RunRecord, RunSpec, load_tensor_data,
                                  run_experiment, run_spec)
 
 REGISTRY: dict[str, Experiment] = {m.EXPERIMENT.name: m.EXPERIMENT for m in
                                    (fig1_mlp, convergence, learning_rates, sigmoid, initialization, recipe,
-                                    fig1_rates, long_training, training_stack)}
+                                    fig1_rates, long_training, distribution_shift, fine_tuning, sequence_norms,
+                                    training_stack)}
 PROFILES = ("smoke", "cpu", "gpu")
 
 

@@ -203,7 +203,8 @@ def run_spec(spec: RunSpec, data: TensorData, device: str = "cpu", stop_at: int 
     history = train(model, data, cfg, spec.seed, device=device, measure=measure, stop_at=stop_at,
                     progress=progress, checkpoint=checkpoint, desc=f"{spec.label} s{spec.seed}")
     record: dict[str, Any] = {"spec": spec.to_dict(), "history": history}
-    if spec.after is not None:
+    # What ``after`` measures is the trained network: a run cut short by ``stop_at`` has none.
+    if spec.after is not None and (stop_at is None or stop_at >= cfg.steps):
         record["after"] = AFTER[spec.after](model, data, spec)
     return record
 

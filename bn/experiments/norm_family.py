@@ -3,7 +3,7 @@
     python -m bn.experiments.norm_family [--smoke | --gpu] [--seeds 0] [--batch-sizes 2] [--arms bn] [--out FILE]
     python -m bn.experiments.norm_family --merge PART.json ... [--out FILE]
 
-trains the deep plain CNN of Part IV (:class:`bn.models.practice.PlainCNN`) on
+trains the deep plain CNN of Part IV (:class:`bn.models.PlainCNN`) on
 CIFAR-10 with each normalization at each batch size, with the book's one loop
 (:func:`bn.training.train`), and writes ``book/results/norm_family.json``.
 The runs are independent: ``--seeds``, ``--batch-sizes`` and ``--arms`` run a
@@ -43,7 +43,7 @@ import torch
 from bn.cli import study_parser
 from bn.experiments.base import load_tensor_data
 from bn.population import batch_statistics_accuracy
-from bn.models.practice import build_practice_model
+from bn.models import build_model
 from bn.training import TensorData, TrainConfig, train
 
 __all__ = ["ARMS", "LABELS", "PROFILES", "arm_norm", "arms_at", "train_config", "run_arm", "run_norm_family",
@@ -78,7 +78,7 @@ PROFILES: dict[str, dict[str, Any]] = {
 
 
 def arm_norm(arm: str, p: dict[str, Any], steps: int) -> tuple[str, dict[str, Any]]:
-    """``(norm, norm_options)`` for :func:`bn.models.practice.make_norm` of ``arm`` in a run of ``steps`` steps."""
+    """``(norm, norm_options)`` for :func:`bn.models.make_norm` of ``arm`` in a run of ``steps`` steps."""
     if arm == "bn":
         return "torch", {}
     if arm == "group":
@@ -116,7 +116,7 @@ def run_arm(data: TensorData, p: dict[str, Any], arm: str, batch_size: int, seed
                   "pool_after": p["pool_after"]}
     torch.manual_seed(seed)
     args = dict(model_args)
-    model = build_practice_model(args.pop("kind"), **args)
+    model = build_model(args.pop("kind"), **args)
     c0 = time.process_time()
     history = train(model, data, cfg, seed, device=p["device"], progress=progress,
                     desc=f"{arm} B={batch_size} s{seed}")

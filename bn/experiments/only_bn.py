@@ -3,7 +3,7 @@
     python -m bn.experiments.only_bn [--profile cpu|gpu] [--smoke --out FILE]
 
 writes ``book/results/only_bn.json``. The deep plain CNN of Part IV
-(:class:`bn.models.practice.PlainCNN`) is built at several width multipliers
+(:class:`bn.models.PlainCNN`) is built at several width multipliers
 and trained in the five arms of :func:`bn.training.set_trainable`, on paired
 seeds (one seed: the same random convolutions, the same batches in every
 arm). Each arm's learning rate is chosen from a small grid on a held-out
@@ -23,7 +23,7 @@ from bn.statistics import Evidence, Interval, Plateau, all_of, decide, mean_ci, 
 from bn.experiments.base import load_tensor_data
 from bn.experiments.placement import validation_split
 from bn.experiments.practice import train_config
-from bn.models.practice import PLAIN_WIDTHS, build_practice_model
+from bn.models import PLAIN_WIDTHS, build_model
 from bn.training import FREEZE_ARMS, TensorData, evaluate_accuracy, set_trainable, train
 
 __all__ = ["PROFILES", "scaled_widths", "run_arm", "run_only_bn", "paired_difference", "summarize", "main"]
@@ -62,7 +62,7 @@ def run_arm(fit: TensorData, test: TensorData, p: dict[str, Any], arm: str, mult
     all of it), test accuracy (the whole test set), parameter counts and history.
     """
     torch.manual_seed(seed)
-    model = build_practice_model("plain", widths=scaled_widths(multiplier), norm="torch")
+    model = build_model("plain", widths=scaled_widths(multiplier), norm="torch")
     counts = set_trainable(model, arm, torch.Generator().manual_seed(1000 + seed))
     cfg = train_config(p, peak_lr=lr, weight_decay=0.0)
     c0 = time.process_time()

@@ -5,7 +5,7 @@
 writes ``book/results/practice_<chapter>.json`` (a ``--smoke`` run, on 8,000
 images and a few steps, is for tests and never written there). Every run
 goes through :func:`bn.training.train`, the loop of Part III, with the
-networks of :mod:`bn.models.practice`; diagnostics come from
+networks of :mod:`bn.models`; diagnostics come from
 :mod:`bn.diagnostics` and :mod:`bn.population`.
 """
 
@@ -24,7 +24,7 @@ from bn.diagnostics import UpdateRatioTracker, conv_weights, diagnostics_measure
 from bn.experiments.base import load_tensor_data
 from bn.population import (batch_statistics_accuracy, bn_state, buffer_change, dropout_variance_shift,
                            precise_statistics, refresh_statistics, statistics_gap, train_batches)
-from bn.models.practice import ConvUnit, build_practice_model
+from bn.models import ConvUnit, build_model
 from bn.training import TensorData, TrainConfig, evaluate_accuracy, train
 
 CHAPTERS = ("layer", "watch", "population", "pitfalls")
@@ -62,7 +62,7 @@ def fit(data: TensorData, model_args: dict[str, Any], cfg: TrainConfig, seed: in
     """Build ``model_args`` under ``torch.manual_seed(seed)``, train it, return ``(model, record)``."""
     torch.manual_seed(seed)
     args = dict(model_args)
-    model = build_practice_model(args.pop("kind"), **args)
+    model = build_model(args.pop("kind"), **args)
     c0 = time.process_time()
     history = train(model, data, cfg, seed, measure=measure, desc=f"{arm} s{seed}")
     record = {"arm": arm, "seed": seed, "model": model_args, "train": cfg.to_dict(),
@@ -88,7 +88,7 @@ def _grad_agreement(data: TensorData, seed: int) -> dict[str, float]:
     out = {}
     for norm in ("torch", "book"):
         torch.manual_seed(seed)
-        model = build_practice_model("plain", norm=norm)
+        model = build_model("plain", norm=norm)
         logits = model(x)
         loss = F.cross_entropy(logits, y)
         loss.backward()
@@ -104,7 +104,7 @@ def _step_seconds(data: TensorData, norm: str, batch_size: int, steps: int, roun
     """CPU seconds per training step (forward, backward, SGD) of the plain CNN, best of each round."""
     x, y = probe_batch(data, batch_size)
     torch.manual_seed(0)
-    model = build_practice_model("plain", norm=norm)
+    model = build_model("plain", norm=norm)
     opt = torch.optim.SGD(model.parameters(), lr=0.01)
     best = []
     for _ in range(rounds):
@@ -142,10 +142,10 @@ def run_watch(data: TensorData, p: dict[str, Any]) -> dict[str, Any]:
     seed = p["seeds"][0]
     for arm, norm, lr in [a for a in arms if a[0] in p["watch_arms"]]:
         torch.manual_seed(seed)
-        names = unit_names(build_practice_model("plain", norm=norm))
+        names = unit_names(build_model("plain", norm=norm))
         measure = diagnostics_measure(names, x, y)
         torch.manual_seed(seed)
-        model = build_practice_model("plain", norm=norm)
+        model = build_model("plain", norm=norm)
         tracker = UpdateRatioTracker(conv_weights(model))
         cfg = train_config({**p, "steps": p["watch_steps"]}, peak_lr=lr)
         c0 = time.process_time()

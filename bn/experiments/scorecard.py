@@ -258,3 +258,52 @@ def glue_chapter(chapter: str, results: dict[str, dict[str, Any]] | None = None)
         glue(f"verdict_{r.key}", r.verdict.text(), display=False)
         glue(f"verdict_{r.key}_ours", r.ours, display=False)
     return mine
+
+
+# The claims made since the paper that Part VI tests, one study per chapter: each study module's
+# ``claim_rows(result)`` gives its rows (chapter ids "today/NN_name").
+TODAY: tuple[str, ...] = ()
+
+
+def today_rows(results: dict[str, dict[str, Any]] | None = None, studies: tuple[str, ...] | None = None
+               ) -> list[Row]:
+    """Every row of Part VI's studies (``studies``, by default :data:`TODAY`), from ``results`` (name ->
+    result) or the committed files."""
+    import importlib
+
+    out = []
+    for name in TODAY if studies is None else studies:
+        module = importlib.import_module(f"bn.experiments.{name}")
+        out += module.claim_rows((results or {}).get(name) or load_result(name))
+    return out
+
+
+def today_table(rs: list[Row]) -> Table:
+    """Part VI's scorecard: each claim with its source, the source's number, ours, the verdict, and
+    whether it survives Holm's correction over these rows."""
+    return Table(["claim (source)", "source's number", "ours (95 % intervals)", "verdict", "after Holm"],
+                 [[r.claim, r.paper, r.ours, r.verdict.text(), h] for r, h in zip(rs, holm_column(rs))])
+
+
+@dataclass(frozen=True)
+class TodaySummary:
+    """What Part VI's overview states: how many claims, how many of each verdict, how many survive
+    Holm, and the CPU minutes of all its committed profiles together."""
+
+    claims: int
+    reproduced: int
+    reversed: int
+    not_resolved: int
+    not_tested: int
+    survive_holm: int
+    cpu_minutes: float
+
+
+def today_summary(rs: list[Row], results: dict[str, dict[str, Any]] | None = None,
+                  studies: tuple[str, ...] | None = None) -> TodaySummary:
+    """Counts of ``rs``'s verdicts and the studies' CPU time (``provenance.cpu_time_s``)."""
+    words = [r.verdict.word for r in rs]
+    names = TODAY if studies is None else studies
+    cpu = sum(((results or {}).get(n) or load_result(n))["provenance"]["cpu_time_s"] for n in names)
+    return TodaySummary(len(rs), words.count("reproduced"), words.count("reversed"), words.count("not resolved"),
+                        words.count("not tested at this budget"), holm_column(rs).count("yes"), cpu / 60)

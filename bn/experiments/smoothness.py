@@ -2,7 +2,7 @@
 
     python -m bn.experiments.smoothness [--smoke | --gpu] [--out FILE] [--threads N] [--device D]
 
-Three arms of :class:`bn.models.practice.PlainCNN` (8 conv layers) on CIFAR-10,
+Three arms of :class:`bn.models.PlainCNN` (8 conv layers) on CIFAR-10,
 trained by :func:`bn.training.train` on paired seeds at one learning rate:
 no BN, BN, and BN followed by random per-channel noise
 (:func:`bn.smoothness.add_noise_after_bn`). The rate is the one of
@@ -34,7 +34,7 @@ from bn.statistics import Evidence, all_of, decide, mean_ci, paired_difference_c
 from bn.experiments.base import load_tensor_data
 from bn.experiments.practice import train_config
 from bn.population import precise_statistics, train_batches
-from bn.models.practice import PlainCNN
+from bn.models import PlainCNN
 from bn.smoothness import gradient_ics, input_moments, landscape_along_gradient, model_loss, moment_shift
 from bn.torch_bn.noisy import add_noise_after_bn, freeze_noise, set_noise
 from bn.training import TensorData, evaluate_accuracy, train

@@ -1,6 +1,6 @@
 """Scale invariance meets weight decay: the equilibrium of ||W|| in a deep BN network (Part V).
 
-Every conv layer of :class:`bn.models.practice.PlainCNN` (``norm="torch"``) is
+Every conv layer of :class:`bn.models.PlainCNN` (``norm="torch"``) is
 followed by BN, so the loss depends on each filter only through its
 direction. Trained by ``torch.optim.SGD`` with heavy-ball momentum and coupled
 weight decay at a constant rate, ``||W||`` of such a layer settles where the
@@ -31,7 +31,7 @@ from bn.cli import study_parser
 from bn.statistics import mean_ci
 from bn.diagnostics import AngularUpdateTracker, conv_weights
 from bn.experiments.base import load_tensor_data
-from bn.models.practice import PlainCNN
+from bn.models import PlainCNN
 from bn.scale_dynamics import equilibrium_angular_update
 from bn.training import TensorData, TrainConfig, train
 

@@ -9,33 +9,17 @@ where ``factor = momentum`` (default 0.1), or, with ``momentum=None``,
 ``factor = 1 / (batches seen so far, this one included)``: the cumulative
 average of every batch statistic. PyTorch counts in the buffer
 ``num_batches_tracked``; here the caller passes the count *before* this batch
-and adds one afterwards, which keeps the function pure.
+and adds one afterwards, which keeps the function pure. The average itself is
+:func:`bn.population.moving_average.ema_update`, the one home of the update.
 """
 
 from __future__ import annotations
-
-import numbers
 
 import numpy as np
 
 from bn.functional.layout import reduction_axes
 from bn.functional.validation import check_batch_input, check_channel_vector, check_training_batch
-
-
-def _update_factor(momentum: float | None, num_batches_tracked: int | None) -> float:
-    if momentum is None:
-        if (num_batches_tracked is None or isinstance(num_batches_tracked, bool)
-                or not isinstance(num_batches_tracked, numbers.Integral)):
-            raise TypeError("momentum=None (cumulative average) needs num_batches_tracked, "
-                            "the integer count of batches already averaged")
-        if num_batches_tracked < 0:
-            raise ValueError(f"num_batches_tracked must be >= 0, got {num_batches_tracked}")
-        return 1.0 / (int(num_batches_tracked) + 1)
-    if isinstance(momentum, bool) or not isinstance(momentum, numbers.Real):
-        raise TypeError(f"momentum must be a real number or None, got {type(momentum).__name__}")
-    if not 0.0 <= float(momentum) <= 1.0:
-        raise ValueError(f"momentum must lie in [0, 1], got {momentum!r}")
-    return float(momentum)
+from bn.population.moving_average import ema_update, update_factor
 
 
 def update_running_stats(running_mean: np.ndarray, running_var: np.ndarray, x: np.ndarray,
@@ -64,7 +48,7 @@ def update_running_stats(running_mean: np.ndarray, running_var: np.ndarray, x: n
     running_mean = check_channel_vector(running_mean, "running_mean", channels)
     running_var = check_channel_vector(running_var, "running_var", channels)
     check_training_batch(x)
-    factor = _update_factor(momentum, num_batches_tracked)
+    factor = update_factor(momentum, num_batches_tracked)
 
     dtype = np.result_type(x, running_mean, running_var)
     x = x.astype(dtype, copy=False)
@@ -72,6 +56,6 @@ def update_running_stats(running_mean: np.ndarray, running_var: np.ndarray, x: n
     batch_mean = x.mean(axis=axes)
     batch_var_unbiased = x.var(axis=axes, ddof=1)
     f = dtype.type(factor)
-    mean = (1 - f) * running_mean.astype(dtype) + f * batch_mean
-    var = (1 - f) * running_var.astype(dtype) + f * batch_var_unbiased
+    mean = ema_update(running_mean.astype(dtype), batch_mean, f)
+    var = ema_update(running_var.astype(dtype), batch_var_unbiased, f)
     return mean.astype(dtype, copy=False), var.astype(dtype, copy=False)

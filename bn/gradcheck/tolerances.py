@@ -16,6 +16,10 @@ well-conditioned ``f``). A difference quotient with step ``h`` then has
 relative to ``f'``, in the units in which ``h`` is measured. With ``F = M = 1``
 the optimal float64 central step is ``(3 eps)**(1/3)``, about 8.7e-6, and the
 best achievable error about ``(3 eps)**(2/3) / 2``, about 3.8e-11.
+
+The other stated bounds of the book live here too: :data:`PARITY_TOLERANCES`
+(the NumPy code against PyTorch) and :func:`agreement_tolerance` (one
+computation summed in two orders, as synchronized BN against full-batch BN).
 """
 
 from __future__ import annotations
@@ -91,3 +95,27 @@ def complex_step_tolerance(dtype: DTypeLike, h: float = 1e-20, condition: float 
                            derivative_scale: float = 1.0, safety: float = 10.0) -> float:
     """Pass/fail threshold for a complex-step check: ``safety`` times its error bound."""
     return safety * complex_step_error_bound(dtype, h, condition, derivative_scale)
+
+
+# NumPy against PyTorch (bn.torch_bn.parity), on the normwise relative error
+# max|a - ref| / max|ref|, from unit roundoff u times the conditioning of the computation:
+# * float64, u = 1.1e-16: sums of m <= a few thousand terms carry a worst-case
+#   relative error ~ m*u ~ 1e-13 for the well-conditioned inputs used there
+#   (|mean|/std <= 3); 1e-12 leaves a factor ~10 for the division by sigma and
+#   the cancellation in dx, and is still 1000x below any real bug.
+# * float32, u = 6.0e-8: the same reasoning gives ~ sqrt(m)*u ~ 1e-6 typical
+#   (rounding errors of a sum add like a random walk) and ~1e-5 for the
+#   recurrences over k running-stat steps; 1e-5 is the stated bound.
+PARITY_TOLERANCES: dict[str, float] = {"float64": 1e-12, "float32": 1e-5}
+
+
+def agreement_tolerance(n_values: int, dtype: DTypeLike = np.float64, factor: float = 16.0) -> float:
+    """The bound on a normwise relative error between two summation orders: ``factor * eps * sqrt(n_values)``.
+
+    Each quantity is a few sums over the ``n_values`` values of a channel and a
+    few operations per value. Summing in a different order (in slices, then
+    merged; or in one pass) changes a sum of n terms by a rounding error that
+    grows like sqrt(n) * eps for errors of random sign (like n * eps at worst);
+    ``factor`` absorbs the fixed number of operations around the sums.
+    """
+    return factor * machine_epsilon(dtype) * n_values ** 0.5

@@ -10,16 +10,19 @@ import torch.nn.functional as F
 from torch import nn
 
 from bn.models.init import ACTIVATIONS, init_weights
+from bn.models.norms import make_norm
 
 
 class MLP(nn.Module):
     """The paper's Fig. 1 network: fully connected hidden layers, each optionally followed by BN.
 
-    ``forward`` takes images of any shape ``(N, ...)`` and flattens them.
+    ``norm`` is ``"none"``, ``"torch"`` (``BatchNorm1d``) or ``"book"``
+    (:func:`bn.models.norms.make_norm` with ``dims=1``). ``forward`` takes
+    images of any shape ``(N, ...)`` and flattens them.
     """
 
     def __init__(self, in_features: int = 3 * 32 * 32, hidden: tuple[int, ...] = (100, 100, 100),
-                 num_classes: int = 10, bn: bool = False, activation: str = "sigmoid",
+                 num_classes: int = 10, norm: str = "none", activation: str = "sigmoid",
                  init_scale: float = 1.0) -> None:
         super().__init__()
         layers: list[nn.Module] = []
@@ -27,16 +30,16 @@ class MLP(nn.Module):
         self.pre_bn: list[nn.Linear] = []
         self.norms: list[nn.Module] = []
         for h in hidden:
-            lin = nn.Linear(width, h, bias=not bn)
-            norm = nn.BatchNorm1d(h) if bn else nn.Identity()
-            layers += [lin, norm, ACTIVATIONS[activation]()]
+            lin = nn.Linear(width, h, bias=norm == "none")
+            layer = make_norm(norm, h, dims=1)
+            layers += [lin, layer, ACTIVATIONS[activation]()]
             self.pre_bn.append(lin)
-            self.norms.append(norm)
+            self.norms.append(layer)
             width = h
         self.features = nn.Sequential(*layers)
         self.classifier = nn.Linear(width, num_classes)
         self.classifier.is_classifier = True
-        self.bn = bn
+        self.norm = norm
         init_weights(self, activation, init_scale)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -77,7 +80,7 @@ def last_hidden_sigmoid_input(model: MLP, x: torch.Tensor, unit: int | None = 0)
     probe(x)
     z, a = seen["z"], seen["sigmoid_input"]
     # x-hat is BN's output before gamma and beta: the same kernel without the affine step.
-    xhat = F.batch_norm(z, None, None, training=True, eps=probe.norms[-1].eps) if model.bn else None
+    xhat = F.batch_norm(z, None, None, training=True, eps=probe.norms[-1].eps) if model.norm != "none" else None
     cols = slice(None) if unit is None else unit
     return SigmoidInput(z=z[:, cols].clone(), xhat=None if xhat is None else xhat[:, cols].clone(),
                         sigmoid_input=a[:, cols].clone())

@@ -7,7 +7,7 @@ names the data copy in its title.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
@@ -287,3 +287,31 @@ def effect_chart(ax, rows: Sequence[tuple], null: float = 0.0, log: bool = False
         ax.set_xlim(lo_view, hi_view)
     ax.set_yticks(range(len(rows)), [r[0] for r in rows])
     ax.set_ylim(len(rows) - 0.5, -0.5)
+
+
+def accuracy_by_width(widths: Sequence[float], arms: Mapping[str, Sequence[tuple[float, float, float]]],
+                      labels: Mapping[str, str], chance: float | None = None):
+    """Test accuracy (%) against the width multiplier, one line per arm with interval bars.
+
+    ``arms`` maps an arm to one ``(estimate, low, high)`` accuracy (fractions)
+    per entry of ``widths``; ``labels`` gives each arm's legend text. Arms are
+    drawn slightly apart along the width axis so that their bars do not hide
+    each other. ``chance`` draws the accuracy of guessing as a dotted line.
+    """
+    fig, ax = new_figure(height=3.8)
+    palette = [COLORS["bn"], COLORS["accent"], COLORS["second"], COLORS["no_bn"], COLORS["grey"]]
+    offsets = np.linspace(-0.06, 0.06, len(arms)) if len(arms) > 1 else [0.0]
+    for color, shift, (arm, points) in zip(palette, offsets, arms.items()):
+        est, low, high = (100 * np.array(v) for v in zip(*points))
+        x = np.asarray(widths, dtype=float) * 2.0 ** shift
+        ax.errorbar(x, est, yerr=[est - low, high - est], fmt="o-", color=color, capsize=3,
+                    label=labels[arm])
+    if chance is not None:
+        ax.axhline(100 * chance, color=COLORS["reference"], linestyle=":", linewidth=1, label="chance")
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(list(widths), [f"{w:g}×" for w in widths])
+    ax.minorticks_off()
+    ax.set_xlabel("width multiplier (channels of every conv layer)")
+    ax.set_ylabel("test accuracy (%)")
+    ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5))
+    return fig, ax

@@ -68,7 +68,11 @@ def draw_case(case: PrecisionCase) -> dict[str, np.ndarray]:
 
 
 def one_pass_batch_norm(x: torch.Tensor, gamma: torch.Tensor, beta: torch.Tensor, eps: float) -> torch.Tensor:
-    """Training-mode BN forward with the one-pass variance E[x^2] - E[x]^2 (clamped at 0), in x's dtype."""
+    """Training-mode BN forward with the one-pass variance E[x^2] - E[x]^2 (clamped at 0), in x's dtype.
+
+    Written out on purpose, not a call of the book's forward: the precision chapter
+    compares this one-pass formula's rounding with the two-pass one.
+    """
     dims = reduce_dims(x)
     mu = x.mean(dim=dims, keepdim=True)
     var = ((x * x).mean(dim=dims, keepdim=True) - mu * mu).clamp_min(0)

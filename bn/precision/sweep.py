@@ -9,7 +9,7 @@ import dataclasses
 
 import numpy as np
 
-from bn.formatting import format_sci, html_table
+from bn.formatting import Table, format_sci
 from bn.precision.errors import PrecisionCase, draw_case, forward_backward_error, storage_error
 from bn.precision.variance import VARIANCE_ALGORITHMS, two_pass_variance
 from bn.torch_bn.devices import NUMPY_DTYPES
@@ -74,11 +74,11 @@ def error_of(records: list[dict], dtype: str, impl: str, key: str = "y", **where
     return found[0][key]
 
 
-def error_table(records: list[dict], param: str, label: str) -> str:
-    """An HTML table of the errors of y and dx in a :func:`forward_backward_sweep` over ``param``.
+def error_table(records: list[dict], param: str, label: str) -> Table:
+    """The errors of y and dx in a :func:`forward_backward_sweep` over ``param``, as a table.
 
     The column ``label`` shows the parameter (for ``param="n"``, the values per channel ``m``).
     """
     rows = [[r[param] if param != "n" else r["m"], r["dtype"], r["impl"], format_sci(r["y"]), format_sci(r["dx"])]
             for r in records if r["impl"] != "storage only"]
-    return html_table([label, "dtype", "impl", "error of y", "error of dL/dx"], rows)
+    return Table([label, "dtype", "impl", "error of y", "error of dL/dx"], rows)

@@ -7,6 +7,7 @@ handful of seeds can resolve.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 from typing import Sequence
@@ -37,6 +38,7 @@ def t_cdf(x: float, df: float) -> float:
     return 0.5 + s * hstep / 3
 
 
+@functools.lru_cache(maxsize=None)
 def t_quantile(p: float, df: float) -> float:
     """The ``p`` quantile of Student's t with ``df`` degrees of freedom (bisection on :func:`t_cdf`)."""
     if not 0 < p < 1:

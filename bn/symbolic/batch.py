@@ -92,18 +92,34 @@ def make_batch(m: int, eps_zero: bool = False) -> SymbolicBatch:
     g = sp.symbols(f"g_1:{m + 1}", real=True)
     gamma, beta = sp.symbols("gamma beta", real=True)
     eps = sp.Symbol("epsilon", positive=True)
+    return batch_of(x, g, gamma, beta, eps, floor=0 if eps_zero else eps)
+
+
+def batch_of(x: tuple[sp.Expr, ...], g: tuple[sp.Expr, ...], gamma: sp.Expr, beta: sp.Expr, eps: sp.Expr,
+             floor: sp.Expr | None = None) -> SymbolicBatch:
+    """BN's training forward on the values ``x`` (upstream gradients ``g``), as a :class:`SymbolicBatch`.
+
+    The one symbolic forward: ``mu``, the biased ``var``, ``sigma = sqrt(var + floor)``
+    (``floor`` defaults to ``eps``; 0 is the idealised transform), ``xhat`` and ``y``.
+    """
+    x, g = tuple(x), tuple(g)
     mu = batch_mean(x)
     var = biased_batch_variance(x)
-    sigma = sp.sqrt(var + (0 if eps_zero else eps))
+    sigma = sp.sqrt(var + (eps if floor is None else floor))
     xhat = tuple((xi - mu) / sigma for xi in x)
     y = tuple(gamma * xh + beta for xh in xhat)
-    return SymbolicBatch(m=m, x=tuple(x), gamma=gamma, beta=beta, eps=eps, g=tuple(g),
+    return SymbolicBatch(m=len(x), x=x, gamma=gamma, beta=beta, eps=eps, g=g,
                          mu=mu, var=var, sigma=sigma, xhat=xhat, y=y)
 
 
 def batch_norm_expr(x: tuple[sp.Expr, ...] | list[sp.Expr], gamma: sp.Expr, beta: sp.Expr,
                     eps: sp.Expr) -> tuple[sp.Expr, ...]:
-    """BN_{gamma,beta}(x) for arbitrary expressions ``x`` (e.g. ``a*x_i + c``)."""
+    """BN_{gamma,beta}(x) for arbitrary expressions ``x`` (e.g. ``a*x_i + c``).
+
+    The outputs only, as one expression each (``gamma * (x_i - mu) / sigma + beta``), for
+    the invariance proofs that compare BN of a transformed batch with BN of the batch;
+    :func:`batch_of` is the forward with its intermediate values.
+    """
     mu = batch_mean(x)
     sigma = sp.sqrt(biased_batch_variance(x) + eps)
     return tuple(gamma * (xi - mu) / sigma + beta for xi in x)

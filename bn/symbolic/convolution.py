@@ -28,7 +28,7 @@ import numpy as np
 import sympy as sp
 
 from bn.symbolic.backward import compact_dx
-from bn.symbolic.batch import SymbolicBatch, batch_mean, batch_norm_expr, biased_batch_variance
+from bn.symbolic.batch import SymbolicBatch, batch_mean, batch_norm_expr, batch_of, biased_batch_variance
 
 
 def symbolic_feature_map(n: int, c: int, h: int, w: int, name: str = "x") -> np.ndarray:
@@ -45,7 +45,11 @@ def channel_values(x: np.ndarray, channel: int) -> list[sp.Expr]:
 
 
 def conv_batch_norm(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: sp.Expr) -> np.ndarray:
-    """Per-channel BN of an (N, C, H, W) array, written with explicit index loops."""
+    """Per-channel BN of an (N, C, H, W) array, written with explicit index loops.
+
+    On purpose not :func:`bn.symbolic.batch.batch_of`: the chapter checks the
+    rows formulation against this independent loop over every index.
+    """
     out = np.empty_like(x)
     for c in range(x.shape[1]):
         vals = channel_values(x, c)
@@ -103,12 +107,7 @@ def prove_conv_equals_reshaped_fc(n: int, c: int, h: int, w: int) -> list[sp.Exp
 def channel_batch(x: np.ndarray, g: np.ndarray, channel: int, gamma: sp.Expr, beta: sp.Expr,
                   eps: sp.Expr) -> SymbolicBatch:
     """One channel's m' = N*H*W values (and upstream gradients) as a fully connected batch."""
-    vals, grads = tuple(channel_values(x, channel)), tuple(channel_values(g, channel))
-    mu, var = batch_mean(vals), biased_batch_variance(vals)
-    sigma = sp.sqrt(var + eps)
-    xhat = tuple((v - mu) / sigma for v in vals)
-    return SymbolicBatch(m=len(vals), x=vals, gamma=gamma, beta=beta, eps=eps, g=grads, mu=mu, var=var,
-                         sigma=sigma, xhat=xhat, y=tuple(gamma * xh + beta for xh in xhat))
+    return batch_of(tuple(channel_values(x, channel)), tuple(channel_values(g, channel)), gamma, beta, eps)
 
 
 def prove_conv_gradient_uses_effective_batch(n: int, h: int, w: int) -> list[sp.Expr]:

@@ -163,7 +163,11 @@ def prove_projector_eps0(m: int) -> dict[str, list[sp.Expr]]:
 # --- numeric twins (NumPy) for figures ---------------------------------------------------
 
 def jacobian_numpy(x: np.ndarray, gamma: float, eps: float) -> np.ndarray:
-    """The closed form (gamma/sigma)(I - 1 1^T/m - xhat xhat^T/m) for a 1-D batch ``x``."""
+    """The closed form (gamma/sigma)(I - 1 1^T/m - xhat xhat^T/m) for a 1-D batch ``x``.
+
+    Computes ``xhat`` itself, on purpose: it is the closed form that
+    :func:`jacobian_from_backward` (the book's NumPy backward) is compared with.
+    """
     m = x.shape[0]
     sigma = np.sqrt(x.var() + eps)  # np.var divides by m: the biased variance, as in training
     xhat = (x - x.mean()) / sigma

@@ -7,8 +7,8 @@ Layer 4 of ``bn``: imports torch and the layers below (``bn.functional``).
 - :class:`BookBatchNorm`: a module with running statistics in PyTorch's convention.
 - :mod:`bn.torch_bn.parity`: NumPy (``bn.functional``) against PyTorch, one error per
   check; ``python -m bn.torch_bn.parity --device cpu --out FILE``.
-- :class:`GhostBatchNorm2d`, :class:`BatchRenorm2d`: ghost-batch BN and Batch Renormalization,
-  the two relatives PyTorch has no layer for (:mod:`bn.torch_bn.relatives`).
+- :class:`NormBase`: the parameters and buffers every normalization layer of the book declares
+  (:class:`BookBatchNorm`; Batch Renormalization in :mod:`bn.normalization.layers`).
 - :mod:`bn.torch_bn.noisy`: "noisy BN", random per-channel affine noise after each BN layer
   (Santurkar et al. 2018). Imported by name, not here.
 - :func:`available_devices`: ``["cpu"]`` plus ``"cuda"`` when present.
@@ -20,8 +20,7 @@ Layer 4 of ``bn``: imports torch and the layers below (``bn.functional``).
 
 from bn.torch_bn.devices import NUMPY_DTYPES, TORCH_DTYPES, available_devices, synchronize
 from bn.torch_bn.function import BookBatchNormFunction, book_batch_norm
-from bn.torch_bn.module import BookBatchNorm
-from bn.torch_bn.relatives import BatchRenorm2d, GhostBatchNorm2d
+from bn.torch_bn.module import BookBatchNorm, NormBase
 
-__all__ = ["BatchRenorm2d", "BookBatchNorm", "BookBatchNormFunction", "GhostBatchNorm2d", "NUMPY_DTYPES",
+__all__ = ["BookBatchNorm", "BookBatchNormFunction", "NUMPY_DTYPES", "NormBase",
            "TORCH_DTYPES", "available_devices", "book_batch_norm", "synchronize"]

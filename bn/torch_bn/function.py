@@ -19,12 +19,14 @@ from __future__ import annotations
 
 import torch
 
+from bn.functional.layout import reduction_axes
+
 __all__ = ["BookBatchNormFunction", "book_batch_norm", "reduce_dims", "channel_shape"]
 
 
 def reduce_dims(x: torch.Tensor) -> list[int]:
-    """The axes BN reduces over: every axis but the channel axis 1."""
-    return [0, *range(2, x.dim())]
+    """The axes BN reduces over, :func:`bn.functional.layout.reduction_axes` of ``x``, as torch's list."""
+    return list(reduction_axes(x.dim()))
 
 
 def channel_shape(x: torch.Tensor) -> list[int]:
@@ -33,7 +35,11 @@ def channel_shape(x: torch.Tensor) -> list[int]:
 
 
 def _normalized(x: torch.Tensor, eps: float) -> tuple[torch.Tensor, torch.Tensor]:
-    """(xhat, 1/sqrt(var + eps)) with the biased batch variance, by two passes."""
+    """(xhat, 1/sqrt(var + eps)) with the biased batch variance, by two passes.
+
+    The torch twin of :func:`bn.functional.forward_arithmetic`, on purpose: it must be
+    torch operations, so that autograd can differentiate the backward built on it.
+    """
     dims = reduce_dims(x)
     mu = x.mean(dim=dims, keepdim=True)
     centered = x - mu

@@ -11,34 +11,57 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from bn.population.moving_average import ema_update, update_factor
 from bn.torch_bn.function import book_batch_norm, channel_shape, reduce_dims
 
-__all__ = ["BookBatchNorm"]
+__all__ = ["BookBatchNorm", "NormBase"]
 
 
-class BookBatchNorm(nn.Module):
-    """Batch normalization over axis 1 with affine parameters and running statistics."""
+class NormBase(nn.Module):
+    """What every normalization layer of the book declares, once (as PyTorch's ``_NormBase``).
+
+    Parameters ``weight`` (ones) and ``bias`` (zeros; both ``None`` with
+    ``affine=False``), then the buffers
+    ``running_mean`` (zeros), the running spread named by the class attribute
+    ``spread`` (ones; ``"running_var"`` here, ``"running_std"`` for Batch
+    Renormalization) and ``num_batches_tracked`` (0), in that order: the order
+    fixes ``state_dict`` and what a seed gives.
+    """
+
+    spread = "running_var"
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
-                 device: torch.device | str | None = None, dtype: torch.dtype | None = None) -> None:
+                 device: torch.device | str | None = None, dtype: torch.dtype | None = None,
+                 affine: bool = True) -> None:
         super().__init__()
         kw = {"device": device, "dtype": dtype}
-        self.num_features, self.eps, self.momentum = num_features, eps, momentum
-        self.weight = nn.Parameter(torch.ones(num_features, **kw))
-        self.bias = nn.Parameter(torch.zeros(num_features, **kw))
+        self.num_features, self.eps, self.momentum, self.affine = num_features, eps, momentum, affine
+        if affine:
+            self.weight = nn.Parameter(torch.ones(num_features, **kw))
+            self.bias = nn.Parameter(torch.zeros(num_features, **kw))
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
         self.register_buffer("running_mean", torch.zeros(num_features, **kw))
-        self.register_buffer("running_var", torch.ones(num_features, **kw))
+        self.register_buffer(self.spread, torch.ones(num_features, **kw))
         self.register_buffer("num_batches_tracked", torch.tensor(0, dtype=torch.long, device=device))
+
+    def extra_repr(self) -> str:
+        return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}"
+
+
+class BookBatchNorm(NormBase):
+    """Batch normalization over axis 1 with affine parameters and running statistics."""
 
     def _update_running_stats(self, x: torch.Tensor) -> None:
         dims = reduce_dims(x)
         with torch.no_grad():
+            factor = update_factor(self.momentum, int(self.num_batches_tracked))
             self.num_batches_tracked += 1
-            factor = (1.0 / float(self.num_batches_tracked)) if self.momentum is None else self.momentum
             mean = x.mean(dim=dims)
             var_unbiased = x.var(dim=dims, correction=1)
-            self.running_mean.mul_(1 - factor).add_(factor * mean)
-            self.running_var.mul_(1 - factor).add_(factor * var_unbiased)
+            self.running_mean.copy_(ema_update(self.running_mean, mean, factor))
+            self.running_var.copy_(ema_update(self.running_var, var_unbiased, factor))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() < 2 or x.shape[1] != self.num_features:
@@ -52,6 +75,3 @@ class BookBatchNorm(nn.Module):
         scale = (self.weight * inv_std).reshape(shape)
         shift = (self.bias - self.running_mean * self.weight * inv_std).reshape(shape)
         return x * scale + shift
-
-    def extra_repr(self) -> str:
-        return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}"

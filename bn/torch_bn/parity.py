@@ -10,15 +10,8 @@ elementwise ratio explodes at entries that are zero up to rounding (dx has
 many), while the normwise one measures error on the scale of the output,
 which is what a forward rounding analysis bounds (Higham 2002, ch. 3).
 
-Stated tolerances (``TOLERANCES``), from unit roundoff u times the
-conditioning of the computation:
-* float64, u = 1.1e-16: sums of m <= a few thousand terms carry a worst-case
-  relative error ~ m*u ~ 1e-13 for the well-conditioned inputs used here
-  (|mean|/std <= 3); 1e-12 leaves a factor ~10 for the division by sigma and
-  the cancellation in dx, and is still 1000x below any real bug.
-* float32, u = 6.0e-8: the same reasoning gives ~ sqrt(m)*u ~ 1e-6 typical
-  (rounding errors of a sum add like a random walk) and ~1e-5 for the
-  recurrences over k running-stat steps; 1e-5 is the issue's stated bound.
+The stated tolerances, from unit roundoff times the conditioning of the
+computation, are :data:`bn.gradcheck.tolerances.PARITY_TOLERANCES` (derived there).
 
 Run ``python -m bn.torch_bn.parity --device cpu --out book/results/parity_cpu.json``.
 """
@@ -39,14 +32,14 @@ from torch.nn.utils.fusion import fuse_conv_bn_eval, fuse_linear_bn_eval
 
 from bn import functional as bnf
 from bn.gradcheck.metrics import max_relative_error
+from bn.gradcheck.tolerances import PARITY_TOLERANCES
 from bn.torch_bn.devices import NUMPY_DTYPES, TORCH_DTYPES
 from bn.torch_bn.function import book_batch_norm
 from bn.torch_bn.module import BookBatchNorm
 
-__all__ = ["TOLERANCES", "CASES", "Comparison", "ParityCase", "run_parity", "autograd_checks", "PARITY_CHECKS",
+__all__ = ["CASES", "Comparison", "ParityCase", "run_parity", "autograd_checks", "PARITY_CHECKS",
            "main"]
 
-TOLERANCES: dict[str, float] = {"float64": 1e-12, "float32": 1e-5}
 EPS = 1e-5
 MOMENTUM = 0.1
 STEPS = 5  # k training batches for the running-statistics checks
@@ -306,8 +299,8 @@ def _run_parity(device: str, dtypes: tuple[str, ...], cases: tuple[ParityCase, .
                     described[c.check] = c.description
         for name, err in worst.items():
             rows.append({"check": name, "description": described[name], "dtype": dtype,
-                         "max_rel_error": err, "tolerance": TOLERANCES[dtype],
-                         "passed": bool(err <= TOLERANCES[dtype])})
+                         "max_rel_error": err, "tolerance": PARITY_TOLERANCES[dtype],
+                         "passed": bool(err <= PARITY_TOLERANCES[dtype])})
     return rows
 
 
@@ -332,7 +325,7 @@ def parity_report(device: str) -> dict:
     auto = autograd_checks(device)
     return {"device": device, "device_name": torch.cuda.get_device_name(0) if device.startswith("cuda") else None,
             "torch_version": torch.__version__, "cuda_version": torch.version.cuda, "tf32": False,
-            "tolerances": TOLERANCES, "eps": EPS, "momentum": MOMENTUM, "steps": STEPS,
+            "tolerances": PARITY_TOLERANCES, "eps": EPS, "momentum": MOMENTUM, "steps": STEPS,
             "cases": [c.__dict__ for c in CASES], "checks": rows, "autograd": auto,
             "all_passed": all(r["passed"] for r in rows) and all(auto.values()),
             "wall_time_s": round(time.perf_counter() - t0, 2)}

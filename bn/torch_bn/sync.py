@@ -46,7 +46,8 @@ from torch import nn
 from torch.autograd.function import once_differentiable
 
 from bn.torch_bn.function import channel_shape, reduce_dims
-from bn.torch_bn.module import BookBatchNorm
+from bn.population.moving_average import ema_update, update_factor
+from bn.torch_bn.module import BookBatchNorm, NormBase
 
 __all__ = ["CommClock", "SyncBatchNorm", "SyncBatchNormFunction", "accumulation_dtype", "convert_sync_batch_norm",
            "local_moments", "merge_moments", "revert_sync_batch_norm", "sync_batch_norm"]
@@ -144,7 +145,11 @@ def _require_group(group: Any) -> Any:
 
 
 class SyncBatchNormFunction(torch.autograd.Function):
-    """Training-mode BN over the batch of every process in ``group``; updates running statistics in place."""
+    """Training-mode BN over the batch of every process in ``group``; updates running statistics in place.
+
+    Its own forward on purpose: the statistics are merged from every process's
+    moments before normalizing (the chapter compares it with full-batch BN).
+    """
 
     @staticmethod
     def forward(ctx, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor,
@@ -165,8 +170,8 @@ class SyncBatchNormFunction(torch.autograd.Function):
         if running_mean is not None and running_var is not None:
             with torch.no_grad():
                 # Full-batch BN's update: the unbiased variance of all m values.
-                running_mean.mul_(1 - momentum).add_(momentum * mean)
-                running_var.mul_(1 - momentum).add_(momentum * m2 / (m - 1))
+                running_mean.copy_(ema_update(running_mean, mean, momentum))
+                running_var.copy_(ema_update(running_var, m2 / (m - 1), momentum))
         shape = channel_shape(x)
         xhat = (x - mean.reshape(shape)) * inv_std.reshape(shape)
         ctx.save_for_backward(xhat, inv_std, weight)
@@ -216,7 +221,7 @@ def sync_batch_norm(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor,
     return SyncBatchNormFunction.apply(x, weight, bias, running_mean, running_var, eps, momentum, group, clock)
 
 
-class SyncBatchNorm(nn.Module):
+class SyncBatchNorm(NormBase):
     """A drop-in for ``torch.nn.BatchNorm{1,2,3}d`` whose training statistics span all processes.
 
     Parameters, buffers and their names are those of ``torch.nn.BatchNorm2d``
@@ -230,20 +235,9 @@ class SyncBatchNorm(nn.Module):
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
                  affine: bool = True, group: Any = None, device: torch.device | str | None = None,
                  dtype: torch.dtype | None = None) -> None:
-        super().__init__()
-        kw = {"device": device, "dtype": dtype}
-        self.num_features, self.eps, self.momentum, self.affine = num_features, eps, momentum, affine
+        super().__init__(num_features, eps, momentum, affine=affine, device=device, dtype=dtype)
         self.group = group
         self.clock: CommClock | None = None
-        if affine:
-            self.weight = nn.Parameter(torch.ones(num_features, **kw))
-            self.bias = nn.Parameter(torch.zeros(num_features, **kw))
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
-        self.register_buffer("running_mean", torch.zeros(num_features, **kw))
-        self.register_buffer("running_var", torch.ones(num_features, **kw))
-        self.register_buffer("num_batches_tracked", torch.tensor(0, dtype=torch.long, device=device))
 
     def _affine(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         if self.affine:
@@ -257,8 +251,8 @@ class SyncBatchNorm(nn.Module):
         if not self.training:
             return nn.functional.batch_norm(x, self.running_mean, self.running_var, weight, bias,
                                             training=False, eps=self.eps)
+        factor = update_factor(self.momentum, int(self.num_batches_tracked))
         self.num_batches_tracked += 1
-        factor = 1.0 / float(self.num_batches_tracked) if self.momentum is None else self.momentum
         return sync_batch_norm(x, weight, bias, self.running_mean, self.running_var, self.eps, factor,
                                self.group, self.clock)
 

@@ -18,10 +18,12 @@ import torch
 import torch.distributed as dist
 import torch.nn.functional as F
 
+from bn.gradcheck.metrics import max_relative_error
+from bn.gradcheck.tolerances import agreement_tolerance
 from bn.torch_bn.processes import run_processes
 from bn.torch_bn.sync import sync_batch_norm
 
-__all__ = ["QUANTITIES", "agreement_tolerance", "full_batch_agreement", "per_process_disagreement",
+__all__ = ["QUANTITIES", "full_batch_agreement", "per_process_disagreement",
            "reference_batch"]
 
 QUANTITIES = ("y", "dx", "dgamma", "dbeta", "running_mean", "running_var")
@@ -98,20 +100,8 @@ def _combine(results: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
 
 
 def _errors(ours: dict[str, torch.Tensor], ref: dict[str, torch.Tensor]) -> dict[str, float]:
-    """Normwise relative error per quantity: max |ours - ref| / max |ref|."""
-    return {k: float((ours[k] - ref[k]).abs().max() / ref[k].abs().max()) for k in QUANTITIES}
-
-
-def agreement_tolerance(n_values: int, dtype: torch.dtype = torch.float64, factor: float = 16.0) -> float:
-    """The bound on a normwise relative error: ``factor * eps * sqrt(n_values)``.
-
-    Each quantity is a few sums over the ``n_values`` values of a channel and a
-    few operations per value. Summing in a different order (in slices, then
-    merged; or in one pass) changes a sum of n terms by a rounding error that
-    grows like sqrt(n) * eps for errors of random sign (like n * eps at worst);
-    ``factor`` absorbs the fixed number of operations around the sums.
-    """
-    return factor * torch.finfo(dtype).eps * n_values ** 0.5
+    """Normwise relative error per quantity (:func:`bn.gradcheck.metrics.max_relative_error`)."""
+    return {k: max_relative_error(ours[k].detach().numpy(), ref[k].detach().numpy()) for k in QUANTITIES}
 
 
 def full_batch_agreement(splits: list[list[int]], shapes: list[tuple[int, ...]] = ((), (2, 3)), seed: int = 0,

@@ -7,9 +7,14 @@ compare this with training everything, training the classifier on the frozen
 random features, and training as many randomly chosen convolution weights as
 BN has affine parameters.
 
-The function works on any network whose BN layers are ``torch.nn`` BN modules
+For fine-tuning, :func:`set_bn_mode` runs a network's BN layers with batch
+statistics, with frozen statistics, or as frozen BN (statistics and gamma,
+beta fixed: torchvision's ``FrozenBatchNorm2d``), built from torch's own
+layers by :func:`freeze_bn` and undone by :func:`unfreeze_bn`.
+
+:func:`set_trainable` works on any network whose BN layers are ``torch.nn`` BN modules
 or the book's :class:`bn.torch_bn.BookBatchNorm` and whose last linear layer is
-the attribute ``classifier`` (the networks of :mod:`bn.models.practice`).
+the attribute ``classifier`` (the networks of :mod:`bn.models`).
 """
 
 from __future__ import annotations
@@ -21,7 +26,8 @@ from torch import nn
 
 from bn.torch_bn import BookBatchNorm
 
-__all__ = ["FREEZE_ARMS", "Trainable", "set_trainable"]
+__all__ = ["BN_MODES", "FREEZE_ARMS", "Trainable", "freeze_bn", "frozen_bn_reference", "is_frozen",
+           "set_bn_mode", "set_trainable", "unfreeze_bn"]
 
 FREEZE_ARMS: tuple[str, ...] = ("all", "bn_only", "bn_and_linear", "linear_only", "random_params")
 
@@ -135,3 +141,90 @@ def _random_entries_per_channel(weight: torch.Tensor, k: int, generator: torch.G
     mask = torch.zeros(weight.shape[0], per_out, dtype=weight.dtype)
     mask.scatter_(1, picked, 1.0)
     return mask.reshape(weight.shape)
+
+
+# ---------------------------------------------------------------------------------------------
+# BN modes for fine-tuning: batch statistics, frozen statistics, frozen BN
+
+BN_MODES: tuple[str, ...] = ("train", "eval_stats", "frozen")
+"""How a network's BN layers behave while it is fine-tuned:
+
+- ``"train"``: training mode; each batch is normalized with its own statistics and the running
+  statistics follow the batches (momentum 0.1); gamma and beta train.
+- ``"eval_stats"``: the statistics are frozen (eval mode: the running statistics normalize, and
+  nothing updates them); gamma and beta train.
+- ``"frozen"``: statistics *and* gamma, beta frozen: each BN layer is the fixed per-channel affine
+  map ``y = (x - mean) / sqrt(var + eps) * gamma + beta``, the operation of torchvision's
+  ``FrozenBatchNorm2d`` (the detectors' "frozen BN").
+"""
+
+
+def _keep_eval(module: nn.Module, args: tuple) -> None:
+    """Forward pre-hook of a frozen BN layer: normalize with the running statistics whatever
+    ``model.train()`` said (a hook, so it survives ``train()`` calls and ``copy.deepcopy``)."""
+    module.training = False
+
+
+def _bn_layers(model: nn.Module) -> list[nn.modules.batchnorm._BatchNorm]:
+    layers = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    for m in layers:
+        if not m.track_running_stats or m.running_mean is None:
+            raise ValueError("freeze_bn needs BN layers that track running statistics")
+    return layers
+
+
+def freeze_bn(model: nn.Module, affine: bool = True) -> int:
+    """Freeze the statistics of every ``torch.nn`` BN layer of ``model`` (and its gamma, beta if ``affine``).
+
+    A frozen layer normalizes with its running mean and variance in training as in evaluation,
+    and nothing updates them: a training-mode forward pass, ``model.train()`` included, leaves
+    them as they are. With ``affine=True`` gamma and beta get ``requires_grad=False`` too, and
+    the layer computes exactly torchvision's ``FrozenBatchNorm2d``. Call it before building the
+    optimizer. Returns the number of layers frozen; :func:`unfreeze_bn` undoes it.
+    """
+    layers = _bn_layers(model)
+    if not layers:
+        raise ValueError("the model has no torch.nn BN layer to freeze")
+    for m in layers:
+        unfreeze_bn(m)
+        m._bn_freeze_hook = m.register_forward_pre_hook(_keep_eval)
+        m.training = False
+        if affine and m.affine:
+            m.weight.requires_grad_(False)
+            m.bias.requires_grad_(False)
+    return len(layers)
+
+
+def unfreeze_bn(model: nn.Module) -> None:
+    """Undo :func:`freeze_bn`: batch statistics again in training mode, gamma and beta trainable."""
+    for m in _bn_layers(model):
+        hook = m.__dict__.pop("_bn_freeze_hook", None)
+        if hook is not None:
+            hook.remove()
+        m.training = model.training
+        if m.affine:
+            m.weight.requires_grad_(True)
+            m.bias.requires_grad_(True)
+
+
+def is_frozen(module: nn.Module) -> bool:
+    """Whether :func:`freeze_bn` froze this BN layer's statistics."""
+    return "_bn_freeze_hook" in module.__dict__
+
+
+def set_bn_mode(model: nn.Module, mode: str) -> None:
+    """Put ``model``'s BN layers in one of :data:`BN_MODES` for fine-tuning (see there)."""
+    if mode not in BN_MODES:
+        raise ValueError(f"unknown BN mode {mode!r} (expected one of {', '.join(BN_MODES)})")
+    unfreeze_bn(model)
+    if mode != "train":
+        freeze_bn(model, affine=mode == "frozen")
+
+
+def frozen_bn_reference(x: torch.Tensor, mean: torch.Tensor, var: torch.Tensor, gamma: torch.Tensor,
+                        beta: torch.Tensor, eps: float) -> torch.Tensor:
+    """torchvision's ``FrozenBatchNorm2d.forward``, written out: ``scale = gamma * rsqrt(var + eps)``,
+    ``shift = beta - mean * scale``, ``y = x * scale + shift`` per channel of an NCHW ``x``."""
+    scale = gamma * (var + eps).rsqrt()
+    shift = beta - mean * scale
+    return x * scale.reshape(1, -1, 1, 1) + shift.reshape(1, -1, 1, 1)

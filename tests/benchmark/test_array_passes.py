@@ -69,3 +69,20 @@ def test_forward_pass_count(bn_case):
     # mean (1 read), x - mean (1r 1w), c * c (2r 1w), its mean (1r),
     # c * inv_std (1r 1w), gamma * x_hat (1r 1w), + beta (1r 1w).
     assert (count.reads, count.writes, count.reductions) == (8, 5, 2)
+
+
+def test_pass_counts_of_the_two_codes_and_their_floor(bn_case):
+    from bn.benchmark.array_passes import pass_counts
+
+    x, dy, _ = bn_case
+    counts = pass_counts(x.astype(np.float32), np.ones(4, np.float32), np.zeros(4, np.float32),
+                         dy.astype(np.float32))
+    table = counts.table()
+    assert table.header == ["code", "reads", "writes", "passes"]
+    # The readable forward (8 reads, 5 writes, as counted above) and the compact backward (14 passes).
+    assert table.rows[0] == ["readable", "17", "10", "27"] and counts.compact_backward.passes == 14
+    assert table.rows[1][0] == "fewer-pass" and int(table.rows[1][3]) < 27
+    assert table.rows[2] == ["floor of the bandwidth bound", "3", "2", "5"]
+    s = counts.summary()
+    assert (s.passes_readable, s.passes_fused, s.passes_compact_bwd) == (27, int(table.rows[1][3]), 14)
+    assert s.vecdot_reads == counts.fewer_pass.by_ufunc()["vecdot"] > 0

@@ -13,7 +13,7 @@ from bn.models import SmallCNN
 
 def _trained(seed: int = 0) -> nn.Module:
     torch.manual_seed(seed)
-    model = SmallCNN(widths=(4, 8), bn=True, convs_per_block=2)
+    model = SmallCNN(widths=(4, 8), norm="torch", convs_per_block=2)
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
     for _ in range(3):  # a few steps, so that the running statistics are not the defaults
         nn.functional.cross_entropy(model(torch.randn(16, 3, 16, 16)), torch.randint(0, 10, (16,))).backward()
@@ -51,7 +51,7 @@ def test_a_wrong_folding_is_caught_by_the_tolerance():
 
 
 def test_tolerance_counts_the_sum_lengths():
-    model = SmallCNN(widths=(4, 8), bn=True)
+    model = SmallCNN(widths=(4, 8), norm="torch")
     fan_ins = 3 * 9 + 4 * 9 + 8  # conv 3->4, conv 4->8, linear 8->10
     assert inference_tolerance(model) == 2.0 ** -24 * (fan_ins + 4 * 2)
 

@@ -31,7 +31,7 @@ def test_goal_table_shows_a_near_miss_below_the_target():
                        {**fold, "kernel": 1, "speedup": 1.0, "threads": 1, "config": "1x1"}]}
     for r in res["fwd_bwd"]:
         r["gb_s"] = 1.0
-    _, rows = report.goal_table(res)
+    rows = report.goal_table(res).rows
     (fold_row,) = [r for r in rows if r[0].startswith("folding")]
     assert fold_row[2:] == ["1.1997", "not met"]
     fused = [r for r in rows if r[0].startswith("fewer-pass")][0]
@@ -45,3 +45,35 @@ def test_goal_table_shows_a_near_miss_below_the_target():
     (1.5004, 1.5, False, "1.5004"), (1.4996, 1.5, False, "1.50"), (3.63, 1.5, False, "3.63")])
 def test_shown_value_agrees_with_the_verdict(value, target, at_least, text):
     assert report.shown_against(value, target, at_least) == text
+
+
+def _speed_result():
+    fold = {"conv_bn": {}, "folded": {}, "max_rel_difference": 0.0}
+    fwd = []
+    for e in (10, 20):
+        fwd += [_rec("numpy", 1, 2.9, 3.0, 3.1, e), _rec("numpy_fused", 1, 1.9, 2.0, 2.1, e),
+                _rec("torch_native", 1, 1.9, 2.0, 2.1, e), _rec("torch_native", 2, 0.9, 1.0, 1.1, e),
+                _rec("book_function", 2, 3.9, 4.0, 4.1, e)]
+    for r in fwd:
+        r["gb_s"] = 1.0
+    return {"torch_threads": 2, "niceness": 0, "config": {"elements": [10, 20], "repeats": 7},
+            "provenance": {"device": {"cpu_count": 2}}, "load_average_1min": {"start": 0.5, "end": 1.5},
+            "fwd_bwd": fwd, "copy": [{"elements": 10, "gb_s": 4.0}, {"elements": 20, "gb_s": 8.0}],
+            "numpy_backward": [{"impl": i, "elements": e, "median_s": m * e}
+                               for e in (10, 20) for i, m in (("staged", 3.0), ("compact", 2.0))],
+            "folding": [{**fold, "kernel": k, "speedup": s, "threads": t, "config": f"{k}x{k}"}
+                        for k in (1, 3) for t, s in ((2, 1.1997 if k == 1 else 1.5), (1, 1.0))]}
+
+
+def test_summarize_gives_every_number_at_the_largest_size():
+    s = report.summarize(_speed_result(), compact_backward_passes=14)
+    assert (s.cpu_count, s.torch_threads, s.repeats, s.load_start, s.load_end) == (2, 2, 7, 0.5, 1.5)
+    assert s.readable_over_torch1 == 1.5 and s.fused_over_readable == 2.0 / 3.0
+    assert s.readable_over_torch1_noise == "outside the noise of this run"
+    assert s.thread_min == s.thread_max == 2.0 and s.thread_faster == "faster at every size" and s.thread_noise == ""
+    # 1.1997 must not print as 1.20 beside "not met"
+    assert (s.fold1, s.verdict_fold1, s.fold3, s.verdict_fold3) == ("1.1997", "not met", "1.50", "met")
+    assert s.staged_ratio == 1.5 and s.copy_gb_s == 8.0
+    # 14 passes of 20 four-byte elements at 8 GB/s; measured: the compact backward's median at 20
+    assert s.bwd_traffic_gb == 14 * 4 * 20 / 1e9
+    assert s.bwd_predicted_ms == 1e3 * 14 * 4 * 20 / 8e9 and s.bwd_measured_ms == 1e3 * 40.0

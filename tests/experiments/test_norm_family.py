@@ -7,8 +7,8 @@ import pytest
 
 from bn.experiments.norm_family import (PROFILES, accuracy_grid, arm_norm, arms_at, main, merge_parts,
                                        train_config)
-from bn.models.practice import build_practice_model
-from bn.torch_bn import BatchRenorm2d, GhostBatchNorm2d
+from bn.models import build_model
+from bn.normalization import BatchRenorm2d, GhostBatchNorm2d
 
 RESULT = Path(__file__).resolve().parents[2] / "book" / "results" / "norm_family.json"
 
@@ -29,7 +29,7 @@ def test_arms_build_the_layers_they_name():
     layers = {}
     for arm in ("bn", "group", "layer", "ghost", "renorm"):
         norm, options = arm_norm(arm, p, steps=1000)
-        model = build_practice_model("plain", norm=norm, norm_options=options, widths=[8], pool_after=[])
+        model = build_model("plain", norm=norm, norm_options=options, widths=[8], pool_after=[])
         layers[arm] = model.units[0].norm
     assert layers["group"].num_groups == p["groups"] and layers["layer"].num_groups == 1
     assert isinstance(layers["ghost"], GhostBatchNorm2d) and layers["ghost"].ghost_size == p["ghost_size"]

@@ -63,3 +63,10 @@ def test_an_unknown_data_kind_is_a_clear_error():
     exp = Experiment("bad", "T", "C", {"smoke": {"seeds": [0], "data": "mnist"}}, lambda ctx, cfg: {})
     with pytest.raises(ValueError, match="unknown data 'mnist'"):
         run_experiment(exp, "smoke", progress=False)
+
+
+def test_a_run_cut_short_measures_nothing_after_training(data):
+    """``after`` measures the trained network: a run stopped by ``stop_at`` before its last step has none."""
+    spec = RunSpec("a", "A", 3, {"kind": "mlp", "bn": True}, dict(TINY_TRAIN), after="test_mean_logit")
+    assert "after" not in run_spec(spec, data, stop_at=1, progress=False)
+    assert "after" in run_spec(spec, data, stop_at=2, progress=False)  # stop_at at the last step cuts nothing

@@ -17,7 +17,7 @@ def test_population_evaluation_recomputes_a_copy_and_needs_no_process_group(synt
     data, _ = load_tensor_data(str(synthetic_dir), 600, 200)
     p = PROFILES["smoke"]
     torch.manual_seed(0)
-    model = build_model("cnn", bn=True, widths=(4, 8, 8))
+    model = build_model("cnn", norm="torch", widths=(4, 8, 8))
     plain = population_evaluation(model, data, p, seed=0, n=None, device=torch.device("cpu"))
     # The same recomputation by hand, on the same images: the function adds nothing else.
     batches = train_batches(data, p["precise_batches"], p["precise_batch_size"], seed=PRECISE_SEED)

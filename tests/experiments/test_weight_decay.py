@@ -10,7 +10,7 @@ from torch import nn
 
 from bn.diagnostics import AngularUpdateTracker
 from bn.experiments.weight_decay import CLASSIFIER, PROFILES, main, summarize, train_config, watched_weights
-from bn.models.practice import PlainCNN
+from bn.models import PlainCNN
 from bn.training import train
 from tests.conftest import tiny_data
 

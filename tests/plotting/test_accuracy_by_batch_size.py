@@ -8,7 +8,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from bn.statistics import mean_ci  # noqa: E402
-from bn.plotting.beyond import accuracy_by_batch_size  # noqa: E402
+from bn.plotting.normalization import accuracy_by_batch_size  # noqa: E402
 
 
 def test_lines_are_the_means_and_bars_the_intervals():

@@ -5,7 +5,7 @@ import numpy as np
 
 matplotlib.use("Agg")
 
-from bn.plotting.beyond import (  # noqa: E402
+from bn.plotting.scale import (  # noqa: E402
     angular_update_panels,
     equilibrium_ratio_by_layer,
     weight_norm_panels,

@@ -8,7 +8,7 @@ from torch import nn
 
 from bn.diagnostics import (UpdateRatioTracker, conv_weights, diagnostics_measure, histogram, layer_summary,
                             probe_layers, saturated_fraction)
-from bn.models.practice import PlainCNN
+from bn.models import PlainCNN
 
 
 def small_cnn(norm="torch"):

@@ -1,9 +1,9 @@
-"""bn.models.practice: the book's BN and torch's BN give the same network; options do what they say."""
+"""bn.models: the book's BN and torch's BN give the same network; options do what they say."""
 
 import pytest
 import torch
 
-from bn.models.practice import PlainCNN, SmallResNet, build_practice_model, is_batch_norm, make_norm
+from bn.models import PlainCNN, SmallResNet, build_model, is_batch_norm, make_norm
 from bn.torch_bn import BookBatchNorm
 
 
@@ -12,7 +12,7 @@ def test_book_and_torch_norms_build_the_same_network():
     out = {}
     for norm in ("torch", "book"):
         torch.manual_seed(3)
-        out[norm] = build_practice_model("plain", norm=norm, widths=[4, 8], pool_after=[0])(x)
+        out[norm] = build_model("plain", norm=norm, widths=[4, 8], pool_after=[0])(x)
     # Same weights, same formula; float32 rounding differs by the order of the sums.
     assert torch.allclose(out["book"], out["torch"], rtol=1e-4, atol=1e-5)
 
@@ -27,7 +27,7 @@ def test_norm_choices_and_errors():
     with pytest.raises(ValueError, match="order"):
         PlainCNN(order="sideways")
     with pytest.raises(ValueError, match="unknown model kind"):
-        build_practice_model("vgg")
+        build_model("vgg")
 
 
 def test_relu_bn_order_normalizes_after_the_nonlinearity():

@@ -21,9 +21,9 @@ def test_error_of_picks_the_one_matching_record():
 
 
 def test_error_table_leaves_out_storage_and_formats_errors():
-    html = error_table(RECORDS, "mean", "mean/std")
+    html = error_table(RECORDS, "mean", "mean/std").html()
     assert html.count("<tr>") == 3  # header and the two book rows
     assert "<th>mean/std</th>" in html and "<td>4.0e-06</td><td>5.0e-06</td>" in html
     assert "storage only" not in html
-    by_m = error_table(RECORDS, "n", "m")
+    by_m = error_table(RECORDS, "n", "m").html()
     assert "<tr><td>4</td><td>float32</td>" in by_m  # for n the column shows m

@@ -5,7 +5,7 @@ import pytest
 import sympy as sp
 
 from bn.symbolic import transform as T
-from bn.alternatives import whitening as W
+from bn.normalization import whitening as W
 from bn.symbolic.batch import batch_norm_expr, eliminate_sqrt, has_radical, make_batch, reduce_residual
 
 MS = range(2, 9)

@@ -80,7 +80,7 @@ def test_module_tracks_running_stats_like_batchnorm2d(device, momentum):
     for _ in range(4):
         batch = torch.randn(8, 4, 3, 3, dtype=torch.float64, device=device) * 3 + 2
         y, y_ref = ours(batch), ref(batch)
-        # float64 bound of the book (see bn.torch_bn.parity.TOLERANCES).
+        # float64 bound of the book (see bn.gradcheck.tolerances.PARITY_TOLERANCES).
         assert (y - y_ref).abs().max() <= 1e-12 * y_ref.abs().max()
     assert int(ours.num_batches_tracked) == int(ref.num_batches_tracked) == 4
     torch.testing.assert_close(ours.running_mean, ref.running_mean, rtol=1e-12, atol=0)

@@ -17,7 +17,8 @@ from bn.torch_bn import BookBatchNorm
 from bn.torch_bn.processes import run_processes
 from bn.torch_bn.sync import (SyncBatchNorm, convert_sync_batch_norm, local_moments, merge_moments,
                              revert_sync_batch_norm, sync_batch_norm)
-from bn.torch_bn.sync_check import QUANTITIES, agreement_tolerance, full_batch_agreement, per_process_disagreement
+from bn.gradcheck.tolerances import agreement_tolerance
+from bn.torch_bn.sync_check import QUANTITIES, full_batch_agreement, per_process_disagreement
 
 EPS64 = float(np.finfo(np.float64).eps)
 
@@ -113,7 +114,7 @@ def test_without_a_process_group_training_raises_and_eval_works():
 
 def test_convert_replaces_every_bn_layer_and_keeps_the_eval_function():
     torch.manual_seed(0)
-    model = nn.Sequential(build_model("cnn", bn=True, widths=(4, 8, 8)), nn.Unflatten(1, (10, 1)),
+    model = nn.Sequential(build_model("cnn", norm="torch", widths=(4, 8, 8)), nn.Unflatten(1, (10, 1)),
                           BookBatchNorm(10))
     x = torch.randn(5, 3, 32, 32)
     model.train()
@@ -136,7 +137,7 @@ def test_convert_replaces_every_bn_layer_and_keeps_the_eval_function():
 
 def test_revert_gives_back_torch_layers_with_the_same_state_and_eval_function():
     torch.manual_seed(0)
-    model = build_model("cnn", bn=True, widths=(4, 8, 8))
+    model = build_model("cnn", norm="torch", widths=(4, 8, 8))
     x = torch.randn(5, 3, 32, 32)
     model.train()
     model(x)  # running statistics that differ from their initial values

@@ -24,7 +24,7 @@ def data():
 
 def _grads(bn: bool, k: int, seed: int = 0):
     torch.manual_seed(seed)
-    model = SmallCNN(widths=(4, 8), bn=bn)
+    model = SmallCNN(widths=(4, 8), norm="torch" if bn else "none")
     gen = torch.Generator().manual_seed(1)
     x, y = torch.randn(BATCH, 3, SIDE, SIDE, generator=gen), torch.randint(0, 10, (BATCH,), generator=gen)
     loss = accumulated_backward(model, x, y, k)
@@ -72,7 +72,7 @@ def _train(data, bn: bool, k: int, steps: int = 3):
     cfg = TrainConfig(steps=steps, batch_size=BATCH, peak_lr=0.05, eval_every=steps, eval_examples=32,
                       accumulation_steps=k)
     torch.manual_seed(0)
-    model = SmallCNN(widths=(4, 8), bn=bn)
+    model = SmallCNN(widths=(4, 8), norm="torch" if bn else "none")
     h = train(model, data, cfg, seed=0, progress=False)
     return h, model
 

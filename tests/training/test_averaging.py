@@ -46,7 +46,7 @@ def test_update_bn_sets_the_population_statistics(data):
 
 def test_averages_and_their_buffers(data):
     torch.manual_seed(0)
-    model = SmallCNN(widths=(4, 8), bn=True)
+    model = SmallCNN(widths=(4, 8), norm="torch")
     before = model.blocks[0].norm.running_mean.clone()
     cfg = AveragingConfig(steps=4, lr=0.05, swa_every=2, ema_decay=0.5, batch_size=16, crop_pad=2)
     av = average_weights(model, data, cfg, seed=0)
@@ -67,7 +67,7 @@ def test_same_seed_same_averages(data):
     outs = []
     for _ in range(2):
         torch.manual_seed(0)
-        model = SmallCNN(widths=(4, 8), bn=True)
+        model = SmallCNN(widths=(4, 8), norm="torch")
         av = average_weights(model, data, AveragingConfig(steps=2, swa_every=1, batch_size=16), seed=3)
         outs.append(av.swa.module.classifier.weight.detach().clone())
     assert torch.equal(*outs)

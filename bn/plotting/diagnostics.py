@@ -1,0 +1,88 @@
+"""Figures of what to watch while a network trains: curves per arm and seed, layer histograms, per-layer
+values, update ratios (the measurements are :mod:`bn.diagnostics`)."""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from bn.plotting.style import COLORS
+
+SEED_STYLES = ("-", "--", ":", "-.")
+
+
+def curves_by_arm(ax, runs: Sequence[dict[str, Any]], arms: dict[str, tuple[str, str]],
+                  key: str = "test_acc", percent: bool = True) -> None:
+    """One line per run of ``history[key]`` against the step; colour by arm, line style by seed.
+
+    ``arms`` maps an arm name to ``(legend label, colour)``; other arms are skipped.
+    """
+    scale = 100 if percent and key == "test_acc" else 1
+    seeds = sorted({r["seed"] for r in runs})
+    for r in runs:
+        if r["arm"] not in arms:
+            continue
+        label, color = arms[r["arm"]]
+        h = r["history"]
+        pairs = [(s, v) for s, v in zip(h["eval_step"], h[key]) if v is not None]
+        style = SEED_STYLES[seeds.index(r["seed"]) % len(SEED_STYLES)]
+        ax.plot([s for s, _ in pairs], [scale * v for _, v in pairs], color=color, linestyle=style,
+                label=f"{label}, seed {r['seed']}")
+    ax.set_xlabel("training step")
+    ax.set_ylabel({"test_acc": "test accuracy (%)" if percent else "test accuracy",
+                   "train_loss": "training loss"}.get(key, key))
+    ax.legend(fontsize=8)
+
+
+def layer_histograms(ax, snapshot: dict[str, Any], kind: str = "act", names: Sequence[str] | None = None
+                     ) -> None:
+    """One histogram line per layer of a :func:`bn.diagnostics.diagnostics_measure` snapshot.
+
+    ``kind`` is ``"act"`` (the ReLU outputs) or ``"grad"`` (the loss gradient
+    with respect to them); darker lines are deeper layers. Counts are shown as
+    a density, so layers of different sizes compare.
+    """
+    import matplotlib
+
+    layers = snapshot["layers"]
+    cmap = matplotlib.colormaps["viridis"]
+    for i, row in enumerate(layers):
+        h = row[f"{kind}_hist"]
+        edges, counts = np.asarray(h["edges"]), np.asarray(h["counts"], dtype=float)
+        centers = (edges[:-1] + edges[1:]) / 2
+        density = counts / (counts.sum() * np.diff(edges))
+        label = names[i] if names is not None else f"layer {i + 1}"
+        ax.plot(centers, density, color=cmap(i / max(len(layers) - 1, 1)), label=label, linewidth=1.2)
+    ax.set_yscale("log")
+    ax.set_xlabel("ReLU output" if kind == "act" else "gradient of the loss w.r.t. the ReLU output")
+    ax.set_ylabel("density")
+
+
+def per_layer(ax, values: Sequence[Sequence[float]], labels: Sequence[str], colors: Sequence[str],
+              ylabel: str, log: bool = False) -> None:
+    """Lines of one number per layer (x: layer 1..L), one line per ``values`` row."""
+    for row, label, color in zip(values, labels, colors):
+        ax.plot(range(1, len(row) + 1), row, marker="o", color=color, label=label)
+    if log:
+        ax.set_yscale("log")
+    ax.set_xlabel("conv layer")
+    ax.set_ylabel(ylabel)
+    ax.legend(fontsize=8)
+
+
+def update_ratios(ax, run: dict[str, Any], smooth: int = 10, reference: float = 1e-3) -> None:
+    """log10 of the update-to-data ratio of each conv weight over training (moving average of ``smooth`` steps)."""
+    import matplotlib
+
+    cmap = matplotlib.colormaps["viridis"]
+    ratios = run["update_ratios"]
+    for i, (name, r) in enumerate(ratios.items()):
+        r = np.log10(np.maximum(np.asarray(r, dtype=float), 1e-12))
+        kernel = np.ones(smooth) / smooth
+        smoothed = np.convolve(r, kernel, mode="valid")
+        ax.plot(np.arange(len(smoothed)) + smooth, smoothed, color=cmap(i / max(len(ratios) - 1, 1)),
+                linewidth=1.0, label=f"layer {i + 1}")
+    ax.axhline(np.log10(reference), color=COLORS["reference"], linestyle="--", linewidth=0.8)
+    ax.set_xlabel("training step")
+    ax.set_ylabel(r"$\log_{10}$ std($\Delta w$) / std($w$)")
