@@ -75,3 +75,20 @@ def test_freezing_folds_bn_and_plain_compile_does_not():
 def test_compare_needs_whole_batches():
     with pytest.raises(ValueError, match="whole batches"):
         compare_inference(_trained(), torch.randn(10, 3, 16, 16), batch_size=4)
+
+
+def test_a_bn_after_the_nonlinearity_is_not_folded():
+    """conv -> ReLU -> BN: the BN follows the conv among the unit's children but not in its forward;
+    folding it into the conv would be wrong, so it is left in place (and the output unchanged)."""
+    from bn.models.cnn import PlainCNN
+
+    torch.manual_seed(0)
+    model = PlainCNN(widths=(4, 4), pool_after=(0,), order="relu_bn").eval()
+    for m in model.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            m.running_mean.normal_()
+    folded = fold_conv_bn(model)
+    assert count_batch_norms(folded) == count_batch_norms(model) == 2
+    x = torch.randn(4, 3, 8, 8)
+    with torch.no_grad():
+        assert torch.equal(folded(x), model(x))
