@@ -16,7 +16,7 @@ from typing import Any
 # The registered studies, in the order `list` names them.
 STUDIES = ("fig1_mlp", "convergence", "learning_rates", "sigmoid", "initialization", "recipe", "fig1_rates",
            "long_training", "distribution_shift", "fine_tuning", "sequence_norms",
-           "without_bn")
+           "without_bn", "training_stack")
 # The framework's names this package exports, from bn.experiments.base.
 _FROM_BASE = ("Context", "Experiment", "ExperimentResult", "RunRecord", "RunSpec", "load_tensor_data",
               "run_experiment", "run_spec")

@@ -44,6 +44,9 @@ class TrainConfig:
     ``stall_window``: stop a run (recorded as ``stalled``) once that many consecutive
     evaluations after step 0 sit at chance (see ``CHANCE_MARGIN``); 0 never stops one.
     ``channels_last``: the model and its inputs in NHWC memory order (faster convolutions on CPUs).
+    ``accumulation_steps``: k > 1 splits each batch into k micro-batches of ``batch_size / k``
+    and sums their gradients before one optimizer step (:func:`accumulated_backward`); the
+    network, BN included, sees one micro-batch at a time. 1 is the plain step.
     """
 
     steps: int
@@ -64,6 +67,13 @@ class TrainConfig:
     channels_last: bool = False
     diagnostics: bool = False
     stall_window: int = 0
+    accumulation_steps: int = 1
+
+    def __post_init__(self) -> None:
+        k = self.accumulation_steps
+        if not isinstance(k, int) or k < 1 or self.batch_size % k:
+            raise ValueError(f"accumulation_steps must be a positive integer dividing batch_size "
+                             f"({self.batch_size}), got {k!r}")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -187,6 +197,23 @@ def _load_checkpoint(path: Path, model, opt, gen, monitor) -> _State:
     return _State(**ck["state"])
 
 
+def accumulated_backward(model: nn.Module, x: torch.Tensor, y: torch.Tensor, steps: int) -> float:
+    """Gradients of the batch's mean cross-entropy, from ``steps`` equal micro-batches in turn.
+
+    Each micro-batch's mean loss is scaled by ``1 / steps`` before its backward pass, so the
+    summed gradients are those of the whole batch's mean loss exactly, up to rounding,
+    for a network whose output for an example does not depend on the other examples. A
+    BN layer in training mode breaks that: it normalizes with each micro-batch's statistics
+    and updates its running statistics once per micro-batch. Returns the batch's mean loss.
+    """
+    total = 0.0
+    for xs, ys in zip(x.chunk(steps), y.chunk(steps)):
+        loss = F.cross_entropy(model(xs), ys) / steps
+        loss.backward()
+        total += float(loss.detach())
+    return total
+
+
 def _next_indices(st: _State, n_train: int, batch_size: int, gen: torch.Generator) -> torch.Tensor:
     """The next batch of a fresh random permutation per epoch (the tail of an epoch is dropped)."""
     if st.order is None or st.pos + batch_size > n_train:
@@ -267,12 +294,15 @@ def train(model: nn.Module, data: TensorData, cfg: TrainConfig, seed: int, devic
         x = _to_model(augment_batch(data.normalize(data.train_images[idx]), gen, cfg.flip, cfg.crop_pad), device,
                       cfg.channels_last)
         y = data.train_labels[idx].to(device)
-        loss = F.cross_entropy(model(x), y)
         opt.zero_grad(set_to_none=True)
-        loss.backward()
+        if cfg.accumulation_steps == 1:
+            loss = F.cross_entropy(model(x), y)
+            loss.backward()
+            value = float(loss.detach())
+        else:
+            value = accumulated_backward(model, x, y, cfg.accumulation_steps)
         opt.step()
         st.seconds += time.perf_counter() - t0
-        value = float(loss.detach())
         st.step += 1
         bar.update(1)
         if len(h["first_losses"]) < FIRST_LOSSES_KEPT:

@@ -11,7 +11,8 @@ from bn.cli import UsageError
 from bn.experiments.__main__ import default_output, main
 
 SIX = ["fig1_mlp", "convergence", "learning_rates", "sigmoid", "initialization", "recipe", "fig1_equal_rates",
-       "long_training", "distribution_shift", "fine_tuning", "sequence_norms", "without_bn"]
+       "long_training", "distribution_shift", "fine_tuning", "sequence_norms", "without_bn",
+       "training_stack"]
 
 
 def test_list_names_every_experiment(capsys):

@@ -25,7 +25,7 @@ from bn.results import load_result, results_dir
 DIRTY_BY_A_RESULT = {"learning_rates"}
 RERUN_STEPS = 20  # enough to show the same trajectory; 20 steps of each first run take seconds
 # Seeds per headline comparison: five, but three for the four-times-longer runs (the budget's choice).
-MIN_SEEDS = {"long_training": 3}
+MIN_SEEDS = {"long_training": 3, "training_stack": 3}
 # The recipe's item arms ran the first two seeds only (its controls borrow five from experiments 2-3).
 MIN_SEEDS["recipe"] = 2
 MIN_SEEDS["distribution_shift"] = 3  # three trained networks, each evaluated on 26 image sets
@@ -39,6 +39,9 @@ MIN_EVALS["distribution_shift"] = 20
 MIN_SEEDS["without_bn"] = 3
 # The runs without BN: 200 steps evaluated every 20 (ten evaluations; many arms share one budget).
 MIN_EVALS["without_bn"] = 10
+# The training-stack runs compare final accuracies (and carry the after-training measurements): 10 evaluations
+# of their 300 steps suffice for the plateau rule, which needs evaluations on both sides of 80 %.
+MIN_EVALS["training_stack"] = 10
 COMMITTED = sorted(n for n in REGISTRY if (results_dir(os.path.dirname(__file__)) / f"{n}.json").exists())
 # Studies that make their own data ("data": "none") keep their runs in their measures; their first steps
 # rerun in their own tests (tests/experiments/test_sequence_norms.py), not on CIFAR-10 here.
