@@ -1,19 +1,27 @@
-"""The CIFAR-10 experiments that test the paper's training claims (Part III), and their registry.
+"""The book's studies and their registry: one protocol to run, record and summarize each.
 
-``python -m bn.experiments list`` names them; ``python -m bn.experiments run NAME``
-runs one and writes ``book/results/NAME.json`` (see :mod:`bn.experiments.__main__`).
+Every study is a module with an ``EXPERIMENT`` (:class:`~bn.experiments.base.Experiment`: its
+claim, its profiles, the function that builds and runs its runs, and where it has one, the
+function that summarizes its result). ``python -m bn.experiments list`` names them all;
+``python -m bn.experiments run NAME --profile cpu`` runs one and writes
+``book/results/NAME.json`` (see :mod:`bn.experiments.__main__`). :data:`PAPER_CLAIMS` are the
+eight that test the paper's training claims (Part III) with the shared rate sweep and its
+validation split.
 """
 
 from __future__ import annotations
 
-from bn.experiments import (convergence, fig1_mlp, fig1_rates, initialization, learning_rates, long_training, recipe,
-                            sigmoid)
+from bn.experiments import (convergence, fig1_mlp, fig1_rates, initialization, layer_vs_torch, learning_rates,
+                            long_training, norm_family, only_bn, pitfalls, placement, population_statistics, recipe,
+                            sigmoid, smoothness, sync_bn, training_diagnostics, weight_decay)
 from bn.experiments.base import (Context, Experiment, ExperimentResult, RunRecord, RunSpec, load_tensor_data,
                                  run_experiment, run_spec)
 
-REGISTRY: dict[str, Experiment] = {m.EXPERIMENT.name: m.EXPERIMENT for m in
-                                   (fig1_mlp, convergence, learning_rates, sigmoid, initialization, recipe,
-                                    fig1_rates, long_training)}
+_PAPER = (fig1_mlp, convergence, learning_rates, sigmoid, initialization, recipe, fig1_rates, long_training)
+_OTHERS = (placement, layer_vs_torch, training_diagnostics, population_statistics, pitfalls, sync_bn, only_bn,
+           weight_decay, smoothness, norm_family)
+REGISTRY: dict[str, Experiment] = {m.EXPERIMENT.name: m.EXPERIMENT for m in (*_PAPER, *_OTHERS)}
+PAPER_CLAIMS: tuple[str, ...] = tuple(m.EXPERIMENT.name for m in _PAPER)
 PROFILES = ("smoke", "cpu", "gpu")
 
 
@@ -29,5 +37,5 @@ def result_filename(name: str, profile: str) -> str:
     return f"{name}.json" if profile == "cpu" else f"{name}_{profile}.json"
 
 
-__all__ = ["Context", "Experiment", "ExperimentResult", "PROFILES", "REGISTRY", "RunRecord", "RunSpec",
+__all__ = ["Context", "Experiment", "ExperimentResult", "PAPER_CLAIMS", "PROFILES", "REGISTRY", "RunRecord", "RunSpec",
            "get_experiment", "load_tensor_data", "result_filename", "run_experiment", "run_spec"]

@@ -1,6 +1,6 @@
 """Internal covariate shift or smoothness: the tests of Santurkar et al. (2018) on the plain CNN.
 
-    python -m bn.experiments.smoothness [--smoke | --gpu] [--out FILE] [--threads N] [--device D]
+    python -m bn.experiments run smoothness [--profile cpu|gpu] [--device D]
 
 Three arms of :class:`bn.models.practice.PlainCNN` (8 conv layers) on CIFAR-10,
 trained by :func:`bn.training.train` on paired seeds at one learning rate:
@@ -15,8 +15,7 @@ input (:func:`bn.smoothness.input_moments`), the gradient ICS of every layer
 (:func:`bn.smoothness.landscape_along_gradient`).
 
 The cpu profile writes ``book/results/smoothness.json``, the gpu profile
-``book/results/smoothness_gpu.json``; a ``--smoke`` run (tiny, for tests)
-needs ``--out``.
+``book/results/smoothness_gpu.json``; a smoke run (tiny, for tests) needs ``--out``.
 """
 
 from __future__ import annotations
@@ -29,10 +28,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from bn.cli import study_parser
 from bn.statistics import Evidence, all_of, decide, mean_ci, paired_difference_ci, paired_ratio_ci
-from bn.experiments.base import load_tensor_data
-from bn.experiments.practice import train_config
+from bn.experiments.base import Context, Experiment, load_tensor_data, record_run_seeds
+from bn.experiments.plain_cnn import train_config
 from bn.population import precise_statistics, train_batches
 from bn.models.practice import PlainCNN
 from bn.smoothness import gradient_ics, input_moments, landscape_along_gradient, model_loss, moment_shift
@@ -180,7 +178,7 @@ def run_smoothness(data: TensorData, p: dict[str, Any], device: str = "cpu", pro
 # --- what the chapter reads -------------------------------------------------------------------
 
 def _per_run(result: dict[str, Any], arm: str) -> list[dict[str, Any]]:
-    return sorted((r for r in result["runs"] if r["arm"] == arm), key=lambda r: r["seed"])
+    return sorted((r for r in result["measures"]["runs"] if r["arm"] == arm), key=lambda r: r["seed"])
 
 
 def shifts(run: dict[str, Any]) -> dict[str, np.ndarray]:
@@ -272,49 +270,6 @@ def summarize(result: dict[str, Any], k_max: float | None = None) -> dict[str, A
     return {"per_seed": arms, "means": means, "differences": diffs, "ratios": ratios}
 
 
-def run_profile(profile: str, data_dir: str | None = None, device: str = "cpu", progress: bool = True
-                ) -> dict[str, Any]:
-    """Run ``profile`` and return the payload with provenance."""
-    from bn.provenance import collect_provenance
-
-    p = PROFILES[profile]
-    t0, c0 = time.perf_counter(), time.process_time()
-    data, data_prov = load_tensor_data(data_dir, p["n_train"], p["n_test"])
-    payload = run_smoothness(data, p, device, progress)
-    prov = collect_provenance(config=p, seeds=p["seeds"], data=data_prov, wall_time_s=time.perf_counter() - t0,
-                              cpu_time_s=time.process_time() - c0, profile=profile, torch_device=device,
-                              torch_threads=torch.get_num_threads(),
-                              torch_cpu_capability=torch.backends.cpu.get_cpu_capability())
-    return {"study": "smoothness", "profile": profile, "config": p, **payload, "provenance": prov}
-
-
-def main(argv: list[str] | None = None) -> None:
-    """Command line: run a profile and write its result file."""
-    from bn.results import results_dir, save_result
-
-    ap = study_parser("bn.experiments.smoothness", __doc__,
-                      "result file (default book/results/smoothness[_gpu].json)")
-    group = ap.add_mutually_exclusive_group()
-    group.add_argument("--smoke", action="store_true", help="a few steps on 1,200 images (tests only)")
-    group.add_argument("--gpu", action="store_true", help="the longer gpu profile (5 seeds, 4,000 steps)")
-    ap.add_argument("--device", default="cpu")
-    ap.add_argument("--no-progress", action="store_true")
-    args = ap.parse_args(argv)
-    torch.set_num_threads(args.threads)
-    profile = "smoke" if args.smoke else "gpu" if args.gpu else "cpu"
-    default = {"cpu": "smoothness.json", "gpu": "smoothness_gpu.json"}.get(profile)
-    out = args.out or (results_dir() / default if default else None)
-    if out is None:
-        raise SystemExit("a --smoke run needs --out (it is never written to book/results)")
-    payload = run_profile(profile, args.data_dir, args.device, not args.no_progress)
-    save_result(out, payload)
-    print(f"wrote {out} ({payload['provenance']['cpu_time_s']:.0f} CPU s)")
-
-
-if __name__ == "__main__":
-    main()
-
-
 LANDSCAPE = ("loss_range", "predictiveness", "beta")
 
 
@@ -334,3 +289,28 @@ def claim_verdicts(summary: dict[str, Any]) -> dict[str, str]:
            "gradient_ics": decide(Evidence(r["no_bn-bn"]["ics_relative"], 1.0, claimed="below")).word}
     out["smoother"] = all_of([decide(Evidence(r["no_bn-bn"][k], 1.0)) for k in LANDSCAPE]).word
     return out
+
+
+def arm_name(record: dict[str, Any]) -> str:
+    """A run record's arm (what its seeds are noted under in ``seeds_run``)."""
+    return record["arm"]
+
+
+def load_data(data_dir: str | None, cfg: dict[str, Any]) -> tuple[TensorData, dict[str, Any]]:
+    """The profile's CIFAR-10 images; :func:`splits` holds out the validation images itself."""
+    return load_tensor_data(data_dir, cfg["n_train"], cfg["n_test"])
+
+
+def run(ctx: Context, cfg: dict[str, Any]) -> dict[str, Any]:
+    """Choose the rate, then train every arm on every seed of ``ctx`` (the result's measures)."""
+    measures = run_smoothness(ctx.data, {**cfg, "seeds": list(ctx.seeds)}, ctx.device, ctx.progress)
+    record_run_seeds(ctx, measures["runs"], arm_name)
+    return measures
+
+
+EXPERIMENT = Experiment(
+    name="smoothness", title="Internal covariate shift or smoothness: no BN, BN and noisy BN",
+    claim=("BN's benefit does not come from stabilizing the distributions of layer inputs: BN with injected "
+           "noise trains as well as BN; BN does not reduce internal covariate shift in the gradient sense; "
+           "it makes the loss landscape smoother (Santurkar et al. 2018)."),
+    profiles=PROFILES, run=run, summarize=summarize, load_data=load_data)

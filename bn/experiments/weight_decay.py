@@ -11,10 +11,10 @@ records per layer and evaluation interval the norm, the update and the angle
 (:class:`bn.diagnostics.AngularUpdateTracker`), and summarizes measured against
 predicted at the end of training (:func:`summarize`).
 
-    python -m bn.experiments.weight_decay [--smoke] [--profile cpu|gpu] [--out FILE]
+    python -m bn.experiments run weight_decay [--profile cpu|gpu]
 
 writes ``book/results/weight_decay.json`` (``weight_decay_gpu.json`` for the
-gpu profile; a ``--smoke`` run is for tests and needs ``--out``).
+gpu profile; a smoke run is for tests and needs ``--out``).
 """
 
 from __future__ import annotations
@@ -27,16 +27,15 @@ import numpy as np
 import torch
 from torch import nn
 
-from bn.cli import study_parser
 from bn.statistics import mean_ci
 from bn.diagnostics import AngularUpdateTracker, conv_weights
-from bn.experiments.base import load_tensor_data
+from bn.experiments.base import Context, Experiment, load_tensor_data, record_run_seeds
 from bn.models.practice import PlainCNN
 from bn.scale_dynamics import equilibrium_angular_update
 from bn.training import TensorData, TrainConfig, train
 
 __all__ = ["CLASSIFIER", "PROFILES", "train_config", "watched_weights", "run_weight_decay", "summarize",
-           "layer_curves", "run_profile", "main"]
+           "layer_curves", "arm_name", "EXPERIMENT"]
 
 CLASSIFIER = "classifier.weight"
 
@@ -141,7 +140,7 @@ def summarize(payload: dict[str, Any]) -> dict[str, Any]:
     separately: it is not followed by BN, so nothing ties it to the prediction.
     """
     p = payload["config"]
-    runs = payload["runs"]
+    runs = payload["measures"]["runs"]
     names = list(runs[0]["history"]["measures"][0]["layers"])
     convs = [n for n in names if n != CLASSIFIER]
     win = p["window_steps"]
@@ -189,7 +188,7 @@ def layer_curves(payload: dict[str, Any], key: str) -> tuple[np.ndarray, dict[fl
     ``eta C / ||W||^2`` (``C`` filters) at the evaluation's rate. Missing values
     (no steps yet) are NaN; layers in the order of ``summary["layers"]``.
     """
-    runs = payload["runs"]
+    runs = payload["measures"]["runs"]
     names = list(runs[0]["history"]["measures"][0]["layers"])
     steps = np.asarray(runs[0]["history"]["eval_step"])
     out: dict[float, np.ndarray] = {}
@@ -207,42 +206,28 @@ def layer_curves(payload: dict[str, Any], key: str) -> tuple[np.ndarray, dict[fl
     return steps, out
 
 
-def run_profile(profile: str = "cpu", data_dir: str | None = None, progress: bool = True) -> dict[str, Any]:
-    """Run ``profile`` and return the payload: config, every run, the summary and provenance."""
-    from bn.provenance import collect_provenance
-
-    p = PROFILES[profile]
-    t0, c0 = time.perf_counter(), time.process_time()
-    data, data_prov = load_tensor_data(data_dir, p["n_train"], p["n_test"])
-    runs = run_weight_decay(data, p, progress)
-    payload: dict[str, Any] = {"study": "weight_decay", "profile": profile, "config": p, "runs": runs}
-    payload["summary"] = summarize(payload)
-    payload["provenance"] = collect_provenance(
-        config=p, seeds=p["seeds"], data=data_prov, wall_time_s=time.perf_counter() - t0,
-        cpu_time_s=time.process_time() - c0, profile=profile, torch_threads=torch.get_num_threads(),
-        torch_cpu_capability=torch.backends.cpu.get_cpu_capability())
-    return payload
+def arm_name(record: dict[str, Any]) -> str:
+    """A run record's arm: its weight decay."""
+    return f"wd={record['weight_decay']:g}"
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Command line: run a profile and write its result file."""
-    from bn.results import results_dir, save_result
-
-    ap = study_parser("bn.experiments.weight_decay", __doc__,
-                      "result file (default book/results/weight_decay[_gpu].json)")
-    ap.add_argument("--smoke", action="store_true", help="a few steps on 2,000 images (tests only)")
-    ap.add_argument("--profile", choices=("cpu", "gpu"), default="cpu")
-    ap.add_argument("--no-progress", action="store_true")
-    args = ap.parse_args(argv)
-    torch.set_num_threads(args.threads)
-    profile = "smoke" if args.smoke else args.profile
-    if args.out is None and profile == "smoke":
-        raise SystemExit("a --smoke run needs --out (it is never written to book/results)")
-    out = args.out or results_dir() / ("weight_decay.json" if profile == "cpu" else f"weight_decay_{profile}.json")
-    payload = run_profile(profile, args.data_dir, progress=not args.no_progress)
-    save_result(out, payload)
-    print(f"wrote {out} ({payload['provenance']['cpu_time_s']:.0f} CPU s)")
+def load_data(data_dir: str | None, cfg: dict[str, Any]) -> tuple[TensorData, dict[str, Any]]:
+    """The profile's CIFAR-10 images (the runs report on the test set; no validation split)."""
+    return load_tensor_data(data_dir, cfg["n_train"], cfg["n_test"])
 
 
-if __name__ == "__main__":
-    main()
+def run(ctx: Context, cfg: dict[str, Any]) -> dict[str, Any]:
+    """Train once per seed of ``ctx`` and weight decay; the run records and their summary (the measures)."""
+    runs = run_weight_decay(ctx.data, {**cfg, "seeds": list(ctx.seeds)}, ctx.progress)
+    record_run_seeds(ctx, runs, arm_name)
+    measures: dict[str, Any] = {"runs": runs}
+    measures["summary"] = summarize({"config": cfg, "measures": measures})
+    return measures
+
+
+EXPERIMENT = Experiment(
+    name="weight_decay", title="Scale invariance meets weight decay: the equilibrium of ||W||",
+    claim=("With BN after every convolution, SGD with momentum and weight decay drives each filter's norm to "
+           "an equilibrium where the relative update per step is sqrt(2 eta lambda / (1 + mu)) "
+           "(van Laarhoven 2017; Wan et al. 2021)."),
+    profiles=PROFILES, run=run, load_data=load_data)
