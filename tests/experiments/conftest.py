@@ -23,3 +23,19 @@ def synthetic_dir(tmp_path_factory):
     root = tmp_path_factory.mktemp("cifar")
     write_synthetic_cifar10(root, n_train=600, n_test=200, seed=0)
     return root
+
+
+@pytest.fixture
+def smoke_run(synthetic_dir, tmp_path):
+    """``smoke_run(name, *flags)``: the study ``name`` run by the one command under its smoke profile on the
+    synthetic data; returns the result file it wrote, loaded."""
+    import json
+
+    from bn.experiments.__main__ import main
+
+    def run(name, *flags):
+        out = tmp_path / f"{name}.json"
+        assert main(["run", name, "--profile", "smoke", "--data-dir", str(synthetic_dir), "--out", str(out),
+                     "--no-progress", *flags]) == 0
+        return json.loads(out.read_text())
+    return run

@@ -9,7 +9,7 @@ import torch
 
 from bn.experiments.smoothness import (ARMS, PROFILES, build, curves, run_smoothness, smoothness_measure,
                                        splits, summarize)
-from bn.experiments.practice import train_config
+from bn.experiments.plain_cnn import train_config
 from bn.training import train
 from tests.conftest import tiny_data
 
@@ -58,16 +58,16 @@ def test_arms_start_from_the_same_weights():
 
 
 def test_pipeline_on_tiny_data_gives_every_arm_seed_and_summary():
-    result = run_smoothness(tiny_data(120, 40), tiny_profile(), progress=False)
-    assert result["lr"] in tiny_profile()["lr_candidates"]
-    assert {(r["arm"], r["seed"]) for r in result["runs"]} == {(a, s) for a in ARMS for s in (0, 1)}
+    result = {"measures": run_smoothness(tiny_data(120, 40), tiny_profile(), progress=False)}
+    assert result["measures"]["lr"] in tiny_profile()["lr_candidates"]
+    assert {(r["arm"], r["seed"]) for r in result["measures"]["runs"]} == {(a, s) for a in ARMS for s in (0, 1)}
     s = summarize(result)
     assert set(s["per_seed"]) == set(ARMS)
     assert all(len(v) == 2 for v in s["per_seed"]["bn"].values())
     assert s["ratios"]["no_bn-bn"]["beta"].estimate > 0
     c = curves(result, "noisy_bn")
     assert c["test_acc"].shape == c["beta"].shape == (2, 3) and c["mean_shift"].shape == (2, 2)
-    noisy = sorted((r for r in result["runs"] if r["arm"] == "noisy_bn"), key=lambda r: r["seed"])
+    noisy = sorted((r for r in result["measures"]["runs"] if r["arm"] == "noisy_bn"), key=lambda r: r["seed"])
     assert np.array_equal(c["test_acc"][:, -1], [r["history"]["test_acc"][-1] for r in noisy])
     # Restricting the landscape to the smaller steps cannot widen the loss range.
     small = summarize(result, k_max=0.1)
@@ -80,13 +80,14 @@ def test_pipeline_on_tiny_data_gives_every_arm_seed_and_summary():
 def test_committed_result_is_a_full_cpu_run_at_the_chosen_rate():
     result = json.loads(RESULT.read_text())
     prov, p = result["provenance"], result["config"]
+    m = result["measures"]
     assert result["profile"] == "cpu" and p == PROFILES["cpu"]
     assert prov["data"]["copy"] in {"official", "jpeg-q75-rebuild"}
     assert prov["code"]["commit"] and prov["cpu_time_s"] > 0 and prov["torch_threads"] == 1
-    trials = [t for t in result["lr_choice"]["trials"] if t["val_acc"] is not None]
-    assert result["lr"] == max(trials, key=lambda t: t["val_acc"])["lr"]
-    assert {(r["arm"], r["seed"]) for r in result["runs"]} == {(a, s) for a in ARMS for s in p["seeds"]}
-    for r in result["runs"]:
+    trials = [t for t in m["lr_choice"]["trials"] if t["val_acc"] is not None]
+    assert m["lr"] == max(trials, key=lambda t: t["val_acc"])["lr"]
+    assert {(r["arm"], r["seed"]) for r in m["runs"]} == {(a, s) for a in ARMS for s in p["seeds"]}
+    for r in m["runs"]:
         h = r["history"]
-        assert r["train"]["peak_lr"] == result["lr"] and h["steps_done"] == p["steps"]
+        assert r["train"]["peak_lr"] == m["lr"] and h["steps_done"] == p["steps"]
         assert h["final_test_acc"] is not None and len(h["measures"]) == p["steps"] // p["eval_every"] + 1
