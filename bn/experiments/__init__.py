@@ -22,6 +22,10 @@ _OTHERS = (placement, layer_vs_torch, training_diagnostics, population_statistic
            weight_decay, smoothness, norm_family)
 REGISTRY: dict[str, Experiment] = {m.EXPERIMENT.name: m.EXPERIMENT for m in (*_PAPER, *_OTHERS)}
 PAPER_CLAIMS: tuple[str, ...] = tuple(m.EXPERIMENT.name for m in _PAPER)
+# The studies that keep their own run records in their measures (``measures["runs"]``, each with its arm
+# and seed) rather than as RunRecords of specs: their runs need what a RunSpec does not describe (frozen
+# parameter sets, trackers, several processes, measurements between runs).
+OWN_RECORDS: tuple[str, ...] = tuple(m.EXPERIMENT.name for m in _OTHERS)
 PROFILES = ("smoke", "cpu", "gpu")
 
 
@@ -37,5 +41,5 @@ def result_filename(name: str, profile: str) -> str:
     return f"{name}.json" if profile == "cpu" else f"{name}_{profile}.json"
 
 
-__all__ = ["Context", "Experiment", "ExperimentResult", "PAPER_CLAIMS", "PROFILES", "REGISTRY", "RunRecord", "RunSpec",
+__all__ = ["Context", "Experiment", "ExperimentResult", "OWN_RECORDS", "PAPER_CLAIMS", "PROFILES", "REGISTRY", "RunRecord", "RunSpec",
            "get_experiment", "load_tensor_data", "result_filename", "run_experiment", "run_spec"]
