@@ -24,7 +24,7 @@ from pathlib import Path
 
 from bn.cli import Parser, UsageError, report
 from bn.data.errors import CifarDataError
-from bn.experiments import PROFILES, REGISTRY, get_experiment, result_filename
+from bn.experiments import OWN_RECORDS, PROFILES, REGISTRY, get_experiment, result_filename
 
 
 def _seeds(text: str) -> list[int]:
@@ -108,6 +108,9 @@ def _command(args: argparse.Namespace) -> int:
     if args.device.startswith("cuda") and not torch.cuda.is_available():
         raise UsageError(f"--device {args.device} asked for, but torch sees no CUDA device")
     profile_of(args.name, args.profile)
+    if args.name in OWN_RECORDS and (args.workers > 1 or args.checkpoint_dir or args.max_steps):
+        raise UsageError(f"{args.name} trains its runs in its own loop: --workers, --checkpoint-dir and "
+                         "--max-steps apply to the studies whose runs are specs")
     torch.set_num_threads(args.threads)
     seeds = args.seeds
     out = Path(args.out) if args.out else default_output(args.name, args.profile, seeds, args.max_steps,

@@ -142,3 +142,8 @@ def test_no_study_keeps_a_command_line_of_its_own(module):
     proc = subprocess.run([sys.executable, "-m", f"bn.experiments.{module}", "--profile", "cpu"],
                           capture_output=True, text=True, timeout=120)
     assert not proc.stdout and "wrote" not in proc.stderr  # importing the module runs nothing
+
+
+def test_loop_flags_on_a_study_with_its_own_loop_are_one_line_and_exit_2(capsys):
+    assert main(["run", "only_bn", "--profile", "smoke", "--workers", "2", "--out", "/nonexistent/r.json"]) == 2
+    assert "only_bn trains its runs in its own loop" in _one_line_error(capsys)

@@ -91,3 +91,12 @@ def test_committed_result_is_a_full_cpu_run_at_the_chosen_rate():
         h = r["history"]
         assert r["train"]["peak_lr"] == m["lr"] and h["steps_done"] == p["steps"]
         assert h["final_test_acc"] is not None and len(h["measures"]) == p["steps"] // p["eval_every"] + 1
+
+
+def test_the_smoke_profile_runs_by_the_one_command(smoke_run):
+    result = smoke_run("smoothness")
+    p = PROFILES["smoke"]
+    m = result["measures"]
+    assert m["lr"] in p["lr_candidates"] and result["seeds_run"] == {a: p["seeds"] for a in ARMS}
+    assert {(r["arm"], r["seed"]) for r in m["runs"]} == {(a, s) for a in ARMS for s in p["seeds"]}
+    assert set(summarize(result)["per_seed"]) == set(ARMS)
