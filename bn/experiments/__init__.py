@@ -14,8 +14,8 @@ from __future__ import annotations
 from bn.experiments import (convergence, fig1_mlp, fig1_rates, initialization, layer_vs_torch, learning_rates,
                             long_training, norm_family, only_bn, pitfalls, placement, population_statistics, recipe,
                             sigmoid, smoothness, sync_bn, training_diagnostics, weight_decay)
-from bn.experiments.base import (Context, Experiment, ExperimentResult, RunRecord, RunSpec, load_tensor_data,
-                                 run_experiment, run_spec)
+from bn.experiments.base import (Context, Experiment, ExperimentResult, RunRecord, RunSpec, load_experiment_result,
+                                 load_tensor_data, run_experiment, run_spec)
 
 _PAPER = (fig1_mlp, convergence, learning_rates, sigmoid, initialization, recipe, fig1_rates, long_training)
 _OTHERS = (placement, layer_vs_torch, training_diagnostics, population_statistics, pitfalls, sync_bn, only_bn,
@@ -42,4 +42,4 @@ def result_filename(name: str, profile: str) -> str:
 
 
 __all__ = ["Context", "Experiment", "ExperimentResult", "OWN_RECORDS", "PAPER_CLAIMS", "PROFILES", "REGISTRY", "RunRecord", "RunSpec",
-           "get_experiment", "load_tensor_data", "result_filename", "run_experiment", "run_spec"]
+           "get_experiment", "load_experiment_result", "load_tensor_data", "result_filename", "run_experiment", "run_spec"]

@@ -98,11 +98,32 @@ class ExperimentResult:
         return out
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "ExperimentResult":
-        """The result ``d`` holds (e.g. from :func:`bn.results.load_result`), checked key by key."""
-        res = from_strict_dict(cls, d, f"result of {d.get('experiment', 'an experiment')!r}")
-        res.runs = [RunRecord.from_dict(r) for r in res.runs]
+    def from_dict(cls, d: dict[str, Any], source: str | None = None) -> "ExperimentResult":
+        """The result ``d`` holds (e.g. from :func:`bn.results.load_result`), checked key by key.
+
+        An unknown or a missing key is a ValueError that names ``source`` (the file), the run and the key.
+        """
+        what = f"{source + ': ' if source else ''}result of {d.get('experiment', 'an experiment')!r}"
+        res = from_strict_dict(cls, d, what)
+        runs = []
+        for i, r in enumerate(res.runs):
+            try:
+                runs.append(RunRecord.from_dict(r))
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"{what}, run {i}: {exc}") from None
+        res.runs = runs
         return res
+
+
+def load_experiment_result(name_or_path: str | Path) -> ExperimentResult:
+    """A result file (by path, or by name from ``book/results``) as the typed :class:`ExperimentResult`;
+    an unknown or a missing key anywhere in it is a ValueError naming the file and the key."""
+    from bn.results import load_result, results_dir
+
+    path = Path(name_or_path)
+    if path.suffix != ".json":
+        path = results_dir() / f"{path.name}.json"
+    return ExperimentResult.from_dict(load_result(path), source=str(path))
 
 
 def seeds_run(runs: Sequence[dict[str, Any]]) -> dict[str, list[int]]:
@@ -202,7 +223,7 @@ def run_spec(spec: RunSpec, data: TensorData, device: str = "cpu", stop_at: int 
     cfg = TrainConfig.from_dict(spec.train)
     history = train(model, data, cfg, spec.seed, device=device, measure=measure, stop_at=stop_at,
                     progress=progress, checkpoint=checkpoint, desc=f"{spec.label} s{spec.seed}")
-    record: dict[str, Any] = {"spec": spec.to_dict(), "history": history}
+    record: dict[str, Any] = {"spec": spec.to_dict(), "history": history.to_dict()}
     if spec.after is not None:
         record["after"] = AFTER[spec.after](model, data, spec)
     return record

@@ -118,9 +118,9 @@ def run_arm(data: TensorData, p: dict[str, Any], arm: str, batch_size: int, seed
     history = train(model, data, cfg, seed, device=p["device"], progress=progress,
                     desc=f"{arm} B={batch_size} s{seed}")
     rec: dict[str, Any] = {"arm": arm, "batch_size": batch_size, "seed": seed, "model": model_args,
-                           "train": cfg.to_dict(), "history": history,
-                           "final_test_acc": history["final_test_acc"]}
-    if arm in BATCH_NORM_TYPE and not history["diverged"]:
+                           "train": cfg.to_dict(), "history": history.to_dict(),
+                           "final_test_acc": history.final_test_acc}
+    if arm in BATCH_NORM_TYPE and not history.diverged:
         model.cpu()
         rec["batch_stats_test_acc"] = batch_statistics_accuracy(model, data, batch_size, p["gap_examples"])
         rec["gap_examples"] = p["gap_examples"] or len(data.test_labels)

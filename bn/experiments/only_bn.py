@@ -68,11 +68,11 @@ def run_arm(fit: TensorData, test: TensorData, p: dict[str, Any], arm: str, mult
     history = train(model, fit, cfg, seed, device=p["device"], progress=False,
                     desc=f"{arm} x{multiplier} s{seed}")
     cpu = time.process_time() - c0
-    test_acc = evaluate_accuracy(model, test, None, p["device"]) if not history["diverged"] else None
+    test_acc = evaluate_accuracy(model, test, None, p["device"]) if not history.diverged else None
     return {"arm": arm, "width_multiplier": multiplier, "widths": scaled_widths(multiplier), "seed": seed,
-            "lr": lr, "params": counts.to_dict(), "val_acc": history["final_test_acc"], "test_acc": test_acc,
-            "diverged": history["diverged"], "cpu_seconds": cpu, "train": cfg.to_dict(),
-            "history": {k: history[k] for k in ("eval_step", "test_acc", "train_loss")}}
+            "lr": lr, "params": counts.to_dict(), "val_acc": history.final_test_acc, "test_acc": test_acc,
+            "diverged": history.diverged, "cpu_seconds": cpu, "train": cfg.to_dict(),
+            "history": {k: getattr(history, k) for k in ("eval_step", "test_acc", "train_loss")}}
 
 
 def run_only_bn(data: TensorData, p: dict[str, Any]) -> dict[str, Any]:

@@ -187,9 +187,9 @@ def run_placement(data: TensorData, config: dict[str, Any] = CONFIG, progress: b
                        if placement != "after" else {})
             hist = train(model, fit, cfg, seed, stop_at=stop_at, progress=progress,
                          desc=f"{placement} seed {seed}")
-            rec = {"placement": placement, "seed": seed, "diverged": hist["diverged"],
-                   "steps_done": hist["steps_done"], "eval_step": hist["eval_step"],
-                   "val_acc": hist["test_acc"], "train_loss": hist["train_loss"],
+            rec = {"placement": placement, "seed": seed, "diverged": hist.diverged,
+                   "steps_done": hist.steps_done, "eval_step": hist.eval_step,
+                   "val_acc": hist.test_acc, "train_loss": hist.train_loss,
                    "final_val_acc": evaluate_accuracy(model, fit, None),
                    "final_test_acc": evaluate_accuracy(model, test, None)}
             runs.append(rec)

@@ -57,7 +57,7 @@ def fit(data: TensorData, model_args: dict[str, Any], cfg: TrainConfig, seed: in
     c0 = time.process_time()
     history = train(model, data, cfg, seed, measure=measure, desc=f"{arm} s{seed}")
     record = {"arm": arm, "seed": seed, "model": model_args, "train": cfg.to_dict(),
-              "cpu_seconds": time.process_time() - c0, "history": history}
+              "cpu_seconds": time.process_time() - c0, "history": history.to_dict()}
     return model, record
 
 

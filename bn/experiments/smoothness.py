@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import copy
 import time
+from dataclasses import dataclass, fields
 from typing import Any, Callable
 
 import numpy as np
@@ -35,7 +36,8 @@ from bn.population import precise_statistics, train_batches
 from bn.models.practice import PlainCNN
 from bn.smoothness import gradient_ics, input_moments, landscape_along_gradient, model_loss, moment_shift
 from bn.torch_bn.noisy import add_noise_after_bn, freeze_noise, set_noise
-from bn.training import TensorData, evaluate_accuracy, train
+from bn.results import from_strict_dict
+from bn.training import History, TensorData, evaluate_accuracy, train
 
 ARMS: dict[str, str] = {"no_bn": "none", "bn": "torch", "noisy_bn": "torch"}
 
@@ -128,8 +130,8 @@ def choose_rate(choose: TensorData, p: dict[str, Any], device: str = "cpu", prog
         model = build("no_bn", p["lr_seed"], p["noise"])
         cfg = train_config({**p, "peak_lr": lr})
         hist = train(model, choose, cfg, p["lr_seed"], device=device, progress=progress, desc=f"lr {lr}")
-        acc = None if hist["diverged"] else evaluate_accuracy(model, choose, None, device)
-        trials.append({"lr": lr, "val_acc": acc, "diverged": hist["diverged"]})
+        acc = None if hist.diverged else evaluate_accuracy(model, choose, None, device)
+        trials.append({"lr": lr, "val_acc": acc, "diverged": hist.diverged})
     best = max((t for t in trials if t["val_acc"] is not None), key=lambda t: t["val_acc"])
     return {"arm": "no_bn", "seed": p["lr_seed"], "n_val": len(choose.test_labels), "trials": trials,
             "lr": best["lr"]}
@@ -151,6 +153,33 @@ def recomputed_accuracy(model: nn.Module, data: TensorData, p: dict[str, Any], s
     return evaluate_accuracy(precise_statistics(quiet, [b.to(device) for b in batches]), data, None, device)
 
 
+@dataclass
+class SmoothnessRun:
+    """One run of the study: its arm and seed, training configuration, CPU seconds and history (whose
+    measures hold the moments, ICS and landscape at every evaluation), and for a BN arm the test
+    accuracy after the running statistics were recomputed without noise."""
+
+    arm: str
+    seed: int
+    train: dict[str, Any]
+    cpu_seconds: float
+    history: History
+    recomputed_test_acc: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {**{f.name: getattr(self, f.name) for f in fields(self)}, "history": self.history.to_dict()}
+        if self.recomputed_test_acc is None:  # the no-BN arm and a failed run have none
+            del out["recomputed_test_acc"]
+        return out
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "SmoothnessRun":
+        """The run ``d`` holds; an unknown or a missing key (here or in its history) is an error."""
+        run = from_strict_dict(cls, d, "smoothness run")
+        run.history = History.from_dict(run.history)
+        return run
+
+
 def run_smoothness(data: TensorData, p: dict[str, Any], device: str = "cpu", progress: bool = True
                    ) -> dict[str, Any]:
     """Choose the rate, then train every arm on every seed with the measurements along the way."""
@@ -167,23 +196,23 @@ def run_smoothness(data: TensorData, p: dict[str, Any], device: str = "cpu", pro
             c0 = time.process_time()
             hist = train(model, run, cfg, seed, device=device, desc=f"{arm} s{seed}", progress=progress,
                          measure=smoothness_measure(x, y, lr, p["step_multipliers"]))
-            rec = {"arm": arm, "seed": seed, "train": cfg.to_dict(),
-                   "cpu_seconds": time.process_time() - c0, "history": hist}
-            if arm != "no_bn" and hist["final_test_acc"] is not None:
-                rec["recomputed_test_acc"] = recomputed_accuracy(model, run, p, seed, device)
-            runs.append(rec)
+            rec = SmoothnessRun(arm, seed, cfg.to_dict(), time.process_time() - c0, hist)
+            if arm != "no_bn" and hist.final_test_acc is not None:
+                rec.recomputed_test_acc = recomputed_accuracy(model, run, p, seed, device)
+            runs.append(rec.to_dict())
     return {"lr_choice": choice, "lr": lr, "runs": runs}
 
 
 # --- what the chapter reads -------------------------------------------------------------------
 
-def _per_run(result: dict[str, Any], arm: str) -> list[dict[str, Any]]:
-    return sorted((r for r in result["measures"]["runs"] if r["arm"] == arm), key=lambda r: r["seed"])
+def _per_run(result: dict[str, Any], arm: str) -> list[SmoothnessRun]:
+    runs = (SmoothnessRun.from_dict(r) for r in result["measures"]["runs"])
+    return sorted((r for r in runs if r.arm == arm), key=lambda r: r.seed)
 
 
-def shifts(run: dict[str, Any]) -> dict[str, np.ndarray]:
+def shifts(run: SmoothnessRun) -> dict[str, np.ndarray]:
     """Moment shifts of the conv inputs between consecutive evaluations: ``(intervals, layers)`` arrays."""
-    ms = run["history"]["measures"]
+    ms = run.history.measures
     layers = list(ms[0]["moments"])
     out = {"mean_shift": [], "std_shift": []}
     for a, b in zip(ms[:-1], ms[1:]):
@@ -194,10 +223,10 @@ def shifts(run: dict[str, Any]) -> dict[str, np.ndarray]:
     return {k: np.array(v) for k, v in out.items()}
 
 
-def landscape_summary(run: dict[str, Any], k_max: float | None = None) -> dict[str, np.ndarray]:
+def landscape_summary(run: SmoothnessRun, k_max: float | None = None) -> dict[str, np.ndarray]:
     """Loss range, gradient predictiveness and effective beta per evaluation, over steps ``k <= k_max``."""
     out = {"loss_range": [], "predictiveness": [], "beta": []}
-    for m in run["history"]["measures"]:
+    for m in run.history.measures:
         land = m["landscape"]
         keep = [i for i, k in enumerate(land["multipliers"]) if k_max is None or k <= k_max + 1e-12]
         losses = [land["losses"][0]] + [land["losses"][i + 1] for i in keep]
@@ -208,9 +237,9 @@ def landscape_summary(run: dict[str, Any], k_max: float | None = None) -> dict[s
     return {k: np.array(v) for k, v in out.items()}
 
 
-def ics_arrays(run: dict[str, Any]) -> dict[str, np.ndarray]:
+def ics_arrays(run: SmoothnessRun) -> dict[str, np.ndarray]:
     """Gradient ICS per evaluation and layer: ``diff``, ``cos``, ``norm`` and ``relative`` = diff / norm."""
-    ms = run["history"]["measures"]
+    ms = run.history.measures
     out = {k: np.array([[r[k] for r in m["ics"]] for m in ms]) for k in ("diff", "cos", "norm")}
     out["relative"] = out["diff"] / out["norm"]
     return out
@@ -227,7 +256,7 @@ def curves(result: dict[str, Any], arm: str, k_max: float | None = None) -> dict
     rows: dict[str, list[np.ndarray]] = {}
     for r in _per_run(result, arm):
         sh, ics, land = shifts(r), ics_arrays(r), landscape_summary(r, k_max)
-        values = {"test_acc": np.array(r["history"]["test_acc"]),
+        values = {"test_acc": np.array(r.history.test_acc),
                   "mean_shift": sh["mean_shift"].mean(1), "std_shift": sh["std_shift"].mean(1),
                   "ics_relative": np.median(ics["relative"], 1), "ics_cos": np.median(ics["cos"], 1), **land}
         for k, v in values.items():
@@ -249,12 +278,13 @@ def summarize(result: dict[str, Any], k_max: float | None = None) -> dict[str, A
         rows: dict[str, list[float]] = {}
         for r in _per_run(result, arm):
             sh, ics, land = shifts(r), ics_arrays(r), landscape_summary(r, k_max)
-            values = {"acc": r["history"]["final_test_acc"],
-                      "acc_recomputed": r.get("recomputed_test_acc", r["history"]["final_test_acc"]),
+            acc = r.history.final_test_acc
+            values = {"acc": acc,
+                      "acc_recomputed": acc if r.recomputed_test_acc is None else r.recomputed_test_acc,
                       "mean_shift": float(sh["mean_shift"].mean()), "std_shift": float(sh["std_shift"].mean()),
                       "ics_diff": float(np.median(ics["diff"][1:])), "ics_cos": float(np.median(ics["cos"][1:])),
                       "ics_relative": float(np.median(ics["relative"][1:])),
-                      "train_loss": r["history"]["train_loss"][-1],
+                      "train_loss": r.history.train_loss[-1],
                       **{k: float(np.median(v[1:])) for k, v in land.items()},
                       **{f"{k}_spread": float(np.log(v[1:]).std()) for k, v in land.items()}}
             for k, v in values.items():

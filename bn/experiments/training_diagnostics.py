@@ -43,7 +43,7 @@ def run_watch(data: TensorData, p: dict[str, Any]) -> dict[str, Any]:
         runs.append({"arm": arm, "seed": seed, "model": {"kind": "plain", "norm": norm},
                      "train": cfg.to_dict(), "cpu_seconds": time.process_time() - c0, "layers": names,
                      "update_ratios": {k: [float(f"{v:.4g}") for v in r] for k, r in tracker.ratios.items()},
-                     "history": history})
+                     "history": history.to_dict()})
     return {"runs": runs, "probe_examples": len(y)}
 
 

@@ -51,3 +51,18 @@ def test_a_result_with_a_wrong_or_missing_key_is_refused():
     bad["runs"][1]["spec"]["train"]["peak_rate"] = 0.1
     with pytest.raises(ValueError, match="peak_rate"):
         ExperimentResult.from_dict(bad)
+
+
+def test_loading_a_result_file_names_the_file_the_run_and_the_key(tmp_path):
+    from bn.experiments import load_experiment_result
+    from bn.results import save_result
+
+    raw = load_result("convergence")
+    assert load_experiment_result("convergence").to_dict() == raw
+    bad = copy.deepcopy(raw)
+    bad["runs"][2]["history"]["val_accuracy"] = bad["runs"][2]["history"].pop("val_acc")
+    path = save_result(tmp_path / "bad.json", bad)
+    with pytest.raises(ValueError) as err:
+        load_experiment_result(path)
+    assert str(err.value).startswith(f"{path}: result of 'convergence', run 2: run history: unknown key(s) "
+                                     "['val_accuracy'] (the keys are")

@@ -43,10 +43,10 @@ def test_measurements_leave_the_noisy_training_run_unchanged():
     h_plain = train(plain, data, cfg, 0, progress=False)
     measured = build("noisy_bn", 0, p["noise"])
     h_meas = train(measured, data, cfg, 0, progress=False, measure=smoothness_measure(x, y, 0.05, [0.1, 1.0]))
-    assert h_plain["first_losses"] == h_meas["first_losses"]
+    assert h_plain.first_losses == h_meas.first_losses
     for (k, a), b in zip(plain.state_dict().items(), measured.state_dict().values()):
         assert torch.equal(a, b), k
-    ms = h_meas["measures"]
+    ms = h_meas.measures
     assert len(ms) == 3 and [r["layer"] for r in ms[0]["ics"]] == list(range(1, 9))
     assert len(ms[0]["moments"]) == 7 and len(ms[0]["landscape"]["losses"]) == 3
 

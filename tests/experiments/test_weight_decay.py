@@ -53,10 +53,10 @@ def test_tracking_leaves_the_training_trajectory_unchanged_and_sees_every_step()
         else:
             histories.append(train(model, data, cfg, 0, progress=False))
         models.append(model)
-    assert histories[0]["first_losses"] == histories[1]["first_losses"]
+    assert histories[0].first_losses == histories[1].first_losses
     for (k, a), b in zip(models[0].state_dict().items(), models[1].state_dict().values()):
         assert torch.equal(a, b), k
-    measures = histories[1]["measures"]
+    measures = histories[1].measures
     assert [m["steps"] for m in measures] == [0, 3, 3]
     assert set(measures[-1]["layers"]) == {"features.0.conv.weight", "features.2.conv.weight", CLASSIFIER}
     assert measures[-1]["layers"][CLASSIFIER]["norm"] == pytest.approx(
