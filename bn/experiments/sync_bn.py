@@ -315,4 +315,4 @@ EXPERIMENT = Experiment(
     name="sync_bn", title="Per-process BN against synchronized BN in data-parallel training",
     claim=("With small per-process batches, synchronizing BN's statistics over the processes trains to a "
            "better accuracy than per-process BN, at the cost of two collectives per BN layer and step."),
-    profiles=PROFILES, run=run, load_data=load_data)
+    profiles=PROFILES, run=run, summarize=report, load_data=load_data)

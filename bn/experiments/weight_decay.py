@@ -257,4 +257,4 @@ EXPERIMENT = Experiment(
     claim=("With BN after every convolution, SGD with momentum and weight decay drives each filter's norm to "
            "an equilibrium where the relative update per step is sqrt(2 eta lambda / (1 + mu)) "
            "(van Laarhoven 2017; Wan et al. 2021)."),
-    profiles=PROFILES, run=run, load_data=load_data)
+    profiles=PROFILES, run=run, summarize=summarize, load_data=load_data)
