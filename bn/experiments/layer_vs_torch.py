@@ -18,12 +18,12 @@ import torch
 import torch.nn.functional as F
 
 from bn.experiments.base import Context, Experiment, record_run_seeds
-from bn.experiments.plain_cnn import PROFILES, arm_name, fit, load_data, probe_batch, train_config
-from bn.models.practice import build_practice_model
+from bn.experiments.plain_cnn import (PROFILES, arm_name, build_plain, fit, load_data, plain_args, probe_batch,
+                                      train_config)
 from bn.training import TensorData
 
 
-def _grad_agreement(data: TensorData, seed: int) -> dict[str, float]:
+def _grad_agreement(data: TensorData, seed: int, p: dict[str, Any]) -> dict[str, float]:
     """Book layer against torch.nn.BatchNorm2d on one batch at initialization: relative errors."""
     from bn.gradcheck.metrics import relative_error
 
@@ -31,7 +31,7 @@ def _grad_agreement(data: TensorData, seed: int) -> dict[str, float]:
     out = {}
     for norm in ("torch", "book"):
         torch.manual_seed(seed)
-        model = build_practice_model("plain", norm=norm)
+        model = build_plain(p, norm=norm)
         logits = model(x)
         loss = F.cross_entropy(logits, y)
         loss.backward()
@@ -43,11 +43,11 @@ def _grad_agreement(data: TensorData, seed: int) -> dict[str, float]:
                                                for n in gt]).median())}
 
 
-def _step_seconds(data: TensorData, norm: str, batch_size: int, steps: int, rounds: int) -> list[float]:
+def _step_seconds(data: TensorData, p: dict[str, Any], norm: str, batch_size: int, steps: int, rounds: int) -> list[float]:
     """CPU seconds per training step (forward, backward, SGD) of the plain CNN, best of each round."""
     x, y = probe_batch(data, batch_size)
     torch.manual_seed(0)
-    model = build_practice_model("plain", norm=norm)
+    model = build_plain(p, norm=norm)
     opt = torch.optim.SGD(model.parameters(), lr=0.01)
     best = []
     for _ in range(rounds):
@@ -66,13 +66,13 @@ def run_layer(data: TensorData, p: dict[str, Any]) -> dict[str, Any]:
     runs = []
     for seed in p["layer_seeds"]:
         for norm in p["layer_arms"]:
-            _, rec = fit(data, {"kind": "plain", "norm": norm}, train_config(p), seed, norm)
+            _, rec = fit(data, plain_args(p, norm=norm), train_config(p), seed, norm)
             runs.append(rec)
-    agreement = {str(s): _grad_agreement(data, s) for s in p["seeds"]}
+    agreement = {str(s): _grad_agreement(data, s, p) for s in p["seeds"]}
     timing = {}
     for _ in range(2):  # interleave the arms so that a busy machine slows both alike
         for norm in ("torch", "book"):
-            timing.setdefault(norm, []).extend(_step_seconds(data, norm, p["batch_size"], 5, 2))
+            timing.setdefault(norm, []).extend(_step_seconds(data, p, norm, p["batch_size"], 5, 2))
     return {"runs": runs, "init_agreement": agreement, "step_cpu_seconds": timing}
 
 

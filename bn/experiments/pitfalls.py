@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from bn.experiments.base import Context, Experiment, record_run_seeds
-from bn.experiments.plain_cnn import PROFILES, arm_name, fit, load_data, probe_batch, train_config
+from bn.experiments.plain_cnn import PROFILES, arm_name, fit, load_data, plain_args, probe_batch, train_config
 from bn.models.practice import ConvUnit
 from bn.population import (batch_statistics_accuracy, bn_state, buffer_change, dropout_variance_shift,
                            refresh_statistics, train_batches)
@@ -61,11 +61,12 @@ def run_pitfalls(data: TensorData, p: dict[str, Any]) -> dict[str, Any]:
     """Chapter 4: forgotten eval(), momentum conventions, fine-tuning, dropout, BN/ReLU order, zero gamma."""
     n_post = p["post_examples"]
     cfg = train_config(p)
-    arms = {"bn_relu": {"kind": "plain", "norm": "torch"},
-            "relu_bn": {"kind": "plain", "norm": "torch", "order": "relu_bn"},
-            "dropout": {"kind": "plain", "norm": "torch", "dropout": 0.2},
-            "resnet": {"kind": "resnet", "norm": "torch", "width": 16},
-            "resnet_zero_gamma": {"kind": "resnet", "norm": "torch", "width": 16, "zero_gamma": True}}
+    width = p.get("resnet_width", 16)
+    arms = {"bn_relu": plain_args(p, norm="torch"),
+            "relu_bn": plain_args(p, norm="torch", order="relu_bn"),
+            "dropout": plain_args(p, norm="torch", dropout=0.2),
+            "resnet": {"kind": "resnet", "norm": "torch", "width": width},
+            "resnet_zero_gamma": {"kind": "resnet", "norm": "torch", "width": width, "zero_gamma": True}}
     runs, per_seed = [], []
     for seed in p["pitfall_seeds"]:
         models = {}

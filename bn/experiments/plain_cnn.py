@@ -33,7 +33,9 @@ PROFILES: dict[str, dict[str, Any]] = {
               "peak_lr": 0.05, "eval_every": 4, "eval_examples": 200, "post_examples": 200, "pitfall_seeds": [0],
               "layer_seeds": [0], "layer_arms": ["book"], "watch_arms": ["bn", "no_bn"],
               "watch_steps": 8,
-              "pitfall_arms": ["bn_relu", "relu_bn", "dropout", "resnet", "resnet_zero_gamma"]},
+              "pitfall_arms": ["bn_relu", "relu_bn", "dropout", "resnet", "resnet_zero_gamma"],
+              # a narrow net keeps the smoke runs to seconds (the cpu profile trains the default widths)
+              "plain": {"widths": [4, 8], "pool_after": [0]}, "resnet_width": 4},
 }
 
 
@@ -69,6 +71,18 @@ def probe_batch(data: TensorData, n: int) -> tuple[torch.Tensor, torch.Tensor]:
 def unit_names(model: nn.Module) -> list[str]:
     """Names of the conv units (conv, BN, ReLU) of a plain CNN, input to output."""
     return [name for name, m in model.named_modules() if isinstance(m, ConvUnit)]
+
+
+def plain_args(p: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    """The plain CNN's arguments (:func:`bn.models.practice.build_practice_model`) under profile ``p``:
+    the default network unless the profile names its widths (``p["plain"]``), then ``changes``."""
+    return {"kind": "plain", **p.get("plain", {}), **changes}
+
+
+def build_plain(p: dict[str, Any], **changes: Any) -> nn.Module:
+    """The plain CNN of :func:`plain_args` (initialized from the current torch seed)."""
+    args = plain_args(p, **changes)
+    return build_practice_model(args.pop("kind"), **args)
 
 
 def load_data(data_dir: str | None, cfg: dict[str, Any]) -> tuple[TensorData, dict[str, Any]]:

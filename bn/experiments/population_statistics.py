@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from bn.experiments.base import Context, Experiment, record_run_seeds
-from bn.experiments.plain_cnn import PROFILES, arm_name, fit, load_data, train_config
+from bn.experiments.plain_cnn import PROFILES, arm_name, fit, load_data, plain_args, train_config
 from bn.population import batch_statistics_accuracy, precise_statistics, statistics_gap, train_batches
 from bn.training import TensorData, evaluate_accuracy
 
@@ -42,7 +42,7 @@ def run_population(data: TensorData, p: dict[str, Any]) -> dict[str, Any]:
     calibration = train_batches(data, 10, 64, seed=1000)
     runs, after = [], []
     for seed in p["seeds"]:
-        model, rec = fit(data, {"kind": "plain", "norm": "torch"}, train_config(p), seed, "bn",
+        model, rec = fit(data, plain_args(p, norm="torch"), train_config(p), seed, "bn",
                          measure=population_measure(data, calibration, n_test))
         runs.append(rec)
         n_post = p["post_examples"]

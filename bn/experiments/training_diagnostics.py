@@ -17,8 +17,8 @@ import torch
 
 from bn.diagnostics import UpdateRatioTracker, conv_weights, diagnostics_measure
 from bn.experiments.base import Context, Experiment, record_run_seeds
-from bn.experiments.plain_cnn import PROFILES, arm_name, load_data, probe_batch, train_config, unit_names
-from bn.models.practice import build_practice_model
+from bn.experiments.plain_cnn import (PROFILES, arm_name, build_plain, load_data, plain_args, probe_batch,
+                                      train_config, unit_names)
 from bn.training import TensorData, train
 
 
@@ -31,16 +31,16 @@ def run_watch(data: TensorData, p: dict[str, Any]) -> dict[str, Any]:
     seed = p["seeds"][0]
     for arm, norm, lr in [a for a in arms if a[0] in p["watch_arms"]]:
         torch.manual_seed(seed)
-        names = unit_names(build_practice_model("plain", norm=norm))
+        names = unit_names(build_plain(p, norm=norm))
         measure = diagnostics_measure(names, x, y)
         torch.manual_seed(seed)
-        model = build_practice_model("plain", norm=norm)
+        model = build_plain(p, norm=norm)
         tracker = UpdateRatioTracker(conv_weights(model))
         cfg = train_config({**p, "steps": p["watch_steps"]}, peak_lr=lr)
         c0 = time.process_time()
         with tracker:
             history = train(model, data, cfg, seed, measure=measure, desc=f"{arm} s{seed}")
-        runs.append({"arm": arm, "seed": seed, "model": {"kind": "plain", "norm": norm},
+        runs.append({"arm": arm, "seed": seed, "model": plain_args(p, norm=norm),
                      "train": cfg.to_dict(), "cpu_seconds": time.process_time() - c0, "layers": names,
                      "update_ratios": {k: [float(f"{v:.4g}") for v in r] for k, r in tracker.ratios.items()},
                      "history": history.to_dict()})
