@@ -30,19 +30,3 @@ def report(prog: str, exc: Exception) -> int:
     """Print ``exc`` as a one-line user error of ``prog``; return the exit status."""
     print(f"{prog}: error: {exc}", file=sys.stderr)
     return USAGE_ERROR
-
-
-def study_parser(module: str, doc: str | None, out_help: str, threads: bool = True) -> Parser:
-    """The command line every standalone study shares (``python -m bn.experiments.<name>``).
-
-    ``--data-dir`` (a folder holding ``cifar-10-batches-py``), ``--out`` (the result
-    file) and, unless ``threads`` is false, ``--threads`` (torch CPU threads; the
-    committed results were made with 1, and the thread count is part of what
-    decides their bits). The study adds its own options to the parser returned.
-    """
-    ap = Parser(prog=f"python -m {module}", description=(doc or "").strip().split("\n")[0])
-    ap.add_argument("--data-dir", default=None, help="folder holding cifar-10-batches-py (default: BN_DATA_DIR)")
-    if threads:
-        ap.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1, as committed)")
-    ap.add_argument("--out", default=None, help=out_help)
-    return ap

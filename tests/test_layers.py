@@ -242,8 +242,10 @@ def test_the_load_probe_sees_torch_loaded_through_another_package():
 
 # Studies (bn/experiments/NAME.py) build on the framework and on lower layers, not on one another:
 # a study imports from bn.experiments only these modules.
-FRAMEWORK = ("bn.experiments.base", "bn.experiments.settings", "bn.experiments.report")
-NOT_STUDIES = FRAMEWORK + ("bn.experiments", "bn.experiments.__main__")
+# plain_cnn holds the network, schedule and profiles the four plain-CNN studies share, as settings does
+# for Part III's; conversion is not a study but the tool that moved the older result files into the one format.
+FRAMEWORK = ("bn.experiments.base", "bn.experiments.settings", "bn.experiments.report", "bn.experiments.plain_cnn")
+NOT_STUDIES = FRAMEWORK + ("bn.experiments", "bn.experiments.__main__", "bn.experiments.conversion")
 # The imports of one study by another that the study framework's refactoring is to remove. The
 # list may only shrink: the test fails on a new one and on a listed one that is gone.
 KNOWN_STUDY_IMPORTS = {
@@ -251,8 +253,6 @@ KNOWN_STUDY_IMPORTS = {
     ("bn.experiments.initialization", "bn.experiments.sigmoid"),
     ("bn.experiments.long_training", "bn.experiments.sigmoid"),
     ("bn.experiments.only_bn", "bn.experiments.placement"),
-    ("bn.experiments.only_bn", "bn.experiments.practice"),
-    ("bn.experiments.smoothness", "bn.experiments.practice"),
     ("bn.experiments.scorecard", "bn.experiments.fig1_rates"),
     ("bn.experiments.scorecard", "bn.experiments.long_training"),
     ("bn.experiments.scorecard", "bn.experiments.initialization"),

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from bn.models import SmallCNN
-from bn.training import (DivergenceMonitor, TrainConfig, augment_batch, learning_rate, make_optimizer,
+from bn.training import (DivergenceMonitor, History, TrainConfig, augment_batch, learning_rate, make_optimizer,
                          train)
 from bn.training.tensordata import tensor_data_from_arrays
 
@@ -33,39 +33,40 @@ def _run(data, cfg=CFG, seed=0, **kw):
 
 
 def _comparable(h):
-    return {k: v for k, v in h.items() if k != "train_seconds"}  # wall time differs run to run
+    return {k: v for k, v in h.to_dict().items() if k != "train_seconds"}  # wall time differs run to run
 
 
 def test_same_seed_same_history(data):
     a, b = _run(data), _run(data)
+    assert isinstance(a, History)  # a typed record; a result file stores History.to_dict()
     assert _comparable(a) == _comparable(b)  # bitwise: same thread count, same ops
     c = _run(data, seed=1)
-    assert c["first_losses"] != a["first_losses"]
-    assert a["eval_step"] == [0, 4, 8, 12]
-    assert a["final_test_acc"] is not None and not a["diverged"]
+    assert c.first_losses != a.first_losses
+    assert a.eval_step == [0, 4, 8, 12]
+    assert a.final_test_acc is not None and not a.diverged
 
 
 def test_resume_equals_uninterrupted(data, tmp_path):
     full = _run(data)
     ckpt = tmp_path / "run.pt"
     part = _run(data, checkpoint=ckpt, stop_at=7)  # "interrupted" after 7 steps; checkpoint at step 5
-    assert part["steps_done"] == 7 and ckpt.exists()
+    assert part.steps_done == 7 and ckpt.exists()
     resumed = _run(data, checkpoint=ckpt)  # a fresh process would rebuild the model the same way
     assert _comparable(resumed) == _comparable(full)
 
 
 def test_stop_at_keeps_the_full_schedule(data):
     full, short = _run(data), _run(data, stop_at=5)
-    assert short["first_losses"] == full["first_losses"][:5]
-    assert short["final_test_acc"] is None  # a truncated run has no final accuracy
+    assert short.first_losses == full.first_losses[:5]
+    assert short.final_test_acc is None  # a truncated run has no final accuracy
 
 
 def test_divergence_is_recorded_not_raised(data):
     cfg = TrainConfig(steps=40, batch_size=32, peak_lr=1e4, momentum=0.9, eval_every=10, eval_examples=32)
     torch.manual_seed(0)
     h = train(SmallCNN(widths=(4, 8, 8), norm="none"), data, cfg, 0, progress=False)
-    assert h["diverged"] and h["diverged_at_step"] <= 40
-    assert h["final_test_acc"] is None and h["divergence_reason"]
+    assert h.diverged and h.diverged_at_step <= 40
+    assert h.final_test_acc is None and h.divergence_reason
 
 
 def test_divergence_monitor_rules():

@@ -42,14 +42,14 @@ def test_validation_curve_and_test_accuracy_once(data):
     split = data.hold_out(50)
     cfg = TrainConfig(steps=8, batch_size=32, peak_lr=0.05, eval_every=4, eval_examples=40, diagnostics=True)
     h = train(_model(), split, cfg, seed=0, progress=False)
-    assert h["test_acc"] == [] and len(h["val_acc"]) == 3 and h["eval_step"] == [0, 4, 8]
-    assert h["final_test_acc"] is not None and h["final_val_acc"] is not None
+    assert h.test_acc == [] and len(h.val_acc) == 3 and h.eval_step == [0, 4, 8]
+    assert h.final_test_acc is not None and h.final_val_acc is not None
     model = _model()
-    assert h["val_acc"][0] == evaluate_accuracy(model, split, 40, split="val")
+    assert h.val_acc[0] == evaluate_accuracy(model, split, 40, split="val")
     # layer health: one norm per conv/linear weight (4 convs + classifier), one fraction per ReLU (4)
-    assert [len(e["weight_norm"]) for e in h["health"]] == [5, 5, 5]
-    assert [len(e["saturated"]) for e in h["health"]] == [4, 4, 4]
-    assert h["health"][0]["grad_norm"] == [None] * 5 and all(g > 0 for g in h["health"][1]["grad_norm"])
+    assert [len(e["weight_norm"]) for e in h.health] == [5, 5, 5]
+    assert [len(e["saturated"]) for e in h.health] == [4, 4, 4]
+    assert h.health[0]["grad_norm"] == [None] * 5 and all(g > 0 for g in h.health[1]["grad_norm"])
 
 
 def test_a_run_at_chance_is_stopped_and_counted_as_stalled(data):
@@ -60,9 +60,9 @@ def test_a_run_at_chance_is_stopped_and_counted_as_stalled(data):
         model.classifier.bias.copy_(torch.arange(10, 0, -1, dtype=torch.float32))
     cfg = TrainConfig(steps=40, batch_size=32, peak_lr=0.0, eval_every=2, eval_examples=50, stall_window=3)
     h = train(model, split, cfg, seed=0, progress=False)
-    assert h["stalled"] and h["stalled_at_step"] == 6 and h["steps_done"] == 6
-    assert h["val_acc"] == [0.1] * 4 and 0.1 <= 0.1 + CHANCE_MARGIN
-    assert h["final_test_acc"] is None and not h["diverged"]
+    assert h.stalled and h.stalled_at_step == 6 and h.steps_done == 6
+    assert h.val_acc == [0.1] * 4 and 0.1 <= 0.1 + CHANCE_MARGIN
+    assert h.final_test_acc is None and not h.diverged
 
 
 def test_channels_last_trains_the_same_run_up_to_rounding(data):
@@ -71,4 +71,4 @@ def test_channels_last_trains_the_same_run_up_to_rounding(data):
     b = train(_model(), data, TrainConfig(**{**cfg.to_dict(), "channels_last": True}), seed=0, progress=False)
     # NHWC convolutions sum in another order: float32 roundings (~1e-7 relative per operation), grown by
     # four SGD steps through 5 layers, stay far below 1e-4; a wrong layout would change the loss at once
-    np.testing.assert_allclose(a["first_losses"], b["first_losses"], rtol=1e-4)
+    np.testing.assert_allclose(a.first_losses, b.first_losses, rtol=1e-4)

@@ -1,7 +1,12 @@
-"""The CIFAR-10 experiments that test the paper's training claims (Part III), and their registry.
+"""The studies of the book and their registry.
 
-``python -m bn.experiments list`` names them; ``python -m bn.experiments run NAME``
-runs one and writes ``book/results/NAME.json`` (see :mod:`bn.experiments.__main__`).
+Every study is a module with an ``EXPERIMENT`` (:class:`~bn.experiments.base.Experiment`: its
+claim, its profiles, the function that builds and runs its runs, and where it has one, the
+function that summarizes its result). ``python -m bn.experiments list`` names them all;
+``python -m bn.experiments run NAME --profile cpu`` runs one and writes
+``book/results/NAME.json`` (see :mod:`bn.experiments.__main__`). :data:`PAPER_CLAIMS` are the
+eight that test the paper's training claims (Part III) with the shared rate sweep and its
+validation split; :data:`TODAY` those of Part VI, claims made since the paper.
 
 The package loads what a name needs, when it is first used: ``bn.experiments.report``
 (reading results, which ``bn.plotting`` does) loads no torch; the registry and the
@@ -13,13 +18,20 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+PAPER_CLAIMS: tuple[str, ...] = ("fig1_mlp", "convergence", "learning_rates", "sigmoid", "initialization", "recipe",
+                                 "fig1_rates", "long_training")
+# The studies that keep their own run records in their measures (``measures["runs"]``, each with its arm
+# and seed) rather than as RunRecords of specs: their runs need what a RunSpec does not describe (frozen
+# parameter sets, trackers, several processes, measurements between runs, a text model).
+OWN_RECORDS: tuple[str, ...] = ("placement", "layer_vs_torch", "training_diagnostics", "population_statistics",
+                                "pitfalls", "sync_bn", "only_bn", "weight_decay", "smoothness", "norm_family",
+                                "sequence_norms")
+TODAY: tuple[str, ...] = ("distribution_shift", "fine_tuning", "sequence_norms", "without_bn", "training_stack")
 # The registered studies, in the order `list` names them.
-STUDIES = ("fig1_mlp", "convergence", "learning_rates", "sigmoid", "initialization", "recipe", "fig1_rates",
-           "long_training", "distribution_shift", "fine_tuning", "sequence_norms",
-           "without_bn", "training_stack")
+STUDIES: tuple[str, ...] = (*PAPER_CLAIMS, *OWN_RECORDS[:-1], *TODAY)
 # The framework's names this package exports, from bn.experiments.base.
-_FROM_BASE = ("Context", "Experiment", "ExperimentResult", "RunRecord", "RunSpec", "load_tensor_data",
-              "run_experiment", "run_spec")
+_FROM_BASE = ("Context", "Experiment", "ExperimentResult", "RunRecord", "RunSpec", "load_experiment_result",
+              "load_tensor_data", "run_experiment", "run_spec")
 PROFILES = ("smoke", "cpu", "gpu")
 
 
@@ -47,5 +59,6 @@ def result_filename(name: str, profile: str) -> str:
     return f"{name}.json" if profile == "cpu" else f"{name}_{profile}.json"
 
 
-__all__ = ["Context", "Experiment", "ExperimentResult", "PROFILES", "REGISTRY", "RunRecord", "RunSpec",
-           "get_experiment", "load_tensor_data", "result_filename", "run_experiment", "run_spec"]
+__all__ = ["Context", "Experiment", "ExperimentResult", "OWN_RECORDS", "PAPER_CLAIMS", "PROFILES", "REGISTRY",
+           "RunRecord", "RunSpec", "STUDIES", "TODAY", "get_experiment", "load_experiment_result", "load_tensor_data",
+           "result_filename", "run_experiment", "run_spec"]

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from bn.cli import Parser, UsageError, report
 from bn.data.errors import CifarDataError
-from bn.experiments import PROFILES, REGISTRY, get_experiment, result_filename
+from bn.experiments import OWN_RECORDS, PROFILES, REGISTRY, get_experiment, result_filename
 
 
 def _seeds(text: str) -> list[int]:
@@ -47,10 +47,18 @@ def _positive(text: str) -> int:
     return value
 
 
+def profile_of(name: str, profile: str) -> dict:
+    """The configuration of ``name``'s ``profile``; UsageError where the study has no such profile."""
+    profiles = get_experiment(name).profiles
+    if profile not in profiles:
+        raise UsageError(f"{name} has no {profile!r} profile (its profiles: {', '.join(profiles)})")
+    return profiles[profile]
+
+
 def default_output(name: str, profile: str, seeds: list[int] | None, max_steps: int | None,
                    results_dir: Path) -> Path:
     """Where ``run`` writes by default; UsageError for a run that must not go into ``book/results``."""
-    cfg_seeds = get_experiment(name).profiles[profile]["seeds"]
+    cfg_seeds = profile_of(name, profile)["seeds"]
     if profile == "smoke" or max_steps is not None or (seeds is not None and seeds != cfg_seeds):
         raise UsageError("refusing to write a smoke, --max-steps or other-seeds run into book/results: "
                          "pass --out FILE")
@@ -61,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = Parser(prog="python -m bn.experiments", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
-    sub.add_parser("list", help="name the experiments and their claims")
+    sub.add_parser("list", help="name every study, its profiles and its title")
     run = sub.add_parser("run", help="run one experiment and write its result JSON")
     run.add_argument("name", choices=sorted(REGISTRY))
     run.add_argument("--profile", choices=PROFILES, default="cpu")
@@ -87,8 +95,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def _command(args: argparse.Namespace) -> int:
     if args.command == "list":
+        width = max(map(len, REGISTRY))
         for name, exp in REGISTRY.items():
-            print(f"{name:16s} {exp.title}")
+            print(f"{name:{width}s}  {', '.join(exp.profiles):16s} {exp.title}")
         return 0
 
     import torch
@@ -98,6 +107,10 @@ def _command(args: argparse.Namespace) -> int:
 
     if args.device.startswith("cuda") and not torch.cuda.is_available():
         raise UsageError(f"--device {args.device} asked for, but torch sees no CUDA device")
+    profile_of(args.name, args.profile)
+    if args.name in OWN_RECORDS and (args.workers > 1 or args.checkpoint_dir or args.max_steps):
+        raise UsageError(f"{args.name} trains its runs in its own loop: --workers, --checkpoint-dir and "
+                         "--max-steps apply to the studies whose runs are specs")
     torch.set_num_threads(args.threads)
     seeds = args.seeds
     out = Path(args.out) if args.out else default_output(args.name, args.profile, seeds, args.max_steps,

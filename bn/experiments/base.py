@@ -98,11 +98,32 @@ class ExperimentResult:
         return out
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "ExperimentResult":
-        """The result ``d`` holds (e.g. from :func:`bn.results.load_result`), checked key by key."""
-        res = from_strict_dict(cls, d, f"result of {d.get('experiment', 'an experiment')!r}")
-        res.runs = [RunRecord.from_dict(r) for r in res.runs]
+    def from_dict(cls, d: dict[str, Any], source: str | None = None) -> "ExperimentResult":
+        """The result ``d`` holds (e.g. from :func:`bn.results.load_result`), checked key by key.
+
+        An unknown or a missing key is a ValueError that names ``source`` (the file), the run and the key.
+        """
+        what = f"{source + ': ' if source else ''}result of {d.get('experiment', 'an experiment')!r}"
+        res = from_strict_dict(cls, d, what)
+        runs = []
+        for i, r in enumerate(res.runs):
+            try:
+                runs.append(RunRecord.from_dict(r))
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"{what}, run {i}: {exc}") from None
+        res.runs = runs
         return res
+
+
+def load_experiment_result(name_or_path: str | Path) -> ExperimentResult:
+    """A result file (by path, or by name from ``book/results``) as the typed :class:`ExperimentResult`;
+    an unknown or a missing key anywhere in it is a ValueError naming the file and the key."""
+    from bn.results import load_result, results_dir
+
+    path = Path(name_or_path)
+    if path.suffix != ".json":
+        path = results_dir() / f"{path.name}.json"
+    return ExperimentResult.from_dict(load_result(path), source=str(path))
 
 
 def seeds_run(runs: Sequence[dict[str, Any]]) -> dict[str, list[int]]:
@@ -206,7 +227,7 @@ def run_spec(spec: RunSpec, data: TensorData, device: str = "cpu", stop_at: int 
     cfg = TrainConfig.from_dict(spec.train)
     history = train(model, data, cfg, spec.seed, device=device, measure=measure, stop_at=stop_at,
                     progress=progress, checkpoint=checkpoint, desc=f"{spec.label} s{spec.seed}")
-    record: dict[str, Any] = {"spec": spec.to_dict(), "history": history}
+    record: dict[str, Any] = {"spec": spec.to_dict(), "history": history.to_dict()}
     # What ``after`` measures is the trained network: a run cut short by ``stop_at`` has none.
     if spec.after is not None and (stop_at is None or stop_at >= cfg.steps):
         record["after"] = AFTER[spec.after](model, data, spec)
@@ -375,7 +396,10 @@ class Experiment:
     experiment's own measures (e.g. the chosen learning rate). ``summarize(result)``, where
     the study has one, turns its result file into the typed record its chapter glues.
     A profile runs on CIFAR-10 unless it says ``"data": "none"``: then ``ctx.data`` is None and
-    the study makes its own data (and says where it came from in its measures).
+    the study makes its own data (and says where it came from in its measures). ``load_data(data_dir,
+    cfg)``, where given, loads the study's CIFAR-10 instead of :func:`load_tensor_data` with the
+    profile's ``n_train``, ``n_test`` and ``n_val`` (a study that splits off its validation images
+    itself); it returns the data and its provenance as :func:`load_tensor_data` does.
     """
 
     name: str
@@ -384,6 +408,7 @@ class Experiment:
     profiles: dict[str, dict[str, Any]]
     run: Callable[[Context, dict[str, Any]], dict[str, Any]]
     summarize: Callable[[dict[str, Any]], Any] | None = None
+    load_data: Callable[[str | None, dict[str, Any]], tuple[TensorData, dict[str, Any]]] | None = None
 
 
 def load_tensor_data(data_dir: str | None, n_train: int | None = None, n_test: int | None = None,
@@ -437,7 +462,9 @@ def run_experiment(exp: Experiment, profile: str, seeds: list[int] | None = None
     cfg = exp.profiles[profile]
     seeds = list(seeds if seeds is not None else cfg["seeds"])
     t0, c0 = time.perf_counter(), time.process_time()
-    if cfg.get("data", "cifar10") == "cifar10":
+    if cfg.get("data", "cifar10") == "cifar10" and exp.load_data is not None:
+        data, data_prov = exp.load_data(data_dir, cfg)
+    elif cfg.get("data", "cifar10") == "cifar10":
         data, data_prov = load_tensor_data(data_dir, cfg.get("n_train"), cfg.get("n_test"), cfg.get("n_val"))
     elif cfg["data"] == "none":  # the study makes its own data and states its provenance in its measures
         data, data_prov = None, {"copy": "none: the study generates its data (see its measures)"}
@@ -471,3 +498,23 @@ def run_experiment(exp: Experiment, profile: str, seeds: list[int] | None = None
     if git_commit() != code:
         result.provenance["code_at_end"] = git_commit()
     return result.to_dict()
+
+
+def seeds_by_arm(records: Sequence[Any], arm_of: Callable[[Any], str],
+                 seed_of: Callable[[Any], int] = lambda r: r["seed"]) -> dict[str, list[int]]:
+    """Per arm (``arm_of(record)``), in the order the arms first ran: the sorted seeds of its records.
+
+    What :attr:`ExperimentResult.seeds_run` holds for a study that keeps its own run records in its
+    measures (it notes them with :meth:`Context.record_seeds`).
+    """
+    out: dict[str, list[int]] = {}
+    for r in records:
+        out.setdefault(arm_of(r), []).append(int(seed_of(r)))
+    return {arm: sorted(set(s)) for arm, s in out.items()}
+
+
+def record_run_seeds(ctx: Context, records: Sequence[Any], arm_of: Callable[[Any], str],
+                     seed_of: Callable[[Any], int] = lambda r: r["seed"]) -> None:
+    """Note every arm's seeds of a study's own run records (see :func:`seeds_by_arm`) on ``ctx``."""
+    for arm, seeds in seeds_by_arm(records, arm_of, seed_of).items():
+        ctx.record_seeds(arm, seeds)

@@ -448,12 +448,12 @@ def summarize(result: dict[str, Any]) -> FineTuningSummary:
 
 
 def pitfalls_gap(pitfalls: dict[str, Any]) -> Interval:
-    """The pitfalls chapter's fine-tuning gap (``book/results/practice_pitfalls.json``): accuracy on the new
+    """The pitfalls chapter's fine-tuning gap (``book/results/pitfalls.json``): accuracy on the new
     domain of the classifier-only fine-tuning with running statistics adapting, minus with BN in eval mode,
     paired by seed."""
     from bn.statistics import paired_difference_ci
 
-    fts = [s["fine_tuning"] for s in pitfalls["per_seed"]]
+    fts = [s["fine_tuning"] for s in pitfalls["measures"]["per_seed"]]
     return paired_difference_ci([f["requires_grad_only"]["acc_shifted"] for f in fts],
                                 [f["bn_eval"]["acc_shifted"] for f in fts])
 

@@ -1,14 +1,12 @@
 """BN, LayerNorm, GroupNorm, ghost-batch BN and Batch Renormalization trained side by side.
 
-    python -m bn.experiments.norm_family [--smoke | --gpu] [--seeds 0] [--batch-sizes 2] [--arms bn] [--out FILE]
-    python -m bn.experiments.norm_family --merge PART.json ... [--out FILE]
+    python -m bn.experiments run norm_family [--profile cpu|gpu] [--seeds 0,1,2] [--workers N]
 
 trains the deep plain CNN of Part IV (:class:`bn.models.PlainCNN`) on
 CIFAR-10 with each normalization at each batch size, with the book's one loop
-(:func:`bn.training.train`), and writes ``book/results/norm_family.json``.
-The runs are independent: ``--seeds``, ``--batch-sizes`` and ``--arms`` run a
-part of the grid (on a shared machine, parts run side by side), and
-``--merge`` joins the parts into one result.
+(:func:`bn.training.train`), and writes ``book/results/norm_family.json``
+(``norm_family_gpu.json`` for the gpu profile). The committed cpu result was run
+in parts, a seed each, side by side, and joined by :func:`merge_parts`.
 
 The design, the same for every arm:
 
@@ -40,14 +38,13 @@ from typing import Any
 
 import torch
 
-from bn.cli import study_parser
-from bn.experiments.base import load_tensor_data
+from bn.experiments.base import Context, Experiment, load_tensor_data, record_run_seeds, seeds_by_arm
 from bn.population import batch_statistics_accuracy
 from bn.models import build_model
 from bn.training import TensorData, TrainConfig, train
 
 __all__ = ["ARMS", "LABELS", "PROFILES", "arm_norm", "arms_at", "train_config", "run_arm", "run_norm_family",
-           "merge_parts", "accuracy_grid", "main"]
+           "merge_parts", "accuracy_grid", "arm_name", "EXPERIMENT"]
 
 ARMS = ("bn", "group", "layer", "ghost", "renorm")
 BATCH_NORM_TYPE = ("bn", "ghost", "renorm")
@@ -121,9 +118,9 @@ def run_arm(data: TensorData, p: dict[str, Any], arm: str, batch_size: int, seed
     history = train(model, data, cfg, seed, device=p["device"], progress=progress,
                     desc=f"{arm} B={batch_size} s{seed}")
     rec: dict[str, Any] = {"arm": arm, "batch_size": batch_size, "seed": seed, "model": model_args,
-                           "train": cfg.to_dict(), "history": history,
-                           "final_test_acc": history["final_test_acc"]}
-    if arm in BATCH_NORM_TYPE and not history["diverged"]:
+                           "train": cfg.to_dict(), "history": history.to_dict(),
+                           "final_test_acc": history.final_test_acc}
+    if arm in BATCH_NORM_TYPE and not history.diverged:
         model.cpu()
         rec["batch_stats_test_acc"] = batch_statistics_accuracy(model, data, batch_size, p["gap_examples"])
         rec["gap_examples"] = p["gap_examples"] or len(data.test_labels)
@@ -145,30 +142,6 @@ def run_norm_family(data: TensorData, p: dict[str, Any], seeds: list[int], batch
     return runs
 
 
-def run_profile(profile: str = "cpu", data_dir: str | None = None, progress: bool = False,
-                seeds: list[int] | None = None, batch_sizes: list[int] | None = None,
-                arms: list[str] | None = None) -> dict[str, Any]:
-    """Run ``profile`` (all of its grid, or the part that ``seeds``, ``batch_sizes`` and ``arms`` name).
-
-    The data is CIFAR-10, or a copy in its layout at ``data_dir``. Returns the
-    payload with provenance.
-    """
-    from bn.provenance import collect_provenance
-
-    p = PROFILES[profile]
-    seeds = list(p["seeds"] if seeds is None else seeds)
-    t0, c0 = time.perf_counter(), time.process_time()
-    data, data_prov = load_tensor_data(data_dir, p["n_train"], p["n_test"])
-    runs = run_norm_family(data, p, seeds, list(batch_sizes or p["batch_sizes"]), list(arms or p["arms"]),
-                           progress)
-    prov = collect_provenance(config=p, seeds=seeds, data=data_prov,
-                              wall_time_s=time.perf_counter() - t0, cpu_time_s=time.process_time() - c0,
-                              profile=profile, torch_threads=torch.get_num_threads(),
-                              torch_cpu_capability=torch.backends.cpu.get_cpu_capability())
-    return {"study": "norm_family", "profile": profile, "config": p, "seeds": seeds, "runs": runs,
-            "provenance": prov}
-
-
 def merge_parts(parts: list[dict[str, Any]]) -> dict[str, Any]:
     """One payload from parts of one profile's grid.
 
@@ -188,7 +161,7 @@ def merge_parts(parts: list[dict[str, Any]]) -> dict[str, Any]:
     for part in parts[1:]:
         if settings(part) != settings(first):
             raise ValueError("parts of one result need the same profile and the same data")
-    keys = [(r["seed"], r["batch_size"], r["arm"]) for part in parts for r in part["runs"]]
+    keys = [(r["seed"], r["batch_size"], r["arm"]) for part in parts for r in part["measures"]["runs"]]
     if len(set(keys)) != len(keys):
         raise ValueError("a run (seed, batch size, arm) is in more than one part")
     seeds = sorted({s for part in parts for s in part["seeds"]})
@@ -197,10 +170,11 @@ def merge_parts(parts: list[dict[str, Any]]) -> dict[str, Any]:
             "wall_time_s": max(part["provenance"]["wall_time_s"] for part in parts),
             "parts": [part["provenance"] for part in parts]}
     order = {arm: k for k, arm in enumerate(ARMS)}
-    runs = sorted((r for part in parts for r in part["runs"]),
+    runs = sorted((r for part in parts for r in part["measures"]["runs"]),
                   key=lambda r: (r["seed"], r["batch_size"], order[r["arm"]]))
-    return {**first, "config": {**first["config"], "seeds": seeds}, "seeds": seeds, "runs": runs,
-            "provenance": prov}
+    seeds_run = seeds_by_arm(runs, arm_name)
+    return {**first, "config": {**first["config"], "seeds": seeds}, "seeds": seeds, "seeds_run": seeds_run,
+            "measures": {**first["measures"], "runs": runs}, "provenance": prov}
 
 
 def accuracy_grid(result: dict[str, Any], key: str = "final_test_acc") -> dict[str, dict[int, list[float]]]:
@@ -208,7 +182,7 @@ def accuracy_grid(result: dict[str, Any], key: str = "final_test_acc") -> dict[s
 
     ``key="batch_stats_test_acc"`` gives the training-mode accuracies of the BN-type arms.
     """
-    by_key = {(r["arm"], r["batch_size"], r["seed"]): r.get(key) for r in result["runs"]}
+    by_key = {(r["arm"], r["batch_size"], r["seed"]): r.get(key) for r in result["measures"]["runs"]}
     grid: dict[str, dict[int, list[float]]] = {}
     for arm in ARMS:
         for b in result["config"]["batch_sizes"]:
@@ -218,39 +192,27 @@ def accuracy_grid(result: dict[str, Any], key: str = "final_test_acc") -> dict[s
     return grid
 
 
-def main(argv: list[str] | None = None) -> dict[str, Any]:
-    """Command line: run a profile and write its result file."""
-    from bn.results import load_result, results_dir, save_result
-
-    ap = study_parser("bn.experiments.norm_family", __doc__,
-                      "result file (default book/results/norm_family[_gpu].json)")
-    group = ap.add_mutually_exclusive_group()
-    group.add_argument("--smoke", action="store_true", help="a few steps on 200 images (tests only)")
-    group.add_argument("--gpu", action="store_true", help="the wider net and longer runs, on CUDA")
-    ap.add_argument("--progress", action="store_true")
-    ap.add_argument("--seeds", type=int, nargs="+", default=None, help="run only these seeds of the profile")
-    ap.add_argument("--batch-sizes", type=int, nargs="+", default=None, help="only these batch sizes")
-    ap.add_argument("--arms", nargs="+", default=None, choices=ARMS, help="only these arms")
-    ap.add_argument("--merge", nargs="+", default=None, metavar="PART", help="join part results into one")
-    args = ap.parse_args(argv)
-    torch.set_num_threads(args.threads)
-    if args.merge:
-        payload = merge_parts([load_result(path) for path in args.merge])
-        profile = payload["profile"]
-    else:
-        profile = "smoke" if args.smoke else "gpu" if args.gpu else "cpu"
-    default = {"cpu": "norm_family.json", "gpu": "norm_family_gpu.json"}.get(profile)
-    if (args.seeds or args.batch_sizes or args.arms) and not args.out:
-        raise SystemExit("a run of some seeds is a part: name its file with --out, then --merge the parts")
-    out = args.out or (results_dir() / default if default else None)
-    if out is None:
-        raise SystemExit("a --smoke run needs --out (it is never written to book/results)")
-    if not args.merge:
-        payload = run_profile(profile, args.data_dir, args.progress, args.seeds, args.batch_sizes, args.arms)
-    save_result(out, payload)
-    print(f"wrote {out} ({payload['provenance']['cpu_time_s']:.0f} CPU s)")
-    return payload
+def arm_name(record: dict[str, Any]) -> str:
+    """A run record's arm and batch size (what its seeds are noted under in ``seeds_run``)."""
+    return f"{record['arm']} B={record['batch_size']}"
 
 
-if __name__ == "__main__":
-    main()
+def load_data(data_dir: str | None, cfg: dict[str, Any]) -> tuple[TensorData, dict[str, Any]]:
+    """The profile's CIFAR-10 images (the runs report on the test set; no validation split)."""
+    return load_tensor_data(data_dir, cfg["n_train"], cfg["n_test"])
+
+
+def run(ctx: Context, cfg: dict[str, Any]) -> dict[str, Any]:
+    """Every arm at every batch size for every seed of ``ctx``: the run records (the result's measures)."""
+    runs = run_norm_family(ctx.data, cfg, list(ctx.seeds), list(cfg["batch_sizes"]), list(cfg["arms"]),
+                           ctx.progress)
+    record_run_seeds(ctx, runs, arm_name)
+    return {"runs": runs}
+
+
+EXPERIMENT = Experiment(
+    name="norm_family", title="BN, LayerNorm, GroupNorm, ghost-batch BN and Batch Renorm across batch sizes",
+    claim=("BN's accuracy falls at small batches while LayerNorm and GroupNorm, which do not normalize over "
+           "the batch, do not depend on it; Batch Renormalization and ghost batches narrow BN's gap between "
+           "training and evaluation (Wu and He 2018; Ioffe 2017; Hoffer et al. 2017)."),
+    profiles=PROFILES, run=run, load_data=load_data)

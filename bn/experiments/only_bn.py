@@ -1,6 +1,6 @@
 """Training only BN (Frankle, Schwab and Morcos 2020): frozen random convolutions, trained gamma and beta.
 
-    python -m bn.experiments.only_bn [--profile cpu|gpu] [--smoke --out FILE]
+    python -m bn.experiments run only_bn [--profile cpu|gpu]
 
 writes ``book/results/only_bn.json``. The deep plain CNN of Part IV
 (:class:`bn.models.PlainCNN`) is built at several width multipliers
@@ -18,15 +18,14 @@ from typing import Any
 
 import torch
 
-from bn.cli import study_parser
 from bn.statistics import Evidence, Interval, Plateau, all_of, decide, mean_ci, plateau
-from bn.experiments.base import load_tensor_data
+from bn.experiments.base import Context, Experiment, load_tensor_data, record_run_seeds
 from bn.experiments.placement import validation_split
-from bn.experiments.practice import train_config
+from bn.experiments.plain_cnn import train_config
 from bn.models import PLAIN_WIDTHS, build_model
 from bn.training import FREEZE_ARMS, TensorData, evaluate_accuracy, set_trainable, train
 
-__all__ = ["PROFILES", "scaled_widths", "run_arm", "run_only_bn", "paired_difference", "summarize", "main"]
+__all__ = ["PROFILES", "scaled_widths", "run_arm", "run_only_bn", "paired_difference", "summarize", "arm_name", "EXPERIMENT"]
 
 PROFILES: dict[str, dict[str, Any]] = {
     # About 4 CPU-minutes at one thread (the machine is shared): 200 steps of 64 images are a
@@ -69,11 +68,11 @@ def run_arm(fit: TensorData, test: TensorData, p: dict[str, Any], arm: str, mult
     history = train(model, fit, cfg, seed, device=p["device"], progress=False,
                     desc=f"{arm} x{multiplier} s{seed}")
     cpu = time.process_time() - c0
-    test_acc = evaluate_accuracy(model, test, None, p["device"]) if not history["diverged"] else None
+    test_acc = evaluate_accuracy(model, test, None, p["device"]) if not history.diverged else None
     return {"arm": arm, "width_multiplier": multiplier, "widths": scaled_widths(multiplier), "seed": seed,
-            "lr": lr, "params": counts.to_dict(), "val_acc": history["final_test_acc"], "test_acc": test_acc,
-            "diverged": history["diverged"], "cpu_seconds": cpu, "train": cfg.to_dict(),
-            "history": {k: history[k] for k in ("eval_step", "test_acc", "train_loss")}}
+            "lr": lr, "params": counts.to_dict(), "val_acc": history.final_test_acc, "test_acc": test_acc,
+            "diverged": history.diverged, "cpu_seconds": cpu, "train": cfg.to_dict(),
+            "history": {k: getattr(history, k) for k in ("eval_step", "test_acc", "train_loss")}}
 
 
 def run_only_bn(data: TensorData, p: dict[str, Any]) -> dict[str, Any]:
@@ -111,8 +110,8 @@ def paired_difference(result: dict[str, Any], multiplier: float, arm: str, refer
     the per-seed differences are matched pairs; the interval is the t interval
     of their mean (:func:`bn.statistics.mean_ci`).
     """
-    by = {(r["width_multiplier"], r["arm"], r["seed"]): r["test_acc"] for r in result["runs"]}
-    pairs = [(by[(multiplier, arm, s)], by[(multiplier, reference, s)]) for s in result["config"]["seeds"]]
+    by = {(r["width_multiplier"], r["arm"], r["seed"]): r["test_acc"] for r in result["measures"]["runs"]}
+    pairs = [(by[(multiplier, arm, s)], by[(multiplier, reference, s)]) for s in result["seeds"]]
     if any(a is None or b is None for a, b in pairs):
         raise ValueError(f"a run of {arm!r} or {reference!r} at width {multiplier} diverged")
     return mean_ci([a - b for a, b in pairs])
@@ -128,8 +127,8 @@ def summarize(result: dict[str, Any], reference: str = "linear_only") -> dict[st
     acc: dict[float, dict[str, Interval]] = {}
     vs: dict[float, dict[str, Interval]] = {}
     params: dict[float, dict[str, dict[str, Any]]] = {}
-    seeds = result["config"]["seeds"]
-    by = {(r["width_multiplier"], r["arm"], r["seed"]): r for r in result["runs"]}
+    seeds = result["seeds"]
+    by = {(r["width_multiplier"], r["arm"], r["seed"]): r for r in result["measures"]["runs"]}
     for m in result["config"]["width_multipliers"]:
         acc[m], vs[m], params[m] = {}, {}, {}
         for arm in result["config"]["arms"]:
@@ -143,47 +142,9 @@ def summarize(result: dict[str, Any], reference: str = "linear_only") -> dict[st
     return {"accuracy": acc, "versus": vs, "params": params}
 
 
-def run_profile(profile: str = "cpu", data_dir: str | None = None) -> dict[str, Any]:
-    """Run the study under ``profile`` and return the payload with provenance."""
-    from bn.provenance import collect_provenance
-
-    p = PROFILES[profile]
-    t0, c0 = time.perf_counter(), time.process_time()
-    data, data_prov = load_tensor_data(data_dir, p["n_train"], p["n_test"])
-    payload = run_only_bn(data, p)
-    prov = collect_provenance(config=p, seeds=p["seeds"], data=data_prov,
-                              wall_time_s=time.perf_counter() - t0, cpu_time_s=time.process_time() - c0,
-                              profile=profile, torch_threads=torch.get_num_threads(),
-                              torch_cpu_capability=torch.backends.cpu.get_cpu_capability())
-    return {"study": "only_bn", "profile": profile, "config": p, **payload, "provenance": prov}
-
-
-def main(argv: list[str] | None = None) -> dict[str, Any]:
-    """Command line: run the study and write the result file."""
-    from bn.results import results_dir, save_result
-
-    ap = study_parser("bn.experiments.only_bn", __doc__, "result file (default book/results/only_bn.json)")
-    ap.add_argument("--profile", choices=("cpu", "gpu"), default="cpu")
-    ap.add_argument("--smoke", action="store_true", help="a few steps on tiny widths (tests only)")
-    args = ap.parse_args(argv)
-    torch.set_num_threads(args.threads)
-    profile = "smoke" if args.smoke else args.profile
-    out = args.out or (None if args.smoke else results_dir() / "only_bn.json")
-    if out is None:
-        raise SystemExit("a --smoke run needs --out (it is never written to book/results)")
-    payload = run_profile(profile, args.data_dir)
-    save_result(out, payload)
-    print(f"wrote {out} ({payload['provenance']['cpu_time_s']:.0f} CPU s)")
-    return payload
-
-
-if __name__ == "__main__":
-    main()
-
-
 def arm_plateau(result: dict[str, Any], multiplier: float, arm: str) -> Plateau:
     """The plateau rule on the periodic test accuracy of ``arm``'s runs at one width."""
-    runs = [r for r in result["runs"] if r["width_multiplier"] == multiplier and r["arm"] == arm
+    runs = [r for r in result["measures"]["runs"] if r["width_multiplier"] == multiplier and r["arm"] == arm
             and r["test_acc"] is not None]
     return plateau([(r["history"]["eval_step"], r["history"]["test_acc"]) for r in runs],
                    int(result["config"]["steps"]))
@@ -207,10 +168,35 @@ def claim_verdicts(result: dict[str, Any]) -> dict[str, str]:
                                            plateaued=arm_plateau(result, m, "bn_only").plateaued
                                            and arm_plateau(result, m, ref).plateaued)) for m in widths]).word
     lo, hi = min(widths), max(widths)
-    by = {(r["width_multiplier"], r["arm"], r["seed"]): r["test_acc"] for r in result["runs"]}
-    seeds = result["config"]["seeds"]
+    by = {(r["width_multiplier"], r["arm"], r["seed"]): r["test_acc"] for r in result["measures"]["runs"]}
+    seeds = result["seeds"]
     grow = mean_ci([(by[hi, "bn_only", s] - by[hi, "random_params", s]) - (by[lo, "bn_only", s] - by[lo, "random_params", s])
                     for s in seeds])
     flat = all(arm_plateau(result, m, a).plateaued for m in (lo, hi) for a in ("bn_only", "random_params"))
     out["gap_grows"] = decide(Evidence(grow, 0.0, about_end=True, plateaued=flat)).word
     return out
+
+
+def arm_name(record: dict[str, Any]) -> str:
+    """A run record's arm and width (what its seeds are noted under in ``seeds_run``)."""
+    return f"{record['arm']} x{record['width_multiplier']:g}"
+
+
+def load_data(data_dir: str | None, cfg: dict[str, Any]) -> tuple[TensorData, dict[str, Any]]:
+    """The profile's CIFAR-10 images; :func:`run_only_bn` holds out its validation split itself."""
+    return load_tensor_data(data_dir, cfg["n_train"], cfg["n_test"])
+
+
+def run(ctx: Context, cfg: dict[str, Any]) -> dict[str, Any]:
+    """The study under ``cfg`` (seeds from ``ctx``): every run, the rate selection and the splits."""
+    measures = run_only_bn(ctx.data, {**cfg, "seeds": list(ctx.seeds)})
+    record_run_seeds(ctx, measures["runs"], arm_name)
+    return measures
+
+
+EXPERIMENT = Experiment(
+    name="only_bn", title="Training only BN: frozen random convolutions, trained gamma and beta",
+    claim=("Training only BN's gamma and beta of a deep CNN with frozen random convolutions reaches an "
+           "accuracy far above chance, above as many other random parameters and above the classifier "
+           "alone, and the gap grows with width (Frankle, Schwab and Morcos 2021)."),
+    profiles=PROFILES, run=run, summarize=summarize, load_data=load_data)

@@ -8,13 +8,12 @@
 3. Sec. 3.3's conjecture that BN makes layer Jacobians have singular values
    near 1 (:func:`layer_jacobian_singular_values`), on the trained nets.
 
-``python -m bn.experiments.placement --out book/results/placement.json`` runs
-2 and 3 (a few CPU-minutes) and writes the result with provenance.
+``python -m bn.experiments run placement`` runs 2 and 3 (a few CPU-minutes)
+and writes ``book/results/placement.json`` with provenance.
 """
 
 from __future__ import annotations
 
-import argparse
 import math
 import time
 from typing import Any
@@ -22,13 +21,14 @@ from typing import Any
 import numpy as np
 import torch
 
+from bn.experiments.base import Context, Experiment, load_tensor_data, record_run_seeds
 from bn.formatting import Table, percent
 from bn.models.placement import PLACEMENTS, PlacedMLP
 from bn.statistics import Evidence, Interval, Plateau, decide, mean_ci, pair_by, paired_difference_ci, plateau
 from bn.training import TensorData, TrainConfig, evaluate_accuracy, train
 
 __all__ = ["CONFIG", "sigmoid_linearity", "linear_region_halfwidth", "validation_split",
-           "layer_jacobian_singular_values", "run_placement", "main"]
+           "layer_jacobian_singular_values", "run_placement", "PROFILES", "EXPERIMENT"]
 
 CONFIG: dict[str, Any] = {
     "in_features": 3 * 32 * 32, "hidden": [100, 100, 100], "activation": "sigmoid",
@@ -37,6 +37,13 @@ CONFIG: dict[str, Any] = {
               "eval_every": 500, "eval_examples": 2000},
     "seeds": [0, 1, 2],
     "jacobian_examples": 64,
+}
+# The smoke profile (tests only): a few steps of a narrow net on a few hundred images.
+PROFILES: dict[str, dict[str, Any]] = {
+    "cpu": CONFIG,
+    "smoke": {**CONFIG, "hidden": [16, 16, 16], "n_train": 300, "n_val": 100, "seeds": [0, 1],
+              "train": {"steps": 6, "batch_size": 16, "peak_lr": 0.05, "momentum": 0.9, "eval_every": 3,
+                        "eval_examples": 50}, "jacobian_examples": 8},
 }
 
 
@@ -180,9 +187,9 @@ def run_placement(data: TensorData, config: dict[str, Any] = CONFIG, progress: b
                        if placement != "after" else {})
             hist = train(model, fit, cfg, seed, stop_at=stop_at, progress=progress,
                          desc=f"{placement} seed {seed}")
-            rec = {"placement": placement, "seed": seed, "diverged": hist["diverged"],
-                   "steps_done": hist["steps_done"], "eval_step": hist["eval_step"],
-                   "val_acc": hist["test_acc"], "train_loss": hist["train_loss"],
+            rec = {"placement": placement, "seed": seed, "diverged": hist.diverged,
+                   "steps_done": hist.steps_done, "eval_step": hist.eval_step,
+                   "val_acc": hist.test_acc, "train_loss": hist.train_loss,
                    "final_val_acc": evaluate_accuracy(model, fit, None),
                    "final_test_acc": evaluate_accuracy(model, test, None)}
             runs.append(rec)
@@ -198,33 +205,6 @@ def run_placement(data: TensorData, config: dict[str, Any] = CONFIG, progress: b
     return {"runs": runs, "jacobian_spectra": summary}
 
 
-def main(argv: list[str] | None = None) -> dict[str, Any]:
-    """Command line: run the study on CIFAR-10 and write the result file."""
-    from bn.experiments.base import load_tensor_data
-    from bn.provenance import collect_provenance
-    from bn.results import save_result
-
-    ap = argparse.ArgumentParser(prog="python -m bn.experiments.placement")
-    ap.add_argument("--out", required=True)
-    ap.add_argument("--data-dir", default=None)
-    args = ap.parse_args(argv)
-    t0, c0 = time.perf_counter(), time.process_time()
-    data, data_prov = load_tensor_data(args.data_dir)
-    payload = run_placement(data)
-    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
-    payload.update(study="placement", config=CONFIG)
-    payload["provenance"] = collect_provenance(config=CONFIG, seeds=CONFIG["seeds"], data=data_prov,
-                                               wall_time_s=wall, cpu_time_s=cpu,
-                                               torch_threads=torch.get_num_threads())
-    save_result(args.out, payload)
-    print(f"wrote {args.out} ({wall:.0f} s wall, {cpu:.0f} s CPU)")
-    return payload
-
-
-if __name__ == "__main__":
-    main()
-
-
 # ---------------------------------------------------------------------------------------------
 # The chapter's comparisons: runs of one placement, paired differences and the verdict rule.
 
@@ -232,7 +212,7 @@ def placement_runs(result: dict[str, Any], placement: str) -> list[dict[str, Any
     """The runs of ``placement`` (``"before"``, ``"after"`` or ``"none"``)."""
     if placement not in PLACEMENTS:
         raise ValueError(f"unknown placement {placement!r}; the placements are {', '.join(PLACEMENTS)}")
-    return [r for r in result["runs"] if r["placement"] == placement]
+    return [r for r in result["measures"]["runs"] if r["placement"] == placement]
 
 
 def paired_final(result: dict[str, Any], a: str, b: str, key: str = "final_test_acc") -> Interval:
@@ -264,3 +244,28 @@ def accuracy_table(result: dict[str, Any]) -> Table:
                      percent(mean_ci([r["final_test_acc"] for r in finished])),
                      f"{len(arm) - len(finished)} of {len(arm)}"])
     return Table(["BN", "validation accuracy (95 % CI)", "test accuracy (95 % CI)", "diverged"], rows)
+
+
+def arm_name(record: dict[str, Any]) -> str:
+    """A run record's arm: its placement."""
+    return record["placement"]
+
+
+def load_data(data_dir: str | None, cfg: dict[str, Any]) -> tuple[TensorData, dict[str, Any]]:
+    """All of CIFAR-10: :func:`validation_split` takes the first ``n_train`` images and the last ``n_val``."""
+    return load_tensor_data(data_dir)
+
+
+def run(ctx: Context, cfg: dict[str, Any]) -> dict[str, Any]:
+    """Every placement for every seed of ``ctx``: the run records and the Jacobian spectra (the measures)."""
+    measures = run_placement(ctx.data, {**cfg, "seeds": list(ctx.seeds)}, progress=ctx.progress,
+                             stop_at=ctx.stop_at)
+    record_run_seeds(ctx, measures["runs"], arm_name)
+    return measures
+
+
+EXPERIMENT = Experiment(
+    name="placement", title="Where BN goes: before or after the nonlinearity, and layer Jacobians",
+    claim=("BN belongs on Wu, before the nonlinearity, rather than on the layer input u; and BN makes the "
+           "singular values of layer Jacobians close to 1 (Ioffe & Szegedy 2015, Sec. 3.2 and 3.3)."),
+    profiles=PROFILES, run=run, load_data=load_data)

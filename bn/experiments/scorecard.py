@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from bn import paper
-from bn.experiments import report
+from bn.experiments import TODAY, report
 from bn.experiments.report import Row
 from bn.formatting import Table
 from bn.results import load_result
@@ -251,7 +251,6 @@ def glue_chapter(chapter: str, results: dict[str, dict[str, Any]] | None = None)
 
 # The claims made since the paper that Part VI tests, one study per chapter: each study module's
 # ``claim_rows(result)`` gives its rows (chapter ids "today/NN_name").
-TODAY: tuple[str, ...] = ()
 
 
 def today_rows(results: dict[str, dict[str, Any]] | None = None, studies: tuple[str, ...] | None = None

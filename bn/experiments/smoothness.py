@@ -1,6 +1,6 @@
 """Internal covariate shift or smoothness: the tests of Santurkar et al. (2018) on the plain CNN.
 
-    python -m bn.experiments.smoothness [--smoke | --gpu] [--out FILE] [--threads N] [--device D]
+    python -m bn.experiments run smoothness [--profile cpu|gpu] [--device D]
 
 Three arms of :class:`bn.models.PlainCNN` (8 conv layers) on CIFAR-10,
 trained by :func:`bn.training.train` on paired seeds at one learning rate:
@@ -15,29 +15,29 @@ input (:func:`bn.smoothness.input_moments`), the gradient ICS of every layer
 (:func:`bn.smoothness.landscape_along_gradient`).
 
 The cpu profile writes ``book/results/smoothness.json``, the gpu profile
-``book/results/smoothness_gpu.json``; a ``--smoke`` run (tiny, for tests)
-needs ``--out``.
+``book/results/smoothness_gpu.json``; a smoke run (tiny, for tests) needs ``--out``.
 """
 
 from __future__ import annotations
 
 import copy
 import time
+from dataclasses import dataclass, fields
 from typing import Any, Callable
 
 import numpy as np
 import torch
 from torch import nn
 
-from bn.cli import study_parser
 from bn.statistics import Evidence, all_of, decide, mean_ci, paired_difference_ci, paired_ratio_ci
-from bn.experiments.base import load_tensor_data
-from bn.experiments.practice import train_config
+from bn.experiments.base import Context, Experiment, load_tensor_data, record_run_seeds
+from bn.experiments.plain_cnn import train_config
 from bn.population import precise_statistics, train_batches
 from bn.models import PlainCNN
 from bn.smoothness import gradient_ics, input_moments, landscape_along_gradient, model_loss, moment_shift
 from bn.torch_bn.noisy import add_noise_after_bn, freeze_noise, set_noise
-from bn.training import TensorData, evaluate_accuracy, train
+from bn.results import from_strict_dict
+from bn.training import History, TensorData, evaluate_accuracy, train
 
 ARMS: dict[str, str] = {"no_bn": "none", "bn": "torch", "noisy_bn": "torch"}
 
@@ -130,8 +130,8 @@ def choose_rate(choose: TensorData, p: dict[str, Any], device: str = "cpu", prog
         model = build("no_bn", p["lr_seed"], p["noise"])
         cfg = train_config({**p, "peak_lr": lr})
         hist = train(model, choose, cfg, p["lr_seed"], device=device, progress=progress, desc=f"lr {lr}")
-        acc = None if hist["diverged"] else evaluate_accuracy(model, choose, None, device)
-        trials.append({"lr": lr, "val_acc": acc, "diverged": hist["diverged"]})
+        acc = None if hist.diverged else evaluate_accuracy(model, choose, None, device)
+        trials.append({"lr": lr, "val_acc": acc, "diverged": hist.diverged})
     best = max((t for t in trials if t["val_acc"] is not None), key=lambda t: t["val_acc"])
     return {"arm": "no_bn", "seed": p["lr_seed"], "n_val": len(choose.test_labels), "trials": trials,
             "lr": best["lr"]}
@@ -153,6 +153,33 @@ def recomputed_accuracy(model: nn.Module, data: TensorData, p: dict[str, Any], s
     return evaluate_accuracy(precise_statistics(quiet, [b.to(device) for b in batches]), data, None, device)
 
 
+@dataclass
+class SmoothnessRun:
+    """One run of the study: its arm and seed, training configuration, CPU seconds and history (whose
+    measures hold the moments, ICS and landscape at every evaluation), and for a BN arm the test
+    accuracy after the running statistics were recomputed without noise."""
+
+    arm: str
+    seed: int
+    train: dict[str, Any]
+    cpu_seconds: float
+    history: History
+    recomputed_test_acc: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {**{f.name: getattr(self, f.name) for f in fields(self)}, "history": self.history.to_dict()}
+        if self.recomputed_test_acc is None:  # the no-BN arm and a failed run have none
+            del out["recomputed_test_acc"]
+        return out
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "SmoothnessRun":
+        """The run ``d`` holds; an unknown or a missing key (here or in its history) is an error."""
+        run = from_strict_dict(cls, d, "smoothness run")
+        run.history = History.from_dict(run.history)
+        return run
+
+
 def run_smoothness(data: TensorData, p: dict[str, Any], device: str = "cpu", progress: bool = True
                    ) -> dict[str, Any]:
     """Choose the rate, then train every arm on every seed with the measurements along the way."""
@@ -169,23 +196,23 @@ def run_smoothness(data: TensorData, p: dict[str, Any], device: str = "cpu", pro
             c0 = time.process_time()
             hist = train(model, run, cfg, seed, device=device, desc=f"{arm} s{seed}", progress=progress,
                          measure=smoothness_measure(x, y, lr, p["step_multipliers"]))
-            rec = {"arm": arm, "seed": seed, "train": cfg.to_dict(),
-                   "cpu_seconds": time.process_time() - c0, "history": hist}
-            if arm != "no_bn" and hist["final_test_acc"] is not None:
-                rec["recomputed_test_acc"] = recomputed_accuracy(model, run, p, seed, device)
-            runs.append(rec)
+            rec = SmoothnessRun(arm, seed, cfg.to_dict(), time.process_time() - c0, hist)
+            if arm != "no_bn" and hist.final_test_acc is not None:
+                rec.recomputed_test_acc = recomputed_accuracy(model, run, p, seed, device)
+            runs.append(rec.to_dict())
     return {"lr_choice": choice, "lr": lr, "runs": runs}
 
 
 # --- what the chapter reads -------------------------------------------------------------------
 
-def _per_run(result: dict[str, Any], arm: str) -> list[dict[str, Any]]:
-    return sorted((r for r in result["runs"] if r["arm"] == arm), key=lambda r: r["seed"])
+def _per_run(result: dict[str, Any], arm: str) -> list[SmoothnessRun]:
+    runs = (SmoothnessRun.from_dict(r) for r in result["measures"]["runs"])
+    return sorted((r for r in runs if r.arm == arm), key=lambda r: r.seed)
 
 
-def shifts(run: dict[str, Any]) -> dict[str, np.ndarray]:
+def shifts(run: SmoothnessRun) -> dict[str, np.ndarray]:
     """Moment shifts of the conv inputs between consecutive evaluations: ``(intervals, layers)`` arrays."""
-    ms = run["history"]["measures"]
+    ms = run.history.measures
     layers = list(ms[0]["moments"])
     out = {"mean_shift": [], "std_shift": []}
     for a, b in zip(ms[:-1], ms[1:]):
@@ -196,10 +223,10 @@ def shifts(run: dict[str, Any]) -> dict[str, np.ndarray]:
     return {k: np.array(v) for k, v in out.items()}
 
 
-def landscape_summary(run: dict[str, Any], k_max: float | None = None) -> dict[str, np.ndarray]:
+def landscape_summary(run: SmoothnessRun, k_max: float | None = None) -> dict[str, np.ndarray]:
     """Loss range, gradient predictiveness and effective beta per evaluation, over steps ``k <= k_max``."""
     out = {"loss_range": [], "predictiveness": [], "beta": []}
-    for m in run["history"]["measures"]:
+    for m in run.history.measures:
         land = m["landscape"]
         keep = [i for i, k in enumerate(land["multipliers"]) if k_max is None or k <= k_max + 1e-12]
         losses = [land["losses"][0]] + [land["losses"][i + 1] for i in keep]
@@ -210,9 +237,9 @@ def landscape_summary(run: dict[str, Any], k_max: float | None = None) -> dict[s
     return {k: np.array(v) for k, v in out.items()}
 
 
-def ics_arrays(run: dict[str, Any]) -> dict[str, np.ndarray]:
+def ics_arrays(run: SmoothnessRun) -> dict[str, np.ndarray]:
     """Gradient ICS per evaluation and layer: ``diff``, ``cos``, ``norm`` and ``relative`` = diff / norm."""
-    ms = run["history"]["measures"]
+    ms = run.history.measures
     out = {k: np.array([[r[k] for r in m["ics"]] for m in ms]) for k in ("diff", "cos", "norm")}
     out["relative"] = out["diff"] / out["norm"]
     return out
@@ -229,7 +256,7 @@ def curves(result: dict[str, Any], arm: str, k_max: float | None = None) -> dict
     rows: dict[str, list[np.ndarray]] = {}
     for r in _per_run(result, arm):
         sh, ics, land = shifts(r), ics_arrays(r), landscape_summary(r, k_max)
-        values = {"test_acc": np.array(r["history"]["test_acc"]),
+        values = {"test_acc": np.array(r.history.test_acc),
                   "mean_shift": sh["mean_shift"].mean(1), "std_shift": sh["std_shift"].mean(1),
                   "ics_relative": np.median(ics["relative"], 1), "ics_cos": np.median(ics["cos"], 1), **land}
         for k, v in values.items():
@@ -251,12 +278,13 @@ def summarize(result: dict[str, Any], k_max: float | None = None) -> dict[str, A
         rows: dict[str, list[float]] = {}
         for r in _per_run(result, arm):
             sh, ics, land = shifts(r), ics_arrays(r), landscape_summary(r, k_max)
-            values = {"acc": r["history"]["final_test_acc"],
-                      "acc_recomputed": r.get("recomputed_test_acc", r["history"]["final_test_acc"]),
+            acc = r.history.final_test_acc
+            values = {"acc": acc,
+                      "acc_recomputed": acc if r.recomputed_test_acc is None else r.recomputed_test_acc,
                       "mean_shift": float(sh["mean_shift"].mean()), "std_shift": float(sh["std_shift"].mean()),
                       "ics_diff": float(np.median(ics["diff"][1:])), "ics_cos": float(np.median(ics["cos"][1:])),
                       "ics_relative": float(np.median(ics["relative"][1:])),
-                      "train_loss": r["history"]["train_loss"][-1],
+                      "train_loss": r.history.train_loss[-1],
                       **{k: float(np.median(v[1:])) for k, v in land.items()},
                       **{f"{k}_spread": float(np.log(v[1:]).std()) for k, v in land.items()}}
             for k, v in values.items():
@@ -270,49 +298,6 @@ def summarize(result: dict[str, Any], k_max: float | None = None) -> dict[str, A
               for name, (a, b) in pairs.items()}
     means = {arm: {k: mean_ci(v) for k, v in rows.items()} for arm, rows in arms.items()}
     return {"per_seed": arms, "means": means, "differences": diffs, "ratios": ratios}
-
-
-def run_profile(profile: str, data_dir: str | None = None, device: str = "cpu", progress: bool = True
-                ) -> dict[str, Any]:
-    """Run ``profile`` and return the payload with provenance."""
-    from bn.provenance import collect_provenance
-
-    p = PROFILES[profile]
-    t0, c0 = time.perf_counter(), time.process_time()
-    data, data_prov = load_tensor_data(data_dir, p["n_train"], p["n_test"])
-    payload = run_smoothness(data, p, device, progress)
-    prov = collect_provenance(config=p, seeds=p["seeds"], data=data_prov, wall_time_s=time.perf_counter() - t0,
-                              cpu_time_s=time.process_time() - c0, profile=profile, torch_device=device,
-                              torch_threads=torch.get_num_threads(),
-                              torch_cpu_capability=torch.backends.cpu.get_cpu_capability())
-    return {"study": "smoothness", "profile": profile, "config": p, **payload, "provenance": prov}
-
-
-def main(argv: list[str] | None = None) -> None:
-    """Command line: run a profile and write its result file."""
-    from bn.results import results_dir, save_result
-
-    ap = study_parser("bn.experiments.smoothness", __doc__,
-                      "result file (default book/results/smoothness[_gpu].json)")
-    group = ap.add_mutually_exclusive_group()
-    group.add_argument("--smoke", action="store_true", help="a few steps on 1,200 images (tests only)")
-    group.add_argument("--gpu", action="store_true", help="the longer gpu profile (5 seeds, 4,000 steps)")
-    ap.add_argument("--device", default="cpu")
-    ap.add_argument("--no-progress", action="store_true")
-    args = ap.parse_args(argv)
-    torch.set_num_threads(args.threads)
-    profile = "smoke" if args.smoke else "gpu" if args.gpu else "cpu"
-    default = {"cpu": "smoothness.json", "gpu": "smoothness_gpu.json"}.get(profile)
-    out = args.out or (results_dir() / default if default else None)
-    if out is None:
-        raise SystemExit("a --smoke run needs --out (it is never written to book/results)")
-    payload = run_profile(profile, args.data_dir, args.device, not args.no_progress)
-    save_result(out, payload)
-    print(f"wrote {out} ({payload['provenance']['cpu_time_s']:.0f} CPU s)")
-
-
-if __name__ == "__main__":
-    main()
 
 
 LANDSCAPE = ("loss_range", "predictiveness", "beta")
@@ -334,3 +319,28 @@ def claim_verdicts(summary: dict[str, Any]) -> dict[str, str]:
            "gradient_ics": decide(Evidence(r["no_bn-bn"]["ics_relative"], 1.0, claimed="below")).word}
     out["smoother"] = all_of([decide(Evidence(r["no_bn-bn"][k], 1.0)) for k in LANDSCAPE]).word
     return out
+
+
+def arm_name(record: dict[str, Any]) -> str:
+    """A run record's arm (what its seeds are noted under in ``seeds_run``)."""
+    return record["arm"]
+
+
+def load_data(data_dir: str | None, cfg: dict[str, Any]) -> tuple[TensorData, dict[str, Any]]:
+    """The profile's CIFAR-10 images; :func:`splits` holds out the validation images itself."""
+    return load_tensor_data(data_dir, cfg["n_train"], cfg["n_test"])
+
+
+def run(ctx: Context, cfg: dict[str, Any]) -> dict[str, Any]:
+    """Choose the rate, then train every arm on every seed of ``ctx`` (the result's measures)."""
+    measures = run_smoothness(ctx.data, {**cfg, "seeds": list(ctx.seeds)}, ctx.device, ctx.progress)
+    record_run_seeds(ctx, measures["runs"], arm_name)
+    return measures
+
+
+EXPERIMENT = Experiment(
+    name="smoothness", title="Internal covariate shift or smoothness: no BN, BN and noisy BN",
+    claim=("BN's benefit does not come from stabilizing the distributions of layer inputs: BN with injected "
+           "noise trains as well as BN; BN does not reduce internal covariate shift in the gradient sense; "
+           "it makes the loss landscape smoother (Santurkar et al. 2018)."),
+    profiles=PROFILES, run=run, summarize=summarize, load_data=load_data)

@@ -1,6 +1,6 @@
 """Data-parallel training with per-process BN and with synchronized BN, and what the synchronization costs.
 
-    python -m bn.experiments.sync_bn [--profile cpu|gpu|smoke] [--out FILE]
+    python -m bn.experiments run sync_bn [--profile cpu|gpu]
 
 Each run trains the small CNN of Part III (:class:`bn.models.SmallCNN` with
 BN) under ``torch.nn.parallel.DistributedDataParallel`` in ``world_size``
@@ -48,8 +48,7 @@ import torch.distributed as dist
 import torch.nn.functional as F
 from torch.nn.parallel import DistributedDataParallel
 
-from bn.cli import study_parser
-from bn.experiments.base import load_tensor_data
+from bn.experiments.base import Context, Experiment, load_tensor_data, record_run_seeds
 from bn.models import build_model
 from bn.population import precise_statistics, train_batches
 from bn.torch_bn.processes import run_processes
@@ -231,8 +230,8 @@ def report(payload: dict[str, Any]) -> dict[str, Any]:
     """
     from bn.statistics import mean_ci, paired_difference_ci
 
-    runs = payload["runs"]
-    seeds = payload["config"]["seeds"]
+    runs = payload["measures"]["runs"]
+    seeds = payload["seeds"]
     first = {(r["arm"], r["seed"]): r for r in runs if r["rank"] == 0}
     acc = {arm: [first[arm, s]["final_test_acc"] for s in seeds] for arm in ARMS}
     running = {arm: [first[arm, s]["final_test_acc_running"] for s in seeds] for arm in ARMS}
@@ -275,14 +274,10 @@ def report(payload: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def run(profile: str = "cpu", data_dir: str | None = None) -> dict[str, Any]:
-    """Run both arms on every seed of ``profile`` and return the payload with provenance."""
-    from bn.provenance import collect_provenance
-
-    p = PROFILES[profile]
-    t0, c0 = time.perf_counter(), time.process_time()
+def run_sync_bn(data: TensorData, p: dict[str, Any]) -> dict[str, Any]:
+    """Both arms on every seed of ``p``, in ``world_size`` processes: the run records of every rank, their
+    summary, and each process's CPU seconds (``children_cpu_seconds``: all the child processes')."""
     children0 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    data, data_prov = load_tensor_data(data_dir, p["n_train"], p["n_test"])
     for t in (data.train_images, data.train_labels, data.test_images, data.test_labels):
         t.share_memory_()  # the workers read one copy instead of each loading the files again
     with tempfile.TemporaryDirectory() as out_dir:
@@ -290,34 +285,34 @@ def run(profile: str = "cpu", data_dir: str | None = None) -> dict[str, Any]:
                       timeout=p["timeout_s"], threads=p["threads"])
         per_rank = [torch.load(Path(out_dir) / f"rank{r}.pt") for r in range(p["world_size"])]
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    child_cpu = (children.ru_utime - children0.ru_utime) + (children.ru_stime - children0.ru_stime)
     runs = [r for records in per_rank for r in records[:-1]]
-    workers_cpu = [records[-1]["process_cpu_seconds"] for records in per_rank]
-    prov = collect_provenance(config=p, seeds=p["seeds"], data=data_prov, wall_time_s=time.perf_counter() - t0,
-                              cpu_time_s=time.process_time() - c0 + child_cpu,
-                              cpu_time_workers_s=workers_cpu, profile=profile, torch_threads=p["threads"],
-                              backend=_backend(p["device"], p["world_size"]),
-                              torch_cpu_capability=torch.backends.cpu.get_cpu_capability())
-    return {"experiment": "sync_bn", "profile": profile, "max_steps": None, "config": p, "arms": list(ARMS),
-            "runs": runs,
-            "summary": summarize(runs), "provenance": prov}
+    return {"arms": list(ARMS), "runs": runs, "summary": summarize(runs),
+            "cpu_time_workers_s": [records[-1]["process_cpu_seconds"] for records in per_rank],
+            "backend": _backend(p["device"], p["world_size"]),
+            "children_cpu_seconds": (children.ru_utime - children0.ru_utime) + (children.ru_stime - children0.ru_stime)}
 
 
-def main(argv: list[str] | None = None) -> None:
-    from bn.results import results_dir, save_result
-
-    # The thread count is fixed per worker process by the profile, so there is no --threads.
-    ap = study_parser("bn.experiments.sync_bn", __doc__, "result file (default book/results/sync_bn.json, "
-                      "sync_bn_gpu.json for the gpu profile)", threads=False)
-    ap.add_argument("--profile", choices=tuple(PROFILES), default="cpu")
-    args = ap.parse_args(argv)
-    if args.profile == "smoke" and args.out is None:
-        raise SystemExit("a smoke run needs --out (it is never written to book/results)")
-    out = args.out or results_dir() / ("sync_bn.json" if args.profile == "cpu" else f"sync_bn_{args.profile}.json")
-    payload = run(args.profile, args.data_dir)
-    save_result(out, payload)
-    print(f"wrote {out} ({payload['provenance']['cpu_time_s']:.0f} CPU s)")
+def arm_name(record: dict[str, Any]) -> str:
+    """A run record's arm (each rank of a run keeps its own record; the seeds are the same)."""
+    return record["arm"]
 
 
-if __name__ == "__main__":
-    main()
+def load_data(data_dir: str | None, cfg: dict[str, Any]) -> tuple[TensorData, dict[str, Any]]:
+    """The profile's CIFAR-10 images (the runs report on the test set; no validation split)."""
+    return load_tensor_data(data_dir, cfg["n_train"], cfg["n_test"])
+
+
+def run(ctx: Context, cfg: dict[str, Any]) -> dict[str, Any]:
+    """Both arms on every seed of ``ctx`` (the result's measures); the worker processes' CPU time is
+    added to the budget, and the profile fixes their thread count."""
+    measures = run_sync_bn(ctx.data, {**cfg, "seeds": list(ctx.seeds)})
+    ctx.cpu_seconds += measures.pop("children_cpu_seconds")
+    record_run_seeds(ctx, measures["runs"], arm_name)
+    return measures
+
+
+EXPERIMENT = Experiment(
+    name="sync_bn", title="Per-process BN against synchronized BN in data-parallel training",
+    claim=("With small per-process batches, synchronizing BN's statistics over the processes trains to a "
+           "better accuracy than per-process BN, at the cost of two collectives per BN layer and step."),
+    profiles=PROFILES, run=run, summarize=report, load_data=load_data)

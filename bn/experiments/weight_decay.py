@@ -11,32 +11,33 @@ records per layer and evaluation interval the norm, the update and the angle
 (:class:`bn.diagnostics.AngularUpdateTracker`), and summarizes measured against
 predicted at the end of training (:func:`summarize`).
 
-    python -m bn.experiments.weight_decay [--smoke] [--profile cpu|gpu] [--out FILE]
+    python -m bn.experiments run weight_decay [--profile cpu|gpu]
 
 writes ``book/results/weight_decay.json`` (``weight_decay_gpu.json`` for the
-gpu profile; a ``--smoke`` run is for tests and needs ``--out``).
+gpu profile; a smoke run is for tests and needs ``--out``).
 """
 
 from __future__ import annotations
 
 import math
 import time
+from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
-from bn.cli import study_parser
 from bn.statistics import mean_ci
 from bn.diagnostics import AngularUpdateTracker, conv_weights
-from bn.experiments.base import load_tensor_data
+from bn.experiments.base import Context, Experiment, load_tensor_data, record_run_seeds
 from bn.models import PlainCNN
 from bn.scale_dynamics import equilibrium_angular_update
-from bn.training import TensorData, TrainConfig, train
+from bn.results import from_strict_dict
+from bn.training import History, TensorData, TrainConfig, train
 
 __all__ = ["CLASSIFIER", "PROFILES", "train_config", "watched_weights", "run_weight_decay", "summarize",
-           "layer_curves", "run_profile", "main"]
+           "layer_curves", "arm_name", "runs_of", "WeightDecayRun", "EXPERIMENT"]
 
 CLASSIFIER = "classifier.weight"
 
@@ -71,6 +72,32 @@ def watched_weights(model: nn.Module) -> dict[str, nn.Parameter]:
     return {**conv_weights(model), CLASSIFIER: model.classifier.weight}
 
 
+@dataclass
+class WeightDecayRun:
+    """One run of the study: its weight decay and seed, its training configuration, CPU seconds, history."""
+
+    weight_decay: float
+    seed: int
+    train: dict[str, Any]
+    cpu_seconds: float
+    history: History
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**{f.name: getattr(self, f.name) for f in fields(self)}, "history": self.history.to_dict()}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "WeightDecayRun":
+        """The run ``d`` holds; an unknown or a missing key (here or in its history) is an error."""
+        run = from_strict_dict(cls, d, "weight-decay run")
+        run.history = History.from_dict(run.history)
+        return run
+
+
+def runs_of(payload: dict[str, Any]) -> list[WeightDecayRun]:
+    """The runs of a result of this study, typed."""
+    return [WeightDecayRun.from_dict(r) for r in payload["measures"]["runs"]]
+
+
 def run_weight_decay(data: TensorData, p: dict[str, Any], progress: bool = True) -> list[dict[str, Any]]:
     """Train the plain CNN once per seed and weight decay; the same seed gives the same init and batches."""
     runs = []
@@ -84,12 +111,11 @@ def run_weight_decay(data: TensorData, p: dict[str, Any], progress: bool = True)
             with tracker:
                 history = train(model, data, cfg, seed, device=p["device"], measure=tracker.measure,
                                 progress=progress, desc=f"wd {wd:g} s{seed}")
-            runs.append({"weight_decay": wd, "seed": seed, "train": cfg.to_dict(),
-                         "cpu_seconds": time.process_time() - c0, "history": history})
+            runs.append(WeightDecayRun(wd, seed, cfg.to_dict(), time.process_time() - c0, history).to_dict())
     return runs
 
 
-def _window(run: dict[str, Any], name: str, window_steps: int, drift_weight: float) -> dict[str, float]:
+def _window(run: WeightDecayRun, name: str, window_steps: int, drift_weight: float) -> dict[str, float]:
     """A layer's intervals within the last ``window_steps`` steps, combined exactly (step-weighted).
 
     ``drift_ratio`` is ``1 + drift_weight (A_end - A_start) / sum_t A_t``: by
@@ -97,27 +123,27 @@ def _window(run: dict[str, Any], name: str, window_steps: int, drift_weight: flo
     that still moves raises ``sum ||dW||^2`` above its equilibrium value (the
     O(||dW||^2) boundary terms left out), with ``drift_weight = (1 - mu) / (2 eta lambda)``.
     """
-    h = run["history"]
-    end = h["eval_step"][-1]
+    h = run.history
+    end = h.eval_step[-1]
     a = d = ang = n = 0.0
     start_norm = None
-    for step, m in zip(h["eval_step"], h["measures"]):
+    for step, m in zip(h.eval_step, h.measures):
         if step <= end - window_steps:
             start_norm = m["layers"][name]["norm"]
         elif m["steps"]:
             rec, k = m["layers"][name], m["steps"]
             a, d = a + k * rec["mean_norm_sq"], d + k * rec["mean_update_sq"]
             ang, n = ang + k * rec["mean_angle"], n + k
-    end_norm = h["measures"][-1]["layers"][name]["norm"]
+    end_norm = h.measures[-1]["layers"][name]["norm"]
     drift = drift_weight * (end_norm**2 - start_norm**2) / a
     return {"rms_update": math.sqrt(d / a), "mean_angle": ang / n, "steps": int(n), "drift_ratio": 1.0 + drift}
 
 
-def _norm_change(run: dict[str, Any], name: str, window_steps: int) -> float:
+def _norm_change(run: WeightDecayRun, name: str, window_steps: int) -> float:
     """Relative change of ``||W||`` over the window: ``||W||_end / ||W||_(end - window) - 1``."""
-    h = run["history"]
-    steps = np.asarray(h["eval_step"])
-    norms = np.asarray([m["layers"][name]["norm"] for m in h["measures"]])
+    h = run.history
+    steps = np.asarray(h.eval_step)
+    norms = np.asarray([m["layers"][name]["norm"] for m in h.measures])
     start = int(np.searchsorted(steps, steps[-1] - window_steps))
     return float(norms[-1] / norms[start] - 1.0)
 
@@ -141,25 +167,25 @@ def summarize(payload: dict[str, Any]) -> dict[str, Any]:
     separately: it is not followed by BN, so nothing ties it to the prediction.
     """
     p = payload["config"]
-    runs = payload["runs"]
-    names = list(runs[0]["history"]["measures"][0]["layers"])
+    runs = runs_of(payload)
+    names = list(runs[0].history.measures[0]["layers"])
     convs = [n for n in names if n != CLASSIFIER]
     win = p["window_steps"]
     out: dict[str, Any] = {"layers": names, "by_weight_decay": {}}
-    base_acc = {r["seed"]: r["history"]["final_test_acc"] for r in runs if r["weight_decay"] == 0.0}
+    base_acc = {r.seed: r.history.final_test_acc for r in runs if r.weight_decay == 0.0}
     for wd in p["weight_decays"]:
-        sel = sorted((r for r in runs if r["weight_decay"] == wd), key=lambda r: r["seed"])
+        sel = sorted((r for r in runs if r.weight_decay == wd), key=lambda r: r.seed)
         pred = equilibrium_angular_update(p["lr"], wd, p["momentum"])
         weight = (1 - p["momentum"]) / (2 * p["lr"] * wd) if wd > 0 else 0.0
         per_layer = {n: [_window(r, n, win, weight) for r in sel] for n in names}
         entry: dict[str, Any] = {
-            "predicted": pred, "seeds": [r["seed"] for r in sel],
+            "predicted": pred, "seeds": [r.seed for r in sel],
             "rms_update": {n: [w["rms_update"] for w in per_layer[n]] for n in names},
             "mean_angle": {n: [w["mean_angle"] for w in per_layer[n]] for n in names},
             "norm_change": {n: [_norm_change(r, n, win) for r in sel] for n in names},
-            "final_test_acc": _ci([r["history"]["final_test_acc"] for r in sel])}
+            "final_test_acc": _ci([r.history.final_test_acc for r in sel])}
         if base_acc and wd != 0.0:
-            entry["acc_gain_over_no_decay"] = _ci([r["history"]["final_test_acc"] - base_acc[r["seed"]]
+            entry["acc_gain_over_no_decay"] = _ci([r.history.final_test_acc - base_acc[r.seed]
                                                    for r in sel])
         if pred > 0:
             ratio = {n: [v / pred for v in entry["rms_update"][n]] for n in names}
@@ -189,17 +215,17 @@ def layer_curves(payload: dict[str, Any], key: str) -> tuple[np.ndarray, dict[fl
     ``eta C / ||W||^2`` (``C`` filters) at the evaluation's rate. Missing values
     (no steps yet) are NaN; layers in the order of ``summary["layers"]``.
     """
-    runs = payload["runs"]
-    names = list(runs[0]["history"]["measures"][0]["layers"])
-    steps = np.asarray(runs[0]["history"]["eval_step"])
+    runs = runs_of(payload)
+    names = list(runs[0].history.measures[0]["layers"])
+    steps = np.asarray(runs[0].history.eval_step)
     out: dict[float, np.ndarray] = {}
     for wd in payload["config"]["weight_decays"]:
-        sel = sorted((r for r in runs if r["weight_decay"] == wd), key=lambda r: r["seed"])
+        sel = sorted((r for r in runs if r.weight_decay == wd), key=lambda r: r.seed)
         arr = np.full((len(sel), len(names), len(steps)), np.nan)
         for i, r in enumerate(sel):
-            h = r["history"]
+            h = r.history
             for j, name in enumerate(names):
-                for t, (lr, m) in enumerate(zip(h["lr"], h["measures"])):
+                for t, (lr, m) in enumerate(zip(h.lr, h.measures)):
                     rec = m["layers"][name]
                     value = lr * rec["filters"] / rec["norm"] ** 2 if key == "effective_lr" else rec[key]
                     arr[i, j, t] = np.nan if value is None else value
@@ -207,42 +233,28 @@ def layer_curves(payload: dict[str, Any], key: str) -> tuple[np.ndarray, dict[fl
     return steps, out
 
 
-def run_profile(profile: str = "cpu", data_dir: str | None = None, progress: bool = True) -> dict[str, Any]:
-    """Run ``profile`` and return the payload: config, every run, the summary and provenance."""
-    from bn.provenance import collect_provenance
-
-    p = PROFILES[profile]
-    t0, c0 = time.perf_counter(), time.process_time()
-    data, data_prov = load_tensor_data(data_dir, p["n_train"], p["n_test"])
-    runs = run_weight_decay(data, p, progress)
-    payload: dict[str, Any] = {"study": "weight_decay", "profile": profile, "config": p, "runs": runs}
-    payload["summary"] = summarize(payload)
-    payload["provenance"] = collect_provenance(
-        config=p, seeds=p["seeds"], data=data_prov, wall_time_s=time.perf_counter() - t0,
-        cpu_time_s=time.process_time() - c0, profile=profile, torch_threads=torch.get_num_threads(),
-        torch_cpu_capability=torch.backends.cpu.get_cpu_capability())
-    return payload
+def arm_name(record: dict[str, Any]) -> str:
+    """A run record's arm: its weight decay."""
+    return f"wd={record['weight_decay']:g}"
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Command line: run a profile and write its result file."""
-    from bn.results import results_dir, save_result
-
-    ap = study_parser("bn.experiments.weight_decay", __doc__,
-                      "result file (default book/results/weight_decay[_gpu].json)")
-    ap.add_argument("--smoke", action="store_true", help="a few steps on 2,000 images (tests only)")
-    ap.add_argument("--profile", choices=("cpu", "gpu"), default="cpu")
-    ap.add_argument("--no-progress", action="store_true")
-    args = ap.parse_args(argv)
-    torch.set_num_threads(args.threads)
-    profile = "smoke" if args.smoke else args.profile
-    if args.out is None and profile == "smoke":
-        raise SystemExit("a --smoke run needs --out (it is never written to book/results)")
-    out = args.out or results_dir() / ("weight_decay.json" if profile == "cpu" else f"weight_decay_{profile}.json")
-    payload = run_profile(profile, args.data_dir, progress=not args.no_progress)
-    save_result(out, payload)
-    print(f"wrote {out} ({payload['provenance']['cpu_time_s']:.0f} CPU s)")
+def load_data(data_dir: str | None, cfg: dict[str, Any]) -> tuple[TensorData, dict[str, Any]]:
+    """The profile's CIFAR-10 images (the runs report on the test set; no validation split)."""
+    return load_tensor_data(data_dir, cfg["n_train"], cfg["n_test"])
 
 
-if __name__ == "__main__":
-    main()
+def run(ctx: Context, cfg: dict[str, Any]) -> dict[str, Any]:
+    """Train once per seed of ``ctx`` and weight decay; the run records and their summary (the measures)."""
+    runs = run_weight_decay(ctx.data, {**cfg, "seeds": list(ctx.seeds)}, ctx.progress)
+    record_run_seeds(ctx, runs, arm_name)
+    measures: dict[str, Any] = {"runs": runs}
+    measures["summary"] = summarize({"config": cfg, "measures": measures})
+    return measures
+
+
+EXPERIMENT = Experiment(
+    name="weight_decay", title="Scale invariance meets weight decay: the equilibrium of ||W||",
+    claim=("With BN after every convolution, SGD with momentum and weight decay drives each filter's norm to "
+           "an equilibrium where the relative update per step is sqrt(2 eta lambda / (1 + mu)) "
+           "(van Laarhoven 2017; Wan et al. 2021)."),
+    profiles=PROFILES, run=run, summarize=summarize, load_data=load_data)

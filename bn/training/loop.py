@@ -164,7 +164,7 @@ class History:
 
 
 def _empty_history() -> dict[str, Any]:
-    # The loop appends to a plain dict (it is also what a checkpoint stores); train() checks it on return.
+    # The loop appends to a plain dict (it is also what a checkpoint stores); train() types it on return.
     return History.empty().to_dict()
 
 
@@ -227,8 +227,9 @@ def _next_indices(st: _State, n_train: int, batch_size: int, gen: torch.Generato
 def train(model: nn.Module, data: TensorData, cfg: TrainConfig, seed: int, device: str = "cpu",
           measure: Callable[[nn.Module], dict[str, Any]] | None = None,
           checkpoint: str | os.PathLike | None = None, stop_at: int | None = None,
-          progress: bool = True, desc: str = "") -> dict[str, Any]:
-    """Train ``model`` (already initialized by the caller under ``torch.manual_seed``) and return its history.
+          progress: bool = True, desc: str = "") -> History:
+    """Train ``model`` (already initialized by the caller under ``torch.manual_seed``) and return its
+    :class:`History` (a record stores ``History.to_dict()``).
 
     Every ``cfg.eval_every`` steps and at the end the history records the step, the
     test accuracy on the first ``cfg.eval_examples`` test images, the mean training
@@ -327,4 +328,4 @@ def train(model: nn.Module, data: TensorData, cfg: TrainConfig, seed: int, devic
         if split == "val":
             h["final_val_acc"] = evaluate_accuracy(model, data, None, device, cfg.eval_batch_size, "val",
                                                    cfg.channels_last)
-    return History.from_dict(h).to_dict()
+    return History.from_dict(h)

@@ -10,16 +10,28 @@ from bn.experiments import REGISTRY
 from bn.cli import UsageError
 from bn.experiments.__main__ import default_output, main
 
-SIX = ["fig1_mlp", "convergence", "learning_rates", "sigmoid", "initialization", "recipe", "fig1_equal_rates",
-       "long_training", "distribution_shift", "fine_tuning", "sequence_norms", "without_bn",
-       "training_stack"]
+PAPER = ["fig1_mlp", "convergence", "learning_rates", "sigmoid", "initialization", "recipe", "fig1_equal_rates",
+         "long_training"]
+OTHERS = ["placement", "layer_vs_torch", "training_diagnostics", "population_statistics", "pitfalls", "sync_bn",
+          "only_bn", "weight_decay", "smoothness", "norm_family"]
+TODAY = ["distribution_shift", "fine_tuning", "sequence_norms", "without_bn", "training_stack"]
 
 
-def test_list_names_every_experiment(capsys):
+def test_list_names_every_study(capsys):
+    import pkgutil
+
+    import bn.experiments
+
     assert main(["list"]) == 0
     out = capsys.readouterr().out
-    assert [line.split()[0] for line in out.strip().splitlines()] == SIX
-    assert list(REGISTRY) == SIX
+    assert [line.split()[0] for line in out.strip().splitlines()] == list(REGISTRY)
+    assert list(REGISTRY) == PAPER + OTHERS + TODAY
+    # every module of the package that declares a study is in the registry: one command runs them all
+    for info in pkgutil.iter_modules(bn.experiments.__path__):
+        module = __import__(f"bn.experiments.{info.name}", fromlist=["EXPERIMENT"])
+        if hasattr(module, "EXPERIMENT"):
+            assert REGISTRY[module.EXPERIMENT.name] is module.EXPERIMENT, info.name
+        assert not hasattr(module, "main") or info.name == "__main__", f"{info.name} has its own command line"
 
 
 def test_run_smoke_writes_a_result_with_provenance(synthetic_dir, tmp_path):
@@ -123,11 +135,18 @@ def test_the_module_exits_2_without_a_traceback():
     assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("module", ["only_bn", "practice", "sync_bn", "weight_decay", "smoothness", "norm_family"])
-def test_every_standalone_study_reports_a_bad_flag_in_one_line(module):
-    proc = subprocess.run([sys.executable, "-m", f"bn.experiments.{module}", "--no-such-flag"],
+def test_a_profile_the_study_lacks_is_one_line_and_exit_2(capsys):
+    assert main(["run", "placement", "--profile", "gpu", "--out", "/nonexistent/r.json"]) == 2
+    assert "placement has no 'gpu' profile" in _one_line_error(capsys)
+
+
+@pytest.mark.parametrize("module", ["only_bn", "sync_bn", "weight_decay", "smoothness", "norm_family", "placement"])
+def test_no_study_keeps_a_command_line_of_its_own(module):
+    proc = subprocess.run([sys.executable, "-m", f"bn.experiments.{module}", "--profile", "cpu"],
                           capture_output=True, text=True, timeout=120)
-    lines = proc.stderr.strip().splitlines()
-    assert proc.returncode == 2 and len(lines) == 1, proc.stderr
-    assert lines[0].startswith(f"python -m bn.experiments.{module}: error: ") and lines[0].endswith("(see --help)")
+    assert not proc.stdout and "wrote" not in proc.stderr  # importing the module runs nothing
+
+
+def test_loop_flags_on_a_study_with_its_own_loop_are_one_line_and_exit_2(capsys):
+    assert main(["run", "only_bn", "--profile", "smoke", "--workers", "2", "--out", "/nonexistent/r.json"]) == 2
+    assert "only_bn trains its runs in its own loop" in _one_line_error(capsys)

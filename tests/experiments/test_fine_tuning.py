@@ -31,7 +31,7 @@ def test_target_task_draws_disjoint_splits_from_the_held_out_images(data):
 
 
 def test_target_domain_is_the_pitfalls_chapters_new_domain():
-    from bn.experiments.practice import _shifted
+    from bn.experiments.pitfalls import _shifted
 
     x = torch.randn(2, 3, 4, 4)
     assert torch.equal(ft.target_domain(x), _shifted(x))
@@ -179,7 +179,7 @@ def test_pitfalls_gap_pairs_the_two_fine_tunings_by_seed():
 
     seeds = [{"fine_tuning": {"requires_grad_only": {"acc_shifted": a}, "bn_eval": {"acc_shifted": b}}}
              for a, b in ((0.6, 0.5), (0.7, 0.58), (0.5, 0.39))]
-    gap = ft.pitfalls_gap({"per_seed": seeds})
+    gap = ft.pitfalls_gap({"measures": {"per_seed": seeds}})
     assert gap.estimate == pytest.approx(0.11) and gap.n == 3
-    committed = ft.pitfalls_gap(load_result("practice_pitfalls"))
+    committed = ft.pitfalls_gap(load_result("pitfalls"))
     assert committed.low > 0  # adapting the statistics helped there: the chapter builds on it

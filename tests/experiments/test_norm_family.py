@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from bn.experiments.norm_family import (PROFILES, accuracy_grid, arm_norm, arms_at, main, merge_parts,
+from bn.experiments.norm_family import (PROFILES, accuracy_grid, arm_norm, arms_at, merge_parts,
                                        train_config)
 from bn.models import build_model
 from bn.normalization import BatchRenorm2d, GhostBatchNorm2d
@@ -37,37 +37,35 @@ def test_arms_build_the_layers_they_name():
     assert (layers["renorm"].warmup, layers["renorm"].ramp) == (50, 250)
 
 
-def test_smoke_profile_runs_end_to_end(synthetic_dir, tmp_path):
-    out = tmp_path / "norm_family.json"
-    payload = main(["--smoke", "--data-dir", str(synthetic_dir), "--out", str(out)])
+def test_smoke_profile_runs_end_to_end(smoke_run):
+    payload = smoke_run("norm_family")
     p = PROFILES["smoke"]
-    stored = json.loads(out.read_text())
-    assert stored["profile"] == "smoke" and stored["provenance"]["cpu_time_s"] > 0
-    grid = {(r["arm"], r["batch_size"], r["seed"]) for r in payload["runs"]}
+    assert payload["profile"] == "smoke" and payload["provenance"]["cpu_time_s"] > 0
+    runs = payload["measures"]["runs"]
+    grid = {(r["arm"], r["batch_size"], r["seed"]) for r in runs}
     expected = {(a, b, s) for s in p["seeds"] for b in p["batch_sizes"] for a in arms_at(p, b)}
     assert grid == expected and ("ghost", 16, 0) in grid and ("ghost", 8, 0) not in grid
-    for r in payload["runs"]:
+    for r in runs:
         assert r["history"]["steps_done"] == p["examples"] // r["batch_size"]
         assert 0.0 <= r["final_test_acc"] <= 1.0
         assert ("batch_stats_test_acc" in r) == (r["arm"] in ("bn", "ghost", "renorm"))
     grid = accuracy_grid(payload)
     assert set(grid["ghost"]) == {16} and set(grid["bn"]) == set(p["batch_sizes"])
-    layer_8 = [r["final_test_acc"] for r in payload["runs"] if (r["arm"], r["batch_size"]) == ("layer", 8)]
+    layer_8 = [r["final_test_acc"] for r in runs if (r["arm"], r["batch_size"]) == ("layer", 8)]
     assert grid["layer"][8] == layer_8
     assert set(accuracy_grid(payload, "batch_stats_test_acc")) == {"bn", "ghost", "renorm"}
-    with pytest.raises(SystemExit):
-        main(["--smoke", "--data-dir", str(synthetic_dir)])
 
 
 def test_parts_with_different_seeds_merge_into_one_result():
     def part(seed, cpu):
         return {"profile": "cpu", "config": {"a": 1}, "seeds": [seed],
-                "runs": [{"seed": seed, "batch_size": b, "arm": "bn"} for b in (8, 2)],
+                "measures": {"runs": [{"seed": seed, "batch_size": b, "arm": "bn"} for b in (8, 2)]},
                 "provenance": {"code": {"commit": "x"}, "seeds": [seed], "cpu_time_s": cpu, "wall_time_s": cpu}}
     merged = merge_parts([part(1, 10.0), part(0, 5.0)])
     assert merged["seeds"] == [0, 1] and merged["provenance"]["cpu_time_s"] == 15.0
     assert merged["provenance"]["wall_time_s"] == 10.0 and len(merged["provenance"]["parts"]) == 2
-    assert [(r["seed"], r["batch_size"]) for r in merged["runs"]] == [(0, 2), (0, 8), (1, 2), (1, 8)]
+    assert [(r["seed"], r["batch_size"]) for r in merged["measures"]["runs"]] == [(0, 2), (0, 8), (1, 2), (1, 8)]
+    assert merged["seeds_run"] == {"bn B=2": [0, 1], "bn B=8": [0, 1]}
     with pytest.raises(ValueError, match="more than one part"):
         merge_parts([part(0, 1.0), part(0, 1.0)])
     other = part(2, 1.0)
@@ -87,6 +85,6 @@ def test_committed_result_is_the_full_cpu_grid_with_provenance():
     assert result["profile"] == "cpu" and p == json.loads(json.dumps(PROFILES["cpu"]))
     assert prov["data"]["copy"] in {"official", "jpeg-q75-rebuild"} and prov["cpu_time_s"] > 0
     assert prov["torch_threads"] == 1 and prov["code"]["commit"] and result["seeds"] == p["seeds"]
-    grid = sorted((r["seed"], r["batch_size"], r["arm"]) for r in result["runs"])
+    grid = sorted((r["seed"], r["batch_size"], r["arm"]) for r in result["measures"]["runs"])
     assert grid == sorted((s, b, a) for s in p["seeds"] for b in p["batch_sizes"] for a in arms_at(p, b))
-    assert all(r["final_test_acc"] is not None for r in result["runs"])
+    assert all(r["final_test_acc"] is not None for r in result["measures"]["runs"])

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from bn.experiments.only_bn import PROFILES, main, scaled_widths, summarize
+from bn.experiments.only_bn import PROFILES, scaled_widths, summarize
 from bn.training import FREEZE_ARMS
 
 RESULT = Path(__file__).resolve().parents[2] / "book" / "results" / "only_bn.json"
@@ -17,12 +17,11 @@ def test_scaled_widths_multiply_the_plain_cnn_and_keep_at_least_one_channel():
     assert scaled_widths(0.01, (16, 32)) == [1, 1]
 
 
-@pytest.mark.slow
-def test_smoke_profile_runs_every_arm_width_and_seed(synthetic_dir, tmp_path):
-    out = tmp_path / "only_bn.json"
-    result = main(["--smoke", "--data-dir", str(synthetic_dir), "--out", str(out)])
+def test_smoke_profile_runs_every_arm_width_and_seed(smoke_run):
+    stored = smoke_run("only_bn")
+    result = stored["measures"]
     p = PROFILES["smoke"]
-    assert json.loads(out.read_text())["profile"] == "smoke"
+    assert stored["profile"] == "smoke"
     keys = {(r["width_multiplier"], r["arm"], r["seed"]) for r in result["runs"]}
     assert keys == {(m, a, s) for m in p["width_multipliers"] for a in FREEZE_ARMS for s in p["seeds"]}
     assert len(result["runs"]) == len(keys)  # the kept selection runs are not trained twice
@@ -31,7 +30,8 @@ def test_smoke_profile_runs_every_arm_width_and_seed(synthetic_dir, tmp_path):
         tried = [s for s in result["selection"] if s["arm"] == arm]
         assert lr == max(tried, key=lambda s: s["val_acc"])["lr"]
     assert result["n_fit"] + result["n_val"] == 600 and result["n_test"] == 200
-    summary = summarize(result)
+    assert stored["seeds_run"] == {f"{a} x{m:g}": p["seeds"] for m in p["width_multipliers"] for a in FREEZE_ARMS}
+    summary = summarize(stored)
     for m in p["width_multipliers"]:
         params = summary["params"][m]
         assert params["random_params"]["trainable"] == params["bn_only"]["trainable"]
@@ -42,11 +42,6 @@ def test_smoke_profile_runs_every_arm_width_and_seed(synthetic_dir, tmp_path):
             assert iv.estimate == pytest.approx(sum(runs) / len(runs))
 
 
-def test_a_smoke_run_is_never_written_to_the_book(synthetic_dir):
-    with pytest.raises(SystemExit, match="needs --out"):
-        main(["--smoke", "--data-dir", str(synthetic_dir)])
-
-
 @pytest.mark.skipif(not RESULT.exists(), reason="no committed result yet")
 def test_committed_result_is_a_full_cpu_run_with_provenance():
     result = json.loads(RESULT.read_text())
@@ -54,9 +49,9 @@ def test_committed_result_is_a_full_cpu_run_with_provenance():
     assert result["profile"] == "cpu", "a smoke run is never a committed result"
     assert prov["data"]["copy"] in {"official", "jpeg-q75-rebuild"}
     assert prov["code"]["commit"] and prov["cpu_time_s"] > 0 and prov["torch_threads"] == 1
-    assert result["n_test"] == 10000
+    assert result["measures"]["n_test"] == 10000
     p = result["config"]
-    assert len(result["runs"]) == len(p["width_multipliers"]) * len(p["arms"]) * len(p["seeds"])
+    assert len(result["measures"]["runs"]) == len(p["width_multipliers"]) * len(p["arms"]) * len(p["seeds"])
 
 
 def test_paired_difference_is_the_mean_of_per_seed_differences():
@@ -64,7 +59,7 @@ def test_paired_difference_is_the_mean_of_per_seed_differences():
 
     runs = [{"width_multiplier": 1.0, "arm": a, "seed": s, "test_acc": acc}
             for a, accs in {"x": [0.5, 0.6, 0.7], "y": [0.4, 0.4, 0.5]}.items() for s, acc in enumerate(accs)]
-    result = {"runs": runs, "config": {"seeds": [0, 1, 2]}}
+    result = {"measures": {"runs": runs}, "seeds": [0, 1, 2]}
     iv = paired_difference(result, 1.0, "x", "y")
     assert iv.estimate == pytest.approx(0.5 / 3) and iv.n == 3
     # Differences 0.1, 0.2, 0.2: standard deviation 0.0577, t(0.975, 2) = 4.303.

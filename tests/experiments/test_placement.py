@@ -94,3 +94,17 @@ def test_jacobian_of_the_bn_map_matches_the_formula():
         # d z1_hat / d u0 = diag(1/s1) W diag(sigmoid'(a) gamma), per example.
         jac = (model.linears[1].weight / s1[:, None])[None] * d[:, None, :]
     np.testing.assert_allclose(sv, torch.linalg.svdvals(jac).numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_the_smoke_profile_runs_by_the_one_command(smoke_run):
+    from bn.experiments.placement import PROFILES, accuracy_table, paired_final
+
+    result = smoke_run("placement")
+    p = PROFILES["smoke"]
+    runs = result["measures"]["runs"]
+    assert {(r["placement"], r["seed"]) for r in runs} == {(a, s) for a in ("before", "after", "none")
+                                                           for s in p["seeds"]}
+    assert result["seeds_run"] == {a: p["seeds"] for a in ("none", "before", "after")}
+    assert all(r["steps_done"] == p["train"]["steps"] for r in runs if not r["diverged"])
+    assert paired_final(result, "before", "none").n == len(p["seeds"])
+    assert len(accuracy_table(result).rows) == 3

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from bn.experiments import REGISTRY, ExperimentResult, RunSpec
+from bn.experiments import OWN_RECORDS, REGISTRY, ExperimentResult, RunSpec
 from bn.results import load_result, results_dir
 from bn.training import History, TrainConfig
 
@@ -20,8 +20,8 @@ def test_every_experiment_has_a_committed_result():
 def test_committed_result_loads_as_records_and_round_trips_exactly(name):
     raw = load_result(name)
     result = ExperimentResult.from_dict(copy.deepcopy(raw))
-    if result.config.get("data") == "none":  # a study with its own loop keeps its typed runs in its measures
-        assert result.runs == [] and result.seeds_run
+    if name in OWN_RECORDS:  # its runs are its own records, in its measures
+        assert result.runs == [] and result.measures["runs"]
     else:
         assert isinstance(result.runs[0].history, History) and isinstance(result.runs[0].spec, RunSpec)
     # The typed form says exactly what the file says, key order included.
@@ -51,3 +51,18 @@ def test_a_result_with_a_wrong_or_missing_key_is_refused():
     bad["runs"][1]["spec"]["train"]["peak_rate"] = 0.1
     with pytest.raises(ValueError, match="peak_rate"):
         ExperimentResult.from_dict(bad)
+
+
+def test_loading_a_result_file_names_the_file_the_run_and_the_key(tmp_path):
+    from bn.experiments import load_experiment_result
+    from bn.results import save_result
+
+    raw = load_result("convergence")
+    assert load_experiment_result("convergence").to_dict() == raw
+    bad = copy.deepcopy(raw)
+    bad["runs"][2]["history"]["val_accuracy"] = bad["runs"][2]["history"].pop("val_acc")
+    path = save_result(tmp_path / "bad.json", bad)
+    with pytest.raises(ValueError) as err:
+        load_experiment_result(path)
+    assert str(err.value).startswith(f"{path}: result of 'convergence', run 2: run history: unknown key(s) "
+                                     "['val_accuracy'] (the keys are")

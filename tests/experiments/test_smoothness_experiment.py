@@ -9,7 +9,7 @@ import torch
 
 from bn.experiments.smoothness import (ARMS, PROFILES, build, curves, run_smoothness, smoothness_measure,
                                        splits, summarize)
-from bn.experiments.practice import train_config
+from bn.experiments.plain_cnn import train_config
 from bn.training import train
 from tests.conftest import tiny_data
 
@@ -43,10 +43,10 @@ def test_measurements_leave_the_noisy_training_run_unchanged():
     h_plain = train(plain, data, cfg, 0, progress=False)
     measured = build("noisy_bn", 0, p["noise"])
     h_meas = train(measured, data, cfg, 0, progress=False, measure=smoothness_measure(x, y, 0.05, [0.1, 1.0]))
-    assert h_plain["first_losses"] == h_meas["first_losses"]
+    assert h_plain.first_losses == h_meas.first_losses
     for (k, a), b in zip(plain.state_dict().items(), measured.state_dict().values()):
         assert torch.equal(a, b), k
-    ms = h_meas["measures"]
+    ms = h_meas.measures
     assert len(ms) == 3 and [r["layer"] for r in ms[0]["ics"]] == list(range(1, 9))
     assert len(ms[0]["moments"]) == 7 and len(ms[0]["landscape"]["losses"]) == 3
 
@@ -59,16 +59,16 @@ def test_arms_start_from_the_same_weights():
 
 @pytest.mark.slow
 def test_pipeline_on_tiny_data_gives_every_arm_seed_and_summary():
-    result = run_smoothness(tiny_data(120, 40), tiny_profile(), progress=False)
-    assert result["lr"] in tiny_profile()["lr_candidates"]
-    assert {(r["arm"], r["seed"]) for r in result["runs"]} == {(a, s) for a in ARMS for s in (0, 1)}
+    result = {"measures": run_smoothness(tiny_data(120, 40), tiny_profile(), progress=False)}
+    assert result["measures"]["lr"] in tiny_profile()["lr_candidates"]
+    assert {(r["arm"], r["seed"]) for r in result["measures"]["runs"]} == {(a, s) for a in ARMS for s in (0, 1)}
     s = summarize(result)
     assert set(s["per_seed"]) == set(ARMS)
     assert all(len(v) == 2 for v in s["per_seed"]["bn"].values())
     assert s["ratios"]["no_bn-bn"]["beta"].estimate > 0
     c = curves(result, "noisy_bn")
     assert c["test_acc"].shape == c["beta"].shape == (2, 3) and c["mean_shift"].shape == (2, 2)
-    noisy = sorted((r for r in result["runs"] if r["arm"] == "noisy_bn"), key=lambda r: r["seed"])
+    noisy = sorted((r for r in result["measures"]["runs"] if r["arm"] == "noisy_bn"), key=lambda r: r["seed"])
     assert np.array_equal(c["test_acc"][:, -1], [r["history"]["test_acc"][-1] for r in noisy])
     # Restricting the landscape to the smaller steps cannot widen the loss range.
     small = summarize(result, k_max=0.1)
@@ -81,13 +81,23 @@ def test_pipeline_on_tiny_data_gives_every_arm_seed_and_summary():
 def test_committed_result_is_a_full_cpu_run_at_the_chosen_rate():
     result = json.loads(RESULT.read_text())
     prov, p = result["provenance"], result["config"]
+    m = result["measures"]
     assert result["profile"] == "cpu" and p == PROFILES["cpu"]
     assert prov["data"]["copy"] in {"official", "jpeg-q75-rebuild"}
     assert prov["code"]["commit"] and prov["cpu_time_s"] > 0 and prov["torch_threads"] == 1
-    trials = [t for t in result["lr_choice"]["trials"] if t["val_acc"] is not None]
-    assert result["lr"] == max(trials, key=lambda t: t["val_acc"])["lr"]
-    assert {(r["arm"], r["seed"]) for r in result["runs"]} == {(a, s) for a in ARMS for s in p["seeds"]}
-    for r in result["runs"]:
+    trials = [t for t in m["lr_choice"]["trials"] if t["val_acc"] is not None]
+    assert m["lr"] == max(trials, key=lambda t: t["val_acc"])["lr"]
+    assert {(r["arm"], r["seed"]) for r in m["runs"]} == {(a, s) for a in ARMS for s in p["seeds"]}
+    for r in m["runs"]:
         h = r["history"]
-        assert r["train"]["peak_lr"] == result["lr"] and h["steps_done"] == p["steps"]
+        assert r["train"]["peak_lr"] == m["lr"] and h["steps_done"] == p["steps"]
         assert h["final_test_acc"] is not None and len(h["measures"]) == p["steps"] // p["eval_every"] + 1
+
+
+def test_the_smoke_profile_runs_by_the_one_command(smoke_run):
+    result = smoke_run("smoothness")
+    p = PROFILES["smoke"]
+    m = result["measures"]
+    assert m["lr"] in p["lr_candidates"] and result["seeds_run"] == {a: p["seeds"] for a in ARMS}
+    assert {(r["arm"], r["seed"]) for r in m["runs"]} == {(a, s) for a in ARMS for s in p["seeds"]}
+    assert set(summarize(result)["per_seed"]) == set(ARMS)

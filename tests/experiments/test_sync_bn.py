@@ -15,15 +15,15 @@ def result():
 
 def test_the_result_is_the_cpu_profile_with_paired_seeds(result):
     assert result["profile"] == "cpu" and result["config"] == PROFILES["cpu"]
-    seeds = result["config"]["seeds"]
-    assert len(seeds) >= 3
+    seeds = result["seeds"]
+    assert len(seeds) >= 3 and seeds == result["config"]["seeds"]
     for arm in ARMS:
         for rank in range(result["config"]["world_size"]):
-            assert sorted(r["seed"] for r in result["runs"] if r["arm"] == arm and r["rank"] == rank) == seeds
+            assert sorted(r["seed"] for r in result["measures"]["runs"] if r["arm"] == arm and r["rank"] == rank) == seeds
 
 
 def test_the_collectives_fit_inside_the_step(result):
-    for r in result["runs"]:
+    for r in result["measures"]["runs"]:
         kinds = set(r["comm_seconds"])
         assert kinds == ({"gradients", "bn_forward", "bn_backward"} if r["arm"] == "synchronized"
                          else {"gradients"})
@@ -52,7 +52,7 @@ def test_report_pairs_the_seeds(result):
 
 def test_both_arms_are_evaluated_with_recomputed_and_with_running_statistics(result):
     rep = report(result)
-    for r in result["runs"]:
+    for r in result["measures"]["runs"]:
         if r["rank"] == 0:
             assert r["final_test_acc"] == r["test_acc_curve"][-1][1]
             assert r["final_test_acc_running"] == r["test_acc_curve_running"][-1][1]

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from bn.experiments.base import load_tensor_data
-from bn.experiments.sync_bn import ARMS, PRECISE_SEED, PROFILES, population_evaluation, report, run
+from bn.experiments.sync_bn import ARMS, PRECISE_SEED, PROFILES, population_evaluation, report
 from bn.models import build_model
 from bn.population import precise_statistics, train_batches
 from bn.torch_bn.sync import SyncBatchNorm, convert_sync_batch_norm
@@ -30,10 +30,12 @@ def test_population_evaluation_recomputes_a_copy_and_needs_no_process_group(synt
     assert all(torch.equal(v, state[k]) for k, v in model.state_dict().items())
 
 
-@pytest.mark.slow
-def test_a_smoke_run_records_both_evaluations_for_both_arms(synthetic_dir):
-    payload = run("smoke", str(synthetic_dir))
-    first = [r for r in payload["runs"] if r["rank"] == 0]
+def test_a_smoke_run_records_both_evaluations_for_both_arms(smoke_run):
+    payload = smoke_run("sync_bn")
+    # the budget counts the worker processes' CPU time, not only the parent's
+    assert payload["provenance"]["cpu_time_s"] >= sum(payload["measures"]["cpu_time_workers_s"]) > 0
+    assert payload["seeds_run"] == {arm: PROFILES["smoke"]["seeds"] for arm in ARMS}
+    first = [r for r in payload["measures"]["runs"] if r["rank"] == 0]
     assert sorted(r["arm"] for r in first) == sorted(ARMS)
     steps, every = PROFILES["smoke"]["steps"], PROFILES["smoke"]["eval_every"]
     for r in first:

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from bn.diagnostics import AngularUpdateTracker
-from bn.experiments.weight_decay import CLASSIFIER, PROFILES, main, summarize, train_config, watched_weights
+from bn.experiments.weight_decay import CLASSIFIER, PROFILES, summarize, train_config, watched_weights
 from bn.models import PlainCNN
 from bn.training import train
 from tests.conftest import tiny_data
@@ -53,34 +53,28 @@ def test_tracking_leaves_the_training_trajectory_unchanged_and_sees_every_step()
         else:
             histories.append(train(model, data, cfg, 0, progress=False))
         models.append(model)
-    assert histories[0]["first_losses"] == histories[1]["first_losses"]
+    assert histories[0].first_losses == histories[1].first_losses
     for (k, a), b in zip(models[0].state_dict().items(), models[1].state_dict().values()):
         assert torch.equal(a, b), k
-    measures = histories[1]["measures"]
+    measures = histories[1].measures
     assert [m["steps"] for m in measures] == [0, 3, 3]
     assert set(measures[-1]["layers"]) == {"features.0.conv.weight", "features.2.conv.weight", CLASSIFIER}
     assert measures[-1]["layers"][CLASSIFIER]["norm"] == pytest.approx(
         float(models[1].classifier.weight.detach().double().norm()), rel=1e-12)
 
 
-@pytest.mark.slow
-def test_smoke_profile_runs_end_to_end_on_synthetic_data(tmp_path, synthetic_dir):
-    out = tmp_path / "wd.json"
-    main(["--smoke", "--data-dir", str(synthetic_dir), "--out", str(out), "--no-progress"])
-    result = json.loads(out.read_text())
+def test_smoke_profile_runs_end_to_end_on_synthetic_data(smoke_run):
+    result = smoke_run("weight_decay")
     p = PROFILES["smoke"]
-    assert len(result["runs"]) == len(p["seeds"]) * len(p["weight_decays"])
+    summary = result["measures"]["summary"]
+    assert len(result["measures"]["runs"]) == len(p["seeds"]) * len(p["weight_decays"])
+    assert result["seeds_run"] == {"wd=0": p["seeds"], "wd=0.005": p["seeds"]}
     assert result["provenance"]["data"]["copy"] == "synthetic"
-    assert summarize(result) == result["summary"]
-    entry = result["summary"]["by_weight_decay"]["0.005"]
+    assert summarize(result) == summary
+    entry = summary["by_weight_decay"]["0.005"]
     assert entry["predicted"] == pytest.approx(math.sqrt(2 * 0.1 * 5e-3 / 1.9))
     assert all(r > 0 for r in entry["ratio"]["features.0.conv.weight"])
-    assert "ratio" not in result["summary"]["by_weight_decay"]["0.0"]
-
-
-def test_smoke_run_is_not_written_into_the_book():
-    with pytest.raises(SystemExit):
-        main(["--smoke"])
+    assert "ratio" not in summary["by_weight_decay"]["0.0"]
 
 
 @pytest.mark.skipif(not RESULT.exists(), reason="no committed weight-decay result")
@@ -89,5 +83,5 @@ def test_committed_result_is_a_full_cpu_run_and_its_summary_recomputes():
     prov = result["provenance"]
     assert result["profile"] == "cpu" and result["config"] == PROFILES["cpu"]
     assert prov["data"]["copy"] in {"official", "jpeg-q75-rebuild"} and prov["torch_threads"] == 1
-    assert all(r["history"]["steps_done"] == PROFILES["cpu"]["steps"] for r in result["runs"])
-    assert summarize(result) == result["summary"]
+    assert all(r["history"]["steps_done"] == PROFILES["cpu"]["steps"] for r in result["measures"]["runs"])
+    assert summarize(result) == result["measures"]["summary"]

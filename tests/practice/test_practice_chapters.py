@@ -29,7 +29,7 @@ def test_chapter_has_three_exercises_with_hidden_solutions(path):
 def test_chapter_has_a_skipped_rerun_cell_and_short_code_lines(path):
     nb = nbformat.read(path, as_version=4)
     code = [c for c in nb.cells if c.cell_type == "code"]
-    rerun = [c for c in code if "python -m bn.experiments.practice" in c.source]
+    rerun = [c for c in code if "python -m bn.experiments run" in c.source]
     assert rerun and all({"nbval-skip", "skip-execution"} <= set(c.metadata.get("tags", [])) for c in rerun)
     for c in code:
         if "colab-setup" in c.metadata.get("tags", []):

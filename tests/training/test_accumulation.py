@@ -81,7 +81,7 @@ def test_training_without_bn_follows_the_same_trajectory(data):
     h1, m1 = _train(data, bn=False, k=1)
     h4, m4 = _train(data, bn=False, k=4)
     # three steps: the rounding differences of each step's gradient, carried by the rate into the weights
-    assert np.allclose(h4["first_losses"], h1["first_losses"], rtol=3 * SUM_TOL, atol=0)
+    assert np.allclose(h4.first_losses, h1.first_losses, rtol=3 * SUM_TOL, atol=0)
     assert _gap(list(m4.parameters()), list(m1.parameters())) <= 3 * SUM_TOL
 
 

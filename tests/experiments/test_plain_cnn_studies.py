@@ -1,4 +1,5 @@
-"""bn.experiments.practice: measurements do not perturb training; committed results name their data and seeds."""
+"""The plain CNN's four studies (its BN layer, diagnostics, population statistics, pitfalls): measurements do
+not perturb training; each runs end to end; committed results name their data and seeds."""
 
 import json
 from pathlib import Path
@@ -6,12 +7,14 @@ from pathlib import Path
 import pytest
 import torch
 
-from bn.experiments.practice import PROFILES, fit, population_measure, train_config
+from bn.experiments.plain_cnn import PROFILES, fit, train_config
+from bn.experiments.population_statistics import population_measure
 from bn.population import train_batches
 from tests.conftest import tiny_data
 
 ROOT = Path(__file__).resolve().parents[2]
-RESULTS = sorted((ROOT / "book" / "results").glob("practice_*.json"))
+STUDIES = ("layer_vs_torch", "training_diagnostics", "population_statistics", "pitfalls")
+RESULTS = [ROOT / "book" / "results" / f"{name}.json" for name in STUDIES]
 
 
 def test_population_measure_leaves_the_training_trajectory_unchanged():
@@ -37,4 +40,21 @@ def test_committed_practice_result_is_a_full_cpu_run_with_provenance(path):
     assert prov["data"]["copy"] in {"official", "jpeg-q75-rebuild"}
     assert set(prov["data"]["files_md5"]) >= {f"data_batch_{i}" for i in range(1, 6)} | {"test_batch"}
     assert prov["code"]["commit"] and prov["cpu_time_s"] > 0 and prov["torch_threads"] == 1
-    assert prov["seeds"]
+    assert prov["seeds"] and set(result["seeds"]) <= set(prov["seeds"])
+    assert result["measures"]["runs"] and result["seeds_run"]
+
+
+def test_each_study_runs_end_to_end_by_the_one_command(smoke_run, synthetic_dir_large):
+    p = PROFILES["smoke"]
+    layer = smoke_run("layer_vs_torch")
+    assert {(r["arm"], r["seed"]) for r in layer["measures"]["runs"]} == {("book", s) for s in p["layer_seeds"]}
+    assert set(layer["measures"]["init_agreement"]) == {str(s) for s in p["seeds"]}
+    assert set(layer["measures"]["step_cpu_seconds"]) == {"torch", "book"}
+    watch = smoke_run("training_diagnostics")
+    assert [r["arm"] for r in watch["measures"]["runs"]] == p["watch_arms"] and watch["seeds"] == p["seeds"][:1]
+    pop = smoke_run("population_statistics", data_dir=synthetic_dir_large)
+    assert [a["seed"] for a in pop["measures"]["after_training"]] == p["seeds"]
+    assert pop["seeds_run"] == {"bn": p["seeds"]}
+    pit = smoke_run("pitfalls", data_dir=synthetic_dir_large)
+    assert pit["seeds_run"] == {arm: p["pitfall_seeds"] for arm in p["pitfall_arms"]}
+    assert [s["seed"] for s in pit["measures"]["per_seed"]] == p["pitfall_seeds"]
