@@ -95,3 +95,15 @@ def test_an_uncompared_cell_says_why_and_checks_its_values(path):
         following = "".join(cells[i + 1]["source"]) if i + 1 < len(cells) else ""
         assert src.startswith("# Output not compared by nbval:"), f"{path.name} code cell {i}: say why first"
         assert "assert " in src or "assert " in following, f"{path.name} code cell {i}: values not checked"
+
+
+def test_the_bibliography_parses_and_names_each_key_once():
+    """A merge can drop a closing brace or repeat an entry; the build would fail far from the cause."""
+    import collections
+
+    import pybtex.database
+
+    text = (ROOT / "references.bib").read_text(encoding="utf-8")
+    keys = re.findall(r"^@\w+\{([^,\s]+),", text, re.M)
+    assert [k for k, n in collections.Counter(keys).items() if n > 1] == []
+    assert len(pybtex.database.parse_string(text, "bibtex").entries) == len(keys)
