@@ -123,3 +123,15 @@ def test_glued_fine_tuning_verdicts_are_the_rules():
         glued = stored_glue(BOOK / f"{row.chapter}.ipynb")
         assert glued.get(f"verdict_{row.key}") == row.verdict.text(), row.key
         assert glued.get(f"verdict_{row.key}_ours") == row.ours, row.key
+
+
+def test_glued_part_vi_verdicts_are_the_rules():
+    """Every claim of Part VI: its chapter glues the verdict (and our numbers) the rule gives now."""
+    from bn.experiments import scorecard
+
+    rows = scorecard.today_rows()
+    assert {r.chapter for r in rows} == {f"today/{p.stem}" for p in (BOOK / "today").glob("0[1-9]_*.ipynb")}
+    for row in rows:
+        assert row.verdict.word in VERDICTS
+        glued = stored_glue(BOOK / f"{row.chapter}.ipynb")
+        assert glued.get(f"verdict_{row.key}") == row.verdict.text(), (row.chapter, row.key)

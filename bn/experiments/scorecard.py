@@ -275,15 +275,18 @@ def today_table(rs: list[Row]) -> Table:
 
 @dataclass(frozen=True)
 class TodaySummary:
-    """What Part VI's overview states: how many claims, how many of each verdict, how many survive
-    Holm, and the CPU minutes of all its committed profiles together."""
+    """What Part VI's overview states: how many claims, how many of each verdict, how many made a test
+    (``tested``), how many reproduced or reversed verdicts survive Holm's correction over those tests and
+    how many do not, and the CPU minutes of all its committed profiles together."""
 
     claims: int
     reproduced: int
     reversed: int
     not_resolved: int
     not_tested: int
+    tested: int
     survive_holm: int
+    lose_holm: int
     cpu_minutes: float
 
 
@@ -293,5 +296,7 @@ def today_summary(rs: list[Row], results: dict[str, dict[str, Any]] | None = Non
     words = [r.verdict.word for r in rs]
     names = TODAY if studies is None else studies
     cpu = sum(((results or {}).get(n) or load_result(n))["provenance"]["cpu_time_s"] for n in names)
+    holm_words = holm_column(rs)
     return TodaySummary(len(rs), words.count("reproduced"), words.count("reversed"), words.count("not resolved"),
-                        words.count("not tested at this budget"), holm_column(rs).count("yes"), cpu / 60)
+                        words.count("not tested at this budget"), sum(r.verdict.p is not None for r in rs),
+                        holm_words.count("yes"), holm_words.count("no"), cpu / 60)

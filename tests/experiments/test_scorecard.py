@@ -94,4 +94,4 @@ def test_part_vi_scorecard_collects_each_study_rows_and_corrects_over_them(monke
     rs[1] = scorecard.Row("x", "c", "today/x", "p", "o", Verdict("not resolved", None, "", 0.3))
     s = scorecard.today_summary(rs, results, ("fake_a", "fake_b"))
     assert (s.claims, s.reproduced, s.not_resolved, s.reversed, s.not_tested) == (3, 2, 1, 0, 0)
-    assert s.survive_holm == 2 and s.cpu_minutes == 1.5
+    assert s.survive_holm == 2 and s.lose_holm == 0 and s.tested == 3 and s.cpu_minutes == 1.5
