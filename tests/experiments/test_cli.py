@@ -150,3 +150,10 @@ def test_no_study_keeps_a_command_line_of_its_own(module):
 def test_loop_flags_on_a_study_with_its_own_loop_are_one_line_and_exit_2(capsys):
     assert main(["run", "only_bn", "--profile", "smoke", "--workers", "2", "--out", "/nonexistent/r.json"]) == 2
     assert "only_bn trains its runs in its own loop" in _one_line_error(capsys)
+
+
+def test_the_named_groups_are_study_names():
+    from bn.experiments import OWN_RECORDS, PAPER_CLAIMS, TODAY
+
+    assert set(PAPER_CLAIMS) | set(OWN_RECORDS) | set(TODAY) == set(REGISTRY)
+    assert list(PAPER_CLAIMS) == PAPER
