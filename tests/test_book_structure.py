@@ -107,3 +107,18 @@ def test_the_bibliography_parses_and_names_each_key_once():
     keys = re.findall(r"^@\w+\{([^,\s]+),", text, re.M)
     assert [k for k, n in collections.Counter(keys).items() if n > 1] == []
     assert len(pybtex.database.parse_string(text, "bibtex").entries) == len(keys)
+
+
+@pytest.mark.parametrize("path", ALL_NOTEBOOKS, ids=lambda p: p.name)
+def test_a_directive_that_holds_a_code_block_is_fenced_with_more_backticks(path):
+    """A code block's ``` inside a ```{solution} closes the solution: the rest of the page is swallowed."""
+    for cell in nbformat.read(path, as_version=4).cells:
+        if cell.cell_type != "markdown":
+            continue
+        lines = cell.source.split("\n")
+        for i, line in enumerate(lines):
+            if re.match(r"^```\{", line):  # a directive opened with exactly three backticks
+                for inner in lines[i + 1:]:
+                    if inner.strip() == "```":
+                        break
+                    assert not re.match(r"^```\w", inner), f"{path.name}: {line} holds a code block"

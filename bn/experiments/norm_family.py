@@ -24,9 +24,9 @@ The design, the same for every arm:
   the train/eval gap.
 
 Arms: ``bn`` (``BatchNorm2d``), ``group`` (``GroupNorm``), ``layer``
-(``GroupNorm(1, C)``), ``ghost`` (:class:`bn.torch_bn.GhostBatchNorm2d`,
+(``GroupNorm(1, C)``), ``ghost`` (:class:`bn.normalization.layers.GhostBatchNorm2d`,
 only at batch sizes above its ghost size) and ``renorm``
-(:class:`bn.torch_bn.BatchRenorm2d` with the paper's limits, BN for the first
+(:class:`bn.normalization.layers.BatchRenorm2d` with the paper's limits, BN for the first
 5 % of steps, relaxed linearly over the next 25 %). Every BN-type layer
 averages its running statistics with momentum 0.1.
 """

@@ -29,7 +29,7 @@ The rules, fixed before the runs:
   (:func:`bn.statistics.plateau`). A "match" is judged on the side the paper takes (the
   method not below BN): reversed if the interval lies below 0, reproduced only above it.
 * *AGC lets an NF network train at a large rate* (Brock et al. 2021b): how many runs
-  complete at the high rate with AGC against without it (Fisher's exact test, :class:`Outcomes`).
+  complete at the high rate with AGC against without it (Fisher's exact test, :class:`bn.statistics.Outcomes`).
 
 The pairing: runs of two arms with the same seed share the order of the training batches
 and their flips and crops (the data generator is seeded by the run's seed); the initial

@@ -74,7 +74,7 @@ def fused_forward_arithmetic(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray,
     """The arithmetic of :func:`batch_norm_forward_fused` without input checks.
 
     A second NumPy forward on purpose: fewer passes over memory than
-    :func:`bn.functional.forward_arithmetic`, which the speed chapter compares.
+    :func:`bn.functional.forward.forward_arithmetic`, which the speed chapter compares.
 
     ``x``, ``gamma`` and ``beta`` must share one inexact dtype; exposed so that
     the array-pass counter can trace it.

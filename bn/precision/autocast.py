@@ -70,7 +70,7 @@ def autocast_dtypes(channels: int = 4, seed: int = 0) -> AutocastDtypes:
 def batch_errors(case: PrecisionCase, mode: str) -> dict[str, float]:
     """Errors of one training-mode BN forward in ``mode`` against float64 on the same rounded input.
 
-    ``mean``: max over channels of |mean - exact| / std; ``var``: max relative error of the biased
+    ``mean``: max over channels of ``|mean - exact| / std``; ``var``: max relative error of the biased
     variance; ``y``: normwise relative error of the output. The statistics are the ones the kernel
     itself computed (``aten.native_batch_norm``'s saved mean and inverse std).
     """
@@ -92,8 +92,8 @@ def batch_errors(case: PrecisionCase, mode: str) -> dict[str, float]:
 class RunningDrift:
     """Relative errors of the running statistics against the population's after each update.
 
-    ``mean_error[t]``: max over channels of |running mean - mu| / sigma; ``var_error[t]``: max of
-    |running var - sigma^2| / sigma^2, after update t + 1.
+    ``mean_error[t]``: max over channels of ``|running mean - mu| / sigma``; ``var_error[t]``: max of
+    ``|running var - sigma^2| / sigma^2``, after update t + 1.
     """
 
     mode: str

@@ -52,7 +52,7 @@ class AveragingConfig:
 
 @dataclass
 class Averages:
-    """The network after the phase, and its two averages (``AveragedModel``s).
+    """The network after the phase, and its two averages (each an ``AveragedModel``).
 
     ``swa`` carries the buffers of the last weights it averaged (the library's default);
     ``ema`` averages the buffers too (``use_buffers=True``), as EMA implementations usually do.
