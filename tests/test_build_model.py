@@ -61,6 +61,14 @@ def fingerprint(spec: dict) -> str:
     return h.hexdigest()[:16]
 
 
+# torch's vectorized normal_ (the AVX2 and AVX-512 kernels draw the same values) and its scalar
+# fallback (capability DEFAULT, which the emulated generic kernels force) draw different values from
+# one seed; the fingerprints hold the vectorized draws, those the committed runs were made with.
+VECTORIZED = torch.backends.cpu.get_cpu_capability() != "DEFAULT"
+
+
+@pytest.mark.skipif(not VECTORIZED, reason="torch's scalar normal_ draws other initial values than the vectorized "
+                                         "kernels the fingerprints were recorded with")
 @pytest.mark.parametrize("spec, expected", FINGERPRINTS)
 def test_a_specification_builds_the_network_it_built_before(spec, expected):
     assert fingerprint(json.loads(spec)) == expected
