@@ -70,30 +70,49 @@ class Md(str):
     read as prose, such as "met" or "within the noise of this run"."""
 
 
-def glue_record(record: Any, prefix: str = "") -> list[str]:
+def glue_record(record: Any, prefix: str = "", *, sep: str = "_") -> list[str]:
     """Glue every field of the dataclass ``record`` under ``prefix + field name``, and return the names.
 
-    A chapter's numbers come from one summary record and this one call. A field that is itself
-    a dataclass is glued field by field under ``prefix + name + "_"``; an :class:`Md` string is
-    glued as Markdown; a field whose metadata gives ``digits`` is rounded to that many
+    A chapter's numbers come from one summary record and this one call. ``sep`` joins the parts
+    of a name: with ``sep="-"`` the underscores of a field name become hyphens too, for chapters
+    whose glue names are hyphenated (a field name cannot be). A field's metadata ``glue`` gives
+    its name outright, prefix not added (for the few names outside the chapter's prefix, such as
+    the scorecard's ``verdict_KEY``). A field that is itself a dataclass is glued field by field
+    under ``name + sep``; a mapping (a family of values named by a parameter, one per batch size
+    or per arm) entry by entry under ``name + sep + key``, or ``glue + key`` where the metadata
+    names it. An :class:`Md` string is glued as Markdown; metadata ``digits`` rounds to that many
     significant digits (see :func:`glue`); None is refused, since the prose would paste nothing.
     """
     import dataclasses
+    from collections.abc import Mapping
 
     if not dataclasses.is_dataclass(record) or isinstance(record, type):
         raise TypeError(f"glue_record needs a dataclass instance, got {type(record).__name__}")
-    names = []
-    for f in dataclasses.fields(record):
-        value, name = getattr(record, f.name), prefix + f.name
-        if dataclasses.is_dataclass(value) and not isinstance(value, type):
-            names += glue_record(value, name + "_")
-            continue
+    names: list[str] = []
+
+    def one(name: str, value: Any, digits: int) -> None:
         if value is None:
             raise ValueError(f"glue_record: {name} is None; the prose would paste nothing")
         if isinstance(value, Md):
             from IPython.display import Markdown
 
             value = Markdown(str(value))
-        glue(name, value, display=False, digits=f.metadata.get("digits", SIGNIFICANT_DIGITS))
+        glue(name, value, display=False, digits=digits)
         names.append(name)
+
+    for f in dataclasses.fields(record):
+        value = getattr(record, f.name)
+        own = f.metadata.get("glue")
+        name = own if own is not None else prefix + (f.name.replace("_", sep) if sep != "_" else f.name)
+        digits = f.metadata.get("digits", SIGNIFICANT_DIGITS)
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            names += glue_record(value, name if own is not None else name + sep, sep=sep)
+        elif isinstance(value, Mapping):
+            for key, item in value.items():
+                one((name if own is not None else name + sep) + str(key), item, digits)
+        else:
+            one(name, value, digits)
+    duplicates = {n for n in names if names.count(n) > 1}
+    if duplicates:
+        raise ValueError(f"glue_record: names glued twice: {sorted(duplicates)}")
     return names

@@ -118,3 +118,34 @@ def test_glue_record_refuses_none_and_non_records(monkeypatch):
         glue_module.glue_record(S(None), "p_")
     with pytest.raises(TypeError, match="dataclass instance"):
         glue_module.glue_record({"x": 1})
+
+
+def test_glue_record_hyphens_families_and_own_names(monkeypatch):
+    from dataclasses import dataclass, field
+
+    @dataclass
+    class Summary:
+        pre_steps: int
+        acc: dict[str, str]
+        verdict: dict[str, str] = field(metadata={"glue": "verdict_"})
+
+    calls = _captured(monkeypatch)
+    s = Summary(300, {"train-2": "61.0 %", "frozen-32": "70.1 %"}, {"ft_small": "reproduced"})
+    names = glue_module.glue_record(s, "ft-", sep="-")
+    # the hyphenated chapter's names, the family one per key, the scorecard name outside the prefix
+    assert names == ["ft-pre-steps", "ft-acc-train-2", "ft-acc-frozen-32", "verdict_ft_small"]
+    assert {a[0]: a[1] for a, _ in calls}["ft-acc-frozen-32"] == "70.1 %"
+
+
+def test_glue_record_refuses_a_name_glued_twice(monkeypatch):
+    from dataclasses import dataclass, field
+
+    @dataclass
+    class S:
+        a_b: int
+        a: dict[str, int]
+
+    _captured(monkeypatch)
+    # "a" + "_" + "b" collides with the field a_b: a silent overwrite would glue the wrong number
+    with pytest.raises(ValueError, match="glued twice"):
+        glue_module.glue_record(S(1, {"b": 2}), "p_")
