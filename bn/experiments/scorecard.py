@@ -249,6 +249,18 @@ def glue_chapter(chapter: str, results: dict[str, dict[str, Any]] | None = None)
     return mine
 
 
+
+def verdict_words(rs: list[Row]) -> dict[str, str]:
+    """What a chapter pastes of its scorecard rows, as the mapping field of its summary that
+    :func:`bn.glue.glue_record` glues under ``verdict_`` (``field(metadata={"glue": "verdict_"})``):
+    per row, ``KEY`` the verdict's words and ``KEY_ours`` our number with its interval; the same
+    names :func:`glue_chapter` glues."""
+    out: dict[str, str] = {}
+    for r in rs:
+        out[r.key] = r.verdict.text()
+        out[f"{r.key}_ours"] = r.ours
+    return out
+
 # The claims made since the paper that Part VI tests, one study per chapter: each study module's
 # ``claim_rows(result)`` gives its rows (chapter ids "today/NN_name").
 

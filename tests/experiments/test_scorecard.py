@@ -95,3 +95,14 @@ def test_part_vi_scorecard_collects_each_study_rows_and_corrects_over_them(monke
     s = scorecard.today_summary(rs, results, ("fake_a", "fake_b"))
     assert (s.claims, s.reproduced, s.not_resolved, s.reversed, s.not_tested) == (3, 2, 1, 0, 0)
     assert s.survive_holm == 2 and s.lose_holm == 0 and s.tested == 3 and s.cpu_minutes == 1.5
+
+
+def test_verdict_words_are_what_glue_chapter_glues(monkeypatch):
+    from bn import glue as glue_module
+    from bn.experiments import scorecard
+
+    glued = {}
+    monkeypatch.setattr(glue_module, "_myst_nb_glue", lambda: lambda name, value, display: glued.update({name: value}))
+    rs = scorecard.glue_chapter("02_convergence")
+    words = {f"verdict_{k}": v for k, v in scorecard.verdict_words(rs).items()}
+    assert rs and words == glued
