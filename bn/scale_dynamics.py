@@ -196,3 +196,46 @@ def window_update_identity(norm_sq: np.ndarray, update_sq: np.ndarray, lr: float
     rhs = (2 * lr * weight_decay * float(a[:-1].sum()) + (1 - momentum) * (a[-1] - a[0])
            + 2 * momentum * (c_last + d[-1]))
     return lhs, float(rhs)
+
+
+@dataclass(frozen=True)
+class ToyBalance:
+    """The toy run's check of the norm balance and of its equilibrium (:func:`toy_balance`).
+
+    The run's settings: ``steps``, ``lr``, ``wd`` (weight decay) and ``mu`` (heavy-ball
+    momentum). ``gap``: the relative gap between the two sides of
+    :func:`window_update_identity` over the whole run, rounded to two significant digits (it is
+    rounding error, whose further digits depend on the machine). Over the second half of the
+    run: ``ratio``, the root-mean-square relative update over :func:`equilibrium_angular_update`,
+    ``angle`` the mean angle per step over it, ``plain`` the same update over the plain-SGD
+    formula ``sqrt(2 eta lambda)``. ``tau``: the relaxation time ``(1 - mu) / (4 eta lambda)``
+    in steps.
+    """
+
+    steps: int
+    lr: float
+    wd: float
+    mu: float
+    gap: float
+    ratio: float
+    angle: float
+    plain: float
+    tau: float
+
+
+def toy_balance(cfg: ToyConfig) -> ToyBalance:
+    """Run the toy with ``cfg`` (weight decay and momentum > 0) and compare it with the balance."""
+    if cfg.weight_decay <= 0:
+        raise ValueError("the balance has an equilibrium only with weight decay > 0")
+    h = run_toy(cfg).as_arrays()
+    a, d = h["weight_norm"] ** 2, h["update_sq"]
+    lhs, rhs = window_update_identity(a, d, cfg.lr, cfg.weight_decay, cfg.momentum)
+    predicted = equilibrium_angular_update(cfg.lr, cfg.weight_decay, cfg.momentum)
+    half = cfg.steps // 2
+    rms = float(np.sqrt(d[half:].mean() / a[half:-1].mean()))
+    angle = float(h["angle"][half:].mean())
+    return ToyBalance(steps=cfg.steps, lr=cfg.lr, wd=cfg.weight_decay, mu=cfg.momentum,
+                      gap=float(f"{abs(lhs - rhs) / lhs:.2g}"), ratio=rms / predicted,
+                      angle=angle / predicted,
+                      plain=rms / equilibrium_angular_update(cfg.lr, cfg.weight_decay),
+                      tau=(1 - cfg.momentum) / (4 * cfg.lr * cfg.weight_decay))

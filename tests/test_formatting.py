@@ -86,3 +86,13 @@ def test_points_and_resolved():
     assert resolved(iv) == "excludes 0"
     assert resolved(Interval(-0.01, -0.02, -0.001, 3)) == "excludes 0"
     assert resolved(Interval(0.01, -0.02, 0.03, 3)) == "includes 0"
+
+
+def test_data_copy_label_names_each_copy_and_the_plotting_name_is_the_same_function():
+    from bn.formatting import data_copy_label
+    from bn.plotting import data_copy_label as plotting_label
+
+    assert data_copy_label("jpeg-q75-rebuild") == "CIFAR-10, JPEG-q75 rebuild"
+    assert data_copy_label("official") == "CIFAR-10, official release"
+    assert data_copy_label("other") == "CIFAR-10 (other)"
+    assert plotting_label is data_copy_label

@@ -28,16 +28,18 @@ import numpy as np
 import torch
 from torch import nn
 
-from bn.statistics import mean_ci
+from bn.formatting import Table, data_copy_label, interval
+from bn.statistics import Interval, mean_ci
 from bn.diagnostics import AngularUpdateTracker, conv_weights
 from bn.experiments.base import Context, Experiment, load_tensor_data, record_run_seeds
 from bn.models import PlainCNN
-from bn.scale_dynamics import equilibrium_angular_update
+from bn.scale_dynamics import ToyBalance, ToyConfig, equilibrium_angular_update, toy_balance
 from bn.results import from_strict_dict
 from bn.training import History, TensorData, TrainConfig, train
 
 __all__ = ["CLASSIFIER", "PROFILES", "train_config", "watched_weights", "run_weight_decay", "summarize",
-           "layer_curves", "arm_name", "runs_of", "WeightDecayRun", "EXPERIMENT"]
+           "layer_curves", "arm_name", "runs_of", "WeightDecayRun", "WeightDecaySummary", "chapter_summary",
+           "equilibrium_table", "stored_interval", "verdict_decays", "mean_norm_change", "EXPERIMENT"]
 
 CLASSIFIER = "classifier.weight"
 
@@ -236,6 +238,139 @@ def layer_curves(payload: dict[str, Any], key: str) -> tuple[np.ndarray, dict[fl
 def arm_name(record: dict[str, Any]) -> str:
     """A run record's arm: its weight decay."""
     return f"wd={record['weight_decay']:g}"
+
+
+@dataclass(frozen=True)
+class WeightDecaySummary:
+    """Every number the weight-decay chapter states, glued as ``wd-`` + field (hyphens for underscores).
+
+    ``toy``: the toy run's check of the balance (``wd-toy-...``); ``mu_factor``, ``sqrt(1 + mu)``
+    at the toy's momentum, and ``nesterov_excess``, the per cent by which Nesterov's equilibrium
+    update (uncorrelated gradients) exceeds the heavy-ball one at that momentum.
+    The CNN runs' settings and cost: ``copy`` (data copy), ``nseeds``, ``steps``, ``window``
+    (end-of-training window, steps), ``every`` (steps per evaluation), ``lr``, ``ntest`` (test
+    images), ``cpu_min``, ``gpu_steps`` (the gpu profile's steps, with a thousands separator).
+    ``big`` and ``small``: the largest and the smallest nonzero weight decay, which carry the
+    verdict; each mapping below has one entry per ``"big"``/``"small"`` (``acc`` also ``"0"``,
+    no decay): ``tau`` the norm's time constant in steps; ``ratio`` the conv layers' measured
+    over predicted update (mean over seeds, 95 % t interval), ``angle`` the same for the mean
+    angle, ``lin`` the classifier's ratio, ``drift`` and ``lin_drift`` those ratios against the
+    finite-window balance; ``range`` the smallest and largest per-layer mean ratio; ``change``
+    the conv layers' mean relative change of ``||W||`` over the window, in per cent; ``acc`` the
+    final test accuracy and ``gain`` its paired difference to no decay, in points.
+    Without decay: ``nodecay_fall``, the factor by which the conv layers' update falls from the
+    first evaluation interval to the last; ``eff_fall``, the factor by which their effective
+    rate falls from the end of the warm-up (the second evaluation) to the end of the run.
+    """
+
+    toy: ToyBalance
+    mu_factor: float
+    nesterov_excess: float
+    copy: str
+    nseeds: int
+    steps: int
+    window: int
+    every: int
+    lr: float
+    ntest: int
+    cpu_min: float
+    gpu_steps: str
+    big: float
+    small: float
+    tau: dict[str, float]
+    ratio: dict[str, str]
+    angle: dict[str, str]
+    lin: dict[str, str]
+    drift: dict[str, str]
+    lin_drift: dict[str, str]
+    range: dict[str, str]
+    change: dict[str, float]
+    acc: dict[str, str]
+    gain: dict[str, str]
+    nodecay_fall: float
+    eff_fall: float
+
+
+def stored_interval(d: dict[str, float]) -> Interval:
+    """An interval of the stored summary (``{"mean", "low", "high", "n"}``) as an :class:`Interval`."""
+    return Interval(d["mean"], d["low"], d["high"], d["n"])
+
+
+def verdict_decays(payload: dict[str, Any]) -> dict[str, float]:
+    """The weight decays that carry the verdict: ``{"big": largest, "small": smallest nonzero}``."""
+    decays = sorted(payload["config"]["weight_decays"])
+    nonzero = [wd for wd in decays if wd > 0]
+    if not nonzero:
+        raise ValueError("the result has no nonzero weight decay")
+    return {"big": nonzero[-1], "small": nonzero[0]}
+
+
+def mean_norm_change(entry: dict[str, Any], convs: list[str]) -> float:
+    """The conv layers' mean (over layers, of the mean over seeds) relative change of ``||W||`` in the window."""
+    return float(np.mean([np.mean(entry["norm_change"][n]) for n in convs]))
+
+
+def chapter_summary(payload: dict[str, Any], toy: ToyConfig) -> WeightDecaySummary:
+    """The chapter's record from a result of this study and the toy run ``toy`` (see
+    :class:`WeightDecaySummary`); the result's stored summary (:func:`summarize`) is read as stored."""
+    cfg, prov = payload["config"], payload["provenance"]
+    stored = payload["measures"]["summary"]
+    names = stored["layers"]
+    convs = [n for n in names if n != CLASSIFIER]
+    by = {wd: stored["by_weight_decay"][str(wd)] for wd in cfg["weight_decays"]}
+    tags = verdict_decays(payload)
+    mu = toy.momentum
+
+    def per_tag(key: str, digits: int, scale: float = 1.0) -> dict[str, str]:
+        return {tag: interval(stored_interval(by[wd][key]), digits, scale) for tag, wd in tags.items()}
+
+    _, updates = layer_curves(payload, "rms_update")
+    _, eff = layer_curves(payload, "effective_lr")
+    conv = slice(0, len(convs))
+    first, last = (float(np.nanmean(updates[0.0][:, conv, k])) for k in (1, -1))
+    eff0 = np.nanmean(eff[0.0][:, conv], axis=(0, 1))
+    return WeightDecaySummary(
+        toy=toy_balance(toy), mu_factor=float(np.sqrt(1 + mu)),
+        # Nesterov's equilibrium E D / E A = 2 eta lambda (1 + 2 mu - 2 mu^3) / (1 + mu): the
+        # update is sqrt(1 + 2 mu - 2 mu^3) times the heavy-ball one.
+        nesterov_excess=float(100 * (np.sqrt(1 + 2 * mu - 2 * mu**3) - 1)),
+        copy=data_copy_label(prov["data"]["copy"]), nseeds=len(cfg["seeds"]), steps=cfg["steps"],
+        window=cfg["window_steps"], every=cfg["eval_every"], lr=cfg["lr"], ntest=prov["data"]["n_test"],
+        cpu_min=prov["cpu_time_s"] / 60, gpu_steps=f"{PROFILES['gpu']['steps']:,}",
+        big=tags["big"], small=tags["small"],
+        tau={tag: (1 - cfg["momentum"]) / (4 * cfg["lr"] * wd) for tag, wd in tags.items()},
+        ratio=per_tag("conv_ratio", 2), angle=per_tag("conv_angle_ratio", 2),
+        lin=per_tag("classifier_ratio", 2), drift=per_tag("conv_ratio_drift_corrected", 3),
+        lin_drift=per_tag("classifier_ratio_drift_corrected", 2),
+        range={tag: "{:.2f} to {:.2f}".format(*by[wd]["conv_ratio_range"]) for tag, wd in tags.items()},
+        change={tag: 100 * mean_norm_change(by[wd], convs) for tag, wd in tags.items()},
+        acc={"0": interval(stored_interval(by[0.0]["final_test_acc"]), 1, 100),
+             **per_tag("final_test_acc", 1, 100)},
+        gain=per_tag("acc_gain_over_no_decay", 1, 100),
+        nodecay_fall=first / last, eff_fall=float(eff0[1] / eff0[-1]))
+
+
+def equilibrium_table(payload: dict[str, Any]) -> Table:
+    """The end-of-training window per weight decay: predicted and measured update, the ratios
+    (conv, conv with the window's drift, classifier), the norm's change and the test accuracy."""
+    cfg, stored = payload["config"], payload["measures"]["summary"]
+    convs = [n for n in stored["layers"] if n != CLASSIFIER]
+    cols = []
+    for wd in cfg["weight_decays"]:
+        e = stored["by_weight_decay"][str(wd)]
+        measured = np.mean([np.mean(e["rms_update"][n]) for n in convs])
+
+        def ratio(key: str, digits: int) -> str:
+            return interval(stored_interval(e[key]), digits) if wd > 0 else "–"
+
+        cols.append([f"{e['predicted']:.2e}" if wd > 0 else "0", f"{measured:.2e}",
+                     ratio("conv_ratio", 2), ratio("conv_ratio_drift_corrected", 3),
+                     ratio("classifier_ratio", 2), f"{100 * mean_norm_change(e, convs):+.1f} %",
+                     interval(stored_interval(e["final_test_acc"]), 1, 100)])
+    quantities = ["predicted update", "measured, conv", "ratio, conv", "ratio, conv, with drift",
+                  "ratio, linear", "Δ‖W‖ in window", "test accuracy, %"]
+    return Table(["", *(f"ω = {wd:g}" for wd in cfg["weight_decays"])],
+                 [[q, *(c[i] for c in cols)] for i, q in enumerate(quantities)])
 
 
 def load_data(data_dir: str | None, cfg: dict[str, Any]) -> tuple[TensorData, dict[str, Any]]:
