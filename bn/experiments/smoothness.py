@@ -22,13 +22,14 @@ from __future__ import annotations
 
 import copy
 import time
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any, Callable
 
 import numpy as np
 import torch
 from torch import nn
 
+from bn.formatting import Table, data_copy_label, interval, percent, points, resolved, times
 from bn.statistics import Evidence, all_of, decide, mean_ci, paired_difference_ci, paired_ratio_ci
 from bn.experiments.base import Context, Experiment, load_tensor_data, record_run_seeds
 from bn.experiments.plain_cnn import train_config
@@ -319,6 +320,160 @@ def claim_verdicts(summary: dict[str, Any]) -> dict[str, str]:
            "gradient_ics": decide(Evidence(r["no_bn-bn"]["ics_relative"], 1.0, claimed="below")).word}
     out["smoother"] = all_of([decide(Evidence(r["no_bn-bn"][k], 1.0)) for k in LANDSCAPE]).word
     return out
+
+
+# --- the chapter's record and tables ----------------------------------------------------------
+
+LABELS: dict[str, str] = {"no_bn": "no BN", "bn": "BN", "noisy_bn": "noisy BN"}
+NEAR_K = 0.4  # the "near" landscape summary: steps up to 0.4 training steps (shorter than one step)
+PAIRS = ("noisy_bn-bn", "noisy_bn-no_bn", "no_bn-bn")
+
+
+@dataclass(frozen=True)
+class SmoothnessSummary:
+    """Every number and word the smoothness chapter states, glued with prefix ``sm-`` (hyphens for
+    underscores; a field whose metadata names its glue prefix keeps the underscores of its keys).
+
+    Settings and cost: ``copy``, ``steps``, ``batch``, ``nseeds``, ``ntrain`` (images trained on),
+    ``nval`` (validation images), ``lr`` (the chosen rate), ``eval_every``, ``eval_examples``
+    (thousands separator), ``nevals`` (measurements per run), ``probe`` (probe-batch size), ``nm``
+    and ``ns`` (noise limits), ``ks`` (step multipliers, as text) and ``kmax``, ``cpu_min``,
+    ``calib`` (recomputation batches), ``lr_trials`` (each candidate rate's validation accuracy).
+    Accuracy in eval mode with running statistics: ``acc_noisy_bn``, ``acc_nobn_bn`` and
+    ``acc_noisy_nobn``, paired differences (noisy BN - BN, no BN - BN, noisy BN - no BN) in points,
+    with ``*_res`` whether the interval excludes 0; ``acc[arm]`` each arm's mean (95 % t interval).
+    ``accr`` (statistics recomputed without noise) and ``tl`` (training loss over the last
+    interval): per arm its mean, per pair ``a-b`` the paired difference and per ``a-b-res``
+    whether it excludes 0. Ratios (geometric mean of per-seed ratios, log-scale interval), per
+    pair: ``mean_shift`` and ``std_shift`` (moves of the conv inputs' moments), ``ics_relative``
+    and ``ics_diff`` (gradient ICS); ``ics_cos``: the cosine's paired difference and its ``-res``.
+    Landscape, per ``quantity-pair`` (loss_range, predictiveness, beta; no_bn-bn, noisy_bn-bn):
+    ``all`` over every step size, ``near`` over steps up to :data:`NEAR_K`; ``spread[quantity]``
+    the no BN / BN ratio of the spread over training of its logarithm. ``spiky``: the no-BN seeds
+    whose largest loss range exceeds twice the largest of any BN run, ``spiky_factor`` the largest
+    such excess (0 if none). ``verdict[claim]``: :func:`claim_verdicts`.
+    """
+
+    copy: str
+    steps: int
+    batch: int
+    nseeds: int
+    ntrain: int
+    nval: int
+    lr: float
+    eval_every: int
+    eval_examples: str
+    nevals: int
+    probe: int
+    nm: float
+    ns: float
+    ks: str
+    kmax: float
+    cpu_min: float
+    calib: int
+    lr_trials: str
+    acc_noisy_bn: str
+    acc_noisy_bn_res: str
+    acc_nobn_bn: str
+    acc_nobn_bn_res: str
+    acc_noisy_nobn: str
+    acc_noisy_nobn_res: str
+    acc: dict[str, str]
+    accr: dict[str, str]
+    tl: dict[str, str]
+    mean_shift: dict[str, str] = field(metadata={"glue": "sm-mean_shift-"})
+    std_shift: dict[str, str] = field(metadata={"glue": "sm-std_shift-"})
+    ics_relative: dict[str, str] = field(metadata={"glue": "sm-ics_relative-"})
+    ics_diff: dict[str, str] = field(metadata={"glue": "sm-ics_diff-"})
+    ics_cos: dict[str, str] = field(metadata={"glue": "sm-ics_cos-"})
+    all: dict[str, str] = field(metadata={"glue": "sm-all-"})
+    near: dict[str, str] = field(metadata={"glue": "sm-near-"})
+    spread: dict[str, str]
+    spiky: int
+    spiky_factor: float
+    verdict: dict[str, str]
+
+
+def spiky_seeds(result: dict[str, Any]) -> tuple[int, float]:
+    """No-BN seeds whose largest loss range over training (the untrained start left out) exceeds twice
+    the largest of any BN run: their number, and the largest such peak over BN's (0.0 if none)."""
+    peak = {arm: curves(result, arm)["loss_range"][:, 1:].max(1) for arm in ("no_bn", "bn")}
+    ceiling = peak["bn"].max()
+    spiky = peak["no_bn"][peak["no_bn"] > 2 * ceiling]
+    return len(spiky), float(spiky.max() / ceiling) if len(spiky) else 0.0
+
+
+def chapter_summary(result: dict[str, Any]) -> SmoothnessSummary:
+    """The chapter's record (see :class:`SmoothnessSummary`) from a result of this study."""
+    cfg, prov, measures = result["config"], result["provenance"], result["measures"]
+    summary, near = summarize(result), summarize(result, k_max=NEAR_K)
+    m, d, r = summary["means"], summary["differences"], summary["ratios"]
+
+    def with_res(values: dict[str, Any], fmt: Callable[[Any], str]) -> dict[str, str]:
+        return {**{p: fmt(values[p]) for p in values}, **{f"{p}-res": resolved(values[p]) for p in values}}
+
+    def family(key: str, mean: Callable[[Any], str], difference: Callable[[Any], str]) -> dict[str, str]:
+        """A quantity's arms (``mean``) and pairs (``difference``, and whether it excludes 0)."""
+        return {**{arm: mean(m[arm][key]) for arm in ARMS}, **with_res({p: d[p][key] for p in PAIRS}, difference)}
+
+    ics_pairs = ("no_bn-bn", "noisy_bn-bn")
+    spiky, factor = spiky_seeds(result)
+    ks = cfg["step_multipliers"]
+    return SmoothnessSummary(
+        copy=data_copy_label(prov["data"]["copy"]), steps=cfg["steps"], batch=cfg["batch_size"],
+        nseeds=len(cfg["seeds"]), ntrain=prov["data"]["n_train"] - cfg["n_val"], nval=cfg["n_val"],
+        lr=measures["lr"], eval_every=cfg["eval_every"], eval_examples=f"{cfg['eval_examples']:,}",
+        nevals=len(measures["runs"][0]["history"]["eval_step"]), probe=cfg["probe_examples"],
+        nm=cfg["noise"]["shift_max"], ns=cfg["noise"]["scale_max"], ks=", ".join(f"{k:g}" for k in ks),
+        kmax=max(ks), cpu_min=prov["cpu_time_s"] / 60, calib=cfg["calibration_batches"],
+        lr_trials="; ".join(f"{t['lr']:g}: {100 * t['val_acc']:.1f}%" for t in measures["lr_choice"]["trials"]),
+        acc_noisy_bn=points(d["noisy_bn-bn"]["acc"]), acc_noisy_bn_res=resolved(d["noisy_bn-bn"]["acc"]),
+        acc_nobn_bn=points(d["no_bn-bn"]["acc"]), acc_nobn_bn_res=resolved(d["no_bn-bn"]["acc"]),
+        acc_noisy_nobn=points(d["noisy_bn-no_bn"]["acc"]),
+        acc_noisy_nobn_res=resolved(d["noisy_bn-no_bn"]["acc"]),
+        acc={arm: percent(m[arm]["acc"]) for arm in ARMS},
+        accr=family("acc_recomputed", percent, points),
+        tl=family("train_loss", lambda iv: interval(iv, 2), lambda iv: interval(iv, 2)),
+        mean_shift={p: times(r[p]["mean_shift"], 1) for p in PAIRS},
+        std_shift={p: times(r[p]["std_shift"], 1) for p in PAIRS},
+        ics_relative={p: times(r[p]["ics_relative"], 2) for p in ics_pairs},
+        ics_diff={p: times(r[p]["ics_diff"], 2) for p in ics_pairs},
+        ics_cos=with_res({p: d[p]["ics_cos"] for p in ics_pairs}, lambda iv: interval(iv, 3)),
+        all={f"{k}-{p}": times(summary["ratios"][p][k], 2) for k in LANDSCAPE for p in ics_pairs},
+        near={f"{k}-{p}": times(near["ratios"][p][k], 2) for k in LANDSCAPE for p in ics_pairs},
+        spread={k: times(r["no_bn-bn"][f"{k}_spread"], 1) for k in LANDSCAPE},
+        spiky=spiky, spiky_factor=factor, verdict=claim_verdicts(summary))
+
+
+def outcome_table(summary: dict[str, Any]) -> Table:
+    """Per arm: training loss over the last interval, test accuracy with running statistics and with
+    statistics recomputed without noise (means over seeds, 95 % t intervals; :func:`summarize`)."""
+    def row(arm: str) -> list[str]:
+        m = summary["means"][arm]
+        return [LABELS[arm], interval(m["train_loss"], 3, low_min=0), percent(m["acc"]),
+                percent(m["acc_recomputed"])]
+    return Table(["arm", "training loss", "test accuracy", "recomputed statistics"], [row(arm) for arm in ARMS])
+
+
+def ics_table(summary: dict[str, Any]) -> Table:
+    """Per arm: the gradient ICS, relative and absolute, and the cosine (:func:`summarize`)."""
+    def row(arm: str) -> list[str]:
+        m = summary["means"][arm]
+        return [LABELS[arm], interval(m["ics_relative"], 3, low_min=0), interval(m["ics_diff"], 3, low_min=0),
+                interval(m["ics_cos"], 3, high_max=1)]
+    return Table(["arm", "‖G − G′‖ / ‖G‖", "‖G − G′‖", "cos(G, G′)"], [row(arm) for arm in ARMS])
+
+
+def landscape_table(summary: dict[str, Any], near: dict[str, Any], k_max: float) -> Table:
+    """Per arm: loss range, gradient change and effective K over every step (``summary``, steps up to
+    ``k_max``) and over the near steps (``near``, steps up to :data:`NEAR_K`)."""
+    def row(arm: str, s: dict[str, Any]) -> list[str]:
+        m = s["means"][arm]
+        return [interval(m["loss_range"], 3, low_min=0), interval(m["predictiveness"], 2, low_min=0),
+                interval(m["beta"], 1, low_min=0)]
+    return Table([f"arm, k ≤ {k_max:g}", "loss range", "gradient change", "effective K"],
+                 [[LABELS[arm], *row(arm, summary)] for arm in ARMS]
+                 + [[f"{LABELS[arm]}, k ≤ {NEAR_K:g}", *row(arm, near)] for arm in ARMS])
 
 
 def arm_name(record: dict[str, Any]) -> str:
