@@ -34,17 +34,21 @@ averages its running statistics with momentum 0.1.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 
+from bn.formatting import Table, data_copy_label, percent, points, resolved
+from bn.statistics import Interval, mean_ci, paired_difference_ci
 from bn.experiments.base import Context, Experiment, load_tensor_data, record_run_seeds, seeds_by_arm
 from bn.population import batch_statistics_accuracy
 from bn.models import build_model
 from bn.training import TensorData, TrainConfig, train
 
 __all__ = ["ARMS", "LABELS", "PROFILES", "arm_norm", "arms_at", "train_config", "run_arm", "run_norm_family",
-           "merge_parts", "accuracy_grid", "arm_name", "EXPERIMENT"]
+           "merge_parts", "accuracy_grid", "accuracy_changes", "accuracy_change", "NormFamilySummary", "summarize",
+           "accuracy_table", "gap_table", "arm_name", "EXPERIMENT"]
 
 ARMS = ("bn", "group", "layer", "ghost", "renorm")
 BATCH_NORM_TYPE = ("bn", "ghost", "renorm")
@@ -197,6 +201,140 @@ def arm_name(record: dict[str, Any]) -> str:
     return f"{record['arm']} B={record['batch_size']}"
 
 
+# --- the chapter's record and tables ----------------------------------------------------------
+
+CHANGE_ARMS = ("bn", "group", "layer", "renorm")  # the arms trained at every batch size
+
+
+def accuracy_changes(grid: dict[str, dict[int, list[float]]], arm: str, small: int, ref: int) -> list[float]:
+    """Per seed: ``arm``'s accuracy at batch ``small`` minus at batch ``ref`` (the same seed's runs)."""
+    return [a - b for a, b in zip(grid[arm][small], grid[arm][ref], strict=True)]
+
+
+def accuracy_change(grid: dict[str, dict[int, list[float]]], arm: str, small: int, ref: int) -> Interval:
+    """The mean of :func:`accuracy_changes` with its 95 % t interval (a paired difference over seeds)."""
+    return paired_difference_ci(grid[arm][small], grid[arm][ref])
+
+
+@dataclass(frozen=True)
+class NormFamilySummary:
+    """Every number the normalization-family chapter states, glued as ``nf-`` + field (hyphens for
+    underscores; a mapping entry as field + ``-`` + key). Accuracies are fractions of the test images
+    in eval mode, shown in per cent; differences are paired by seed, in points with a 95 % t interval,
+    and a ``-res`` entry says whether the interval excludes 0.
+
+    Design and cost: ``copy``, ``examples`` (per run), ``ntrain``, ``ntest``, ``nconv``, ``wmin`` and
+    ``wmax`` (widths), ``steps_small`` and ``steps_large`` (steps at the smallest and largest batch
+    ``small``, ``large``), ``base_lr`` (at batch 128) and ``lr_small``, ``groups``, ``ghost`` (ghost
+    size), ``rmax``, ``dmax``, ``warm`` and ``ramp`` (Batch Renorm's schedule, per cent of the steps),
+    ``nseeds``, ``cpu_min``, ``gap_n`` (test images of the train/eval comparison).
+    ``acc["arm-B"]``: mean accuracy of ``arm`` at batch ``B``, per cent. ``change["arm-ref"]``: the
+    change from batch ``ref`` (the ghost size or the largest batch) to the smallest;
+    ``change_bn_vs["arm-ref"]``: BN's change minus ``arm``'s. ``bn_minus["arm-B"]``: BN minus ``arm``
+    at batch ``B``. Train against eval mode: ``bn_eval_small`` and ``bn_batch_small`` (BN at the
+    smallest batch in eval mode and with batch statistics, per cent), ``bn_gap_small`` and
+    ``bn_gap_large`` (eval minus batch statistics). Ghost batches at the largest batch:
+    ``acc_ghost_large``, ``ghost_vs_bn_large`` (minus BN), and ``acc_bn_ghostsize``, BN trained with
+    batches of the ghost size.
+    """
+
+    copy: str
+    examples: int
+    ntrain: int
+    ntest: int
+    nconv: int
+    wmin: int
+    wmax: int
+    steps_small: int
+    steps_large: int
+    small: int
+    large: int
+    base_lr: float
+    lr_small: float
+    groups: int
+    ghost: int
+    rmax: float
+    dmax: float
+    warm: int
+    ramp: int
+    nseeds: int
+    cpu_min: float
+    gap_n: int
+    acc: dict[str, float]
+    change: dict[str, str]
+    change_bn_vs: dict[str, str]
+    bn_minus: dict[str, str]
+    bn_eval_small: float
+    bn_batch_small: float
+    bn_gap_small: str
+    bn_gap_small_res: str
+    bn_gap_large: str
+    acc_ghost_large: float
+    ghost_vs_bn_large: str
+    acc_bn_ghostsize: float
+
+
+def summarize(result: dict[str, Any]) -> NormFamilySummary:
+    """The chapter's record (see :class:`NormFamilySummary`) from a result of this study."""
+    cfg, prov = result["config"], result["provenance"]
+    grid, batch_grid = accuracy_grid(result), accuracy_grid(result, "batch_stats_test_acc")
+    sizes = cfg["batch_sizes"]
+    small, large, mid = min(sizes), max(sizes), cfg["ghost_size"]
+
+    def mean(values: list[float]) -> float:
+        return 100 * mean_ci(values).estimate
+
+    change_bn_vs: dict[str, str] = {}
+    for arm in ("group", "layer"):
+        for ref in (mid, large):
+            diff = paired_difference_ci(accuracy_changes(grid, "bn", small, ref),
+                                        accuracy_changes(grid, arm, small, ref))
+            change_bn_vs |= {f"{arm}-{ref}": points(diff), f"{arm}-{ref}-res": resolved(diff)}
+    bn_minus: dict[str, str] = {}
+    for arm in ("group", "layer", "renorm"):
+        for b in (small, mid):
+            diff = paired_difference_ci(grid["bn"][b], grid[arm][b])
+            bn_minus |= {f"{arm}-{b}": points(diff), f"{arm}-{b}-res": resolved(diff)}
+    gap_small = paired_difference_ci(grid["bn"][small], batch_grid["bn"][small])
+    return NormFamilySummary(
+        copy=data_copy_label(prov["data"]["copy"]), examples=cfg["examples"], ntrain=prov["data"]["n_train"],
+        ntest=prov["data"]["n_test"], nconv=len(cfg["widths"]), wmin=min(cfg["widths"]),
+        wmax=max(cfg["widths"]), steps_small=cfg["examples"] // small, steps_large=cfg["examples"] // large,
+        small=small, large=large, base_lr=cfg["base_lr"], lr_small=cfg["base_lr"] * small / REFERENCE_BATCH,
+        groups=cfg["groups"], ghost=cfg["ghost_size"], rmax=cfg["r_max"], dmax=cfg["d_max"],
+        warm=round(100 * cfg["renorm_warmup"]), ramp=round(100 * cfg["renorm_ramp"]),
+        nseeds=len(result["seeds"]), cpu_min=prov["cpu_time_s"] / 60, gap_n=cfg["gap_examples"],
+        acc={f"{arm}-{b}": mean(grid[arm][b]) for arm in CHANGE_ARMS for b in sizes},
+        change={f"{arm}-{ref}": points(accuracy_change(grid, arm, small, ref))
+                for arm in CHANGE_ARMS for ref in (mid, large)},
+        change_bn_vs=change_bn_vs, bn_minus=bn_minus,
+        bn_eval_small=mean(grid["bn"][small]), bn_batch_small=mean(batch_grid["bn"][small]),
+        bn_gap_small=points(gap_small), bn_gap_small_res=resolved(gap_small),
+        bn_gap_large=points(paired_difference_ci(grid["bn"][large], batch_grid["bn"][large])),
+        acc_ghost_large=mean(grid["ghost"][large]),
+        ghost_vs_bn_large=points(paired_difference_ci(grid["ghost"][large], grid["bn"][large])),
+        acc_bn_ghostsize=mean(grid["bn"][mid]))
+
+
+def accuracy_table(result: dict[str, Any]) -> Table:
+    """Mean test accuracy (95 % t interval over seeds) per normalization and batch size; a dash where
+    the arm was not trained."""
+    grid, sizes = accuracy_grid(result), result["config"]["batch_sizes"]
+    return Table(["normalization", *[f"B = {b}" for b in sizes]],
+                 [[LABELS[arm], *[percent(mean_ci(grid[arm][b])) if b in grid[arm] else "–" for b in sizes]]
+                  for arm in grid])
+
+
+def gap_table(result: dict[str, Any]) -> Table:
+    """For the BN-type arms at every batch size: test accuracy in eval mode, with batch statistics,
+    and eval minus batch statistics (paired by seed)."""
+    grid, batch_grid = accuracy_grid(result), accuracy_grid(result, "batch_stats_test_acc")
+    rows = [[LABELS[arm], b, percent(mean_ci(grid[arm][b])), percent(mean_ci(batch_grid[arm][b])),
+             points(paired_difference_ci(grid[arm][b], batch_grid[arm][b]))]
+            for arm in BATCH_NORM_TYPE for b in result["config"]["batch_sizes"] if b in batch_grid.get(arm, {})]
+    return Table(["layer", "B", "eval mode", "batch statistics", "eval − batch"], rows)
+
+
 def load_data(data_dir: str | None, cfg: dict[str, Any]) -> tuple[TensorData, dict[str, Any]]:
     """The profile's CIFAR-10 images (the runs report on the test set; no validation split)."""
     return load_tensor_data(data_dir, cfg["n_train"], cfg["n_test"])
@@ -215,4 +353,4 @@ EXPERIMENT = Experiment(
     claim=("BN's accuracy falls at small batches while LayerNorm and GroupNorm, which do not normalize over "
            "the batch, do not depend on it; Batch Renormalization and ghost batches narrow BN's gap between "
            "training and evaluation (Wu and He 2018; Ioffe 2017; Hoffer et al. 2017)."),
-    profiles=PROFILES, run=run, load_data=load_data)
+    profiles=PROFILES, run=run, summarize=summarize, load_data=load_data)
