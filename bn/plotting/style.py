@@ -6,6 +6,10 @@ from typing import Any
 
 import matplotlib
 
+# The caption fragment naming a data copy lives with the other text formats (a study's summary
+# glues it too); the figures take it from here as before.
+from bn.formatting import data_copy_label  # noqa: F401
+
 # Colour-blind-safe (Okabe-Ito). "bn" and "no_bn" are fixed so every chapter
 # draws BN and its baseline in the same colours.
 COLORS: dict[str, str] = {
@@ -75,10 +79,3 @@ def new_figure(nrows: int = 1, ncols: int = 1, width: float | None = None,
     h = height if height is not None else 3.6 * nrows
     kwargs.setdefault("layout", "constrained")
     return plt.subplots(nrows, ncols, figsize=(w, h), **kwargs)
-
-
-def data_copy_label(copy: str) -> str:
-    """The caption fragment naming a data copy, e.g. ``"CIFAR-10, JPEG-q75 rebuild"``."""
-    names = {"official": "CIFAR-10, official release", "jpeg-q75-rebuild": "CIFAR-10, JPEG-q75 rebuild",
-             "synthetic": "synthetic data (test fixture)"}
-    return names.get(copy, f"CIFAR-10 ({copy})")
