@@ -14,10 +14,12 @@ test set is evaluated once per run, at its end.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 
+from bn.formatting import data_copy_label, percent
 from bn.statistics import Evidence, Interval, Plateau, all_of, decide, mean_ci, plateau
 from bn.experiments.base import Context, Experiment, load_tensor_data, record_run_seeds
 from bn.experiments.placement import validation_split
@@ -25,7 +27,8 @@ from bn.experiments.plain_cnn import train_config
 from bn.models import PLAIN_WIDTHS, build_model
 from bn.training import FREEZE_ARMS, TensorData, evaluate_accuracy, set_trainable, train
 
-__all__ = ["PROFILES", "scaled_widths", "run_arm", "run_only_bn", "paired_difference", "summarize", "arm_name", "EXPERIMENT"]
+__all__ = ["PROFILES", "scaled_widths", "run_arm", "run_only_bn", "paired_difference", "summarize", "arm_name", "OnlyBnSummary", "chapter_summary", "width_tag",
+           "CHAPTER_PAIRS", "EXPERIMENT"]
 
 PROFILES: dict[str, dict[str, Any]] = {
     # About 4 CPU-minutes at one thread (the machine is shared): 200 steps of 64 images are a
@@ -175,6 +178,89 @@ def claim_verdicts(result: dict[str, Any]) -> dict[str, str]:
     flat = all(arm_plateau(result, m, a).plateaued for m in (lo, hi) for a in ("bn_only", "random_params"))
     out["gap_grows"] = decide(Evidence(grow, 0.0, about_end=True, plateaued=flat)).word
     return out
+
+
+# The paired differences the chapter tabulates and glues: (arm, reference).
+CHAPTER_PAIRS = (("bn_only", "random_params"), ("bn_only", "linear_only"),
+                 ("bn_and_linear", "linear_only"), ("all", "bn_and_linear"))
+
+
+def width_tag(multiplier: float) -> str:
+    """A width multiplier as a glue-name suffix: ``0.25 -> "025"``, ``1.0 -> "1"``."""
+    return f"{multiplier:g}".replace(".", "")
+
+
+@dataclass(frozen=True)
+class OnlyBnSummary:
+    """Every number and word the chapter states about an only_bn result, glued as ``ob-`` + field.
+
+    Setup: data copy, steps, batch size, seed count, the fit / validation / test split sizes, CPU
+    minutes, the width of the rate selection and the widest width (as ``"0.5×"``), epochs trained.
+    Parameter counts at width 1× (from the result's runs): all parameters, γ and β, the
+    classifier (thousands separated), and γ and β's share of all in percent. ``acc``: test
+    accuracy per ``"{arm}-{width tag}"`` (:func:`percent` of the mean over seeds, 95 % t
+    interval); ``d``: paired difference in points per ``"{arm}-{reference}-{width tag}"`` over
+    :data:`CHAPTER_PAIRS` (:func:`paired_difference`). Rates: the one chosen for training
+    everything and the grid's largest. ``verdict``: the rule's word per claim
+    (:func:`claim_verdicts`); ``plateau_linear_1``: the plateau rule on the classifier-only runs at 1×.
+    """
+
+    copy: str
+    steps: int
+    batch: int
+    nseeds: int
+    nfit: int
+    nval: int
+    ntest: int
+    cpu_min: float
+    select_width: str
+    widest: str
+    epochs: float
+    total_1x: str
+    bn_1x: str
+    head_1x: str
+    bn_share_1x: float
+    acc: dict[str, str]
+    d: dict[str, str]
+    lr_all: float
+    lr_max: float
+    verdict: dict[str, str]
+    plateau_linear_1: str
+
+
+def chapter_summary(result: dict[str, Any]) -> OnlyBnSummary:
+    """The chapter's record of ``result`` (see :class:`OnlyBnSummary`).
+
+    Raises ``ValueError`` where a run diverged (an arm without an accuracy: the chapter states
+    every one) or the result has no width 1× (the counts the prose gives).
+    """
+    cfg, prov, measures = result["config"], result["provenance"], result["measures"]
+    widths = cfg["width_multipliers"]
+    if 1.0 not in widths:
+        raise ValueError(f"the chapter's counts are at width 1x, not among {widths}")
+    by_arm = summarize(result)
+    missing = [f"{arm} x{m:g}" for m in widths for arm in cfg["arms"] if arm not in by_arm["accuracy"][m]]
+    if missing:
+        raise ValueError(f"runs diverged, no accuracy for: {missing}")
+    one = by_arm["params"][1.0]
+    return OnlyBnSummary(
+        copy=data_copy_label(prov["data"]["copy"]),
+        steps=cfg["steps"], batch=cfg["batch_size"], nseeds=len(cfg["seeds"]),
+        nfit=measures["n_fit"], nval=measures["n_val"], ntest=measures["n_test"],
+        cpu_min=prov["cpu_time_s"] / 60,
+        select_width=f"{cfg['select_width']:g}×", widest=f"{max(widths):g}×",
+        epochs=cfg["steps"] * cfg["batch_size"] / measures["n_fit"],
+        total_1x=f"{one['all']['total']:,}", bn_1x=f"{one['bn_only']['trainable']:,}",
+        head_1x=f"{one['linear_only']['trainable']:,}",
+        bn_share_1x=100 * one["bn_only"]["trainable"] / one["all"]["total"],
+        acc={f"{arm}-{width_tag(m)}": percent(by_arm["accuracy"][m][arm])
+             for m in widths for arm in cfg["arms"]},
+        d={f"{a}-{b}-{width_tag(m)}": paired_difference(result, m, a, b).fmt(1, scale=100)
+           for m in widths for a, b in CHAPTER_PAIRS},
+        lr_all=measures["chosen_lr"]["all"], lr_max=max(cfg["lr_grid"]),
+        verdict=claim_verdicts(result),
+        plateau_linear_1=arm_plateau(result, 1.0, "linear_only").text(),
+    )
 
 
 def arm_name(record: dict[str, Any]) -> str:

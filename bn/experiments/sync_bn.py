@@ -40,6 +40,7 @@ import copy
 import resource
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +49,8 @@ import torch.distributed as dist
 import torch.nn.functional as F
 from torch.nn.parallel import DistributedDataParallel
 
+from bn.formatting import data_copy_label, interval, percent, upper_bound
+from bn.statistics import Evidence, Interval, decide
 from bn.experiments.base import Context, Experiment, load_tensor_data, record_run_seeds
 from bn.models import build_model
 from bn.population import precise_statistics, train_batches
@@ -272,6 +275,115 @@ def report(payload: dict[str, Any]) -> dict[str, Any]:
     out["step_ms_difference"] = paired_difference_ci(step_by_seed["synchronized"], step_by_seed["per_process"])
     out["cpu_minutes"] = payload["provenance"]["cpu_time_s"] / 60
     return out
+
+
+@dataclass(frozen=True)
+class SyncSummary:
+    """Every number and word the chapter states, glued as ``sync-`` + field (hyphens for underscores;
+    a mapping's keys, the arms ``per_process`` and ``synchronized``, are appended as they are).
+
+    Exactness (on the spot): ``chan_bound``, the checked bound on the relative error of Chan's merge
+    (:func:`bn.torch_bn.sync_check.merge_errors`); ``worst_eps``, the checked bound, in units of
+    float64's epsilon, on every error of synchronized BN against full-batch BN, and ``cases``
+    how many errors that is (:func:`bn.torch_bn.sync_check.full_batch_agreement`).
+    Setup (the result's config): data copy, processes, per-process and global batch, steps,
+    seeds, peak rate, widths, the recomputation's batches and batch size, evaluation and test
+    examples (thousands separated), CPU minutes, BN layers and collectives per step.
+    Per arm, from :func:`report`: accuracy (recomputed and running statistics), the gain of
+    recomputing (points), step time (ms), the gradient all-reduce's share of the step, and the
+    collectives' ms per step. Then the BN collectives' share of the synchronized step, the paired
+    step-time difference, the accuracy differences (recomputed, running) and the evaluation part
+    in points, and the rule's verdict (:func:`bn.statistics.decide`) on each of those three,
+    claimed above 0.
+    """
+
+    chan_bound: float
+    worst_eps: float
+    cases: int
+    copy: str
+    world: int
+    batch: int
+    global_batch: int
+    steps: int
+    seeds: int
+    lr: float
+    widths: str
+    precise_batches: int
+    precise_size: int
+    eval_examples: str
+    cpu_min: float
+    n_test: str
+    n_bn: int
+    n_collectives: int
+    acc: dict[str, str]
+    acc_running: dict[str, str]
+    gain: dict[str, str]
+    step: dict[str, str]
+    grad_share: dict[str, str]
+    comm_ms: dict[str, float]
+    bn_share: str
+    step_diff: str
+    acc_diff: str
+    acc_diff_running: str
+    eval_part: str
+    verdict: str
+    verdict_running: str
+    verdict_eval: str
+
+
+def _above_zero(iv: Interval) -> str:
+    return decide(Evidence(iv, 0.0, claimed="above")).word
+
+
+def chapter_summary(result: dict[str, Any], agreement: list[dict[str, Any]]) -> SyncSummary:
+    """The chapter's record of ``result`` and of ``agreement``, the cases of
+    :func:`bn.torch_bn.sync_check.full_batch_agreement` the chapter ran (see :class:`SyncSummary`).
+
+    Raises ``ValueError`` where a case is not within its tolerance, or the bounds the prose
+    states (1e-9 for Chan's merge, 30 epsilon for the cases) do not hold.
+    """
+    from bn.torch_bn.sync_check import merge_errors
+
+    failed = [c["rows"] for c in agreement if max(c["errors"].values()) >= c["tolerance"]]
+    if failed:
+        raise ValueError(f"synchronized BN outside its tolerance for the splits {failed}")
+    cfg, prov = result["config"], result["provenance"]
+    rep = report(result)
+    eps = float(torch.finfo(torch.float64).eps)
+    worst = max(max(c["errors"].values()) for c in agreement)
+    n_test = {r["n_test"] for r in result["measures"]["runs"] if r["rank"] == 0}
+    if len(n_test) != 1:
+        raise ValueError(f"the runs were tested on different numbers of images: {sorted(n_test)}")
+    # One all-gather and one all-reduce per BN layer (one per conv block), then DDP's gradients.
+    n_bn = len(cfg["widths"])
+    return SyncSummary(
+        chan_bound=upper_bound(merge_errors()[0], 1e-9),
+        worst_eps=upper_bound(worst / eps, 30),
+        cases=sum(len(c["errors"]) for c in agreement),
+        copy=data_copy_label(prov["data"]["copy"]),
+        world=cfg["world_size"], batch=cfg["per_process_batch"],
+        global_batch=cfg["world_size"] * cfg["per_process_batch"],
+        steps=cfg["steps"], seeds=len(cfg["seeds"]), lr=cfg["peak_lr"],
+        widths=", ".join(map(str, cfg["widths"])),
+        precise_batches=cfg["precise_batches"], precise_size=cfg["precise_batch_size"],
+        eval_examples=f"{cfg['eval_examples']:,}", cpu_min=rep["cpu_minutes"],
+        n_test=f"{n_test.pop():,}", n_bn=n_bn, n_collectives=2 * n_bn + 1,
+        acc={arm: percent(rep["acc"][arm]) for arm in ARMS},
+        acc_running={arm: percent(rep["acc_running"][arm]) for arm in ARMS},
+        gain={arm: rep["recompute_gain"][arm].fmt(1, 100) for arm in ARMS},
+        step={arm: interval(rep["step_ms"][arm], 1, low_min=0.0) for arm in ARMS},
+        grad_share={arm: percent(rep["grad_share"][arm], 0) for arm in ARMS},
+        comm_ms={arm: sum(v for k, v in rep["parts_ms"][arm].items() if k != "everything else")
+                 for arm in ARMS},
+        bn_share=percent(rep["bn_share"]["synchronized"], 0),
+        step_diff=rep["step_ms_difference"].fmt(1),
+        acc_diff=rep["acc_difference"].fmt(1, 100),
+        acc_diff_running=rep["acc_difference_running"].fmt(1, 100),
+        eval_part=rep["evaluation_part"].fmt(1, 100),
+        verdict=_above_zero(rep["acc_difference"]),
+        verdict_running=_above_zero(rep["acc_difference_running"]),
+        verdict_eval=_above_zero(rep["evaluation_part"]),
+    )
 
 
 def run_sync_bn(data: TensorData, p: dict[str, Any]) -> dict[str, Any]:

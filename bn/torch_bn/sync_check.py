@@ -5,7 +5,8 @@ rows, say), runs :func:`bn.torch_bn.sync.sync_batch_norm` on them in as many
 processes, and compares the output, dx, the summed gamma and beta gradients
 and the running statistics with ``torch.nn.functional.batch_norm`` on the
 whole batch in one process. :func:`per_process_disagreement` makes the same
-comparison for unsynchronized BN, which must fail it.
+comparison for unsynchronized BN, which must fail it. :func:`merge_errors` measures Chan's merge
+of per-slice moments against the naive sums of ``x`` and ``x**2`` on a hard channel.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 import torch.distributed as dist
 import torch.nn.functional as F
@@ -21,9 +23,9 @@ import torch.nn.functional as F
 from bn.gradcheck.metrics import max_relative_error
 from bn.gradcheck.tolerances import agreement_tolerance
 from bn.torch_bn.processes import run_processes
-from bn.torch_bn.sync import sync_batch_norm
+from bn.torch_bn.sync import local_moments, merge_moments, sync_batch_norm
 
-__all__ = ["QUANTITIES", "full_batch_agreement", "per_process_disagreement",
+__all__ = ["QUANTITIES", "full_batch_agreement", "merge_errors", "per_process_disagreement",
            "reference_batch"]
 
 QUANTITIES = ("y", "dx", "dgamma", "dbeta", "running_mean", "running_var")
@@ -137,3 +139,22 @@ def per_process_disagreement(rows: list[int], spatial: tuple[int, ...] = (), see
     results = [_local_bn(_slices(batch, rows, r), synchronized=False) for r in range(len(rows))]
     # Each process's running statistics differ; compare the first, as a checkpoint would save it.
     return _errors(_combine(results), _full_batch(batch))
+
+
+def merge_errors(sizes: tuple[int, ...] = (1, 7, 300, 2, 90), offset: float = 1e4, scale: float = 1e-2,
+                 seed: int = 0) -> tuple[float, float]:
+    """Relative error of the variance of one channel, by Chan's merge and by the naive formula.
+
+    The channel is ``offset + scale * N(0, 1)`` (from ``default_rng(seed)``), split into slices of
+    ``sizes`` rows: a mean-to-spread ratio of ``offset / scale``. Chan's merge
+    (:func:`bn.torch_bn.sync.merge_moments` of each slice's :func:`~bn.torch_bn.sync.local_moments`)
+    and ``mean(x**2) - mean(x)**2`` over the whole channel are each compared with NumPy's two-pass
+    variance of the whole channel. Returns ``(chan_error, naive_error)``, float64.
+    """
+    rng = np.random.default_rng(seed)
+    parts = [offset + scale * rng.standard_normal((n, 1)) for n in sizes]
+    whole = np.concatenate(parts)
+    exact = whole.var()
+    count, _, m2 = merge_moments([local_moments(torch.from_numpy(p)) for p in parts])[:, 0].tolist()
+    naive = (whole**2).mean() - whole.mean() ** 2
+    return float(abs(m2 / count - exact) / exact), float(abs(naive - exact) / exact)
