@@ -202,7 +202,8 @@ class OnlyBnSummary:
     interval); ``d``: paired difference in points per ``"{arm}-{reference}-{width tag}"`` over
     :data:`CHAPTER_PAIRS` (:func:`paired_difference`). Rates: the one chosen for training
     everything and the grid's largest. ``verdict``: the rule's word per claim
-    (:func:`claim_verdicts`); ``plateau_linear_1``: the plateau rule on the classifier-only runs at 1×.
+    (:func:`claim_verdicts`); ``plateau_linear_05`` and ``plateau_linear_1``: the plateau rule on the classifier-only runs at
+    0.5× and 1× (the claim over the classifier waits for a plateau at every width).
     """
 
     copy: str
@@ -225,6 +226,7 @@ class OnlyBnSummary:
     lr_all: float
     lr_max: float
     verdict: dict[str, str]
+    plateau_linear_05: str
     plateau_linear_1: str
 
 
@@ -259,6 +261,7 @@ def chapter_summary(result: dict[str, Any]) -> OnlyBnSummary:
            for m in widths for a, b in CHAPTER_PAIRS},
         lr_all=measures["chosen_lr"]["all"], lr_max=max(cfg["lr_grid"]),
         verdict=claim_verdicts(result),
+        plateau_linear_05=arm_plateau(result, 0.5, "linear_only").text(),
         plateau_linear_1=arm_plateau(result, 1.0, "linear_only").text(),
     )
 

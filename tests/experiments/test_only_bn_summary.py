@@ -114,6 +114,14 @@ def test_verdicts_and_plateau_are_the_rules(summary, raw):
     assert summary.plateau_linear_1.startswith(("plateaued (", "still rising ("))
 
 
+def test_the_classifier_claim_waits_for_the_runs_still_rising(summary):
+    # "The classifier-only runs at 0.5x were still improving when the budget ran out, so the rule
+    # waits for longer runs; at 1x they had levelled off": the sentence and the verdict agree.
+    assert summary.plateau_linear_05.startswith("still rising (")
+    assert summary.plateau_linear_1.startswith("plateaued (")
+    assert summary.verdict["above_linear"] == "not tested at this budget"
+
+
 def test_a_summary_of_swapped_arms_or_seeds_fails_the_check(raw):
     # Swapping two arms' labels in the result: the hand recomputation on the true result flags it.
     swapped = copy.deepcopy(raw)
