@@ -23,8 +23,9 @@ from bn.gradcheck.tolerances import complex_step_tolerance, optimal_central_step
 
 _MEASURED = {"digits": 3}  # a measured error of a difference quotient: about three digits
 
-# Condition factors up to which the grid counts as well conditioned: 45 for the complex step's
-# bound, 50 for the two-point error (the |mu|/sigma = 0, 3 and 10 rows).
+# Condition factors up to which the grid counts as well conditioned, as the chapter states them:
+# 45 for the complex step's bound, 50 for the two-point error (on the chapter's grid both keep
+# the |mu|/sigma <= 30 rows, whose kappa_x reach about 40; the next row starts above 100).
 WELL_CONDITIONED_CS, WELL_CONDITIONED_C2 = 45.0, 50.0
 
 
