@@ -6,6 +6,8 @@ repository; chapters cite them next to our own measurements.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 # Figure 3 of the paper: training steps to reach the Inception baseline's
 # maximum accuracy (72.2 %), and each model's maximum validation accuracy.
 FIG3_STEPS_TO_INCEPTION_MAX: dict[str, float | None] = {
@@ -33,3 +35,22 @@ def fig3_speedup(model: str) -> float:
     if steps is None:
         raise ValueError(f"{model} never reached the Inception baseline's accuracy in the paper")
     return FIG3_STEPS_TO_INCEPTION_MAX["Inception"] / steps
+
+
+@dataclass(frozen=True)
+class PaperHeadlines:
+    """The paper's two headline claims as numbers: the training speedups of Fig. 3 (how many
+    times fewer steps than Inception, ``speedup_*``) and the ensemble's top-5 error in percent
+    (``ensemble_top5_*``, validation set and test server)."""
+
+    speedup_bn_x5: float
+    speedup_bn_baseline: float
+    ensemble_top5_val: float
+    ensemble_top5_test: float
+
+
+def headlines() -> PaperHeadlines:
+    """The numbers the book quotes when it states what the paper claims."""
+    return PaperHeadlines(speedup_bn_x5=fig3_speedup("BN-x5"), speedup_bn_baseline=fig3_speedup("BN-Baseline"),
+                          ensemble_top5_val=100 * ENSEMBLE_TOP5_VALIDATION_ERROR,
+                          ensemble_top5_test=100 * ENSEMBLE_TOP5_TEST_ERROR)

@@ -11,6 +11,9 @@ Public API:
 - :func:`update_running_stats` ``(running_mean, running_var, x, momentum, *, num_batches_tracked) -> (mean, var)``
 - :func:`fold_batch_norm` ``(weight, bias, gamma, beta, running_mean, running_var, eps) -> (weight, bias)``
 
+Imported by name: :mod:`bn.functional.moments`, the moments of a normalized batch against
+their exact values.
+
 Inputs may be float16/32/64 or complex (complex for complex-step derivative
 checks only). Each function computes in the NumPy result dtype of its array
 inputs: float32 inputs give float32 outputs (NumPy accumulates float16 means

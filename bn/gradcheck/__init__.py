@@ -11,6 +11,8 @@ Layer 2 of ``bn`` (imports :mod:`bn.functional` and NumPy only).
   :func:`central_difference_tolerance`, :func:`complex_step_error_bound`,
   :func:`complex_step_tolerance` — steps and tolerances from the floating-point model
 - :func:`check_batch_norm_gradients` — all of the above applied to :mod:`bn.functional`
+- :mod:`bn.gradcheck.backward_forms` — the compact against the staged backward: agreement and traffic
+- :mod:`bn.gradcheck.accuracy` — how accurate each check is, as the gradient-checking chapter states it
 """
 
 from bn.gradcheck.batch_norm import (BatchNormGradientCheck, batch_norm_condition,

@@ -31,14 +31,15 @@ from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval, fuse_linear_bn_eval
 
 from bn import functional as bnf
+from bn.glue import Md
 from bn.gradcheck.metrics import max_relative_error
 from bn.gradcheck.tolerances import PARITY_TOLERANCES
 from bn.torch_bn.devices import NUMPY_DTYPES, TORCH_DTYPES
 from bn.torch_bn.function import book_batch_norm
 from bn.torch_bn.module import BookBatchNorm
 
-__all__ = ["CASES", "Comparison", "ParityCase", "run_parity", "autograd_checks", "PARITY_CHECKS",
-           "main"]
+__all__ = ["AUTOGRAD_EPS", "CASES", "Comparison", "ParityCase", "ParitySummary", "run_parity", "autograd_checks",
+           "autograd_target", "largest_channel_size", "PARITY_CHECKS", "summarize", "worst_checks", "main"]
 
 EPS = 1e-5
 MOMENTUM = 0.1
@@ -304,18 +305,24 @@ def _run_parity(device: str, dtypes: tuple[str, ...], cases: tuple[ParityCase, .
     return rows
 
 
+# The variance floor of the autograd checks (the committed results were made with it).
+AUTOGRAD_EPS = 1e-3
+
+
+def autograd_target(x: torch.Tensor, gamma: torch.Tensor, beta: torch.Tensor) -> torch.Tensor:
+    """The book's Function with ``eps = AUTOGRAD_EPS``: what ``gradcheck`` and ``gradgradcheck``
+    differentiate with respect to all three arguments."""
+    return book_batch_norm(x, gamma, beta, AUTOGRAD_EPS)
+
+
 def autograd_checks(device: str = "cpu") -> dict[str, bool]:
     """``torch.autograd.gradcheck`` and ``gradgradcheck`` of the book's Function in float64."""
     gen = torch.Generator().manual_seed(0)
     args = [torch.randn(*s, dtype=torch.float64, generator=gen).to(device).requires_grad_()
             for s in ((6, 3, 2, 2), (3,), (3,))]
     args[0] = (args[0].detach() * 2 + 1).requires_grad_()
-
-    def f(x, g, b):
-        return book_batch_norm(x, g, b, 1e-3)
-
-    return {"gradcheck": bool(torch.autograd.gradcheck(f, args)),
-            "gradgradcheck": bool(torch.autograd.gradgradcheck(f, args))}
+    return {"gradcheck": bool(torch.autograd.gradcheck(autograd_target, args)),
+            "gradgradcheck": bool(torch.autograd.gradgradcheck(autograd_target, args))}
 
 
 def parity_report(device: str) -> dict:
@@ -329,6 +336,63 @@ def parity_report(device: str) -> dict:
             "cases": [c.__dict__ for c in CASES], "checks": rows, "autograd": auto,
             "all_passed": all(r["passed"] for r in rows) and all(auto.values()),
             "wall_time_s": round(time.perf_counter() - t0, 2)}
+
+
+def largest_channel_size(cases: tuple[ParityCase, ...] = CASES) -> int:
+    """The most values one channel holds among ``cases``: the ``m`` of the error bounds."""
+    return max(int(np.prod(c.shape)) // c.shape[1] for c in cases)
+
+
+@dataclass(frozen=True)
+class ParitySummary:
+    """What the agreement chapter states about a parity result (glued as a prefix + field name).
+
+    Bounds, from the cases and the unit roundoffs ``u``: ``m_max`` the largest channel,
+    ``f64_worst_margin`` the float64 tolerance over the worst-case ``m u``,
+    ``f32_typical_margin`` the float32 tolerance over the typical ``sqrt(m) u``, ``f32_worst``
+    the float32 worst case ``m u``. Measured, from the result: ``n_checks`` distinct checks, the
+    largest error per dtype (``max_*``) and the description of its check (``worst_*``, pasted as
+    Markdown), the float64 tolerance over the largest float64 error (``margin_f64``), the largest
+    float64 error of a ``dbeta`` check, and the torch version that ran on the CPU.
+    """
+
+    m_max: int
+    f64_worst_margin: float
+    f32_typical_margin: float
+    f32_worst: float
+    n_checks: int
+    dbeta_f64: float
+    max_f64: float
+    max_f32: float
+    worst_f64: Md
+    worst_f32: Md
+    margin_f64: float
+    cpu_torch: str
+
+
+def worst_checks(result: dict) -> dict[str, dict]:
+    """Per dtype, the row of the result's checks with the largest error."""
+    return {dt: max((r for r in result["checks"] if r["dtype"] == dt), key=lambda r: r["max_rel_error"])
+            for dt in ("float64", "float32")}
+
+
+def summarize(result: dict) -> ParitySummary:
+    """The chapter's numbers from a parity result file (``parity_cpu.json``) and :data:`CASES`."""
+    m_max = largest_channel_size()
+    u = {dt: float(np.finfo(dt).eps) / 2 for dt in ("float64", "float32")}
+    worst = worst_checks(result)
+    rows = result["checks"]
+    return ParitySummary(
+        m_max=m_max,
+        f64_worst_margin=PARITY_TOLERANCES["float64"] / (m_max * u["float64"]),
+        f32_typical_margin=float(PARITY_TOLERANCES["float32"] / (np.sqrt(m_max) * u["float32"])),
+        f32_worst=m_max * u["float32"],
+        n_checks=len({r["check"] for r in rows}),
+        dbeta_f64=max(r["max_rel_error"] for r in rows if r["dtype"] == "float64" and r["check"].endswith("dbeta")),
+        max_f64=worst["float64"]["max_rel_error"], max_f32=worst["float32"]["max_rel_error"],
+        worst_f64=Md(worst["float64"]["description"]), worst_f32=Md(worst["float32"]["description"]),
+        margin_f64=PARITY_TOLERANCES["float64"] / worst["float64"]["max_rel_error"],
+        cpu_torch=result["provenance"]["libraries"]["torch"])
 
 
 def main(argv: list[str] | None = None) -> dict:
