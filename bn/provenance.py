@@ -162,3 +162,10 @@ def collect_provenance(**extra: Any) -> dict[str, Any]:
     }
     prov.update(extra)
     return prov
+
+
+def data_copy_label(copy: str) -> str:
+    """The caption fragment naming a data copy, e.g. ``"CIFAR-10, JPEG-q75 rebuild"``."""
+    names = {"official": "CIFAR-10, official release", "jpeg-q75-rebuild": "CIFAR-10, JPEG-q75 rebuild",
+             "synthetic": "synthetic data (test fixture)"}
+    return names.get(copy, f"CIFAR-10 ({copy})")
