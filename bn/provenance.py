@@ -162,3 +162,4 @@ def collect_provenance(**extra: Any) -> dict[str, Any]:
     }
     prov.update(extra)
     return prov
+

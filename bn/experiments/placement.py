@@ -16,19 +16,23 @@ from __future__ import annotations
 
 import math
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
 
 from bn.experiments.base import Context, Experiment, load_tensor_data, record_run_seeds
-from bn.formatting import Table, percent
+from bn.formatting import Table, interval, percent
+from bn.glue import Md
 from bn.models.placement import PLACEMENTS, PlacedMLP
+from bn.formatting import data_copy_label
 from bn.statistics import Evidence, Interval, Plateau, decide, mean_ci, pair_by, paired_difference_ci, plateau
 from bn.training import TensorData, TrainConfig, evaluate_accuracy, train
 
 __all__ = ["CONFIG", "sigmoid_linearity", "linear_region_halfwidth", "validation_split",
-           "layer_jacobian_singular_values", "run_placement", "PROFILES", "EXPERIMENT"]
+           "layer_jacobian_singular_values", "run_placement", "PlacementSummary", "summarize", "PROFILES",
+           "EXPERIMENT"]
 
 CONFIG: dict[str, Any] = {
     "in_features": 3 * 32 * 32, "hidden": [100, 100, 100], "activation": "sigmoid",
@@ -246,6 +250,95 @@ def accuracy_table(result: dict[str, Any]) -> Table:
     return Table(["BN", "validation accuracy (95 % CI)", "test accuracy (95 % CI)", "diverged"], rows)
 
 
+
+def sigmoid_curvature_peak(half_range: float = 10.0, points: int = 200001) -> tuple[float, float]:
+    """The largest ``|sigmoid''(z)| = |s (1 - s) (1 - 2 s)|`` on a grid of ``points`` over
+    ``[-half_range, half_range]`` (spacing 1e-4 by default: the maximum to that precision), and the
+    ``|z|`` where it is reached (``ln(2 + sqrt 3)`` exactly)."""
+    z = np.linspace(-half_range, half_range, points)
+    s = _sigmoid(z)
+    curv = np.abs(s * (1 - s) * (1 - 2 * s))
+    return float(curv.max()), float(abs(z[np.argmax(curv)]))
+
+
+@dataclass(frozen=True)
+class PlacementSummary:
+    """Every number and phrase the placement chapter glues (``place_`` + field).
+
+    The sigmoid's linear regime (no training): ``c``, the half-width of the region where the
+    sigmoid is its tangent to within 0.01; ``r2_unit``/``r2_four``, the share of the sigmoid's
+    output variance an affine fit explains for ``z ~ N(0, 1)`` / ``N(0, 16)``; ``frac_unit``, the
+    percentage of ``N(0, 1)`` inputs within ``c``; ``curv_max`` and ``curv_at``, the sigmoid's largest
+    curvature and where. The study's setup, from the result: training and validation images,
+    steps, batch, learning rate, seeds, CPU-minutes and the data copy. The comparison of
+    placements (final test accuracy, paired by seed): ``diff_ba``/``diff_bn``, BN before the
+    sigmoid minus BN after it / no BN, in points with a 95 % interval; their verdicts by
+    :func:`placement_verdict`; ``plateau_before``, the plateau rule's reading of the BN-before runs.
+    The trained layer Jacobians: ``bn_frac`` (smallest over the two layers, with BN) and
+    ``no_frac`` (largest, without) percentages of singular values within a factor 2 of 1;
+    ``init_lo``/``init_hi``, that percentage at initialization over all four; ``bn_med_lo``/
+    ``bn_med_hi``, BN's trained medians; ``jac_finding`` and ``compare_jac``, the phrases they make.
+    """
+
+    c: float
+    r2_unit: float
+    frac_unit: float
+    r2_four: float
+    curv_max: float
+    curv_at: float
+    n_train: int
+    n_val: int
+    steps: int
+    batch: int
+    lr: float
+    seeds: int
+    cpu_min: float
+    data: Md
+    diff_ba: Md
+    diff_bn: Md
+    verdict_ba: str
+    verdict_bn: str
+    plateau_before: str
+    bn_frac: float
+    no_frac: float
+    init_lo: float
+    init_hi: float
+    bn_med_lo: float
+    bn_med_hi: float
+    jac_finding: Md
+    compare_jac: Md
+
+
+def summarize(result: dict[str, Any]) -> PlacementSummary:
+    """The :class:`PlacementSummary` of a placement result (``book/results/placement.json``)."""
+    cfg, prov = result["config"], result["provenance"]
+    c = linear_region_halfwidth(0.01)
+    unit = sigmoid_linearity(1.0)
+    curv_max, curv_at = sigmoid_curvature_peak()
+    trained = {k: v["trained"] for k, v in result["measures"]["jacobian_spectra"].items()}
+    bn_frac = min(trained[f"before/layer{k}"]["fraction_within_2x"] for k in (1, 2))
+    no_frac = max(trained[f"none/layer{k}"]["fraction_within_2x"] for k in (1, 2))
+    bn_med = [trained[f"before/layer{k}"]["median"] for k in (1, 2)]
+    init_frac = [v["init"]["fraction_within_2x"] for v in result["measures"]["jacobian_spectra"].values()]
+    near_one = bn_frac >= 0.5 and all(0.5 <= m <= 2 for m in bn_med)
+    return PlacementSummary(
+        c=c, r2_unit=unit["r2"], frac_unit=100 * unit["fraction_linear"],
+        r2_four=sigmoid_linearity(4.0)["r2"], curv_max=curv_max, curv_at=curv_at,
+        n_train=cfg["n_train"], n_val=cfg["n_val"], steps=cfg["train"]["steps"],
+        batch=cfg["train"]["batch_size"], lr=cfg["train"]["peak_lr"], seeds=len(cfg["seeds"]),
+        cpu_min=prov["cpu_time_s"] / 60, data=Md(data_copy_label(prov["data"]["copy"])),
+        diff_ba=Md(interval(paired_final(result, "before", "after"), 1, scale=100)),
+        diff_bn=Md(interval(paired_final(result, "before", "none"), 1, scale=100)),
+        verdict_ba=placement_verdict(result, "before", "after"),
+        verdict_bn=placement_verdict(result, "before", "none"),
+        plateau_before=placement_plateau(result, "before").text(),
+        bn_frac=100 * bn_frac, no_frac=100 * no_frac,
+        init_lo=100 * min(init_frac), init_hi=100 * max(init_frac),
+        bn_med_lo=min(bn_med), bn_med_hi=max(bn_med),
+        jac_finding=Md("most of them lie within a factor 2 of 1" if near_one
+                       else "most of them do not lie within a factor 2 of 1"),
+        compare_jac=Md("more" if bn_frac > no_frac else "no more"))
+
 def arm_name(record: dict[str, Any]) -> str:
     """A run record's arm: its placement."""
     return record["placement"]
@@ -268,4 +361,4 @@ EXPERIMENT = Experiment(
     name="placement", title="Where BN goes: before or after the nonlinearity, and layer Jacobians",
     claim=("BN belongs on Wu, before the nonlinearity, rather than on the layer input u; and BN makes the "
            "singular values of layer Jacobians close to 1 (Ioffe & Szegedy 2015, Sec. 3.2 and 3.3)."),
-    profiles=PROFILES, run=run, load_data=load_data)
+    profiles=PROFILES, run=run, summarize=summarize, load_data=load_data)

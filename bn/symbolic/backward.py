@@ -28,6 +28,27 @@ from bn.symbolic.batch import (SymbolicBatch, eliminate_sqrt, make_batch, normal
                                reduce_rational, reduce_residual)
 
 
+# The batch sizes the chapter proves every identity for, and those of its slower proofs (the tests
+# run those for m up to 8 as well).
+PROVEN_SIZES = range(2, 9)
+QUICK_SIZES = range(2, 6)
+
+
+@dataclass(frozen=True)
+class BackpropSummary:
+    """The numbers the backpropagation chapter glues (``bp-`` + field, hyphens for underscores):
+    the largest batch size of its explicit proofs (``sizes_max``) and of its slower proofs of every
+    form of dl/dx (``quick_max``)."""
+
+    quick_max: int
+    sizes_max: int
+
+
+def summarize_backward(sizes: range = PROVEN_SIZES, quick: range = QUICK_SIZES) -> BackpropSummary:
+    """The :class:`BackpropSummary` of the chapter's proofs, run for ``sizes`` and ``quick``."""
+    return BackpropSummary(quick_max=max(quick), sizes_max=max(sizes))
+
+
 # --- the computational graph -------------------------------------------------------------
 
 @dataclass(frozen=True)

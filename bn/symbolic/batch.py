@@ -11,6 +11,7 @@ expressions so callers can differentiate, substitute or simplify them.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import sympy as sp
@@ -188,3 +189,9 @@ def has_radical(expr: sp.Expr) -> bool:
     """True if ``expr`` still contains a non-integer power."""
     return any(isinstance(e, sp.Pow) and e.exp.is_Rational and not e.exp.is_integer
                for e in sp.preorder_traversal(expr))
+
+
+def all_zero(residuals: Iterable[sp.Expr | int]) -> bool:
+    """True if every residual is exactly 0: an identity proven entry by entry (an empty list is
+    vacuously true, so a caller that needs entries checks their number too)."""
+    return all(r == 0 for r in residuals)

@@ -23,6 +23,7 @@ are exactly the ones a NumPy or PyTorch implementation performs.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import sympy as sp
@@ -228,3 +229,56 @@ def conv_batch_of_one_moments(h: int, w: int) -> dict[str, sp.Expr]:
         "dy0_dx0": sp.diff(y[0], vals[0]),
         "x": vals,
     }
+
+
+# --- the numbers the chapter states ------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ConvolutionSummary:
+    """Every number the convolution chapter glues (``conv-`` + field, hyphens for underscores).
+
+    ``mprime``: the values per channel statistic of a symbolic (2, 2, 2, 2) feature map;
+    ``n_resid``: the residuals of "BN over (N, C, H, W) = fully connected BN over the reshaped
+    rows" at that shape, all exactly 0. ``one_mean``, ``one_std``, ``one_mprime``: mean and standard
+    deviation (rounded to 6 decimals, the mean's sign dropped) of the NumPy BN output
+    (gamma = 1, beta = 0, eps = 1e-5) of one 8 x 8 image, and the values it normalizes over.
+    ``ex_n``, ``ex_p``, ``ex_mprime``: the exercise's batch, map side and ``m' = N p^2``.
+    """
+
+    mprime: int
+    n_resid: int
+    one_mean: float
+    one_std: float
+    one_mprime: int
+    ex_n: int
+    ex_p: int
+    ex_mprime: int
+
+
+def batch_of_one_image(seed: int = 0) -> np.ndarray:
+    """The chapter's batch of one: a (1, 1, 8, 8) image of mean 5 and standard deviation 2.
+
+    Drawn from NumPy generator ``seed`` after the chapter's earlier draws from the same generator
+    (a (4, 3, 5, 6) map and two sets of 3 channel parameters), so it is the image the chapter shows.
+    """
+    rng = np.random.default_rng(seed)
+    rng.standard_normal((4, 3, 5, 6))
+    rng.standard_normal(3)
+    rng.standard_normal(3)
+    return 5 + 2 * rng.standard_normal((1, 1, 8, 8))
+
+
+def summarize_convolution(ex_n: int = 32, ex_p: int = 14) -> ConvolutionSummary:
+    """The :class:`ConvolutionSummary`: the proofs at shape (2, 2, 2, 2), the batch of one through
+    :func:`bn.functional.batch_norm_forward`, and the exercise's ``m'`` for ``ex_n`` maps of
+    ``ex_p`` x ``ex_p``."""
+    from bn.functional import batch_norm_forward
+
+    residuals = prove_conv_equals_reshaped_fc(2, 2, 2, 2)
+    if not all(r == 0 for r in residuals):
+        raise ValueError("conv BN and reshaped fully connected BN differ: no residual count to state")
+    out, _ = batch_norm_forward(batch_of_one_image(), np.ones(1), np.zeros(1))
+    return ConvolutionSummary(
+        mprime=len(channel_values(symbolic_feature_map(2, 2, 2, 2), 0)), n_resid=len(residuals),
+        one_mean=abs(round(float(out.mean()), 6)), one_std=round(float(out.std()), 6),
+        one_mprime=int(out.size), ex_n=ex_n, ex_p=ex_p, ex_mprime=ex_n * ex_p * ex_p)

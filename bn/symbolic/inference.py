@@ -20,11 +20,14 @@ second moments (no normality).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import sympy as sp
 
+from bn.population import moving_average as cv
 from bn.symbolic.batch import BATCH_SIZE, batch_mean, biased_batch_variance
 from bn.symbolic.convolution import conv2d_expr
 
@@ -348,3 +351,87 @@ def prove_fold_conv(**sizes: int) -> dict[str, list[sp.Expr]]:
         "b": [sp.simplify(d - c) for d, c in zip(b_derived.flat, b_closed.flat)],
         "output": [sp.simplify(f - o) for f, o in zip(folded.flat, original.flat)],
     }
+
+
+# --- the numbers the chapter states ------------------------------------------------------------
+
+@dataclass(frozen=True)
+class BatchVarianceMonteCarlo:
+    """The mean of the biased variance of ``batches`` batches of ``m`` = 4 draws of an exponential
+    of variance 1 (NumPy generator 0), to 4 decimals, its Monte Carlo standard error to 5, and the
+    exact expectation ``(m - 1)/m``."""
+
+    batches: int
+    mean: float
+    se: float
+    exact: float
+
+
+@dataclass(frozen=True)
+class EmaForgetting:
+    """What remains of the initial running value after ``steps`` updates, with Keras's (0.01) and
+    PyTorch's (0.1) weight on the new value."""
+
+    steps: int
+    left_keras: float
+    left_pt: float
+
+
+@dataclass(frozen=True)
+class EmaWindow:
+    """The effective window ``1 / alpha`` of the two frameworks' default moving averages
+    (Keras's to 6 decimals)."""
+
+    pt: float
+    keras: float
+
+
+@dataclass(frozen=True)
+class InferenceExercises:
+    """The exercises' numbers: batches until the initial value weighs below 1 % (PyTorch's and
+    Keras's default), ``m'`` of a 32 x 14 x 14 convolutional batch and the Bessel factors
+    ``m'/(m' - 1)`` and ``4/3`` (8 decimals)."""
+
+    forget_pt: int
+    forget_keras: int
+    mprime: int
+    bessel_conv: float
+    bessel_4: float
+
+
+@dataclass(frozen=True)
+class InferenceSummary:
+    """Every number the inference chapter glues: ``inf-`` + group + ``-`` + field, hyphens for
+    underscores (``inf-mc-mean``, ``inf-ema-left-pt``, ``inf-window-keras``, ``inf-ex-mprime``)."""
+
+    mc: BatchVarianceMonteCarlo
+    ema: EmaForgetting
+    window: EmaWindow
+    ex: InferenceExercises
+
+
+def batch_variance_monte_carlo(batches: int = 200_000, m: int = 4, seed: int = 0) -> BatchVarianceMonteCarlo:
+    """The :class:`BatchVarianceMonteCarlo`: ``batches`` batches of ``m`` exponential draws of
+    mean and variance 1, their biased variances (``np.var`` divides by ``m``) averaged."""
+    samples = np.random.default_rng(seed).exponential(1.0, size=(batches, m))
+    batch_vars = samples.var(axis=1)
+    return BatchVarianceMonteCarlo(
+        batches=batches, mean=round(float(batch_vars.mean()), 4),
+        se=round(float(batch_vars.std() / math.sqrt(batches)), 5), exact=(m - 1) / m)
+
+
+def summarize_inference(steps: int = 300, target: float = 0.01, n: int = 32, p: int = 14) -> InferenceSummary:
+    """The :class:`InferenceSummary`: the Monte Carlo check of ``E[sigma^2_B]``, the moving averages'
+    memory after ``steps`` batches (:mod:`bn.population.moving_average`), and the exercises
+    (weight of the initial value below ``target``; ``n`` maps of ``p`` x ``p``)."""
+    mprime = n * p * p
+    return InferenceSummary(
+        mc=batch_variance_monte_carlo(),
+        ema=EmaForgetting(steps=steps, left_keras=cv.weight_of_initial_value(0.01, steps),
+                          left_pt=cv.weight_of_initial_value(0.1, steps)),
+        window=EmaWindow(pt=cv.effective_window(cv.PYTORCH.new_value_weight()),
+                         keras=round(cv.effective_window(cv.KERAS.new_value_weight()), 6)),
+        ex=InferenceExercises(
+            forget_pt=math.ceil(math.log(target) / math.log(1 - 0.1)),
+            forget_keras=math.ceil(math.log(target) / math.log(1 - 0.01)),
+            mprime=mprime, bessel_conv=round(mprime / (mprime - 1), 8), bessel_4=round(4 / 3, 8)))

@@ -7,6 +7,7 @@ identity holds); the NumPy helpers are the numeric twins used for figures.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
@@ -186,3 +187,74 @@ def jacobian_from_backward(x: np.ndarray, gamma: float, eps: float) -> np.ndarra
     _, cache = batch_norm_forward(col, np.array([gamma]), np.array([0.0]), eps)
     rows = [batch_norm_backward(np.eye(m)[k].reshape(m, 1), cache)[0][:, 0] for k in range(m)]
     return np.stack(rows)
+
+
+# --- the numbers the chapter states ------------------------------------------------------------
+
+@dataclass(frozen=True)
+class JacobianSummary:
+    """Every number the Jacobian chapter glues (``jac-`` + field, hyphens for underscores), for its
+    batch of 8 values of standard deviation 0.05 (seed 3) and ``eps``.
+
+    ``batch_var``, ``min_entry``, ``max_entry``: the batch's variance and the smallest and largest
+    ``|J_ij|`` (gamma = 1, from :func:`jacobian_from_backward`). ``lam_small``, ``lam_large``: the
+    predicted eigenvalue ``lambda = eps / (sigma^2_B + eps)`` of ``(sigma/gamma) J`` at
+    ``eps = 1e-4`` and ``1e-2``; ``spectrum_ok``: ``"True"`` when the eigenvalues computed at
+    ``eps`` = 0, 1e-4 and 1e-2 lie within 1e-12 of ``{0, lambda, 1, ..., 1}``. ``coupling_range``:
+    the largest change of another example's output while example 7 sweeps the batch's range
+    (plus 0.15 on each side, 121 points).
+    """
+
+    batch_var: float
+    min_entry: float
+    max_entry: float
+    eps: float
+    lam_small: float
+    lam_large: float
+    spectrum_ok: str
+    coupling_range: float
+
+
+def chapter_batch(seed: int = 3, m: int = 8, scale: float = 0.05) -> np.ndarray:
+    """The chapter's batch: ``m`` draws of ``scale`` times a standard normal (NumPy generator ``seed``)."""
+    return scale * np.random.default_rng(seed).standard_normal(m)
+
+
+def spectrum_deviation(x: np.ndarray, eps_values: tuple[float, ...] = (0.0, 1e-4, 1e-2)) -> float:
+    """Largest gap between the eigenvalues of ``(sigma/gamma) J`` (:func:`jacobian_numpy`, gamma = 1)
+    and the predicted set ``{0, lambda, 1, ..., 1}``, over ``eps_values``."""
+    worst = 0.0
+    for e in eps_values:
+        ev = np.linalg.eigvalsh(jacobian_numpy(x, 1.0, e) * np.sqrt(x.var() + e))
+        lam = e / (x.var() + e)
+        predicted = np.sort([0.0, lam] + [1.0] * (len(x) - 2))
+        worst = max(worst, float(np.max(np.abs(np.sort(ev) - predicted))))
+    return worst
+
+
+def coupling_range(x: np.ndarray, eps: float, moved: int = 7, margin: float = 0.15,
+                   points: int = 121) -> float:
+    """Largest change of the BN output (gamma = 1, beta = 0) of any example but ``moved`` while
+    ``x[moved]`` sweeps ``[min x - margin, max x + margin]``."""
+    from bn.functional import batch_norm_forward
+
+    outputs = []
+    for value in np.linspace(x.min() - margin, x.max() + margin, points):
+        batch = x.copy()
+        batch[moved] = value
+        y, _ = batch_norm_forward(batch.reshape(-1, 1), np.array([1.0]), np.array([0.0]), eps)
+        outputs.append(y[:, 0])
+    others = np.delete(np.array(outputs), moved, axis=1)
+    return float(np.max(others.max(axis=0) - others.min(axis=0)))
+
+
+def summarize_jacobian(eps: float = 1e-3) -> JacobianSummary:
+    """The :class:`JacobianSummary` of :func:`chapter_batch` at ``eps``."""
+    x = chapter_batch()
+    J = jacobian_from_backward(x, 1.0, eps)
+    var = float(x.var())
+    # float64 symmetric eigensolver on O(1) eigenvalues: errors are a few ulps times m
+    return JacobianSummary(
+        batch_var=var, min_entry=float(np.min(np.abs(J))), max_entry=float(np.max(np.abs(J))),
+        eps=eps, lam_small=1e-4 / (var + 1e-4), lam_large=1e-2 / (var + 1e-2),
+        spectrum_ok=str(spectrum_deviation(x) < 1e-12), coupling_range=coupling_range(x, eps))

@@ -23,8 +23,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import sympy as sp
 
+from bn.scale_dynamics import ToyConfig, run_toy
 from bn.symbolic.batch import BATCH_SIZE, batch_norm_expr
 from bn.symbolic.transform import scale_deviation_factor
 
@@ -282,3 +284,79 @@ def prove_epsilon_ratio_limits() -> dict[str, sp.Expr]:
         "a_to_zero": sp.simplify(lim["a_to_zero"]),
         "first_order": sp.simplify(lim["first_order"] - nu / 2 * (1 - 1 / a**2)),
     }
+
+
+# --- the numbers the chapter states ------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ToyRunSummary:
+    """The toy run of :func:`bn.scale_dynamics.run_toy`: its sizes and settings (``k`` features of
+    ``d`` inputs, learning rate ``lr``, ``batch``, ``steps``, the weight decay ``wd`` of the second
+    run), ``||W||`` at the start (6 decimals) and at the end without and with weight decay
+    (4 decimals), and the largest relative discrepancy of the norm increment from ``lr^2 ||g||^2``
+    (``resid``) and the largest ``|cos(W, g)|`` (``cos``), both to 2 significant digits."""
+
+    k: int
+    d: int
+    lr: float
+    batch: int
+    steps: int
+    wd: float
+    norm0: float
+    norm_end: float
+    norm_wd: float
+    resid: float
+    cos: float
+
+
+@dataclass(frozen=True)
+class ScaleInvarianceSummary:
+    """Every number the scale-invariance chapter glues (``scale-`` + field, hyphens for underscores).
+
+    ``n_out``, ``n_jac``: how many residuals the proofs of ``BN((aW)u) = BN(Wu)`` (m = 3, k = 2,
+    d = 2) and of its input Jacobian (m = 3, k = 1, d = 2) reduce to 0. ``eps_general_m``: the
+    residual (0) of the ratio identity at eps > 0 for a symbolic m. ``eps_example``: the ratio
+    ``rho`` at ``a = 10`` and ``eps / sigma^2 = 1e-5 / 1e-2`` (9 decimals). ``toy``: the toy run.
+    """
+
+    n_out: int
+    n_jac: int
+    eps_general_m: int
+    eps_example: float
+    toy: ToyRunSummary
+
+
+def _zero_count(residuals: list[sp.Expr], what: str) -> int:
+    if not all(r == 0 for r in residuals):
+        raise ValueError(f"{what}: a residual is not 0, so there is no count of zero residuals to state")
+    return len(residuals)
+
+
+def summarize_toy_run(weight_decay: float = 0.01) -> ToyRunSummary:
+    """The :class:`ToyRunSummary` of the default :class:`bn.scale_dynamics.ToyConfig`, and of the
+    same run with ``weight_decay``."""
+    cfg = ToyConfig()
+    plain = run_toy(cfg).as_arrays()
+    decayed = run_toy(ToyConfig(weight_decay=weight_decay)).as_arrays()
+    growth = cfg.lr ** 2 * plain["grad_norm"] ** 2
+    resid = float(np.max(np.abs(plain["norm_increment_residual"]) / growth))
+    cos_max = float(np.max(np.abs(plain["cosine"])))
+    return ToyRunSummary(
+        k=cfg.out_features, d=cfg.in_features, lr=cfg.lr, batch=cfg.batch_size, steps=cfg.steps,
+        wd=weight_decay, norm0=round(float(plain["weight_norm"][0]), 6),
+        norm_end=round(float(plain["weight_norm"][-1]), 4),
+        norm_wd=round(float(decayed["weight_norm"][-1]), 4),
+        resid=float(f"{resid:.2g}"), cos=float(f"{cos_max:.2g}"))
+
+
+def summarize_scale_invariance() -> ScaleInvarianceSummary:
+    """The :class:`ScaleInvarianceSummary`: the proofs (a few seconds of SymPy), the ratio at the
+    chapter's example, and :func:`summarize_toy_run`."""
+    a, nu = relative_floor_symbols()
+    ratio = sp.lambdify((a, nu), scale_deviation_factor(a, 1, nu), "numpy")
+    return ScaleInvarianceSummary(
+        n_out=_zero_count(prove_output_invariance(make_setting(m=3, k=2, d=2)), "BN((aW)u) = BN(Wu)"),
+        n_jac=_zero_count(prove_input_jacobian_invariance(make_setting(m=3, k=1, d=2)), "input Jacobian"),
+        eps_general_m=int(prove_epsilon_ratio_general_m()),
+        eps_example=round(float(ratio(10.0, 1e-5 / 1e-2)), 9),
+        toy=summarize_toy_run())
