@@ -11,7 +11,7 @@ import math
 from html import escape
 from typing import Any, Protocol, Sequence
 
-__all__ = ["Table", "below", "count", "format_sci", "html_table", "interval", "percent", "times",
+__all__ = ["Table", "below", "count", "data_copy_label", "format_sci", "html_table", "interval", "percent", "times",
            "upper_bound"]
 
 
@@ -126,3 +126,10 @@ def upper_bound(value: float, limit: float) -> float:
 def below(value: float, limit: float) -> str:
     """``"< 9e-15"``: ``value`` shown by its checked :func:`upper_bound`."""
     return f"< {upper_bound(value, limit):.0e}"
+
+
+def data_copy_label(copy: str) -> str:
+    """The caption fragment naming a data copy, e.g. ``"CIFAR-10, JPEG-q75 rebuild"``."""
+    names = {"official": "CIFAR-10, official release", "jpeg-q75-rebuild": "CIFAR-10, JPEG-q75 rebuild",
+             "synthetic": "synthetic data (test fixture)"}
+    return names.get(copy, f"CIFAR-10 ({copy})")

@@ -6,6 +6,8 @@ from typing import Any
 
 import matplotlib
 
+from bn.formatting import data_copy_label  # re-exported: figures' captions name the data copy
+
 # Colour-blind-safe (Okabe-Ito). "bn" and "no_bn" are fixed so every chapter
 # draws BN and its baseline in the same colours.
 COLORS: dict[str, str] = {
@@ -77,8 +79,3 @@ def new_figure(nrows: int = 1, ncols: int = 1, width: float | None = None,
     return plt.subplots(nrows, ncols, figsize=(w, h), **kwargs)
 
 
-def data_copy_label(copy: str) -> str:
-    """The caption fragment naming a data copy, e.g. ``"CIFAR-10, JPEG-q75 rebuild"``."""
-    names = {"official": "CIFAR-10, official release", "jpeg-q75-rebuild": "CIFAR-10, JPEG-q75 rebuild",
-             "synthetic": "synthetic data (test fixture)"}
-    return names.get(copy, f"CIFAR-10 ({copy})")
