@@ -35,7 +35,8 @@ from torch.optim.optimizer import register_optimizer_step_post_hook, register_op
 from bn.scale_dynamics import angle_between
 
 __all__ = ["AngularUpdateTracker", "LayerProbe", "UpdateRatioTracker", "diagnostics_measure", "histogram",
-           "layer_summary", "probe_layers", "saturated_fraction"]
+           "layer_summary", "layer_values", "probe_layers", "saturated_fraction", "TanhSaturation",
+           "tanh_saturation"]
 
 # |tanh| or sigmoid this close to its bound has a derivative below 6 % of its peak.
 SATURATION_MARGIN = 0.03
@@ -58,6 +59,30 @@ def saturated_fraction(a: torch.Tensor, activation: str = "relu") -> float:
     else:
         raise ValueError(f"unknown activation {activation!r} (expected relu, tanh or sigmoid)")
     return float(mask.float().mean())
+
+
+@dataclass(frozen=True)
+class TanhSaturation:
+    """Where :func:`saturated_fraction` calls a tanh output saturated, and how often a standard normal
+    pre-activation gets there: ``edge`` = 1 - ``SATURATION_MARGIN`` (the bound on ``|tanh|``),
+    ``z`` = artanh(edge) (the bound on the pre-activation), ``saturated`` = P(|z| > ``z``) in %."""
+
+    edge: float
+    z: float
+    saturated: float
+
+
+def tanh_saturation() -> TanhSaturation:
+    """The saturation threshold of tanh and the share of N(0, 1) pre-activations beyond it (exact, erfc)."""
+    edge = 1 - SATURATION_MARGIN
+    z = math.atanh(edge)
+    return TanhSaturation(edge=edge, z=z, saturated=100 * math.erfc(z / math.sqrt(2)))
+
+
+def layer_values(snapshot: dict[str, Any], kind: str, key: str) -> list[float]:
+    """One number per probed layer of a :func:`diagnostics_measure` snapshot: ``row[kind][key]``
+    (``kind`` "act" or "grad"; ``key`` "mean", "std" or, for "act", "saturated")."""
+    return [row[kind][key] for row in snapshot["layers"]]
 
 
 def histogram(t: torch.Tensor, bins: int = 40, limit: float | None = None) -> dict[str, list]:

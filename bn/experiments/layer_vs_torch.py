@@ -10,9 +10,12 @@ initialization, and CPU seconds per training step of both layers.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import time
+
+import numpy as np
 
 import torch
 import torch.nn.functional as F
@@ -20,6 +23,7 @@ import torch.nn.functional as F
 from bn.experiments.base import Context, Experiment, record_run_seeds
 from bn.experiments.plain_cnn import (PROFILES, arm_name, build_plain, fit, load_data, plain_args, probe_batch,
                                       train_config)
+from bn.gradcheck.blind_upstream import BlindUpstream, blind_upstream_gradients
 from bn.training import TensorData
 
 
@@ -76,6 +80,94 @@ def run_layer(data: TensorData, p: dict[str, Any]) -> dict[str, Any]:
     return {"runs": runs, "init_agreement": agreement, "step_cpu_seconds": timing}
 
 
+# The tolerances of the chapter's checks of the hand-written layer (float64): forward against
+# bn.functional to a relative error of 1e-12, gradients against central differences with
+# h = 1e-6 (truncation ~h^2, rounding ~eps64/h ~ 1e-10) to 1e-6, as the prose states them.
+FORWARD_TOLERANCE = "1e-12"
+GRADIENT_TOLERANCE = "1e-6"
+# Two per-step training losses near 2 agree "to float32 rounding" while they differ by at most
+# this (a few ulps of float32 at 2, 2 * 2**-23 ~ 2.4e-7, summed over a batch mean: 1e-5).
+EXACT_LOSS_DIFFERENCE = 1e-5
+
+
+@dataclass(frozen=True)
+class LayerSummary:
+    """Every number the chapter on building a BN layer glues (``byo-`` + field, hyphenated).
+
+    Tolerances of the hand-written layer's checks: ``forward_tol``, ``grad_tol``. The run:
+    ``steps``, ``batch``, ``copy`` (the data), ``seed`` (the book layer's seed). Agreement at
+    initialization (worst over seeds, formatted ``"5e-07"``): ``logit_err``, ``grad_worst``,
+    ``grad_median``. The paired losses of seed ``seed``: ``nfirst`` steps recorded, the largest
+    difference ``first_diff`` over them, the first ``nexact`` steps agreeing to float32 rounding
+    with at most ``exact_max``. Final accuracy on the whole test set, in points: ``arm_gap`` (book
+    layer against torch, same seed), ``seed_gap`` (torch, two seeds). Cost: ``slowdown`` (best
+    CPU seconds per step, book over torch), ``train_ratio`` (wall-clock training time of the
+    paired runs). ``ones``: the all-ones exercise (:mod:`bn.gradcheck.blind_upstream`).
+    """
+
+    forward_tol: str
+    grad_tol: str
+    steps: int
+    batch: int
+    copy: str
+    logit_err: str
+    grad_worst: str
+    grad_median: str
+    nfirst: int
+    first_diff: str
+    nexact: int
+    exact_max: str
+    arm_gap: float
+    seed_gap: float
+    seed: int
+    slowdown: float
+    train_ratio: float
+    ones: BlindUpstream
+
+
+def paired_runs(result: dict[str, Any], population: dict[str, Any]) -> dict[tuple[str, int], dict[str, Any]]:
+    """The histories by ``(arm, seed)``: the book layer's runs (``"book"``) and the
+    ``torch.nn.BatchNorm2d`` runs of the population-statistics study (``"torch"``)."""
+    runs = [*result["measures"]["runs"], *[{**r, "arm": "torch"} for r in population["measures"]["runs"]]]
+    return {(r["arm"], r["seed"]): r["history"] for r in runs}
+
+
+def summarize(result: dict[str, Any], population: dict[str, Any] | None = None) -> LayerSummary:
+    """The chapter's numbers from this study's result and the population-statistics result
+    (whose torch.nn runs are this study's torch arm; loaded from ``book/results`` if not given)."""
+    from bn.formatting import data_copy_label
+
+    if population is None:
+        from bn.results import load_result
+
+        population = load_result("population_statistics")
+    cfg = result["config"]
+    by = paired_runs(result, population)
+    s0, s1 = population["config"]["seeds"][:2]
+    book, torch0 = by[("book", s0)], by[("torch", s0)]
+    diff = np.abs(np.array(book["first_losses"]) - np.array(torch0["first_losses"]))
+    off = diff > EXACT_LOSS_DIFFERENCE
+    n_exact = int(np.argmax(off)) if off.any() else len(diff)
+    if n_exact == 0:
+        raise ValueError(f"the book run of seed {s0} and the torch run it is paired with differ from the "
+                         f"first step ({diff[0]:.1e}): they did not start from the same weights and batches")
+    agree = result["measures"]["init_agreement"].values()
+    step = {a: min(v) for a, v in result["measures"]["step_cpu_seconds"].items()}
+    return LayerSummary(
+        forward_tol=FORWARD_TOLERANCE, grad_tol=GRADIENT_TOLERANCE,
+        steps=cfg["steps"], batch=cfg["batch_size"], copy=data_copy_label(result["provenance"]["data"]["copy"]),
+        logit_err=f"{max(a['logits'] for a in agree):.0e}",
+        grad_worst=f"{max(a['grad_worst'] for a in agree):.0e}",
+        grad_median=f"{max(a['grad_median'] for a in agree):.0e}",
+        nfirst=len(torch0["first_losses"]), first_diff=f"{diff.max():.0e}", nexact=n_exact,
+        exact_max=f"{diff[:n_exact].max():.0e}",
+        arm_gap=100 * abs(book["final_test_acc"] - torch0["final_test_acc"]),
+        seed_gap=100 * abs(torch0["final_test_acc"] - by[("torch", s1)]["final_test_acc"]),
+        seed=s0, slowdown=step["book"] / step["torch"],
+        train_ratio=float(book["train_seconds"][-1] / torch0["train_seconds"][-1]),
+        ones=blind_upstream_gradients(seed=1, sd=2.0))
+
+
 def run(ctx: Context, cfg: dict[str, Any]) -> dict[str, Any]:
     """The study under ``cfg`` on ``ctx.data``: its own run records and measurements (the result's measures)."""
     measures = run_layer(ctx.data, {**cfg, "seeds": list(ctx.seeds)})
@@ -86,4 +178,4 @@ def run(ctx: Context, cfg: dict[str, Any]) -> dict[str, Any]:
 EXPERIMENT = Experiment(
     name='layer_vs_torch', title="The book's BN layer against torch.nn.BatchNorm2d in a deep CNN",
     claim=("How closely the book's BN layer follows torch.nn.BatchNorm2d in the plain CNN: logits and gradients at initialization, the training curve, and the CPU time per step."),
-    profiles=PROFILES, run=run, load_data=load_data)
+    profiles=PROFILES, run=run, summarize=summarize, load_data=load_data)

@@ -8,11 +8,13 @@ writes ``book/results/pitfalls.json``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 import copy
 from typing import Callable
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -20,8 +22,8 @@ from torch import nn
 from bn.experiments.base import Context, Experiment, record_run_seeds
 from bn.experiments.plain_cnn import PROFILES, arm_name, fit, load_data, plain_args, probe_batch, train_config
 from bn.models import ConvUnit
-from bn.population import (batch_statistics_accuracy, bn_state, buffer_change, dropout_variance_shift,
-                           refresh_statistics, train_batches)
+from bn.population import (KERAS, PYTORCH, batch_statistics_accuracy, bn_state, buffer_change, convert,
+                           dropout_variance_shift, refresh_statistics, train_batches, weight_of_initial_value)
 from bn.training import TensorData, evaluate_accuracy
 
 
@@ -141,6 +143,129 @@ def _variance_ratios(model: nn.Module, data: TensorData) -> dict[str, dict[str, 
     return ratios
 
 
+# The momentum measurement re-estimates the statistics from this many training batches (run_pitfalls),
+# starting from the reset values; Keras's default momentum is 0.99.
+REFRESH_BATCHES = 100
+KERAS_MOMENTUM = 0.99
+
+
+@dataclass(frozen=True)
+class PitfallsSummary:
+    """Every number the pitfalls chapter glues (``pit-`` + field, hyphenated; a few names given
+    outright). Accuracies are formatted means over seeds with 95 % t intervals (:func:`percent`),
+    differences paired over seeds (:func:`points`), on the first ``n`` test images unless the
+    prose says "the whole test set" (the final accuracies of the trained arms).
+
+    The runs: ``copy``, ``n``, ``steps``, ``nseeds``, ``cpu_min``. Forgotten ``eval()``:
+    ``acc_eval``; ``acc_train_1``, ``acc_train_2``, ``acc_train_max`` (training mode on batches of 1,
+    2 and ``bs_max``); ``acc_spoiled`` (eval mode after a training-mode pass). Momentum:
+    ``converted`` (Keras's 0.99 in PyTorch's convention); ``momentum_099_*`` (range and count of
+    the accuracies after the last few batches with 0.99, in %); ``mom`` (PyTorch momentum with
+    the dot removed -> accuracy); ``mom_loss`` (0.99 - 0.1), ``mom_001_loss`` (0.01 - None);
+    ``reset_weight`` (% weight left on the reset values). Fine-tuning: ``ft_*`` (``rg``:
+    requires_grad=False only, ``eval``: BN also in eval mode; ``new``: shifted images, ``orig``:
+    original ones). Dropout: ``ratio_02`` (test/train variance ratio at p = 0.2, median channel),
+    ``drop_*``. BN/ReLU order (``order_*``) and zero-initialized gamma (``zg_*``): final accuracy
+    of each arm on the whole test set, the paired difference and whether its interval excludes 0.
+    """
+
+    copy: str
+    n: int
+    steps: int
+    nseeds: int
+    cpu_min: float
+    acc_eval: str
+    acc_train_1: str
+    acc_train_2: str
+    acc_train_max: str
+    bs_max: int
+    acc_spoiled: str
+    converted: float
+    momentum_099_lo: float = field(metadata={"glue": "pit-099-lo"})
+    momentum_099_hi: float = field(metadata={"glue": "pit-099-hi"})
+    momentum_099_nlast: int = field(metadata={"glue": "pit-099-nlast"})
+    mom: dict[str, str]
+    mom_loss: str
+    mom_001_loss: str
+    reset_weight: float
+    ft_before: str
+    ft_orig_rg: str
+    ft_new_rg: str
+    ft_orig_eval: str
+    ft_new_eval: str
+    ft_new_diff: str
+    ratio_02: float
+    drop_ema: str
+    drop_off: str
+    drop_on: str
+    drop_gain: str
+    drop_arm_vs_base: str
+    order_bn_relu: str
+    order_relu_bn: str
+    order_diff: str
+    order_resolved: str
+    zg_one: str
+    zg_zero: str
+    zg_diff: str
+    zg_resolved: str
+
+
+def final_accuracies(result: dict[str, Any]) -> dict[str, list[float]]:
+    """Arm -> final test accuracy (whole test set) of its runs, in seed order (paired across arms)."""
+    final: dict[str, list[float]] = {}
+    for r in sorted(result["measures"]["runs"], key=lambda r: r["seed"]):
+        final.setdefault(r["arm"], []).append(r["history"]["final_test_acc"])
+    return final
+
+
+def summarize(result: dict[str, Any]) -> PitfallsSummary:
+    """The pitfalls chapter's numbers from a pitfalls result."""
+    from bn.formatting import data_copy_label, percent, points, resolved
+    from bn.statistics import mean_ci, paired_difference_ci
+
+    per_seed, final = result["measures"]["per_seed"], final_accuracies(result)
+
+    def acc(values: list[float]) -> str:
+        return percent(mean_ci(values))
+
+    def diff(a: list[float], b: list[float]) -> str:
+        return points(paired_difference_ci(a, b))
+
+    sizes = sorted(int(b) for b in per_seed[0]["acc_train_mode"])
+    train_mode = {b: [s["acc_train_mode"][str(b)] for s in per_seed] for b in sizes}
+    last = [100 * a for s in per_seed for a in s["momentum_099_last_batches"]]
+    mom = {k: [s["momentum"][k] for s in per_seed] for k in per_seed[0]["momentum"]}
+    fts = [s["fine_tuning"] for s in per_seed]
+    ft = {(arm, key): [f[arm][key] for f in fts]
+          for arm in ("requires_grad_only", "bn_eval") for key in ("acc_original", "acc_shifted")}
+    drs = [s["dropout"] for s in per_seed]
+    ema, off = [d["acc_ema"] for d in drs], [d["acc_recomputed_dropout_off"] for d in drs]
+    order = paired_difference_ci(final["relu_bn"], final["bn_relu"])
+    zero = paired_difference_ci(final["resnet_zero_gamma"], final["resnet"])
+    converted = convert(KERAS_MOMENTUM, KERAS, PYTORCH)
+    return PitfallsSummary(
+        copy=data_copy_label(result["provenance"]["data"]["copy"]), n=per_seed[0]["n_examples"],
+        steps=result["config"]["steps"], nseeds=len(per_seed), cpu_min=result["provenance"]["cpu_time_s"] / 60,
+        acc_eval=acc([s["acc_eval"] for s in per_seed]), acc_train_1=acc(train_mode[sizes[0]]),
+        acc_train_2=acc(train_mode[sizes[1]]), acc_train_max=acc(train_mode[sizes[-1]]), bs_max=sizes[-1],
+        acc_spoiled=acc([s["acc_eval_after_train_mode_pass"] for s in per_seed]),
+        converted=converted, momentum_099_lo=min(last), momentum_099_hi=max(last), momentum_099_nlast=len(last),
+        mom={k.replace(".", ""): acc(v) for k, v in mom.items()},
+        mom_loss=diff(mom["0.99"], mom["0.1"]), mom_001_loss=diff(mom["0.01"], mom["None"]),
+        reset_weight=100 * weight_of_initial_value(converted, REFRESH_BATCHES),
+        ft_before=acc([f["acc_shifted_before"] for f in fts]),
+        ft_orig_rg=acc(ft["requires_grad_only", "acc_original"]),
+        ft_new_rg=acc(ft["requires_grad_only", "acc_shifted"]),
+        ft_orig_eval=acc(ft["bn_eval", "acc_original"]), ft_new_eval=acc(ft["bn_eval", "acc_shifted"]),
+        ft_new_diff=diff(ft["requires_grad_only", "acc_shifted"], ft["bn_eval", "acc_shifted"]),
+        ratio_02=float(np.mean([d["variance_ratio"]["0.2"]["median"] for d in drs])),
+        drop_ema=acc(ema), drop_off=acc(off), drop_on=acc([d["acc_recomputed_dropout_on"] for d in drs]),
+        drop_gain=diff(off, ema), drop_arm_vs_base=diff(final["dropout"], final["bn_relu"]),
+        order_bn_relu=acc(final["bn_relu"]), order_relu_bn=acc(final["relu_bn"]), order_diff=points(order),
+        order_resolved=resolved(order), zg_one=acc(final["resnet"]), zg_zero=acc(final["resnet_zero_gamma"]),
+        zg_diff=points(zero), zg_resolved=resolved(zero))
+
+
 def run(ctx: Context, cfg: dict[str, Any]) -> dict[str, Any]:
     """The study under ``cfg`` on ``ctx.data``: its own run records and measurements (the result's measures)."""
     measures = run_pitfalls(ctx.data, {**cfg, "seeds": list(ctx.seeds)})
@@ -151,4 +276,4 @@ def run(ctx: Context, cfg: dict[str, Any]) -> dict[str, Any]:
 EXPERIMENT = Experiment(
     name='pitfalls', title='Pitfalls of BN, measured',
     claim=('What each classic mistake with BN does to the trained plain CNN: evaluation in training mode, the momentum convention, fine-tuning with moving statistics, dropout before BN, BN after ReLU, and gamma initialized to zero in residual blocks.'),
-    profiles=PROFILES, run=run, load_data=load_data)
+    profiles=PROFILES, run=run, summarize=summarize, load_data=load_data)

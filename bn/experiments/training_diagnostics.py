@@ -9,13 +9,16 @@ evaluation and the update ratio of every convolution.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import time
 
+import numpy as np
 import torch
 
-from bn.diagnostics import UpdateRatioTracker, conv_weights, diagnostics_measure
+from bn.diagnostics import (TanhSaturation, UpdateRatioTracker, conv_weights, diagnostics_measure, layer_values,
+                            tanh_saturation)
 from bn.experiments.base import Context, Experiment, record_run_seeds
 from bn.experiments.plain_cnn import (PROFILES, arm_name, build_plain, load_data, plain_args, probe_batch,
                                       train_config, unit_names)
@@ -47,6 +50,76 @@ def run_watch(data: TensorData, p: dict[str, Any]) -> dict[str, Any]:
     return {"runs": runs, "probe_examples": len(y)}
 
 
+# The update-to-data ratios the chapter quotes are medians over each layer's last steps.
+RATIO_TAIL_STEPS = 100
+
+
+@dataclass(frozen=True)
+class WatchSummary:
+    """Every number the chapter on watching a network train glues (``watch-`` + field, hyphenated;
+    a mapping's keys are arms, ``bn`` and ``no_bn``, joined to the name as they are).
+
+    The runs: ``steps``, ``batch``, ``probe`` (images in the probe batch), ``copy`` (the data),
+    ``lr`` (the peak rate of both), ``final`` (arm -> final test accuracy, %). Activations at the
+    last evaluation: the smallest and largest percentage of ReLU outputs at zero over the layers
+    (``sat_bn_end_*``, ``sat_nobn_end_*``); ``std_ratio`` (arm -> last layer's std over the
+    first's). Gradients: ``grad_ratio`` ("arm-init", "arm-end" -> std of the gradient at the
+    first layer over that at the last), ``grad_weaker`` (its inverse without BN at init). Update
+    ratios: ``ratio`` ("arm-lo", "arm-hi" -> log10 of the smallest and largest over layers of the
+    median over the last ``RATIO_TAIL_STEPS`` steps). ``tanh``: the tanh exercise's threshold.
+    """
+
+    steps: int
+    batch: int
+    probe: int
+    copy: str
+    lr: float
+    final: dict[str, float]
+    sat_bn_end_max: float
+    sat_bn_end_min: float
+    sat_nobn_end_max: float
+    sat_nobn_end_min: float
+    std_ratio: dict[str, float]
+    grad_ratio: dict[str, float]
+    grad_weaker: float
+    ratio: dict[str, float]
+    tanh: TanhSaturation
+
+
+def summarize(result: dict[str, Any]) -> WatchSummary:
+    """The chapter's numbers from a training_diagnostics result (arms ``bn`` and ``no_bn``)."""
+    from bn.formatting import data_copy_label
+
+    runs = {r["arm"]: r for r in result["measures"]["runs"]}
+    snap = {arm: r["history"]["measures"] for arm, r in runs.items()}
+
+    def values(arm: str, idx: int, kind: str, key: str) -> list[float]:
+        return layer_values(snap[arm][idx], kind, key)
+
+    sat = {arm: values(arm, -1, "act", "saturated") for arm in ("bn", "no_bn")}
+    grad = {(arm, idx): values(arm, idx, "grad", "std") for arm in runs for idx in (0, -1)}
+    ratio = {}
+    for arm, r in runs.items():
+        tail = [np.median(v[-RATIO_TAIL_STEPS:]) for v in r["update_ratios"].values()]
+        ratio.update({f"{arm}-lo": float(np.log10(min(tail))), f"{arm}-hi": float(np.log10(max(tail)))})
+    std_ratio = {}
+    for arm in runs:
+        std = values(arm, -1, "act", "std")
+        std_ratio[arm] = float(std[-1] / std[0])
+    return WatchSummary(
+        steps=runs["bn"]["train"]["steps"], batch=result["config"]["batch_size"],
+        probe=result["measures"]["probe_examples"], copy=data_copy_label(result["provenance"]["data"]["copy"]),
+        lr=runs["bn"]["train"]["peak_lr"],
+        final={arm: 100 * (r["history"]["final_test_acc"] or 0.0) for arm, r in runs.items()},
+        sat_bn_end_max=100 * max(sat["bn"]), sat_bn_end_min=100 * min(sat["bn"]),
+        sat_nobn_end_max=100 * max(sat["no_bn"]), sat_nobn_end_min=100 * min(sat["no_bn"]),
+        std_ratio=std_ratio,
+        grad_ratio={f"{arm}-{when}": float(grad[arm, idx][0] / grad[arm, idx][-1])
+                    for arm in runs for idx, when in ((0, "init"), (-1, "end"))},
+        grad_weaker=float(grad["no_bn", 0][-1] / grad["no_bn", 0][0]),
+        ratio=ratio, tanh=tanh_saturation())
+
+
 def run(ctx: Context, cfg: dict[str, Any]) -> dict[str, Any]:
     """The study under ``cfg`` on ``ctx.data``: its own run records and measurements (the result's measures)."""
     measures = run_watch(ctx.data, {**cfg, "seeds": list(ctx.seeds)})
@@ -57,4 +130,4 @@ def run(ctx: Context, cfg: dict[str, Any]) -> dict[str, Any]:
 EXPERIMENT = Experiment(
     name='training_diagnostics', title='Diagnostics of training with and without BN',
     claim=('What per-layer activation statistics, saturation and update ratios show over the training of the plain CNN with and without BN.'),
-    profiles=PROFILES, run=run, load_data=load_data)
+    profiles=PROFILES, run=run, summarize=summarize, load_data=load_data)

@@ -59,6 +59,24 @@ def layer_histograms(ax, snapshot: dict[str, Any], kind: str = "act", names: Seq
     ax.set_ylabel("density")
 
 
+def histogram_grid(runs: dict[str, dict[str, Any]], names: dict[str, str], kind: str = "act",
+                   arms: Sequence[str] = ("bn", "no_bn")):
+    """A 2 x 2 figure of :func:`layer_histograms`: one column per arm of ``runs`` (arm -> run record of
+    :mod:`bn.experiments.training_diagnostics`, titled ``names[arm]``), its first evaluation on top and
+    its last below (rows share their y axis)."""
+    from bn.plotting.style import new_figure
+
+    fig, axes = new_figure(2, 2, width=11.0, height=6.4, sharey="row")
+    for col, arm in enumerate(arms):
+        history = runs[arm]["history"]
+        for row, idx in enumerate((0, -1)):
+            ax = axes[row, col]
+            layer_histograms(ax, history["measures"][idx], kind)
+            ax.set_title(f"{names[arm]}, step {history['eval_step'][idx]}")
+    axes[0, 0].legend(fontsize=7, ncol=2)
+    return fig
+
+
 def per_layer(ax, values: Sequence[Sequence[float]], labels: Sequence[str], colors: Sequence[str],
               ylabel: str, log: bool = False) -> None:
     """Lines of one number per layer (x: layer 1..L), one line per ``values`` row."""

@@ -12,6 +12,8 @@
   re-averaged (:func:`refresh_statistics`), snapshotted (:func:`bn_state`,
   :func:`buffer_change`), or bypassed by a forgotten ``eval()``
   (:func:`batch_statistics_accuracy`). Its names load torch on first use.
+- :mod:`bn.population.epoch_tail` (pure Python): the last batch of an epoch, whose own update
+  moves the running statistics (:func:`~bn.population.epoch_tail.epoch_tails`).
 """
 
 from bn.population.moving_average import (CONVENTIONS, CS231N, FLAX, KERAS, PYTORCH, MomentumConvention,

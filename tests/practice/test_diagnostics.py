@@ -97,3 +97,28 @@ def test_update_ratio_is_lr_times_grad_std_over_weight_std_for_plain_sgd():
     # Outside the context no step is recorded.
     opt.step()
     assert all(len(r) == 3 for r in tracker.ratios.values())
+
+
+def test_tanh_saturation_matches_the_diagnostic_on_normal_draws():
+    # Protects the tanh exercise's solution: "the saturated fraction would be the probability
+    # that a standard normal z exceeds artanh of that threshold". The fraction measured by
+    # saturated_fraction on a million N(0, 1) draws has binomial standard error
+    # sqrt(p (1 - p) / n) < 2e-4, so 1e-3 is five of them.
+    from bn.diagnostics import SATURATION_MARGIN, tanh_saturation
+
+    t = tanh_saturation()
+    assert t.edge == 1 - SATURATION_MARGIN and math.tanh(t.z) == pytest.approx(t.edge, rel=1e-15)
+    gen = torch.Generator().manual_seed(0)
+    z = torch.randn(10**6, generator=gen, dtype=torch.float64)
+    assert abs(saturated_fraction(torch.tanh(z), "tanh") - t.saturated / 100) < 1e-3
+    # A wrong (one-sided) probability would be half as large and fail the same check.
+    assert abs(saturated_fraction(torch.tanh(z), "tanh") - t.saturated / 200) > 1e-3
+
+
+def test_layer_values_reads_one_number_per_layer_in_order():
+    from bn.diagnostics import layer_values
+
+    snapshot = {"layers": [{"act": {"std": 1.0, "saturated": 0.5}, "grad": {"std": 3.0}},
+                           {"act": {"std": 2.0, "saturated": 0.25}, "grad": {"std": 4.0}}]}
+    assert layer_values(snapshot, "act", "saturated") == [0.5, 0.25]
+    assert layer_values(snapshot, "grad", "std") == [3.0, 4.0]

@@ -35,3 +35,34 @@ def test_chapter_has_a_skipped_rerun_cell_and_short_code_lines(path):
         if "colab-setup" in c.metadata.get("tags", []):
             continue
         assert all(len(line) <= 80 for line in c.source.splitlines()), c.source[:60]
+
+
+def _summaries():
+    from bn.experiments import layer_vs_torch, pitfalls, population_statistics, training_diagnostics
+    from bn.results import load_result
+
+    return {"01": (lambda: layer_vs_torch.summarize(load_result("layer_vs_torch"),
+                                                    load_result("population_statistics")), "byo-"),
+            "02": (lambda: training_diagnostics.summarize(load_result("training_diagnostics")), "watch-"),
+            "03": (lambda: population_statistics.summarize(load_result("population_statistics")), "pop-"),
+            "04": (lambda: pitfalls.summarize(load_result("pitfalls")), "pit-")}
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_every_pasted_number_comes_from_the_chapter_summary(path):
+    # The chapter's prose pastes {glue:...}`name`; every such name but the figures' must be a
+    # field of the one summary record, glued by glue_record under the chapter's prefix.
+    from unittest import mock
+
+    from bn import glue as glue_module
+
+    nb = nbformat.read(path, as_version=4)
+    md = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    pasted = {n for n in re.findall(r"\{glue:\w+\}`([\w-]+)", md) if not n.startswith("fig-")}
+    make, prefix = _summaries()[path.name[:2]]
+    with mock.patch.object(glue_module, "_myst_nb_glue", lambda: lambda name, value, display=True: None):
+        glued = set(glue_module.glue_record(make(), prefix, sep="-"))
+    assert pasted <= glued, sorted(pasted - glued)
+    # And the notebook glues it with exactly one call.
+    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    assert code.count("glue_record(") == 1

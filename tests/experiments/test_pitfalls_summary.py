@@ -1,0 +1,87 @@
+"""The chapter "Pitfalls, measured": its summary of the committed pitfalls result."""
+
+import json
+import math
+import random
+from pathlib import Path
+
+import pytest
+
+from bn.experiments import pitfalls as pf
+
+RESULT = Path(__file__).resolve().parents[2] / "book" / "results" / "pitfalls.json"
+# Student's t at 0.975 with 2 degrees of freedom, in closed form: F(t) = 1/2 + t / (2 sqrt(2 + t^2)).
+T_975_DF2 = 0.95 * math.sqrt(2 / (1 - 0.95**2))
+
+
+@pytest.fixture(scope="module")
+def result():
+    with open(RESULT) as f:
+        return json.load(f)
+
+
+def _percent(values):
+    # By hand: mean and the 95 % t half-width with n - 1 = 2 degrees of freedom (three seeds).
+    n = len(values)
+    assert n == 3
+    m = sum(values) / n
+    sd = math.sqrt(sum((v - m) ** 2 for v in values) / (n - 1))
+    half = T_975_DF2 * sd / math.sqrt(n)
+    return f"{100 * m:.1f} % [{100 * (m - half):.1f}, {100 * (m + half):.1f}]"
+
+
+def _final(result, arm):
+    runs = sorted((r for r in result["measures"]["runs"] if r["arm"] == arm), key=lambda r: r["seed"])
+    return [r["history"]["final_test_acc"] for r in runs]
+
+
+def test_fine_tuning_freezes_what_the_prose_says(result):
+    # Protects "With requires_grad=False alone, γ and β stay exactly as they were but the running
+    # statistics move to the new data", and that BN in eval() keeps its statistics: exact zeros.
+    fts = [s["fine_tuning"] for s in result["measures"]["per_seed"]]
+    assert all(f["bn_eval"]["running_mean_change"] == 0.0 for f in fts)
+    assert all(f["requires_grad_only"]["gamma_change"] == 0.0 for f in fts)
+    assert all(f["requires_grad_only"]["running_mean_change"] > 0 for f in fts)
+
+
+def test_summary_against_the_raw_result(result):
+    s = pf.summarize(result)
+    per_seed = result["measures"]["per_seed"]
+    # One-decimal strings of means and t intervals: the hand computation must give the same text
+    # (a value within 1e-12 of a rounding boundary would be the only way to differ; none is).
+    assert s.acc_eval == _percent([p["acc_eval"] for p in per_seed])
+    assert s.acc_train_1 == _percent([p["acc_train_mode"]["1"] for p in per_seed])
+    assert s.acc_train_max == _percent([p["acc_train_mode"]["1000"] for p in per_seed]) and s.bs_max == 1000
+    assert s.mom["099"] == _percent([p["momentum"]["0.99"] for p in per_seed])
+    assert s.order_bn_relu == _percent(_final(result, "bn_relu"))
+    assert s.zg_zero == _percent(_final(result, "resnet_zero_gamma"))
+    diffs = [a - b for a, b in zip(_final(result, "relu_bn"), _final(result, "bn_relu"))]
+    m = sum(diffs) / 3
+    assert s.order_diff.startswith(f"{100 * m:+.1f} points")
+    last = [a for p in per_seed for a in p["momentum_099_last_batches"]]
+    assert (s.momentum_099_nlast, s.momentum_099_lo) == (len(last), 100 * min(last))
+    assert s.ratio_02 == pytest.approx(sum(p["dropout"]["variance_ratio"]["0.2"]["median"] for p in per_seed) / 3,
+                                       rel=1e-12)
+    assert s.reset_weight == pytest.approx(100 * 0.99**100, rel=1e-12)
+    assert s.converted == pytest.approx(0.01, rel=1e-12)
+
+
+def test_seed_order_does_not_matter_but_swapped_arms_do(result):
+    good = pf.summarize(result)
+    shuffled = json.loads(json.dumps(result))
+    random.Random(0).shuffle(shuffled["measures"]["runs"])
+    assert pf.summarize(shuffled) == good  # paired by seed, not by the order of the file
+    swapped = json.loads(json.dumps(result))
+    for r in swapped["measures"]["runs"]:
+        r["arm"] = {"bn_relu": "relu_bn", "relu_bn": "bn_relu"}.get(r["arm"], r["arm"])
+    bad = pf.summarize(swapped)
+    assert bad.order_bn_relu == good.order_relu_bn and bad.order_diff != good.order_diff
+    assert bad.order_diff.startswith("-") and good.order_diff.startswith("+")
+
+
+def test_final_accuracies_are_in_seed_order():
+    result = {"measures": {"runs": [
+        {"arm": "a", "seed": 2, "history": {"final_test_acc": 0.3}},
+        {"arm": "a", "seed": 0, "history": {"final_test_acc": 0.1}},
+        {"arm": "b", "seed": 0, "history": {"final_test_acc": 0.5}}]}}
+    assert pf.final_accuracies(result) == {"a": [0.1, 0.3], "b": [0.5]}

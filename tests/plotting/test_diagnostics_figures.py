@@ -1,0 +1,34 @@
+"""The histogram grid of the chapter on watching a network train: arms in columns, first and last
+evaluation in rows."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np  # noqa: E402
+
+from bn.plotting.diagnostics import histogram_grid  # noqa: E402
+
+
+def _snapshot(scale):
+    edges = list(np.linspace(-1, 1, 5))
+    row = {"act_hist": {"edges": edges, "counts": [1, 2 * scale, 3, 4]},
+           "grad_hist": {"edges": edges, "counts": [4, 3, 2, scale]}}
+    return {"layers": [row, row]}
+
+
+def _run(first, last):
+    return {"history": {"eval_step": [0, 300], "measures": [_snapshot(first), _snapshot(last)]}}
+
+
+def test_histogram_grid_puts_arms_in_columns_and_time_in_rows():
+    runs = {"bn": _run(1, 2), "no_bn": _run(3, 4)}
+    fig = histogram_grid(runs, {"bn": "BN", "no_bn": "no BN"}, "act")
+    axes = np.array(fig.axes).reshape(2, 2)
+    titles = [[ax.get_title() for ax in row] for row in axes]
+    assert titles == [["BN, step 0", "no BN, step 0"], ["BN, step 300", "no BN, step 300"]]
+    # The second bin's density is 2 * scale / (total * width): the no-BN end panel has scale 4.
+    y = axes[1, 1].get_lines()[0].get_ydata()
+    assert y[1] == 8 / (16 * 0.5)
+    assert len(axes[0, 0].get_lines()) == 2 and axes[0, 0].get_legend() is not None
+    matplotlib.pyplot.close(fig)
