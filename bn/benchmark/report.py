@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from bn.benchmark.array_passes import PassSummary
 from bn.formatting import Table
 from bn.glue import Md
 
@@ -229,8 +230,9 @@ def folding_table(result: dict) -> Table:
 @dataclass(frozen=True)
 class SpeedSummary:
     """Every number the speed chapter states about a speed result, under the name it is glued by
-    (``speed_`` + field). Ratios are medians; ``*_low``/``*_high`` the quartile interval of
-    :func:`ratio_interval`; ``*_noise`` says whether that interval contains 1."""
+    (``speed_`` + field; the NumPy codes' pass counts ``passes`` under ``speed_`` too). Ratios are
+    medians; ``*_low``/``*_high`` the quartile interval of :func:`ratio_interval`; ``*_noise``
+    says whether that interval contains 1."""
 
     cpu_count: int
     load_start: float
@@ -270,6 +272,7 @@ class SpeedSummary:
     bwd_traffic_gb: float
     bwd_predicted_ms: float
     bwd_measured_ms: float
+    passes: PassSummary = field(metadata={"glue": "speed_"})
 
 
 def _noise_words(r: dict) -> Md:
@@ -286,13 +289,14 @@ def _thread_words(threads: list[dict]) -> tuple[Md, Md]:
     return Md(faster), Md(noise)
 
 
-def summarize(result: dict, compact_backward_passes: int) -> SpeedSummary:
-    """The speed chapter's numbers from a speed result file.
+def summarize(result: dict, passes: PassSummary) -> SpeedSummary:
+    """The speed chapter's numbers from a speed result file and the NumPy codes' pass counts.
 
-    ``compact_backward_passes``: the full-size array passes of the compact NumPy backward
-    (:func:`bn.benchmark.array_passes.count_array_passes`), which with the copy bandwidth
-    predicts the backward's time at the largest size (4-byte elements).
+    ``passes``: the full-size array passes of the book's NumPy codes
+    (:meth:`bn.benchmark.array_passes.PassCounts.summary`); the compact backward's, with the copy
+    bandwidth, predicts the backward's time at the largest size (4-byte elements).
     """
+    compact_backward_passes = passes.passes_compact_bwd
     prov, load = result["provenance"], result["load_average_1min"]
     goals, fused, threads = goal_summary(result), fused_summary(result), thread_speedups(result)
     default = result["torch_threads"]
@@ -323,4 +327,5 @@ def summarize(result: dict, compact_backward_passes: int) -> SpeedSummary:
         verdict_ratio=Md(_verdict(goals["numpy_ratio_goal_met"])),
         verdict_bw=Md(_verdict(goals["numpy_bandwidth_goal_met"])),
         staged_ratio=compact_s["ratio"], copy_gb_s=copy_gb_s, bwd_traffic_gb=traffic / 1e9,
-        bwd_predicted_ms=1e3 * traffic / (copy_gb_s * 1e9), bwd_measured_ms=1e3 * compact_s["compact_s"])
+        bwd_predicted_ms=1e3 * traffic / (copy_gb_s * 1e9), bwd_measured_ms=1e3 * compact_s["compact_s"],
+        passes=passes)

@@ -66,7 +66,10 @@ def _speed_result():
 
 
 def test_summarize_gives_every_number_at_the_largest_size():
-    s = report.summarize(_speed_result(), compact_backward_passes=14)
+    from bn.benchmark.array_passes import PassSummary
+
+    passes = PassSummary(passes_readable=40, passes_fused=20, vecdot_reads=4, passes_compact_bwd=14)
+    s = report.summarize(_speed_result(), passes)
     assert (s.cpu_count, s.torch_threads, s.repeats, s.load_start, s.load_end) == (2, 2, 7, 0.5, 1.5)
     assert s.readable_over_torch1 == 1.5 and s.fused_over_readable == 2.0 / 3.0
     assert s.readable_over_torch1_noise == "outside the noise of this run"
@@ -77,3 +80,4 @@ def test_summarize_gives_every_number_at_the_largest_size():
     # 14 passes of 20 four-byte elements at 8 GB/s; measured: the compact backward's median at 20
     assert s.bwd_traffic_gb == 14 * 4 * 20 / 1e9
     assert s.bwd_predicted_ms == 1e3 * 14 * 4 * 20 / 8e9 and s.bwd_measured_ms == 1e3 * 40.0
+    assert s.passes is passes  # glued with the rest, under speed_ (one glue call in the chapter)
