@@ -6,7 +6,10 @@ import pytest
 from bn.experiments import scorecard
 from bn.statistics import Verdict
 
+from tests.experiments.records import as_record, experiment_result
 
+
+@as_record
 def _run(arm, seed, accs, steps=100, final=0.5, label=None):
     every = steps // (len(accs) - 1)
     return {"spec": {"arm": arm, "seed": seed, "label": label or arm, "tags": {}, "train": {"steps": steps}},
@@ -16,16 +19,16 @@ def _run(arm, seed, accs, steps=100, final=0.5, label=None):
 
 def test_an_end_claim_on_rising_runs_is_not_tested():
     rising = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6]
-    long = {"runs": [_run(a, s, [x + (0.05 if a == "bn_x30" else 0) + 0.01 * s for x in rising])
-                     for a in ("bn_x5", "bn_x30") for s in range(3)]}
+    long = experiment_result({"runs": [_run(a, s, [x + (0.05 if a == "bn_x30" else 0) + 0.01 * s for x in rising])
+                     for a in ("bn_x5", "bn_x30") for s in range(3)]})
     row = scorecard.x30_row(long)
     assert row.verdict.word == "not tested at this budget" and "still rising" in row.ours
 
 
 def test_an_end_claim_on_plateaued_runs_is_decided():
     flat = [0.1, 0.5, 0.6, 0.6, 0.6, 0.6]
-    long = {"runs": [_run(a, s, [x + (0.03 if a == "bn_x30" else 0) + 0.01 * s * (1 if x > 0.1 else 0) for x in flat])
-                     for a in ("bn_x5", "bn_x30") for s in range(3)]}
+    long = experiment_result({"runs": [_run(a, s, [x + (0.03 if a == "bn_x30" else 0) + 0.01 * s * (1 if x > 0.1 else 0) for x in flat])
+                     for a in ("bn_x5", "bn_x30") for s in range(3)]})
     row = scorecard.x30_row(long)
     assert "both plateaued" in row.ours
     # +3 points in every seed, paper +1.8: the interval (a single value) excludes 0 and the paper's number
@@ -53,7 +56,7 @@ def test_stability_needs_every_ratio_on_one_side():
     for s in range(3):
         runs += [mlp("no_bn_lr0.1", s, [0, 0, 2 + 0.1 * s, 0]), mlp("bn_lr0.1", s, [0, 0, 1, 0]),
                  mlp("no_bn_lr1", s, [0, 0, 1, 0]), mlp("bn_lr1", s, [0, 0, 2 + 0.1 * s, 0])]
-    res = {"runs": runs, "measures": {"rates": [0.1, 1.0], "drift_after_step": 100}}
+    res = experiment_result({"runs": runs, "measures": {"rates": [0.1, 1.0], "drift_after_step": 100}})
     assert [c.ratio["absolute"].low > 1 for c in fig1_rates.comparisons(res)] == [True, False]
     row = scorecard.fig1_stability_row(res)
     assert row.verdict.word == "not resolved" and "rate 0.1" in row.ours
