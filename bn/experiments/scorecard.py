@@ -12,13 +12,12 @@ correction over all rows that made a test.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Callable
 
 from bn import paper
 from bn.experiments import TODAY, report
 from bn.experiments.report import Row
 from bn.formatting import Table
-from bn.results import load_result
 
 if TYPE_CHECKING:
     from bn.experiments.base import ExperimentResult, RunRecord
@@ -259,16 +258,18 @@ def glue_chapter(chapter: str, results: dict[str, ExperimentResult] | None = Non
 # ``claim_rows(result)`` gives its rows (chapter ids "today/NN_name").
 
 
-def today_rows(results: dict[str, dict[str, Any]] | None = None, studies: tuple[str, ...] | None = None
+def today_rows(results: dict[str, ExperimentResult] | None = None, studies: tuple[str, ...] | None = None
                ) -> list[Row]:
     """Every row of Part VI's studies (``studies``, by default :data:`TODAY`), from ``results`` (name ->
     result) or the committed files."""
     import importlib
 
+    from bn.experiments.base import load_experiment_result
+
     out = []
     for name in TODAY if studies is None else studies:
         module = importlib.import_module(f"bn.experiments.{name}")
-        out += module.claim_rows((results or {}).get(name) or load_result(name))
+        out += module.claim_rows((results or {}).get(name) or load_experiment_result(name))
     return out
 
 
@@ -296,12 +297,14 @@ class TodaySummary:
     cpu_minutes: float
 
 
-def today_summary(rs: list[Row], results: dict[str, dict[str, Any]] | None = None,
+def today_summary(rs: list[Row], results: dict[str, ExperimentResult] | None = None,
                   studies: tuple[str, ...] | None = None) -> TodaySummary:
     """Counts of ``rs``'s verdicts and the studies' CPU time (``provenance.cpu_time_s``)."""
+    from bn.experiments.base import load_experiment_result
+
     words = [r.verdict.word for r in rs]
     names = TODAY if studies is None else studies
-    cpu = sum(((results or {}).get(n) or load_result(n))["provenance"]["cpu_time_s"] for n in names)
+    cpu = sum(((results or {}).get(n) or load_experiment_result(n)).provenance["cpu_time_s"] for n in names)
     holm_words = holm_column(rs)
     return TodaySummary(len(rs), words.count("reproduced"), words.count("reversed"), words.count("not resolved"),
                         words.count("not tested at this budget"), sum(r.verdict.p is not None for r in rs),
