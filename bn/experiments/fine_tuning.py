@@ -448,13 +448,13 @@ def summarize(result: ExperimentResult) -> FineTuningSummary:
         cpu_minutes=result.provenance["cpu_time_s"] / 60, copy=result.provenance["data"]["copy"])
 
 
-def pitfalls_gap(pitfalls: dict[str, Any]) -> Interval:
+def pitfalls_gap(pitfalls: ExperimentResult) -> Interval:
     """The pitfalls chapter's fine-tuning gap (``book/results/pitfalls.json``): accuracy on the new
     domain of the classifier-only fine-tuning with running statistics adapting, minus with BN in eval mode,
     paired by seed."""
     from bn.statistics import paired_difference_ci
 
-    fts = [s["fine_tuning"] for s in pitfalls["measures"]["per_seed"]]
+    fts = [s["fine_tuning"] for s in pitfalls.measures["per_seed"]]
     return paired_difference_ci([f["requires_grad_only"]["acc_shifted"] for f in fts],
                                 [f["bn_eval"]["acc_shifted"] for f in fts])
 

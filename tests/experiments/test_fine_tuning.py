@@ -178,11 +178,11 @@ def test_the_smoke_study_runs_end_to_end(synthetic_dir):
 
 
 def test_pitfalls_gap_pairs_the_two_fine_tunings_by_seed():
-    from bn.results import load_result
+    from bn.experiments.base import load_experiment_result
 
     seeds = [{"fine_tuning": {"requires_grad_only": {"acc_shifted": a}, "bn_eval": {"acc_shifted": b}}}
              for a, b in ((0.6, 0.5), (0.7, 0.58), (0.5, 0.39))]
-    gap = ft.pitfalls_gap({"measures": {"per_seed": seeds}})
+    gap = ft.pitfalls_gap(experiment_result({"measures": {"per_seed": seeds}}))
     assert gap.estimate == pytest.approx(0.11) and gap.n == 3
-    committed = ft.pitfalls_gap(load_result("pitfalls"))
+    committed = ft.pitfalls_gap(load_experiment_result("pitfalls"))
     assert committed.low > 0  # adapting the statistics helped there: the chapter builds on it
