@@ -79,13 +79,14 @@ def test_part_vi_scorecard_collects_each_study_rows_and_corrects_over_them(monke
     def module(name, ps):
         m = types.ModuleType(f"bn.experiments.{name}")
         m.claim_rows = lambda result: [scorecard.Row(f"{name}_{i}", f"claim {i}", f"today/{name}", "paper",
-                                                     f"ours from {result['tag']}", Verdict("reproduced", None, "", p))
+                                                     f"ours from {result.measures['tag']}", Verdict("reproduced", None, "", p))
                                        for i, p in enumerate(ps)]
         monkeypatch.setitem(sys.modules, m.__name__, m)
 
     module("fake_a", [0.01, 0.04])
     module("fake_b", [0.001])
-    rs = scorecard.today_rows({"fake_a": {"tag": "a"}, "fake_b": {"tag": "b"}}, ("fake_a", "fake_b"))
+    rs = scorecard.today_rows({"fake_a": experiment_result({"measures": {"tag": "a"}}),
+                               "fake_b": experiment_result({"measures": {"tag": "b"}})}, ("fake_a", "fake_b"))
     assert [r.key for r in rs] == ["fake_a_0", "fake_a_1", "fake_b_0"] and rs[2].ours == "ours from b"
     # Holm over three tests: 0.001 <= 0.05/3, 0.01 <= 0.05/2, 0.04 <= 0.05/1: all survive; a p of 0.03
     # for the first would stop at the second step (0.03 > 0.025) and so fail the third too.
@@ -93,7 +94,8 @@ def test_part_vi_scorecard_collects_each_study_rows_and_corrects_over_them(monke
     table = scorecard.today_table(rs)
     headers, rows = table.header, table.rows
     assert headers[0] == "claim (source)" and rows[0][3] == "reproduced" and len(rows) == 3
-    results = {"fake_a": {"provenance": {"cpu_time_s": 60.0}}, "fake_b": {"provenance": {"cpu_time_s": 30.0}}}
+    results = {"fake_a": experiment_result({"provenance": {"cpu_time_s": 60.0}}),
+               "fake_b": experiment_result({"provenance": {"cpu_time_s": 30.0}})}
     rs[1] = scorecard.Row("x", "c", "today/x", "p", "o", Verdict("not resolved", None, "", 0.3))
     s = scorecard.today_summary(rs, results, ("fake_a", "fake_b"))
     assert (s.claims, s.reproduced, s.not_resolved, s.reversed, s.not_tested) == (3, 2, 1, 0, 0)
