@@ -1,5 +1,9 @@
 """From a result file to what a chapter shows: runs of an arm, paired comparisons over seeds, tables.
 
+A result is the typed :class:`bn.experiments.base.ExperimentResult` (read with
+:func:`bn.experiments.base.load_experiment_result`), a run its
+:class:`~bn.experiments.base.RunRecord`: ``run.spec.seed``, ``run.history.final_test_acc``.
+
 Every run is counted. A run *completed* its steps, *diverged* (the loss blew up)
 or *stalled* (stopped while sitting at chance, see ``bn.training.loop``); a failed
 run never enters a mean of accuracies, and is reported beside it. A run that
