@@ -6,7 +6,7 @@ import pytest
 
 from bn.experiments import fig1_mlp
 
-from tests.experiments.records import as_record, experiment_result
+from tests.experiments.records import as_record
 
 
 @as_record

@@ -37,7 +37,7 @@ def _run(arm, seed, final=None, diverged=False):
 
 def _results():
     ref = experiment_result({"runs": [_run(arm, s, final=base + s / 100) for s in range(4)
-                    for arm, base in (("no_bn", 0.6), ("bn", 0.7))]})
+                                      for arm, base in (("no_bn", 0.6), ("bn", 0.7))]})
     runs = []
     for s in range(3):
         runs += [_run("no_bn_init10", s, diverged=True), _run("bn_init10", s, final=0.68 + s / 100),

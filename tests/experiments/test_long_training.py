@@ -39,7 +39,7 @@ def test_sustain_table_lists_every_run():
 def test_end_table_does_not_test_runs_still_rising():
     climbing = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6]
     res = experiment_result({"runs": [_run(a, s, [x + 0.01 * s + (0.05 if a == "bn_x30" else 0) for x in climbing])
-                    for a in long_training.RELU_ARMS for s in range(3)]})
+                                      for a in long_training.RELU_ARMS for s in range(3)]})
     table = repr(long_training.end_table(res))
     assert "not tested at this budget" in table and "reproduced" not in table
     assert "still rising" in repr(long_training.plateau_table(res))

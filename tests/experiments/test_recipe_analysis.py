@@ -59,10 +59,11 @@ def _result():
             runs.append(_run(f"only_{item}", s, [0.1, 0.3, 0.5, 0.55], final=0.55 + 0.02 * s))
     res = experiment_result({"runs": [r for r in runs if r.spec.arm != "without_higher_lr"]})
     conv = experiment_result({"runs": [_run("bn", s, [0.1, 0.3, 0.45, 0.5], final=0.50 + 0.01 * s) for s in range(3)]
-            + [_run("no_bn", s, [0.1, 0.2, 0.4, 0.45], final=0.45) for s in range(3)]})
-    lrs = experiment_result({"runs": [_run("bn_x5", s, [0.1, 0.6, 0.65, 0.66], final=0.65 + 0.01 * s) for s in range(3)]
-           + [_run("bn_x1", s, [0.1, 0.4, 0.5, 0.6], final=0.60) for s in range(3)]
-           + [_run("no_bn_x1", s, [0.1, 0.2, 0.3, 0.35], final=0.35) for s in range(3)]})
+                             + [_run("no_bn", s, [0.1, 0.2, 0.4, 0.45], final=0.45) for s in range(3)]})
+    lrs = experiment_result({"runs": [_run("bn_x5", s, [0.1, 0.6, 0.65, 0.66], final=0.65 + 0.01 * s)
+                                      for s in range(3)]
+                            + [_run("bn_x1", s, [0.1, 0.4, 0.5, 0.6], final=0.60) for s in range(3)]
+                            + [_run("no_bn_x1", s, [0.1, 0.2, 0.3, 0.35], final=0.35) for s in range(3)]})
     return res, {"convergence": conv, "learning_rates": lrs}
 
 

@@ -20,15 +20,16 @@ def _run(arm, seed, accs, steps=100, final=0.5, label=None):
 def test_an_end_claim_on_rising_runs_is_not_tested():
     rising = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6]
     long = experiment_result({"runs": [_run(a, s, [x + (0.05 if a == "bn_x30" else 0) + 0.01 * s for x in rising])
-                     for a in ("bn_x5", "bn_x30") for s in range(3)]})
+                                       for a in ("bn_x5", "bn_x30") for s in range(3)]})
     row = scorecard.x30_row(long)
     assert row.verdict.word == "not tested at this budget" and "still rising" in row.ours
 
 
 def test_an_end_claim_on_plateaued_runs_is_decided():
     flat = [0.1, 0.5, 0.6, 0.6, 0.6, 0.6]
-    long = experiment_result({"runs": [_run(a, s, [x + (0.03 if a == "bn_x30" else 0) + 0.01 * s * (1 if x > 0.1 else 0) for x in flat])
-                     for a in ("bn_x5", "bn_x30") for s in range(3)]})
+    long = experiment_result({"runs": [
+        _run(a, s, [x + (0.03 if a == "bn_x30" else 0) + 0.01 * s * (1 if x > 0.1 else 0) for x in flat])
+        for a in ("bn_x5", "bn_x30") for s in range(3)]})
     row = scorecard.x30_row(long)
     assert "both plateaued" in row.ours
     # +3 points in every seed, paper +1.8: the interval (a single value) excludes 0 and the paper's number
@@ -79,7 +80,8 @@ def test_part_vi_scorecard_collects_each_study_rows_and_corrects_over_them(monke
     def module(name, ps):
         m = types.ModuleType(f"bn.experiments.{name}")
         m.claim_rows = lambda result: [scorecard.Row(f"{name}_{i}", f"claim {i}", f"today/{name}", "paper",
-                                                     f"ours from {result.measures['tag']}", Verdict("reproduced", None, "", p))
+                                                     f"ours from {result.measures['tag']}",
+                                                     Verdict("reproduced", None, "", p))
                                        for i, p in enumerate(ps)]
         monkeypatch.setitem(sys.modules, m.__name__, m)
 

@@ -70,7 +70,8 @@ INFERENCE = {"timings": {k: {"median_s": m, "q25_s": 0.9 * m, "q75_s": 1.1 * m}
                                               "error": None}}}
 
 
-def fake_result(k16_gain: float, update_bn_gain: float, rising: bool = False, bf16_factor: float = 4.0) -> ExperimentResult:
+def fake_result(k16_gain: float, update_bn_gain: float, rising: bool = False,
+                bf16_factor: float = 4.0) -> ExperimentResult:
     runs = []
     for seed, noise in zip((0, 1, 2), (0.0, 0.01, -0.005)):
         base = 0.6 + noise
