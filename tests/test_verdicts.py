@@ -117,9 +117,9 @@ def test_every_glued_verdict_uses_the_vocabulary():
 def test_glued_fine_tuning_verdicts_are_the_rules():
     """Part VI, fine-tuning: the verdicts and our numbers its chapter glued are those of its claim rows now."""
     from bn.experiments import fine_tuning
-    from bn.results import load_result
+    from bn.experiments.base import load_experiment_result
 
-    for row in fine_tuning.claim_rows(load_result("fine_tuning")):
+    for row in fine_tuning.claim_rows(load_experiment_result("fine_tuning")):
         glued = stored_glue(BOOK / f"{row.chapter}.ipynb")
         assert glued.get(f"verdict_{row.key}") == row.verdict.text(), row.key
         assert glued.get(f"verdict_{row.key}_ours") == row.ours, row.key

@@ -126,12 +126,12 @@ def load_experiment_result(name_or_path: str | Path) -> ExperimentResult:
     return ExperimentResult.from_dict(load_result(path), source=str(path))
 
 
-def seeds_run(runs: Sequence[dict[str, Any]]) -> dict[str, list[int]]:
+def seeds_run(runs: Sequence[RunRecord]) -> dict[str, list[int]]:
     """Per arm, in the order the arms first ran: the seeds of its reported runs (sweep runs excluded)."""
     out: dict[str, list[int]] = {}
     for r in runs:
-        if not r["spec"]["tags"].get("sweep"):
-            out.setdefault(r["spec"]["arm"], []).append(r["spec"]["seed"])
+        if not r.spec.tags.get("sweep"):
+            out.setdefault(r.spec.arm, []).append(r.spec.seed)
     return {arm: sorted(set(s)) for arm, s in out.items()}
 
 
@@ -394,7 +394,8 @@ class Experiment:
 
     ``run(ctx, cfg)`` appends run records to ``ctx.runs`` and returns the
     experiment's own measures (e.g. the chosen learning rate). ``summarize(result)``, where
-    the study has one, turns its result file into the typed record its chapter glues.
+    the study has one, turns its result file, read as the typed :class:`ExperimentResult`
+    (:func:`load_experiment_result`), into the typed record its chapter glues.
     A profile runs on CIFAR-10 unless it says ``"data": "none"``: then ``ctx.data`` is None and
     the study makes its own data (and says where it came from in its measures). ``load_data(data_dir,
     cfg)``, where given, loads the study's CIFAR-10 instead of :func:`load_tensor_data` with the
@@ -407,7 +408,7 @@ class Experiment:
     claim: str
     profiles: dict[str, dict[str, Any]]
     run: Callable[[Context, dict[str, Any]], dict[str, Any]]
-    summarize: Callable[[dict[str, Any]], Any] | None = None
+    summarize: Callable[[ExperimentResult], Any] | None = None
     load_data: Callable[[str | None, dict[str, Any]], tuple[TensorData, dict[str, Any]]] | None = None
 
 
@@ -486,11 +487,12 @@ def run_experiment(exp: Experiment, profile: str, seeds: list[int] | None = None
     # The budget's unit: CPU seconds of every run, in whichever process, plus this process's own work
     cpu = time.process_time() - c0 - ctx.inline_cpu_seconds + ctx.cpu_seconds
     # the seeds the reported runs used, not the profile's list: an arm may run only the first few
-    arm_seeds = {**seeds_run(ctx.runs), **ctx.other_seeds}
+    records = [RunRecord.from_dict(r) for r in ctx.runs]
+    arm_seeds = {**seeds_run(records), **ctx.other_seeds}
     run_seeds = sorted({seed for seeds_of_arm in arm_seeds.values() for seed in seeds_of_arm})
     result = ExperimentResult(
         experiment=exp.name, title=exp.title, claim=exp.claim, profile=profile, seeds=run_seeds, max_steps=max_steps,
-        config=cfg, measures=measures, runs=[RunRecord.from_dict(r) for r in ctx.runs], seeds_run=arm_seeds,
+        config=cfg, measures=measures, runs=records, seeds_run=arm_seeds,
         provenance=collect_provenance(config=cfg, seeds=run_seeds, data=data_prov, wall_time_s=wall,
                                       cpu_time_s=cpu, profile=profile, max_steps=max_steps,
                                       torch_threads=1 if workers > 1 else torch.get_num_threads(),

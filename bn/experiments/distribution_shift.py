@@ -46,7 +46,7 @@ from typing import Any
 
 import torch
 
-from bn.experiments.base import Context, Experiment, RunSpec, register_after
+from bn.experiments.base import Context, Experiment, ExperimentResult, RunRecord, RunSpec, register_after
 from bn.experiments.settings import base_rate, baseline_train, cnn_model, cnn_profiles
 
 CLAIM = ("Recomputing BN's statistics on shifted test data (AdaBN, test-batch statistics) improves accuracy under "
@@ -192,27 +192,27 @@ PAIRS = (("adabn", "source"), ("test_batch", "source"), ("tent", "test_batch"), 
 """The paired comparisons the chapter shows by severity (method, reference)."""
 
 
-def _records(result: dict[str, Any]) -> list[dict[str, Any]]:
-    runs = [r for r in result["runs"] if r["spec"]["arm"] == ARM and not r["spec"]["tags"].get("sweep")]
-    if not runs or any("after" not in r for r in runs):
+def _records(result: ExperimentResult) -> list[RunRecord]:
+    runs = [r for r in result.runs if r.spec.arm == ARM and not r.spec.tags.get("sweep")]
+    if not runs or any(r.after is None for r in runs):
         raise ValueError("the result has no measured runs of the BN network")
-    return sorted(runs, key=lambda r: r["spec"]["seed"])
+    return sorted(runs, key=lambda r: r.spec.seed)
 
 
-def per_seed(result: dict[str, Any]) -> dict[str, Any]:
+def per_seed(result: ExperimentResult) -> dict[str, Any]:
     """Per seed (in seed order) accuracies: ``clean[method]``, ``corrupted[method][name][severity - 1]``,
     ``batch_clean[i]``, ``batch_shift[name][i]`` (lists over seeds) at the ``batch_sizes`` the runs name."""
     from bn.data.corruptions import CORRUPTIONS
 
     runs = _records(result)
-    sizes = [int(b) for b in runs[0]["spec"]["tags"]["batch_sizes"]]
-    out: dict[str, Any] = {"seeds": [r["spec"]["seed"] for r in runs], "batch_sizes": sizes,
+    sizes = [int(b) for b in runs[0].spec.tags["batch_sizes"]]
+    out: dict[str, Any] = {"seeds": [r.spec.seed for r in runs], "batch_sizes": sizes,
                            "clean": {m: [] for m in METHODS},
                            "corrupted": {m: {c: [[] for _ in range(5)] for c in CORRUPTIONS} for m in METHODS},
                            "batch_clean": [[] for _ in sizes],
                            "batch_shift": {c: [[] for _ in sizes] for c in CORRUPTIONS}}
     for r in runs:
-        a = r["after"]
+        a = r.after
         n = a["n_images"]
         for m in METHODS:
             out["clean"][m].append(a["clean"][m] / n)
@@ -237,7 +237,7 @@ def corrupted_average(ps: dict[str, Any], method: str, severities: tuple[int, ..
     return _mean_over([ps["corrupted"][method][c][s - 1] for c in ps["corrupted"][method] for s in severities])
 
 
-def claim_rows(result: dict[str, Any]) -> list[Any]:
+def claim_rows(result: ExperimentResult) -> list[Any]:
     """One scorecard row per claim of the module docstring, judged by :func:`bn.statistics.decide`."""
     from bn.experiments.report import points
     from bn.experiments.report import Row
@@ -271,7 +271,7 @@ def claim_rows(result: dict[str, Any]) -> list[Any]:
     ]
 
 
-def summarize(result: dict[str, Any]) -> ShiftSummary:
+def summarize(result: ExperimentResult) -> ShiftSummary:
     """The chapter's numbers (see :class:`ShiftSummary`)."""
     from bn.data.corruptions import CORRUPTIONS
     from bn.statistics import mean_ci, paired_difference_ci
@@ -280,9 +280,9 @@ def summarize(result: dict[str, Any]) -> ShiftSummary:
     runs = _records(result)
     mean = lambda v: sum(v) / len(v)  # noqa: E731
     return ShiftSummary(
-        n_seeds=len(ps["seeds"]), n_images=runs[0]["after"]["n_images"], steps=runs[0]["spec"]["train"]["steps"],
-        base_lr=float(result["measures"]["base_lr"]), tent_lr=float(result["measures"]["tent"]["lr"]),
-        cpu_minutes=float(result["provenance"]["cpu_time_s"]) / 60, corruptions=tuple(CORRUPTIONS),
+        n_seeds=len(ps["seeds"]), n_images=runs[0].after["n_images"], steps=runs[0].spec.train["steps"],
+        base_lr=float(result.measures["base_lr"]), tent_lr=float(result.measures["tent"]["lr"]),
+        cpu_minutes=float(result.provenance["cpu_time_s"]) / 60, corruptions=tuple(CORRUPTIONS),
         clean={m: mean_ci(ps["clean"][m]) for m in METHODS},
         by_severity={m: [mean_ci(corrupted_average(ps, m, (s,))) for s in range(1, 6)] for m in METHODS},
         by_corruption={m: {c: [mean(v) for v in ps["corrupted"][m][c]] for c in CORRUPTIONS} for m in METHODS},

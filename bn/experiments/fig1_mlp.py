@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 from bn.statistics import Interval, mean_ci, paired_ratio_ci
-from bn.experiments.base import PERCENTILES, Context, Experiment, RunSpec, select_rate
+from bn.experiments.base import PERCENTILES, Context, Experiment, RunRecord, RunSpec, select_rate
 from bn.experiments.report import failed, paired_runs, verdict
 from bn.formatting import Table, interval, times
 
@@ -68,7 +68,7 @@ QUANTITIES = (("no_bn", "sigmoid_input"), ("bn", "sigmoid_input"), ("bn", "xhat"
 and BN's ``xhat``."""
 
 
-def percentile_drift(run: dict[str, Any], key: str,
+def percentile_drift(run: RunRecord, key: str,
                      after_step: int) -> list[float]:
     """How far each tracked percentile (15th, 50th, 85th) of measure
     ``key`` moved in one run.
@@ -79,8 +79,8 @@ def percentile_drift(run: dict[str, Any], key: str,
     the measure, i.e. of the sigmoid's input for ``"sigmoid_input"``, so
     the arms compare on one scale.
     """
-    h = run["history"]
-    rows = [m[key] for step, m in zip(h["eval_step"], h["measures"])
+    h = run.history
+    rows = [m[key] for step, m in zip(h.eval_step, h.measures)
             if step >= after_step]
     if not rows or any(v is None for v in rows):
         raise ValueError(
@@ -111,7 +111,7 @@ class DriftSummary:
         return [verdict(iv, 1.0) for iv in self.ratio]
 
 
-def drift_summary(no_bn: Sequence[dict[str, Any]], bn: Sequence[dict[str, Any]], after_step: int
+def drift_summary(no_bn: Sequence[RunRecord], bn: Sequence[RunRecord], after_step: int
                   ) -> DriftSummary:
     """The drift of no BN's sigmoid input, BN's ``gamma*xhat+beta`` and BN's ``xhat`` (see
     :func:`percentile_drift`) over the runs that completed, and the paired ratio no BN / BN

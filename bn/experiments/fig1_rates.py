@@ -24,7 +24,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from bn.statistics import Interval, paired_ratio_ci
-from bn.experiments.base import Context, Experiment, RunSpec
+from bn.experiments.base import Context, Experiment, ExperimentResult, RunRecord, RunSpec
 from bn.experiments.report import failed, paired_runs
 
 CLAIM = ("With BN the distribution of a sigmoid's input is much more stable over training, at the same "
@@ -81,10 +81,10 @@ EXPERIMENT = Experiment(name="fig1_equal_rates", title="Fig. 1's stability at eq
 # ---------------------------------------------------------------------------------------------
 # Analysis
 
-def unit_drifts(run: dict[str, Any], after_step: int) -> dict[str, np.ndarray]:
+def unit_drifts(run: RunRecord, after_step: int) -> dict[str, np.ndarray]:
     """Per unit of one run: the drift of its median sigmoid input after ``after_step``, in each of :data:`UNITS`."""
-    h = run["history"]
-    rows = [np.asarray(m["sigmoid_input_units"], dtype=float) for step, m in zip(h["eval_step"], h["measures"])
+    h = run.history
+    rows = [np.asarray(m["sigmoid_input_units"], dtype=float) for step, m in zip(h.eval_step, h.measures)
             if step >= after_step]
     if len(rows) < 2:
         raise ValueError(f"run has fewer than 2 evaluations at steps >= {after_step}")
@@ -94,7 +94,7 @@ def unit_drifts(run: dict[str, Any], after_step: int) -> dict[str, np.ndarray]:
     return {"absolute": drift, "width": drift / width}
 
 
-def run_drift(run: dict[str, Any], after_step: int) -> dict[str, float]:
+def run_drift(run: RunRecord, after_step: int) -> dict[str, float]:
     """A run's drift in each unit of measurement: the median over its units."""
     return {u: float(np.median(v)) for u, v in unit_drifts(run, after_step).items()}
 
@@ -109,35 +109,35 @@ class RateComparison:
     left_out: int
 
 
-def compare_at(result: dict[str, Any], lr: float) -> RateComparison:
+def compare_at(result: ExperimentResult, lr: float) -> RateComparison:
     """No BN against BN at rate ``lr``: paired ratio of run drifts (runs that failed are counted as left out)."""
     from bn.experiments.report import runs_of
 
-    after = result["measures"]["drift_after_step"]
+    after = result.measures["drift_after_step"]
     no_bn, bn = runs_of(result, f"no_bn_lr{lr:g}"), runs_of(result, f"bn_lr{lr:g}")
     pairs = [(a, b) for a, b in paired_runs(no_bn, bn) if not failed(a) and not failed(b)]
     da = [run_drift(a, after) for a, _ in pairs]
     db = [run_drift(b, after) for _, b in pairs]
     ratio = {u: paired_ratio_ci([d[u] for d in da], [d[u] for d in db]) for u in UNITS}
-    return RateComparison(lr, ratio, [a["spec"]["seed"] for a, _ in pairs], len(no_bn) - len(pairs))
+    return RateComparison(lr, ratio, [a.spec.seed for a, _ in pairs], len(no_bn) - len(pairs))
 
 
-def comparisons(result: dict[str, Any]) -> list[RateComparison]:
+def comparisons(result: ExperimentResult) -> list[RateComparison]:
     """One :class:`RateComparison` per rate, in increasing rate."""
-    return [compare_at(result, lr) for lr in result["measures"]["rates"]]
+    return [compare_at(result, lr) for lr in result.measures["rates"]]
 
 
-def stability_intervals(result: dict[str, Any]) -> list[Interval]:
+def stability_intervals(result: ExperimentResult) -> list[Interval]:
     """Every ratio the verdict rests on (each rate, each unit), in order."""
     return [c.ratio[u] for c in comparisons(result) for u in UNITS]
 
 
-def rates_table(result: dict[str, Any]) -> "Table":
+def rates_table(result: ExperimentResult) -> "Table":
     """Per rate: outcomes of both arms, the median drift of each (absolute units) and the paired ratios
     no BN / BN in both units, each with the rule's verdict."""
     from bn.experiments.report import Table, outcome_text, runs_of, times, verdict
 
-    after = result["measures"]["drift_after_step"]
+    after = result.measures["drift_after_step"]
     rows = []
     for c in comparisons(result):
         no_bn, bn = runs_of(result, f"no_bn_lr{c.lr:g}"), runs_of(result, f"bn_lr{c.lr:g}")

@@ -54,7 +54,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from bn.experiments.base import SELECTION_RULE, Context, Experiment, RunSpec, register_after
+from bn.experiments.base import SELECTION_RULE, Context, Experiment, ExperimentResult, RunRecord, RunSpec, register_after
 from bn.experiments.settings import baseline_train, cnn_model, cnn_profiles
 from bn.results import from_strict_dict
 from bn.statistics import Interval
@@ -350,17 +350,17 @@ PROFILES = cnn_profiles(
 # ---------------------------------------------------------------------------------------------
 # Analysis
 
-def reported(result: dict[str, Any]) -> list[dict[str, Any]]:
+def reported(result: ExperimentResult) -> list[RunRecord]:
     """The reported pretraining runs (the selection seed's left out), in seed order."""
-    runs = [r for r in result["runs"] if not r["spec"]["tags"].get("sweep")]
-    return sorted(runs, key=lambda r: r["spec"]["seed"])
+    runs = [r for r in result.runs if not r.spec.tags.get("sweep")]
+    return sorted(runs, key=lambda r: r.spec.seed)
 
 
-def test_accuracies(result: dict[str, Any]) -> dict[str, dict[int, list[float]]]:
+def test_accuracies(result: ExperimentResult) -> dict[str, dict[int, list[float]]]:
     """``acc[mode][batch]``: the target test accuracy of every reported seed, in seed order."""
     out: dict[str, dict[int, list[float]]] = {}
     for rec in reported(result):
-        for r in fine_tune_runs(rec["after"]):
+        for r in fine_tune_runs(rec.after):
             out.setdefault(r.mode, {}).setdefault(r.batch_size, []).append(float(r.test_acc))
     return out
 
@@ -409,52 +409,52 @@ class FineTuningSummary:
     copy: str
 
 
-def summarize(result: dict[str, Any]) -> FineTuningSummary:
+def summarize(result: ExperimentResult) -> FineTuningSummary:
     """The study's numbers: per (mode, batch) the mean target test accuracy with its 95 % t interval,
     the paired differences between modes, the pretrained network's accuracies, the protocol's sizes."""
     from bn.statistics import mean_ci, paired_difference_ci
 
     acc = test_accuracies(result)
     runs = reported(result)
-    ft = FineTuneConfig.from_dict(runs[0]["spec"]["tags"]["fine_tune"])
+    ft = FineTuneConfig.from_dict(runs[0].spec.tags["fine_tune"])
     by_cell: dict[tuple[str, int], list[FineTuneRun]] = {}
     for rec in runs:
-        for r in fine_tune_runs(rec["after"]):
+        for r in fine_tune_runs(rec.after):
             by_cell.setdefault((r.mode, r.batch_size), []).append(r)
     cells = [ModeBatch(m, b, by_cell[m, b][0].lr, by_cell[m, b][0].steps, mean_ci(acc[m][b]),
                        sum(r.diverged for r in by_cell[m, b])) for b in ft.batches for m in ft.modes]
     diff = {pair: {b: paired_difference_ci(acc[pair[0]][b], acc[pair[1]][b]) for b in ft.batches}
             for pair in (("frozen", "train"), ("eval_stats", "train"), ("frozen", "eval_stats"))}
     small, large = min(ft.batches), max(ft.batches)
-    [selection] = [r for r in result["runs"] if r["spec"]["tags"].get("sweep")]
-    sel = fine_tune_runs(selection["after"])
+    [selection] = [r for r in result.runs if r.spec.tags.get("sweep")]
+    sel = fine_tune_runs(selection.after)
     edges = 0
     for (m, b) in by_cell:
         tried = sorted(r.lr for r in sel if r.mode == m and r.batch_size == b)
-        edges += result["measures"]["chosen_rates"][m][str(b)] in (tried[0], tried[-1])
-    train = runs[0]["spec"]["train"]
+        edges += result.measures["chosen_rates"][m][str(b)] in (tried[0], tried[-1])
+    train = runs[0].spec.train
     return FineTuningSummary(
         cells=cells, per_seed=acc, frozen_minus_train=diff["frozen", "train"], eval_stats_minus_train=diff["eval_stats", "train"],
         frozen_minus_eval_stats=diff["frozen", "eval_stats"],
         train_large_minus_small=paired_difference_ci(acc["train"][large], acc["train"][small]),
-        pretrained_source=mean_ci([r["after"]["pretrained_source_acc"] for r in runs]),
-        pretrained_target=mean_ci([r["after"]["pretrained_target_acc"] for r in runs]),
-        seeds=[r["spec"]["seed"] for r in runs], select_seed=selection["spec"]["seed"],
-        n_fit=runs[0]["after"]["n_fit"], n_val=runs[0]["after"]["n_val"], n_test=runs[0]["after"]["n_test"],
+        pretrained_source=mean_ci([r.after["pretrained_source_acc"] for r in runs]),
+        pretrained_target=mean_ci([r.after["pretrained_target_acc"] for r in runs]),
+        seeds=[r.spec.seed for r in runs], select_seed=selection.spec.seed,
+        n_fit=runs[0].after["n_fit"], n_val=runs[0].after["n_val"], n_test=runs[0].after["n_test"],
         epochs=ft.epochs, batches=list(ft.batches), grid=list(ft.grid), selection_runs=len(sel), edge_choices=edges,
         pretrain_steps=train["steps"], pretrain_batch=train["batch_size"],
-        widths=list(runs[0]["spec"]["model"]["widths"]), n_held_out=result["provenance"]["data"]["n_val"],
+        widths=list(runs[0].spec.model["widths"]), n_held_out=result.provenance["data"]["n_val"],
         momentum=ft.momentum, weight_decay=ft.weight_decay,
-        cpu_minutes=result["provenance"]["cpu_time_s"] / 60, copy=result["provenance"]["data"]["copy"])
+        cpu_minutes=result.provenance["cpu_time_s"] / 60, copy=result.provenance["data"]["copy"])
 
 
-def pitfalls_gap(pitfalls: dict[str, Any]) -> Interval:
+def pitfalls_gap(pitfalls: ExperimentResult) -> Interval:
     """The pitfalls chapter's fine-tuning gap (``book/results/pitfalls.json``): accuracy on the new
     domain of the classifier-only fine-tuning with running statistics adapting, minus with BN in eval mode,
     paired by seed."""
     from bn.statistics import paired_difference_ci
 
-    fts = [s["fine_tuning"] for s in pitfalls["measures"]["per_seed"]]
+    fts = [s["fine_tuning"] for s in pitfalls.measures["per_seed"]]
     return paired_difference_ci([f["requires_grad_only"]["acc_shifted"] for f in fts],
                                 [f["bn_eval"]["acc_shifted"] for f in fts])
 
@@ -480,7 +480,7 @@ def difference_table(s: FineTuningSummary) -> "Table":
                   "frozen BN − frozen statistics"], rows)
 
 
-def claim_rows(result: dict[str, Any]) -> list["Row"]:
+def claim_rows(result: ExperimentResult) -> list["Row"]:
     """One scorecard row per literature claim this chapter tests (rules in the module docstring)."""
     from bn.experiments.report import Row
     from bn.formatting import points

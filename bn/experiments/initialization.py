@@ -18,7 +18,7 @@ import numpy as np
 
 from bn.statistics import Interval, Outcomes, decide, paired_difference_ci
 from bn.experiments import report
-from bn.experiments.base import Context, Experiment, RunSpec
+from bn.experiments.base import Context, Experiment, ExperimentResult, RunRecord, RunSpec
 from bn.experiments.settings import base_rate, baseline_train, cnn_model, cnn_profiles
 from bn.experiments.sigmoid import HealthSummary, health_at  # noqa: F401  (the chapter uses both)
 
@@ -61,23 +61,24 @@ EXPERIMENT = Experiment(name="initialization", title="Initialization robustness:
 
 # The chapter's analysis: the scaled arms against the x1 runs of the convergence result.
 
-def spec_differences(reference: dict[str, Any], cfg: dict[str, Any], base_lr: float) -> list[str]:
+def spec_differences(reference: RunRecord | RunSpec, cfg: dict[str, Any], base_lr: float) -> list[str]:
     """What differs between a reference run's spec (a convergence run at x1) and :func:`spec` at scale 1
     with the same arm kind and seed: ``"model.widths"``, ``"train.peak_lr"``, ``"seed"``... (arm, label
     and tags are expected to differ and are not compared). Empty when the x1 reference is the run this
     experiment would have made at scale 1."""
-    ref = reference["spec"] if "spec" in reference else reference
-    mine = spec(cfg, base_lr, ref["model"]["bn"], 1.0, ref["seed"]).to_dict()
+    ref = reference.spec if isinstance(reference, RunRecord) else reference
+    mine = spec(cfg, base_lr, ref.model["bn"], 1.0, ref.seed)
     out = [f"{part}.{k}" for part in ("model", "train")
-           for k in sorted(set(ref[part]) | set(mine[part])) if ref[part].get(k) != mine[part].get(k)]
-    return out + [k for k in ("seed", "measure") if ref[k] != mine[k]]
+           for k in sorted(set(getattr(ref, part)) | set(getattr(mine, part)))
+           if getattr(ref, part).get(k) != getattr(mine, part).get(k)]
+    return out + [k for k in ("seed", "measure") if getattr(ref, k) != getattr(mine, k)]
 
 
-def scale_runs(result: dict[str, Any], reference: dict[str, Any], bn: bool, scale: float,
-               seeds: Sequence[int]) -> list[dict[str, Any]]:
+def scale_runs(result: ExperimentResult, reference: ExperimentResult, bn: bool, scale: float,
+               seeds: Sequence[int]) -> list[RunRecord]:
     """The runs of ``bn`` at ``scale`` with ``seeds``: from ``result``, or at scale 1 from ``reference``."""
     source = reference if scale == 1 else result
-    return [r for r in report.runs_of(source, arm_name(bn, scale)) if r["spec"]["seed"] in seeds]
+    return [r for r in report.runs_of(source, arm_name(bn, scale)) if r.spec.seed in seeds]
 
 
 @dataclass(frozen=True)
@@ -102,7 +103,7 @@ class ScaleComparison:
     basis: str
 
 
-def compare_scale(result: dict[str, Any], reference: dict[str, Any], scale: float,
+def compare_scale(result: ExperimentResult, reference: ExperimentResult, scale: float,
                   seeds: Sequence[int]) -> ScaleComparison:
     """:class:`ScaleComparison` of ``scale`` against the x1 runs of ``reference`` on ``seeds``."""
     runs = {bn: scale_runs(result, reference, bn, scale, seeds) for bn in (False, True)}
@@ -110,7 +111,7 @@ def compare_scale(result: dict[str, Any], reference: dict[str, Any], scale: floa
     outcomes = {bn: report.outcome_counts(runs[bn]) for bn in (False, True)}
     final = {bn: report.final_accuracy(runs[bn]) for bn in (False, True)}
     change = {bn: report.paired_final_difference(runs[bn], ref[bn]) for bn in (False, True)}
-    acc = {(bn, s): {r["spec"]["seed"]: r["history"]["final_test_acc"] for r in rs if not report.failed(r)}
+    acc = {(bn, s): {r.spec.seed: r.history.final_test_acc for r in rs if not report.failed(r)}
            for bn in (False, True) for s, rs in ((scale, runs[bn]), (1.0, ref[bn]))}
     both = [s for s in seeds if all(s in acc[k] for k in acc)]
     gap = None
@@ -128,10 +129,10 @@ def compare_scale(result: dict[str, Any], reference: dict[str, Any], scale: floa
     return ScaleComparison(scale, outcomes, final, change, gap, verdict, basis)
 
 
-def scale_table(result: dict[str, Any], reference: dict[str, Any], seeds: Sequence[int]) -> report.Table:
+def scale_table(result: ExperimentResult, reference: ExperimentResult, seeds: Sequence[int]) -> report.Table:
     """Per init scale (x1 from the reference) and arm: outcomes, final test accuracy, paired change vs x1."""
     rows = []
-    for scale in sorted([1.0, *result["measures"]["init_scales"]]):
+    for scale in sorted([1.0, *result.measures["init_scales"]]):
         for bn in (False, True):
             runs = scale_runs(result, reference, bn, scale, seeds)
             if scale == 1:
@@ -146,13 +147,13 @@ def scale_table(result: dict[str, Any], reference: dict[str, Any], seeds: Sequen
     return report.Table(["init scale", "arm", "runs", "final test accuracy", "change vs ×1 (paired)"], rows)
 
 
-def first_conv_at(runs: Sequence[dict[str, Any]], index: int) -> tuple[float, float] | None:
+def first_conv_at(runs: Sequence[RunRecord], index: int) -> tuple[float, float] | None:
     """Medians over ``runs`` of the first convolution's weight norm and of its relative gradient
     (gradient norm / weight norm, how far one step turns the weight at rate 1) at evaluation ``index``
     (negative: from the end of each run's record); None if no run has a gradient there."""
     rows = []
     for r in runs:
-        health = r["history"].get("health") or []
+        health = r.history.health
         if not -len(health) <= index < len(health):
             continue
         e = health[index]

@@ -22,7 +22,7 @@ from __future__ import annotations
 from typing import Any
 
 from bn.experiments import sigmoid
-from bn.experiments.base import Context, Experiment, RunSpec
+from bn.experiments.base import Context, Experiment, ExperimentResult, RunRecord, RunSpec
 from bn.experiments.settings import base_rate, baseline_train, cnn_model, cnn_profiles, recipe_setup
 from bn.statistics import LATE_FRACTION
 
@@ -93,35 +93,32 @@ SUSTAIN_MARGIN = 0.02
 of an accuracy near 10 % on the 2,000 evaluation images (3 * sqrt(0.1 * 0.9 / 2000) = 0.020)."""
 
 
-def sustains_learning(run: dict[str, Any], fraction: float = LATE_FRACTION, margin: float = SUSTAIN_MARGIN) -> bool:
+def sustains_learning(run: RunRecord, fraction: float = LATE_FRACTION, margin: float = SUSTAIN_MARGIN) -> bool:
     """Whether a run *sustains* accuracy clearly above chance: the median of its periodic accuracies over
     the last ``fraction`` of its steps exceeds 10 % + ``margin``. A run that diverged or was stopped never does."""
     from statistics import median
 
-    from bn.analysis import eval_accuracies
-
-    h = run["history"]
-    if h["diverged"] or h.get("stalled"):
+    h = run.history
+    if h.diverged or h.stalled:
         return False
-    cut = (1 - fraction) * run["spec"]["train"]["steps"]
-    late = [a for s, a in zip(h["eval_step"], eval_accuracies(h)) if s > cut]
+    cut = (1 - fraction) * run.spec.train["steps"]
+    late = [a for s, a in zip(h.eval_step, h.eval_acc) if s > cut]
     return bool(late) and median(late) > 0.1 + margin
 
 
-def sustain_table(runs: list[dict[str, Any]], fraction: float = LATE_FRACTION) -> "Table":
+def sustain_table(runs: list[RunRecord], fraction: float = LATE_FRACTION) -> "Table":
     """Per run: outcome, best validation accuracy at any evaluation, the median over the last ``fraction``
     of its steps, and whether it sustains learning (:func:`sustains_learning`)."""
     from statistics import median
 
-    from bn.analysis import eval_accuracies
     from bn.experiments.report import Table, outcome
 
     rows = []
     for r in runs:
-        h = r["history"]
-        cut = (1 - fraction) * r["spec"]["train"]["steps"]
-        late = [a for s, a in zip(h["eval_step"], eval_accuracies(h)) if s > cut]
-        rows.append([str(r["spec"]["seed"]), outcome(r), str(h["steps_done"]), f"{100 * max(eval_accuracies(h)[1:]):.1f} %",
+        h = r.history
+        cut = (1 - fraction) * r.spec.train["steps"]
+        late = [a for s, a in zip(h.eval_step, h.eval_acc) if s > cut]
+        rows.append([str(r.spec.seed), outcome(r), str(h.steps_done), f"{100 * max(h.eval_acc[1:]):.1f} %",
                      f"{100 * median(late):.1f} %" if late else "–", "yes" if sustains_learning(r, fraction) else "no"])
     return Table(["seed", "outcome", "steps", "best validation accuracy", f"median, last {100 * fraction:.0f} %",
                   "sustains learning"], rows)
@@ -134,15 +131,16 @@ END_CLAIMS = (("bn", "no_bn"), ("bn_x30", "bn_x5"))
 """The claims about where training ends: (better arm, reference arm) as the paper has them."""
 
 
-def plateau_table(result: dict[str, Any]) -> "Table":
+def plateau_table(result: ExperimentResult) -> "Table":
     """Per ReLU arm: outcomes, where each seed's best validation accuracy came (steps), the plateau rule's
     reading, the mean best validation accuracy and the final test accuracy."""
-    from bn.experiments.report import Table, best_accuracy, failed, final_accuracy, outcome_text, percent, plateau_of
+    from bn.experiments.report import (Table, best_accuracy, failed, final_accuracy, outcome_text, percent,
+                                       plateau_of, runs_of)
     from bn.statistics import mean_ci
 
     rows = []
     for arm in RELU_ARMS:
-        runs = [r for r in result["runs"] if r["spec"]["arm"] == arm and not r["spec"]["tags"].get("sweep")]
+        runs = runs_of(result, arm)
         done = [r for r in runs if not failed(r)]
         p = plateau_of(runs)
         rows.append([LABELS[arm], outcome_text(runs), ", ".join(map(str, p.best_steps)), p.text(),
@@ -152,7 +150,7 @@ def plateau_table(result: dict[str, Any]) -> "Table":
                   "final test accuracy"], rows)
 
 
-def end_table(result: dict[str, Any]) -> "Table":
+def end_table(result: ExperimentResult) -> "Table":
     """The two claims about where training ends: paired best validation accuracy (the paper's measure)
     and final test accuracy, each with the rule's verdict (not tested unless both arms plateaued)."""
     from bn.experiments.report import (Table, final_verdict, paired_best_difference, paired_final_difference,

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import torch
 
-from bn.experiments.base import RunSpec
+from bn.experiments.base import ExperimentResult, RunSpec
 from bn.models import build_model
 from bn.training import TrainConfig
 from bn.training.loop import _next_indices, _State
@@ -95,15 +95,15 @@ PAIRS = (
 )
 
 
-def pairing_table(results: dict[str, dict]) -> "Table":
+def pairing_table(results: dict[str, ExperimentResult]) -> "Table":
     """What each kind of pair in :data:`PAIRS` shares, for the first reported seed of each, over the runs' steps."""
     from bn.experiments.report import Table, runs_of
 
     rows = []
     for what, ra, arm_a, rb, arm_b in PAIRS:
-        a = RunSpec.from_dict(runs_of(results[ra], arm_a)[0]["spec"])
-        b = RunSpec.from_dict(runs_of(results[rb], arm_b)[0]["spec"])
-        s = shared_streams(a, b, int(results[ra]["provenance"]["data"]["n_fit"]))
+        a = runs_of(results[ra], arm_a)[0].spec
+        b = runs_of(results[rb], arm_b)[0].spec
+        s = shared_streams(a, b, int(results[ra].provenance["data"]["n_fit"]))
         rows.append([what, f"{s.weights_equal} of {s.weights_compared}",
                      "all" if s.order_until is None else f"first {s.order_until}",
                      "all" if s.augmentation_until is None else f"first {s.augmentation_until}", str(s.steps)])

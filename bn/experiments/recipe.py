@@ -23,7 +23,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-from bn.experiments.base import Context, Experiment, RunSpec
+from bn.experiments.base import Context, Experiment, ExperimentResult, RunRecord, RunSpec
 from bn.experiments.report import (CensoredRatio, Table, arms, failed, final_accuracy, outcome_text,
                                    paired_final_difference, paired_runs, paired_speedup, percent, plateau_of, points,
                                    runs_of, steps_text, verdict)
@@ -119,7 +119,7 @@ ARM_TEXT = {"baseline": "BN-Baseline", "full": "full recipe (BN-x5)",
             "no_bn_recipe": "no BN + recipe at the base rate", "no_bn_baseline": "Baseline (no BN)"}
 
 
-def arm_runs(result: dict[str, Any], sources: dict[str, dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+def arm_runs(result: ExperimentResult, sources: dict[str, ExperimentResult]) -> dict[str, list[RunRecord]]:
     """Every arm of the chapter, by name (in the order of :data:`ARM_TEXT`): this result's own runs, and the
     borrowed ones.
 
@@ -135,7 +135,7 @@ def arm_runs(result: dict[str, Any], sources: dict[str, dict[str, Any]]) -> dict
     return dict(sorted(out.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else len(order)))
 
 
-def arm_source(result: dict[str, Any], arm: str) -> str:
+def arm_source(result: ExperimentResult, arm: str) -> str:
     """Which result an arm's runs come from: ``"recipe"`` or e.g. ``"learning_rates: bn_x1"``."""
     if arm in arms(result):
         return "recipe"
@@ -143,7 +143,7 @@ def arm_source(result: dict[str, Any], arm: str) -> str:
     return f"{name}: {there}"
 
 
-def step_ratio(reference: Sequence[dict[str, Any]], better: Sequence[dict[str, Any]], target: float
+def step_ratio(reference: Sequence[RunRecord], better: Sequence[RunRecord], target: float
                ) -> CensoredRatio:
     """``steps(reference) / steps(better)`` to ``target`` over paired seeds (:func:`report.paired_speedup`)."""
     return paired_speedup(reference, better, target)
@@ -194,18 +194,18 @@ class Effect:
         return text + (f", {self.failed_pairs} pairs left out (failed)" if self.failed_pairs else "")
 
 
-def paired_effect(label: str, runs: dict[str, list[dict[str, Any]]], better: str, reference: str,
+def paired_effect(label: str, runs: dict[str, list[RunRecord]], better: str, reference: str,
                   target: float) -> Effect:
     """The :class:`Effect` of arm ``better`` over arm ``reference`` (both keys of ``runs``)."""
     a, b = runs[better], runs[reference]
     iv, left_out = paired_final_difference(a, b)
     kept = [(x, y) for x, y in paired_runs(a, b) if not failed(x) and not failed(y)]
-    diffs = tuple(x["history"]["final_test_acc"] - y["history"]["final_test_acc"] for x, y in kept)
+    diffs = tuple(x.history.final_test_acc - y.history.final_test_acc for x, y in kept)
     flat = all(plateau_of(r).plateaued for r in (a, b) if any(not failed(x) for x in r))
     return Effect(label, better, reference, iv, left_out, diffs, step_ratio(b, a, target), flat)
 
 
-def item_effects(runs: dict[str, list[dict[str, Any]]], target: float) -> dict[tuple[str, str], Effect]:
+def item_effects(runs: dict[str, list[RunRecord]], target: float) -> dict[tuple[str, str], Effect]:
     """Each recipe item's effect, by ``(item, "removed")`` and ``(item, "added")``.
 
     Removed: the full recipe over the recipe without the item (what is lost without it);
@@ -236,7 +236,7 @@ CONTROLS = [
 ]
 
 
-def control_effects(runs: dict[str, list[dict[str, Any]]], target: float) -> dict[str, Effect]:
+def control_effects(runs: dict[str, list[RunRecord]], target: float) -> dict[str, Effect]:
     """The attribution controls of :data:`CONTROLS`, by key."""
     return {key: paired_effect(label, runs, better, ref, target) for key, label, better, ref in CONTROLS}
 
@@ -249,11 +249,11 @@ def effect_table(effects: dict[Any, Effect], target: float, first: str = "compar
                   f"times fewer steps to {100 * target:.1f} %", "verdict"], rows)
 
 
-def configuration_table(result: dict[str, Any], runs: dict[str, list[dict[str, Any]]], target: float) -> Table:
+def configuration_table(result: ExperimentResult, runs: dict[str, list[RunRecord]], target: float) -> Table:
     """Every arm of the chapter: where its runs come from, seeds, outcomes, final accuracy, steps to ``target``."""
     rows = []
     for arm, rs in runs.items():
-        seeds = ",".join(str(r["spec"]["seed"]) for r in sorted(rs, key=lambda r: r["spec"]["seed"]))
+        seeds = ",".join(str(r.spec.seed) for r in sorted(rs, key=lambda r: r.spec.seed))
         rows.append([ARM_TEXT.get(arm, arm), arm_source(result, arm), seeds, outcome_text(rs),
                      percent(final_accuracy(rs)), steps_text(rs, target)])
     return Table(["configuration", "runs from", "seeds", "outcome", "final test accuracy",

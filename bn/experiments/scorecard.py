@@ -12,17 +12,19 @@ correction over all rows that made a test.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Callable
 
 from bn import paper
 from bn.experiments import TODAY, report
 from bn.experiments.report import Row
 from bn.formatting import Table
-from bn.results import load_result
+
+if TYPE_CHECKING:
+    from bn.experiments.base import ExperimentResult, RunRecord
 from bn.statistics import Evidence, Outcomes, Verdict, all_of, decide, holm
 
 
-def _all_trained(runs: list[dict[str, Any]]) -> bool:
+def _all_trained(runs: list[RunRecord]) -> bool:
     return all(not report.failed(r) for r in runs)
 
 
@@ -38,14 +40,14 @@ def _speedup_row(key: str, claim: str, chapter: str, base: list, other: list, pa
     return Row(key, claim, chapter, paper_text, ours, v)
 
 
-def fig1_speed_row(fig1: dict[str, Any]) -> Row:
+def fig1_speed_row(fig1: ExperimentResult) -> Row:
     """Fig. 1(a): the MLP with BN reaches the no-BN arm's best accuracy in fewer steps (each at its own rate)."""
     no_bn, bn = report.runs_of(fig1, "no_bn"), report.runs_of(fig1, "bn")
     return _speedup_row("fig1_speed", "Fig. 1: with BN the MLP trains faster", "01_fig1_mlp", no_bn, bn, None,
                         "qualitative (Fig. 1a)")
 
 
-def fig1_stability_row(rates: dict[str, Any]) -> Row:
+def fig1_stability_row(rates: ExperimentResult) -> Row:
     """Fig. 1(b, c) at equal rates: the rule of :mod:`bn.experiments.fig1_rates` (all four ratios agree)."""
     from bn.experiments.fig1_rates import UNITS, comparisons
 
@@ -57,47 +59,47 @@ def fig1_stability_row(rates: dict[str, Any]) -> Row:
                "01_fig1_mlp", "qualitative (Fig. 1b, c)", "drift of the median, no BN / BN, " + ours, v)
 
 
-def convergence_row(conv: dict[str, Any]) -> Row:
+def convergence_row(conv: ExperimentResult) -> Row:
     base, bn = report.runs_of(conv, "no_bn"), report.runs_of(conv, "bn")
     return _speedup_row("convergence_speed", "BN alone (BN-Baseline) reaches the baseline's best accuracy in fewer steps",
                         "02_convergence", base, bn, paper.fig3_speedup("BN-Baseline"),
                         f"{paper.fig3_speedup('BN-Baseline'):.1f}× fewer steps")
 
 
-def _end_row(key: str, claim: str, long: dict[str, Any], better: str, reference: str, paper_gain: float) -> Row:
+def _end_row(key: str, claim: str, long: ExperimentResult, better: str, reference: str, paper_gain: float) -> Row:
     """A claim about where training ends: paired best validation accuracy, judged only if both arms plateaued."""
     a, b = report.runs_of(long, better), report.runs_of(long, reference)
     diff, left_out = report.paired_best_difference(a, b)
     plats = [report.plateau_of(r) for r in (a, b) if any(not report.failed(x) for x in r)]
     flat = len(plats) == 2 and all(p.plateaued for p in plats)
     v = decide(Evidence(diff, 0.0, about_end=True, plateaued=flat, paper=paper_gain))
-    still = [lbl for lbl, p in zip((a[0]["spec"]["label"], b[0]["spec"]["label"]), plats) if not p.plateaued]
-    ours = (f"{report.points(diff)} best validation accuracy at {a[0]['spec']['train']['steps']} steps"
+    still = [lbl for lbl, p in zip((a[0].spec.label, b[0].spec.label), plats) if not p.plateaued]
+    ours = (f"{report.points(diff)} best validation accuracy at {a[0].spec.train['steps']} steps"
             + (f"; still rising: {', '.join(still)}" if still else "; both plateaued"))
     return Row(key, claim, "07_long_training", f"{100 * paper_gain:+.1f} points", ours, v)
 
 
-def bn_baseline_end_row(long: dict[str, Any]) -> Row:
+def bn_baseline_end_row(long: ExperimentResult) -> Row:
     gain = paper.FIG3_MAX_ACCURACY["BN-Baseline"] - paper.FIG3_MAX_ACCURACY["Inception"]
     return _end_row("bn_baseline_end", "Trained to the end, BN-Baseline reaches a higher accuracy than the baseline",
                     long, "bn", "no_bn", gain)
 
 
-def x30_row(long: dict[str, Any]) -> Row:
+def x30_row(long: ExperimentResult) -> Row:
     gain = paper.FIG3_MAX_ACCURACY["BN-x30"] - paper.FIG3_MAX_ACCURACY["BN-x5"]
     return _end_row("x30_end", "Trained to the end, BN-x30 reaches a higher accuracy than BN-x5", long, "bn_x30",
                     "bn_x5", gain)
 
 
-def x5_row(conv: dict[str, Any], lrs: dict[str, Any]) -> Row:
+def x5_row(conv: ExperimentResult, lrs: ExperimentResult) -> Row:
     base, x5 = report.runs_of(conv, "no_bn"), report.runs_of(lrs, "bn_x5")
     return _speedup_row("x5_speed", "BN-x5 (BN, 5× rate, the recipe) reaches it far faster still", "03_learning_rates",
                         base, x5, paper.fig3_speedup("BN-x5"), f"{paper.fig3_speedup('BN-x5'):.1f}× fewer steps")
 
 
-def higher_rate_row(lrs: dict[str, Any]) -> Row:
+def higher_rate_row(lrs: ExperimentResult) -> Row:
     """BN trains at the rate where the network without it fails: the top rung, ×30 (the paper's BN-x30)."""
-    top = max(lrs["config"]["multipliers"])
+    top = max(lrs.config["multipliers"])
     bn, no_bn = report.runs_of(lrs, f"bn_x{top:g}"), report.runs_of(lrs, f"no_bn_x{top:g}")
     done = lambda runs: sum(not report.failed(r) for r in runs)  # noqa: E731
     v = decide(Outcomes(trains=(done(bn), len(bn)), fails=(done(no_bn), len(no_bn))))
@@ -106,14 +108,14 @@ def higher_rate_row(lrs: dict[str, Any]) -> Row:
                "BN-x5 and BN-x30 train", ours, v)
 
 
-def recipe_rate_row(conv: dict[str, Any], lrs: dict[str, Any]) -> Row:
+def recipe_rate_row(conv: ExperimentResult, lrs: ExperimentResult) -> Row:
     """The higher rate's own share: BN-x5 against the recipe at the base rate (both with BN), in steps."""
     return _speedup_row("recipe_rate", "Within the recipe, the 5× rate itself speeds BN up", "03_learning_rates",
                         report.runs_of(lrs, "bn_x1"), report.runs_of(lrs, "bn_x5"), None, "not reported alone",
                         target_runs=report.runs_of(conv, "no_bn"))
 
 
-def bn_alone_not_enough_row(conv: dict[str, Any], lrs: dict[str, Any]) -> Row:
+def bn_alone_not_enough_row(conv: ExperimentResult, lrs: ExperimentResult) -> Row:
     """BN alone does not take full advantage: BN-x5 against BN-Baseline, steps to the baseline's best."""
     steps = paper.FIG3_STEPS_TO_INCEPTION_MAX
     ratio = steps["BN-Baseline"] / steps["BN-x5"]
@@ -123,7 +125,7 @@ def bn_alone_not_enough_row(conv: dict[str, Any], lrs: dict[str, Any]) -> Row:
                         suffix=" fewer steps than BN-Baseline")
 
 
-def sigmoid_row(sig: dict[str, Any], long: dict[str, Any]) -> Row:
+def sigmoid_row(sig: ExperimentResult, long: ExperimentResult) -> Row:
     """BN-x5-Sigmoid trains; the sigmoid network without BN, trained four times longer without a stop
     at chance, does not (:func:`bn.experiments.long_training.sustains_learning`)."""
     from bn.experiments.long_training import sustains_learning
@@ -134,19 +136,19 @@ def sigmoid_row(sig: dict[str, Any], long: dict[str, Any]) -> Row:
     v = decide(Outcomes(trains=(sum(not report.failed(r) for r in x5), len(x5)), fails=(learned, len(no_bn))))
     acc = report.final_accuracy(x5)
     ours = (f"BN-x5-Sigmoid {report.outcome_text(x5)}, {report.percent(acc)}; no BN at "
-            f"{no_bn[0]['spec']['train']['steps']} steps: {learned} of {len(no_bn)} above chance")
+            f"{no_bn[0].spec.train['steps']} steps: {learned} of {len(no_bn)} above chance")
     return Row("sigmoid", "BN makes a sigmoid network trainable where it otherwise is not", "04_sigmoid",
                f"{100 * paper.FIG3_MAX_ACCURACY['BN-x5-Sigmoid']:.1f} % vs < 0.1 %", ours, v)
 
 
-def initialization_row(init: dict[str, Any], conv: dict[str, Any]) -> Row:
+def initialization_row(init: ExperimentResult, conv: ExperimentResult) -> Row:
     """Less care about initialization: at each scale, BN trains where no BN fails (outcomes, exact test);
     reproduced only if it is so at every scale."""
     from bn.experiments.initialization import compare_scale
 
-    seeds = sorted({r["spec"]["seed"] for r in report.runs_of(init, f"bn_init{init['measures']['init_scales'][0]:g}")})
+    seeds = sorted({r.spec.seed for r in report.runs_of(init, f"bn_init{init.measures['init_scales'][0]:g}")})
     parts, verdicts = [], []
-    for scale in init["measures"]["init_scales"]:
+    for scale in init.measures["init_scales"]:
         c = compare_scale(init, conv, scale, seeds)
         n = {bn: sum(c.outcomes[bn].values()) for bn in (False, True)}
         verdicts.append(decide(Outcomes(trains=(c.outcomes[True]["completed"], n[True]),
@@ -158,7 +160,7 @@ def initialization_row(init: dict[str, Any], conv: dict[str, Any]) -> Row:
                "; ".join(parts), v)
 
 
-def recipe_items_row(rec: dict[str, Any], conv: dict[str, Any], lrs: dict[str, Any]) -> Row:
+def recipe_items_row(rec: ExperimentResult, conv: ExperimentResult, lrs: ExperimentResult) -> Row:
     """Each item of the recipe accelerates the BN network: per item, the step ratio to the baseline's best,
     removed from the full recipe and added alone to BN-Baseline; reproduced only if every item is."""
     from bn.experiments import recipe
@@ -208,10 +210,12 @@ CHAPTER_OF = {"fig1_speed_row": "01_fig1_mlp", "fig1_stability_row": "01_fig1_ml
               "recipe_items_row": "06_recipe"}
 
 
-def rows(results: dict[str, dict[str, Any]] | None = None) -> list[Row]:
+def rows(results: dict[str, ExperimentResult] | None = None) -> list[Row]:
     """Every row, from ``results`` (name -> result) or the committed files."""
+    from bn.experiments.base import load_experiment_result
+
     names = {n for _, needs in ROWS for n in needs}
-    results = results or {n: load_result(n) for n in names}
+    results = results or {n: load_experiment_result(n) for n in names}
     return [make(*[results[n] for n in needs]) for make, needs in ROWS]
 
 
@@ -223,7 +227,7 @@ def holm_column(rs: list[Row]) -> list[str]:
             for r, k in zip(rs, keep)]
 
 
-def table(results: dict[str, dict[str, Any]] | None = None) -> Table:
+def table(results: dict[str, ExperimentResult] | None = None) -> Table:
     """The scorecard as a table (claim, paper, ours with 95 % intervals, verdict, survives Holm)."""
     rs = rows(results)
     return Table(["claim (Ioffe & Szegedy 2015)", "paper (ImageNet)", "ours (CIFAR-10, 95 % intervals)", "verdict",
@@ -231,16 +235,17 @@ def table(results: dict[str, dict[str, Any]] | None = None) -> Table:
                  [[r.claim, r.paper, r.ours, r.verdict.text(), h] for r, h in zip(rs, holm_column(rs))])
 
 
-def glue_chapter(chapter: str, results: dict[str, dict[str, Any]] | None = None) -> list[Row]:
+def glue_chapter(chapter: str, results: dict[str, ExperimentResult] | None = None) -> list[Row]:
     """Glue ``verdict_KEY`` (the verdict's text) and ``verdict_KEY_ours`` for every row tested in
     ``chapter`` (e.g. ``"03_learning_rates"``); return those rows."""
+    from bn.experiments.base import load_experiment_result
     from bn.glue import glue
 
     mine = []
     for make, needs in ROWS:
         if make.__name__ in CHAPTER_OF and CHAPTER_OF[make.__name__] != chapter:
             continue
-        row = make(*[(results or {}).get(n) or load_result(n) for n in needs])
+        row = make(*[(results or {}).get(n) or load_experiment_result(n) for n in needs])
         if row.chapter == chapter:
             mine.append(row)
     for r in mine:
@@ -265,16 +270,18 @@ def verdict_words(rs: list[Row]) -> dict[str, str]:
 # ``claim_rows(result)`` gives its rows (chapter ids "today/NN_name").
 
 
-def today_rows(results: dict[str, dict[str, Any]] | None = None, studies: tuple[str, ...] | None = None
+def today_rows(results: dict[str, ExperimentResult] | None = None, studies: tuple[str, ...] | None = None
                ) -> list[Row]:
     """Every row of Part VI's studies (``studies``, by default :data:`TODAY`), from ``results`` (name ->
     result) or the committed files."""
     import importlib
 
+    from bn.experiments.base import load_experiment_result
+
     out = []
     for name in TODAY if studies is None else studies:
         module = importlib.import_module(f"bn.experiments.{name}")
-        out += module.claim_rows((results or {}).get(name) or load_result(name))
+        out += module.claim_rows((results or {}).get(name) or load_experiment_result(name))
     return out
 
 
@@ -302,12 +309,14 @@ class TodaySummary:
     cpu_minutes: float
 
 
-def today_summary(rs: list[Row], results: dict[str, dict[str, Any]] | None = None,
+def today_summary(rs: list[Row], results: dict[str, ExperimentResult] | None = None,
                   studies: tuple[str, ...] | None = None) -> TodaySummary:
     """Counts of ``rs``'s verdicts and the studies' CPU time (``provenance.cpu_time_s``)."""
+    from bn.experiments.base import load_experiment_result
+
     words = [r.verdict.word for r in rs]
     names = TODAY if studies is None else studies
-    cpu = sum(((results or {}).get(n) or load_result(n))["provenance"]["cpu_time_s"] for n in names)
+    cpu = sum(((results or {}).get(n) or load_experiment_result(n)).provenance["cpu_time_s"] for n in names)
     holm_words = holm_column(rs)
     return TodaySummary(len(rs), words.count("reproduced"), words.count("reversed"), words.count("not resolved"),
                         words.count("not tested at this budget"), sum(r.verdict.p is not None for r in rs),

@@ -52,7 +52,7 @@ import numpy as np
 import torch
 
 from bn.data.text import Batch, TextData, pad_windows, sample_windows, text_data
-from bn.experiments.base import Context, Experiment
+from bn.experiments.base import Context, Experiment, ExperimentResult
 from bn.experiments.report import Row
 from bn.results import from_strict_dict
 from bn.statistics import Evidence, Interval, Plateau, Verdict, decide, mean_ci, paired_difference_ci, plateau
@@ -147,9 +147,9 @@ class SequenceRun:
         return r
 
 
-def runs_from(result: dict[str, Any]) -> list[SequenceRun]:
+def runs_from(result: ExperimentResult) -> list[SequenceRun]:
     """Every run of a ``sequence_norms`` result, loaded strictly."""
-    return [SequenceRun.from_dict(r) for r in result["measures"]["runs"]]
+    return [SequenceRun.from_dict(r) for r in result.measures["runs"]]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -296,7 +296,7 @@ PROFILES: dict[str, dict[str, Any]] = {
 }
 
 
-def summarize(result: dict[str, Any]) -> "SequenceSummary":
+def summarize(result: ExperimentResult) -> "SequenceSummary":
     """Every number the chapter shows (see :class:`SequenceSummary`)."""
     return _summarize(result)
 
@@ -424,7 +424,7 @@ def _mean_curve(curves: list[list[float]]) -> list[float]:
     return [float(v) for v in np.mean(np.asarray(curves, dtype=float), axis=0)]
 
 
-def _summarize(result: dict[str, Any]) -> SequenceSummary:
+def _summarize(result: ExperimentResult) -> SequenceSummary:
     from bn.models.sequence import CharCausalConv
 
     runs = runs_from(result)
@@ -433,18 +433,18 @@ def _summarize(result: dict[str, Any]) -> SequenceSummary:
     flat = lambda a, b: arms[a].plateau.plateaued and arms[b].plateau.plateaued  # noqa: E731
     rms_ln, bn_ln, bnm_ln = (paired(runs, "rms", "ln", test), paired(runs, "bn", "ln", test),
                              paired(runs, "bn_masked", "ln", test))
-    margin = float(result["measures"]["margin"])
+    margin = float(result.measures["margin"])
     gap = {n: mean_ci([r.after.test_loss_eval - r.after.test_loss_batch for r in rs]) for n, rs in by_norm(runs).items()}
     model = runs[0].model
     rf = CharCausalConv(2, "ln", **model).receptive_field
     return SequenceSummary(
         arms, rms_ln, bn_ln, bnm_ln, gap, margin, equivalence_verdict(rms_ln, margin, flat("rms", "ln")),
         worse_verdict(bn_ln, flat("bn", "ln")), worse_verdict(bnm_ln, flat("bn_masked", "ln")),
-        float(result["measures"]["training_padding_fraction"]), dict(result["measures"]["corpus"]),
-        len({r.seed for r in runs}), float(result["provenance"]["cpu_time_s"]) / 60, rf, dict(result["config"]))
+        float(result.measures["training_padding_fraction"]), dict(result.measures["corpus"]),
+        len({r.seed for r in runs}), float(result.provenance["cpu_time_s"]) / 60, rf, dict(result.config))
 
 
-def claim_rows(result: dict[str, Any]) -> list[Row]:
+def claim_rows(result: ExperimentResult) -> list[Row]:
     """One row per literature claim the study tests (module docstring's rules)."""
     s = summarize(result)
 
@@ -468,7 +468,7 @@ def claim_rows(result: dict[str, Any]) -> list[Row]:
     ]
 
 
-def verdict_glue(result: dict[str, Any]) -> dict[str, str]:
+def verdict_glue(result: ExperimentResult) -> dict[str, str]:
     """``{"verdict_KEY": text}`` for every row of :func:`claim_rows`."""
     return {f"verdict_{r.key}": r.verdict.text() for r in claim_rows(result)}
 

@@ -15,10 +15,9 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from bn.analysis import eval_accuracies
 from bn.statistics import Evidence, Interval, Outcomes, decide
 from bn.experiments import report
-from bn.experiments.base import Context, Experiment, RunSpec, select_rate
+from bn.experiments.base import Context, Experiment, ExperimentResult, RunRecord, RunSpec, select_rate
 from bn.experiments.settings import base_rate, baseline_train, cnn_model, cnn_profiles, recipe_setup
 
 CLAIM = ("BN makes training with saturating nonlinearities possible: BN-x5-Sigmoid reaches 69.8 % "
@@ -89,11 +88,11 @@ class SweepSummary:
         return self.completed == 0
 
 
-def sweep_summary(result: dict[str, Any]) -> SweepSummary:
-    """:class:`SweepSummary` of ``result["measures"]["selection"]`` and the sweep's runs."""
-    sel = result["measures"]["selection"]
-    sweep = [r for r in result["runs"] if r["spec"]["arm"] == "no_bn" and r["spec"]["tags"].get("sweep")]
-    rates = sorted(r["spec"]["train"]["peak_lr"] for r in sweep)
+def sweep_summary(result: ExperimentResult) -> SweepSummary:
+    """:class:`SweepSummary` of ``result.measures["selection"]`` and the sweep's runs."""
+    sel = result.measures["selection"]
+    sweep = [r for r in result.runs if r.spec.arm == "no_bn" and r.spec.tags.get("sweep")]
+    rates = sorted(r.spec.train["peak_lr"] for r in sweep)
     done = sum(not report.failed(r) for r in sweep)
     chosen = float(sel["chosen"])
     inside = rates[0] < chosen < rates[-1]
@@ -101,9 +100,9 @@ def sweep_summary(result: dict[str, Any]) -> SweepSummary:
                         bracketed=done > 0 and inside)
 
 
-def best_seen(runs: Sequence[dict[str, Any]]) -> float:
+def best_seen(runs: Sequence[RunRecord]) -> float:
     """The highest periodic (validation) accuracy any of ``runs`` showed after step 0, failed runs included."""
-    return max(max(eval_accuracies(r["history"])[1:], default=0.0) for r in runs)
+    return max(max(r.history.eval_acc[1:], default=0.0) for r in runs)
 
 
 @dataclass(frozen=True)
@@ -133,7 +132,7 @@ class Contrast:
         return out + (f" ({self.left_out} pairs left out: a run failed)" if self.left_out else "")
 
 
-def contrast(a: Sequence[dict[str, Any]], b: Sequence[dict[str, Any]]) -> Contrast:
+def contrast(a: Sequence[RunRecord], b: Sequence[RunRecord]) -> Contrast:
     """:class:`Contrast` of ``a`` against ``b``, its verdict from :func:`bn.statistics.decide`: on the
     outcomes where one arm trained in every run and the other in none (Fisher's exact test over all
     runs of each arm), otherwise on the final accuracy paired by seed, a claim about where training
@@ -171,18 +170,18 @@ class HealthSummary:
     n: int
 
 
-def health_at(runs: Sequence[dict[str, Any]], index: int = 1) -> HealthSummary | None:
+def health_at(runs: Sequence[RunRecord], index: int = 1) -> HealthSummary | None:
     """:class:`HealthSummary` at evaluation ``index`` (1: the first after step 0, where gradients exist)
     of the runs whose health record reaches it; None if none does."""
     rows = []
     for r in runs:
-        health = r["history"].get("health") or []
+        health = r.history.health
         if len(health) <= index:
             continue
         e = health[index]
         if e["grad_norm"][0] is None or e["grad_norm"][-1] is None:
             continue
-        rows.append((r["history"]["eval_step"][index], e["grad_norm"][0], e["grad_norm"][-1],
+        rows.append((r.history.eval_step[index], e["grad_norm"][0], e["grad_norm"][-1],
                      float(np.mean(e["saturated"]))))
     if not rows:
         return None
@@ -193,17 +192,17 @@ def health_at(runs: Sequence[dict[str, Any]], index: int = 1) -> HealthSummary |
                          saturated=float(np.median(a[:, 3])), n=len(rows))
 
 
-def arm_runs(result: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+def arm_runs(result: ExperimentResult) -> dict[str, list[RunRecord]]:
     """The reported runs of each of the three arms."""
     return {arm: report.runs_of(result, arm) for arm in ARMS}
 
 
-def outcome_table(result: dict[str, Any]) -> report.Table:
+def outcome_table(result: ExperimentResult) -> report.Table:
     """Per arm: set-up, peak rate, outcomes, final test accuracy (completed runs) and the best
     validation accuracy any run showed."""
     rows = []
     for arm, runs in arm_runs(result).items():
-        rows.append([runs[0]["spec"]["label"], SETUPS[arm], f"{runs[0]['spec']['train']['peak_lr']:g}",
+        rows.append([runs[0].spec.label, SETUPS[arm], f"{runs[0].spec.train['peak_lr']:g}",
                      report.outcome_text(runs), report.percent(report.final_accuracy(runs)),
                      f"{best_seen(runs) * 100:.1f} %"])
     return report.Table(["arm", "set-up", "peak rate", "runs", "final test accuracy",
@@ -213,19 +212,19 @@ def outcome_table(result: dict[str, Any]) -> report.Table:
 COMPARISONS = (("bn", "no_bn", "BN"), ("bn_x5", "bn", "the recipe"), ("bn_x5", "no_bn", "BN and the recipe"))
 
 
-def attribution(result: dict[str, Any]) -> dict[tuple[str, str], Contrast]:
+def attribution(result: ExperimentResult) -> dict[tuple[str, str], Contrast]:
     """The three contrasts: BN alone vs no BN (credits BN), BN-x5 vs BN alone (credits the recipe),
     BN-x5 vs no BN (both together)."""
     runs = arm_runs(result)
     return {(a, b): contrast(runs[a], runs[b]) for a, b, _ in COMPARISONS}
 
 
-def attribution_table(result: dict[str, Any]) -> report.Table:
+def attribution_table(result: ExperimentResult) -> report.Table:
     """The contrasts of :func:`attribution` as a table: what each credits, its evidence, its verdict."""
     runs = arm_runs(result)
     rows = []
     for (a, b, credit), c in zip(COMPARISONS, attribution(result).values()):
-        rows.append([f"{runs[a][0]['spec']['label']} vs {runs[b][0]['spec']['label']}", credit, c.text(),
+        rows.append([f"{runs[a][0].spec.label} vs {runs[b][0].spec.label}", credit, c.text(),
                      c.verdict])
     return report.Table(["comparison (paired seeds)", "credits", "final test accuracy, difference", "verdict"],
                         rows)

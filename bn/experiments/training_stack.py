@@ -47,7 +47,7 @@ import copy
 from dataclasses import dataclass
 from typing import Any
 
-from bn.experiments.base import Context, Experiment, RunSpec, register_after
+from bn.experiments.base import Context, Experiment, ExperimentResult, RunRecord, RunSpec, register_after
 from bn.experiments.settings import baseline_train, base_rate, cnn_model, cnn_profiles
 
 CLAIM = ("Gradient accumulation leaves BN with the micro-batch's statistics (Wu & He 2018; Hoffer et al. 2017); "
@@ -298,40 +298,40 @@ class StackSummary:
         return v
 
 
-def _runs(result: dict[str, Any], arm: str) -> list[dict[str, Any]]:
+def _runs(result: ExperimentResult, arm: str) -> list[RunRecord]:
     from bn.experiments.report import runs_of
 
     return runs_of(result, arm)
 
 
-def _after(result: dict[str, Any]) -> list[dict[str, Any]]:
-    return [r for r in _runs(result, arm_name(True, 1)) if r.get("after")]
+def _after(result: ExperimentResult) -> list[RunRecord]:
+    return [r for r in _runs(result, arm_name(True, 1)) if r.after]
 
 
-def accumulation_arms(result: dict[str, Any]) -> list[tuple[bool, int, str, str, list[dict[str, Any]]]]:
+def accumulation_arms(result: ExperimentResult) -> list[tuple[bool, int, str, str, list[RunRecord]]]:
     """``(bn, k, arm name, label, runs)`` for every accumulation arm, BN first, k ascending (the figure's input)."""
     return [(bn, k, arm_name(bn, k), label(bn, k), _runs(result, arm_name(bn, k)))
             for bn, ks in ((True, ACCUMULATION), (False, CONTROL_ACCUMULATION)) for k in ks]
 
 
-def averaging_accuracies(result: dict[str, Any]) -> dict[str, list[float]]:
+def averaging_accuracies(result: ExperimentResult) -> dict[str, list[float]]:
     """Per averaging variant (:data:`AVERAGE_VARIANTS`): test accuracy per seed, in seed order."""
-    recs = sorted(_after(result), key=lambda r: r["spec"]["seed"])
-    return {v: [r["after"]["averaging"]["test_acc"][v] for r in recs] for v in AVERAGE_VARIANTS}
+    recs = sorted(_after(result), key=lambda r: r.spec.seed)
+    return {v: [r.after["averaging"]["test_acc"][v] for r in recs] for v in AVERAGE_VARIANTS}
 
 
-def drift_late(result: dict[str, Any], mode: str, stat: str) -> list[float]:
+def drift_late(result: ExperimentResult, mode: str, stat: str) -> list[float]:
     """Late error of the running ``stat`` ("mean" or "var") per drift seed, in ``mode``."""
     i = {"mean": 0, "var": 1}[stat]
-    return [d["late"][i] for d in result["measures"]["precision"]["drift"][mode]]
+    return [d["late"][i] for d in result.measures["precision"]["drift"][mode]]
 
 
-def inference_record(result: dict[str, Any]) -> dict[str, Any]:
+def inference_record(result: ExperimentResult) -> dict[str, Any]:
     """The inference comparison (the first seed's k = 1 BN run)."""
-    recs = [r for r in _after(result) if "inference" in r["after"]]
+    recs = [r for r in _after(result) if "inference" in r.after]
     if len(recs) != 1:
         raise ValueError(f"expected one run with the inference comparison, found {len(recs)}")
-    return recs[0]["after"]["inference"]
+    return recs[0].after["inference"]
 
 
 def speedups(inf: dict[str, Any]) -> dict[str, Speedup]:
@@ -341,12 +341,12 @@ def speedups(inf: dict[str, Any]) -> dict[str, Speedup]:
             for k, t in inf["timings"].items() if k != "eager"}
 
 
-def summarize(result: dict[str, Any]) -> StackSummary:
+def summarize(result: ExperimentResult) -> StackSummary:
     """The chapter's numbers from a ``training_stack`` result."""
     from bn.experiments.report import final_accuracy, paired_final_difference, plateau_of
     from bn.statistics import mean_ci, paired_difference_ci, paired_ratio_ci
 
-    cfg = result["config"]
+    cfg = result.config
     arms = [arm_name(True, k) for k in ACCUMULATION] + [arm_name(False, k) for k in CONTROL_ACCUMULATION]
     runs = {a: _runs(result, a) for a in arms}
     acc = {a: final_accuracy(r) for a, r in runs.items()}
@@ -355,8 +355,8 @@ def summarize(result: dict[str, Any]) -> StackSummary:
         for k in (ACCUMULATION if bn else CONTROL_ACCUMULATION)[1:]:
             versus[arm_name(bn, k)] = paired_final_difference(runs[arm_name(bn, k)], runs[arm_name(bn, 1)])[0]
     plateaus = {a: plateau_of(r) for a, r in runs.items()}
-    c1 = {r["spec"]["seed"]: r["history"]["first_losses"] for r in runs[arm_name(False, 1)]}
-    c16 = {r["spec"]["seed"]: r["history"]["first_losses"] for r in runs[arm_name(False, CONTROL_ACCUMULATION[-1])]}
+    c1 = {r.spec.seed: r.history.first_losses for r in runs[arm_name(False, 1)]}
+    c16 = {r.spec.seed: r.history.first_losses for r in runs[arm_name(False, CONTROL_ACCUMULATION[-1])]}
     n_loss = min(len(c1[s]) for s in c1)
     gap = max(abs(a - b) for s in c1 for a, b in zip(c1[s][:n_loss], c16[s][:n_loss]))
     first_gap = max(abs(c1[s][0] - c16[s][0]) / abs(c1[s][0]) for s in c1)
@@ -366,8 +366,8 @@ def summarize(result: dict[str, Any]) -> StackSummary:
              "ema_update_bn-ema": paired_difference_ci(av["ema_update_bn"], av["ema"]),
              "swa_update_bn-sgd": paired_difference_ci(av["swa_update_bn"], av["sgd"]),
              "ema-sgd": paired_difference_ci(av["ema"], av["sgd"])}
-    first_after = _after(result)[0]["after"]["averaging"]
-    prec = result["measures"]["precision"]
+    first_after = _after(result)[0].after["averaging"]
+    prec = result.measures["precision"]
     modes = list(prec["drift"])
     late = {m: {s: mean_ci(drift_late(result, m, s)) for s in ("mean", "var")} for m in modes}
     ratio = {s: paired_ratio_ci(drift_late(result, "bfloat16", s), drift_late(result, "float32", s))
@@ -381,16 +381,16 @@ def summarize(result: dict[str, Any]) -> StackSummary:
     first_over = [next((i for i, (a, b) in enumerate(zip(c1[s], c16[s])) if abs(a - b) > CONTROL_GAP), None)
                   for s in sorted(c1)]
     return StackSummary(
-        lr=float(result["measures"]["lr"]), steps=int(cfg["steps"]), batch_size=int(cfg["batch_size"]),
-        epochs=cfg["steps"] * cfg["batch_size"] / result["provenance"]["data"].get("n_fit", 45_000),
-        seeds_bn=sorted(r["spec"]["seed"] for r in runs[arm_name(True, 1)]),
-        seeds_control=sorted(r["spec"]["seed"] for r in runs[arm_name(False, 1)]),
+        lr=float(result.measures["lr"]), steps=int(cfg["steps"]), batch_size=int(cfg["batch_size"]),
+        epochs=cfg["steps"] * cfg["batch_size"] / result.provenance["data"].get("n_fit", 45_000),
+        seeds_bn=sorted(r.spec.seed for r in runs[arm_name(True, 1)]),
+        seeds_control=sorted(r.spec.seed for r in runs[arm_name(False, 1)]),
         accuracy=acc, versus_k1=versus, plateau={a: p.text() for a, p in plateaus.items()},
         plateaued={a: p.plateaued for a, p in plateaus.items()}, control_loss_gap=float(gap), control_loss_steps=n_loss,
         control_first_gap=float(first_gap), control_rounding=control_rounding(int(cfg["batch_size"])),
         averaging=averaging, averaging_diffs=diffs, averaging_steps=int(first_after["config"]["steps"]),
         averaging_lr=float(first_after["config"]["lr"]),
-        swa_var_change=float(sorted(r["after"]["averaging"]["swa_var_change"] for r in _after(result))[
+        swa_var_change=float(sorted(r.after["averaging"]["swa_var_change"] for r in _after(result))[
             len(_after(result)) // 2]),
         dtypes=dict(prec["dtypes"]), batch_errors=list(prec["batch_errors"]), drift_late=late, drift_ratio=ratio,
         drift_updates=int(prec["drift_setup"]["updates"]), inference_speedup=speedups(inf),
@@ -403,7 +403,7 @@ def summarize(result: dict[str, Any]) -> StackSummary:
         batch_norms=int(inf["batch_norms"]), inference_batch=int(inf["batch_size"]),
         inference_threads=int(inf["threads"]), inference_load=inf["load_average_1min"],
         frozen_over_compiled=frozen, running_share={k: 1 - (1 - BN_MOMENTUM) ** k for k in ACCUMULATION},
-        control_first_over=first_over, cpu_minutes=result["provenance"]["cpu_time_s"] / 60)
+        control_first_over=first_over, cpu_minutes=result.provenance["cpu_time_s"] / 60)
 
 
 CHAPTER = "today/05_training_stack"
@@ -419,7 +419,7 @@ BN_MOMENTUM = 0.1  # torch's default, the networks' BN layers
 CONTROL_GAP = 1e-4  # a loss gap between the control's runs past rounding (a loss near 2 has u32 * 2 = 1e-7)
 
 
-def claim_rows(result: dict[str, Any]) -> list["Row"]:
+def claim_rows(result: ExperimentResult) -> list["Row"]:
     """One row per literature claim, verdicts by :func:`bn.statistics.decide` (rules in the module docstring)."""
     from bn.experiments.report import Row
     from bn.formatting import points, times
@@ -450,7 +450,7 @@ def claim_rows(result: dict[str, Any]) -> list["Row"]:
     return rows
 
 
-def claim_table(result: dict[str, Any]) -> "Table":
+def claim_table(result: ExperimentResult) -> "Table":
     """The claim rows as a table: claim, the paper's number, ours, the verdict."""
     from bn.formatting import Table
 
@@ -458,7 +458,7 @@ def claim_table(result: dict[str, Any]) -> "Table":
                  [[r.claim, r.paper, r.ours, r.verdict.text()] for r in claim_rows(result)])
 
 
-def accumulation_table(result: dict[str, Any]) -> "Table":
+def accumulation_table(result: ExperimentResult) -> "Table":
     """Per arm: micro-batch, outcomes, final test accuracy, the paired difference to k = 1, the plateau rule."""
     from bn.experiments.report import outcome_text
     from bn.formatting import Table, percent, points
@@ -477,7 +477,7 @@ AVERAGE_LABELS = {"sgd": "last weights (SGD)", "swa_stale": "SWA, statistics car
                   "swa_update_bn": "SWA, update_bn", "ema": "EMA, buffers averaged", "ema_update_bn": "EMA, update_bn"}
 
 
-def averaging_table(result: dict[str, Any]) -> "Table":
+def averaging_table(result: ExperimentResult) -> "Table":
     """Per averaging variant: the test accuracy over seeds."""
     from bn.formatting import Table, percent
 
@@ -485,17 +485,17 @@ def averaging_table(result: dict[str, Any]) -> "Table":
     return Table(["network", "test accuracy"], [[AVERAGE_LABELS[v], percent(s.averaging[v])] for v in AVERAGE_VARIANTS])
 
 
-def precision_table(result: dict[str, Any]) -> "Table":
+def precision_table(result: ExperimentResult) -> "Table":
     """Single-batch errors against float64 per mode and data offset (mean / std)."""
     from bn.formatting import Table, format_sci
 
     rows = [[e["mode"], f"{e['mean_over_std']:g}", format_sci(e["mean"]), format_sci(e["var"]), format_sci(e["y"])]
-            for e in result["measures"]["precision"]["batch_errors"]]
+            for e in result.measures["precision"]["batch_errors"]]
     return Table(["mode", "mean / std", "error of the mean (/ std)", "error of the variance (rel.)",
                   "error of the output (rel.)"], rows)
 
 
-def inference_table(result: dict[str, Any]) -> "Table":
+def inference_table(result: ExperimentResult) -> "Table":
     """Per inference variant: median time of one batch (quartiles), speed-up over eager, error, BN kernels left."""
     from bn.formatting import Table, below
 

@@ -43,7 +43,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from bn.experiments.base import Context, Experiment, RunSpec, select_rate
+from bn.experiments.base import Context, Experiment, ExperimentResult, RunRecord, RunSpec, select_rate
 from bn.formatting import Table, percent, points
 from bn.statistics import Interval
 
@@ -272,7 +272,7 @@ def claims_table(rows: Sequence[Any]) -> Table:
     return Table(["claim", "paper", "ours", "verdict"], [[r.claim, r.paper, r.ours, r.verdict.text()] for r in rows])
 
 
-def _arm_runs(result: dict[str, Any], method: str, batch: int, rate: str) -> list[dict[str, Any]]:
+def _arm_runs(result: ExperimentResult, method: str, batch: int, rate: str) -> list[RunRecord]:
     from bn.experiments.report import runs_of
 
     runs = runs_of(result, arm_name(method, batch, rate))
@@ -281,35 +281,35 @@ def _arm_runs(result: dict[str, Any], method: str, batch: int, rate: str) -> lis
     return runs
 
 
-def _plateaued(runs: list[dict[str, Any]]) -> bool:
+def _plateaued(runs: list[RunRecord]) -> bool:
     """The plateau rule on an arm; an arm with fewer than two completed runs has not plateaued."""
     from bn.experiments.report import failed, plateau_of
 
     return sum(not failed(r) for r in runs) >= 2 and plateau_of(runs).plateaued
 
 
-def _row(result: dict[str, Any], method: str, batch: int, rate: str) -> MethodRow:
+def _row(result: ExperimentResult, method: str, batch: int, rate: str) -> MethodRow:
     from bn.experiments.report import best_accuracy, failed, final_accuracy, outcome_text
     from bn.statistics import mean_ci
 
     runs = _arm_runs(result, method, batch, rate)
     done = [r for r in runs if not failed(r)]
-    return MethodRow(method, batch, rate, float(runs[0]["spec"]["train"]["peak_lr"]), outcome_text(runs),
+    return MethodRow(method, batch, rate, float(runs[0].spec.train["peak_lr"]), outcome_text(runs),
                      _plateaued(runs) if len(done) >= 2 else None, final_accuracy(runs),
                      mean_ci([best_accuracy(r) for r in done]) if len(done) >= 2 else None)
 
 
-def batches(result: dict[str, Any]) -> list[int]:
+def batches(result: ExperimentResult) -> list[int]:
     """The batch sizes trained at each method's own rate: 128 and the profile's small ones."""
-    return [BASE_BATCH, *result["config"]["small_batches"]]
+    return [BASE_BATCH, *result.config["small_batches"]]
 
 
-def summarize(result: dict[str, Any]) -> Summary:
+def summarize(result: ExperimentResult) -> Summary:
     """The chapter's numbers from a ``without_bn`` result."""
     from bn.experiments.report import failed, paired_final_difference, runs_of
     from bn.statistics import mean_ci
 
-    m = result["measures"]
+    m = result.measures
     init = [InitVariance(**v) for v in m["init_variance"]]
     by_method = {meth: [v for v in init if v.method == meth] for meth in METHODS}
     init_mean = {meth: np.mean([v.ratios for v in vs], axis=0).tolist() for meth, vs in by_method.items()}
@@ -334,10 +334,10 @@ def summarize(result: dict[str, Any]) -> Summary:
                    init_mean=init_mean, bn_slope=slopes["bn"], slopes=slopes,
                    identity_max={meth: float(max(max(v.ratios) for v in vs)) for meth, vs in by_method.items()},
                    rows=rows, versus_bn=versus, high=high,
-                   cpu_minutes=float(result["provenance"]["cpu_time_s"]) / 60,
-                   seeds=int(result["config"]["arm_seeds"]), variance_seeds=len(result["config"]["variance_seeds"]),
-                   variance_blocks=int(result["config"]["variance_blocks"]), steps=int(result["config"]["steps"]),
-                   small_batch=int(result["config"]["small_batches"][0]))
+                   cpu_minutes=float(result.provenance["cpu_time_s"]) / 60,
+                   seeds=int(result.config["arm_seeds"]), variance_seeds=len(result.config["variance_seeds"]),
+                   variance_blocks=int(result.config["variance_blocks"]), steps=int(result.config["steps"]),
+                   small_batch=int(result.config["small_batches"][0]))
 
 
 EXPERIMENT = Experiment(name="without_bn", title="Residual networks without BN: SkipInit, Fixup, WS + GN, NF + AGC",
@@ -350,7 +350,7 @@ END_CLAIMS = (("skipinit", "small"), ("fixup", "base"), ("ws_gn", "small"))
 """The claims about where training ends: (method, at which batch size) against BN at the same batch size."""
 
 
-def claim_rows(result: dict[str, Any]) -> list:
+def claim_rows(result: ExperimentResult) -> list:
     """One :class:`bn.experiments.scorecard.Row` per literature claim this study tests."""
     from bn.experiments.report import Row
     from bn.statistics import Evidence, Outcomes, decide
@@ -368,7 +368,7 @@ def claim_rows(result: dict[str, Any]) -> list:
                        "(Zhang et al. 2019)", "qualitative: same rate, same speed, generalizes equally well"),
              "ws_gn": ("nobn_wsgn_small_batch", "WS + GN matches or beats BN at small batch (Qiao et al. 2019)",
                        "qualitative: WS + GN at 1 image per GPU matches or beats BN at large batch")}
-    small = result["config"]["small_batches"][0]
+    small = result.config["small_batches"][0]
     for method, where in END_CLAIMS:
         b = small if where == "small" else BASE_BATCH
         key, claim, paper_text = texts[method]

@@ -7,17 +7,20 @@ names the data copy in its title.
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Mapping, Sequence
 
 import numpy as np
 
 from bn.experiments.report import failed, final_accuracy, mean_curve, outcome_counts
 from bn.plotting.style import COLORS, data_copy_label, new_figure
 
+if TYPE_CHECKING:  # for annotations only: bn.experiments.base loads torch, which a figure does not need
+    from bn.experiments.base import ExperimentResult, RunRecord
 
-def copy_title(result: dict[str, Any]) -> str:
+
+def copy_title(result: ExperimentResult) -> str:
     """The data copy of a result, for a figure title (e.g. ``"CIFAR-10, JPEG-q75 rebuild"``)."""
-    return data_copy_label(result["provenance"]["data"]["copy"])
+    return data_copy_label(result.provenance["data"]["copy"])
 
 
 def accuracy_curves(ax, groups: Sequence[tuple], x: str = "eval_step", percent: bool = True) -> None:
@@ -27,7 +30,7 @@ def accuracy_curves(ax, groups: Sequence[tuple], x: str = "eval_step", percent: 
     Runs that diverged or stalled at chance are left out of the mean and counted in the legend.
     """
     scale = 100 if percent else 1
-    on_val = any(r["history"].get("val_acc") for _, _, runs, *_ in groups for r in runs)
+    on_val = any(r.history.val_acc for _, _, runs, *_ in groups for r in runs)
     for label, color, runs, *style in groups:
         ls = style[0] if style else "-"
         live = [r for r in runs if not failed(r)]
@@ -60,13 +63,13 @@ def layer_health_figure(groups: Sequence[tuple], title: str):
     fig, axes = new_figure(1, 3, width=12.0, height=3.4)
     for label, color, runs, *_ in groups:
         for i, r in enumerate(runs):
-            h = r["history"]
-            if not h.get("health"):
+            h = r.history
+            if not h.health:
                 continue
-            steps = np.array(h["eval_step"][:len(h["health"])], dtype=float)
-            first = [np.nan if e["grad_norm"][0] is None else e["grad_norm"][0] for e in h["health"]]
-            last = [np.nan if e["grad_norm"][-1] is None else e["grad_norm"][-1] for e in h["health"]]
-            sat = [float(np.mean(e["saturated"])) for e in h["health"]]
+            steps = np.array(h.eval_step[:len(h.health)], dtype=float)
+            first = [np.nan if e["grad_norm"][0] is None else e["grad_norm"][0] for e in h.health]
+            last = [np.nan if e["grad_norm"][-1] is None else e["grad_norm"][-1] for e in h.health]
+            sat = [float(np.mean(e["saturated"])) for e in h.health]
             kw = {"color": color, "linewidth": 0.9, "alpha": 0.8, "label": label if i == 0 else None}
             for ax, ys in zip(axes, (first, last, sat)):
                 ax.plot(steps, ys, **kw)
@@ -85,15 +88,15 @@ def layer_health_figure(groups: Sequence[tuple], title: str):
     return fig, axes
 
 
-def percentile_bands(ax, runs: Sequence[dict[str, Any]], key: str, color: str, label: str) -> None:
+def percentile_bands(ax, runs: Sequence[RunRecord], key: str, color: str, label: str) -> None:
     """15th/50th/85th percentiles over training of one measure (``"xhat"`` or ``"sigmoid_input"``), mean over
     the seeds that completed (a run that diverged or stalled is left out, as from every mean)."""
     live = [r for r in runs if not failed(r)]
     if not live:
         return
-    n = min(len(r["history"]["measures"]) for r in live)
-    steps = np.array(live[0]["history"]["eval_step"][:n], dtype=float)
-    per_seed = np.array([[m[key] for m in r["history"]["measures"][:n]] for r in live], dtype=float)
+    n = min(len(r.history.measures) for r in live)
+    steps = np.array(live[0].history.eval_step[:n], dtype=float)
+    per_seed = np.array([[m[key] for m in r.history.measures[:n]] for r in live], dtype=float)
     mean = per_seed.mean(0)  # (evaluations, 3 percentiles)
     ax.plot(steps, mean[:, 1], color=color, label=f"{label}: median")
     ax.plot(steps, mean[:, 0], color=color, linestyle="--", linewidth=1, label=f"{label}: 15th/85th")
@@ -101,15 +104,15 @@ def percentile_bands(ax, runs: Sequence[dict[str, Any]], key: str, color: str, l
     ax.set_xlabel("training step")
 
 
-def fig1_figure(result: dict[str, Any], no_bn: Sequence[dict], bn: Sequence[dict]):
+def fig1_figure(result: ExperimentResult, no_bn: Sequence[RunRecord], bn: Sequence[RunRecord]):
     """The Fig. 1 analog: (a) validation accuracy, (b) input of one sigmoid without BN, (c) with BN.
 
-    In (b) and (c) a dotted line marks ``result["measures"]["drift_after_step"]``, where the
+    In (b) and (c) a dotted line marks ``result.measures["drift_after_step"]``, where the
     chapter starts counting the drift of the percentiles (where the result names one).
     """
     fig, axes = new_figure(1, 3, width=12.0, height=3.6)
     accuracy_curves(axes[0], [("without BN", COLORS["no_bn"], no_bn), ("with BN", COLORS["bn"], bn)])
-    on_val = any(r["history"].get("val_acc") for r in list(no_bn) + list(bn))
+    on_val = any(r.history.val_acc for r in list(no_bn) + list(bn))
     axes[0].set_title(f"(a) {'validation' if on_val else 'test'} accuracy")
     percentile_bands(axes[1], no_bn, "sigmoid_input", COLORS["no_bn"], "sigmoid input")
     axes[1].set_title("(b) without BN: sigmoid input")
@@ -118,7 +121,7 @@ def fig1_figure(result: dict[str, Any], no_bn: Sequence[dict], bn: Sequence[dict
     axes[2].set_title("(c) with BN: x̂ and γx̂+β")
     lo = min(a.get_ylim()[0] for a in axes[1:])
     hi = max(a.get_ylim()[1] for a in axes[1:])
-    after = result.get("measures", {}).get("drift_after_step")
+    after = result.measures.get("drift_after_step")
     for a in axes[1:]:
         a.set_ylim(lo, hi)
         if after is not None:
@@ -128,7 +131,7 @@ def fig1_figure(result: dict[str, Any], no_bn: Sequence[dict], bn: Sequence[dict
     return fig, axes
 
 
-def final_accuracy_chart(ax, rows: Sequence[tuple[str, str, Sequence[dict[str, Any]]]]) -> None:
+def final_accuracy_chart(ax, rows: Sequence[tuple[str, str, Sequence[RunRecord]]]) -> None:
     """Horizontal dot-and-interval chart of final test accuracy per ``(label, colour, runs)``; diverged runs noted."""
     for i, (label, color, runs) in enumerate(rows):
         iv = final_accuracy(runs)
@@ -136,7 +139,7 @@ def final_accuracy_chart(ax, rows: Sequence[tuple[str, str, Sequence[dict[str, A
         if iv is None:
             ax.text(0.5, i, f"all {n_div} runs failed", va="center", color=color, transform=ax.get_yaxis_transform())
             continue
-        accs = [r["history"]["final_test_acc"] * 100 for r in runs if not failed(r)]
+        accs = [r.history.final_test_acc * 100 for r in runs if not failed(r)]
         ax.plot(accs, [i] * len(accs), "o", color=color, alpha=0.4, markersize=4)
         lo, hi = max(iv.low, 0.0), min(iv.high, 1.0)
         ax.errorbar(iv.estimate * 100, i, xerr=[[(iv.estimate - lo) * 100], [(hi - iv.estimate) * 100]],
@@ -148,18 +151,18 @@ def final_accuracy_chart(ax, rows: Sequence[tuple[str, str, Sequence[dict[str, A
     ax.set_xlabel("final test accuracy (%), mean and 95 % interval over seeds (dots: seeds)")
 
 
-def ladder_chart(ax, result: dict[str, Any], base_lr: float, key: str = "final_test_acc") -> None:
+def ladder_chart(ax, result: ExperimentResult, base_lr: float, key: str = "final_test_acc") -> None:
     """Accuracy against peak rate for the rate ladder's two arms: each seed a dot, the mean a line;
     a run that failed is drawn at the bottom as a cross (x: diverged, +: at chance)."""
     from bn.experiments.report import outcome, runs_of
 
-    mults = sorted(result["config"]["multipliers"])
+    mults = sorted(result.config["multipliers"])
     for bn, color, name in ((False, COLORS["no_bn"], "no BN"), (True, COLORS["bn"], "BN")):
         means = []
         for m in mults:
             runs = runs_of(result, f"{'bn' if bn else 'no_bn'}_x{m:g}")
             lr = m * base_lr
-            ok = [r["history"][key] * 100 for r in runs if outcome(r) == "completed"]
+            ok = [getattr(r.history, key) * 100 for r in runs if outcome(r) == "completed"]
             ax.plot([lr] * len(ok), ok, "o", color=color, alpha=0.45, markersize=4)
             for r in runs:
                 if outcome(r) != "completed":
@@ -189,12 +192,12 @@ def gradient_profile(ax, groups: Sequence[tuple], index: int = 1) -> None:
         ls = style[0] if style else "-"
         drawn = 0
         for r in runs:
-            health = r["history"].get("health") or []
+            health = r.history.health
             if len(health) <= index or any(g is None for g in health[index]["grad_norm"]):
                 continue
             g = health[index]["grad_norm"]
             n_layers = max(n_layers, len(g))
-            step = r["history"]["eval_step"][index]
+            step = r.history.eval_step[index]
             ax.plot(range(1, len(g) + 1), g, color=color, linestyle=ls, linewidth=0.9, alpha=0.8, marker=".",
                     label=label if drawn == 0 else None)
             drawn += 1
@@ -210,7 +213,7 @@ def gradient_profile(ax, groups: Sequence[tuple], index: int = 1) -> None:
 
 
 def first_losses(ax, groups: Sequence[tuple]) -> None:
-    """The training loss of each of the first steps (``history["first_losses"]``), one thin line per run.
+    """The training loss of each of the first steps (``history.first_losses``), one thin line per run.
 
     For each ``(label, colour, runs[, linestyle])``, log scale: a loss that blows up in the first
     steps, before the first evaluation, shows here; a run that diverged ends with a cross at its
@@ -219,14 +222,14 @@ def first_losses(ax, groups: Sequence[tuple]) -> None:
     for label, color, runs, *style in groups:
         ls = style[0] if style else "-"
         for i, r in enumerate(runs):
-            h = r["history"]
-            ys = np.array([np.nan if v is None else v for v in h["first_losses"]], dtype=float)
+            h = r.history
+            ys = np.array([np.nan if v is None else v for v in h.first_losses], dtype=float)
             xs = np.arange(1, len(ys) + 1)
             finite = np.flatnonzero(np.isfinite(ys))
             # a run that blew up in its first steps has one or two finite losses: show them as dots
             ax.plot(xs, ys, color=color, linestyle=ls, linewidth=0.9, alpha=0.8, label=label if i == 0 else None,
                     marker="o" if len(finite) < 3 else None, markersize=4)
-            if h["diverged"] and len(finite):
+            if h.diverged and len(finite):
                 k = finite[-1]
                 ax.plot(xs[k:k + 1], ys[k:k + 1], "x", color=color, markersize=8)
     ax.axhline(np.log(10), color=COLORS["grey"], linewidth=0.8, linestyle=":", label="ln 10 (uniform guess)")

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from bn.plotting import experiments as xp
 from bn.plotting.style import COLORS, new_figure
 
+if TYPE_CHECKING:  # for annotations only: bn.experiments.base loads torch, which a figure does not need
+    from bn.experiments.base import ExperimentResult, RunRecord
+
 ARM_STYLE = {"bn_k1": (COLORS["bn"], "-"), "bn_k4": (COLORS["accent"], "-"), "bn_k16": (COLORS["third"], "-"),
              "no_bn_k1": (COLORS["no_bn"], "-"), "no_bn_k16": (COLORS["second"], "--")}
 
 
-def accumulation_figure(result: dict[str, Any], arms: list[tuple[bool, int, str, str, list[dict[str, Any]]]]):
+def accumulation_figure(result: ExperimentResult, arms: list[tuple[bool, int, str, str, list[RunRecord]]]):
     """(a) Validation accuracy over training per arm; (b) final test accuracy per seed against k.
 
     ``arms``: ``(bn, k, arm name, label, runs)`` per arm, BN arms first, k ascending
@@ -33,12 +36,12 @@ def accumulation_figure(result: dict[str, Any], arms: list[tuple[bool, int, str,
             if bn != bn_arms:
                 continue
             for r in runs:
-                by_seed.setdefault(r["spec"]["seed"], []).append(100 * (r["history"]["final_test_acc"] or np.nan))
+                by_seed.setdefault(r.spec.seed, []).append(100 * (r.history.final_test_acc or np.nan))
         for i, (seed, accs) in enumerate(sorted(by_seed.items())):
             b.plot(ks, accs, color=color, marker="o", alpha=0.7,
                    label=("BN" if bn_arms else "no BN") + " (one line per seed)" if i == 0 else None)
     b.set_xscale("log", base=2)
-    batch = result["config"]["batch_size"]
+    batch = result.config["batch_size"]
     b.set_xticks(bn_ks, [f"{k}\n({batch // k})" for k in bn_ks])
     b.set_xlabel("accumulation steps k (micro-batch)")
     b.set_ylabel("final test accuracy (%)")
@@ -53,9 +56,9 @@ MODE_STYLE = {"float32": (COLORS["bn"], "-", "float32"),
               "bfloat16": (COLORS["no_bn"], "-", "bfloat16 throughout")}
 
 
-def drift_figure(result: dict[str, Any]):
+def drift_figure(result: ExperimentResult):
     """Error of the running mean and variance against the population's, per update, mean over the draws."""
-    prec = result["measures"]["precision"]
+    prec = result.measures["precision"]
     every = prec["drift_setup"]["keep_every"]
     fig, axes = new_figure(1, 2, width=11.0, height=3.6)
     for ax, stat, name in zip(axes, ("mean_error", "var_error"), ("(a) running mean", "(b) running variance")):

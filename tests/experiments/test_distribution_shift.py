@@ -9,6 +9,8 @@ from bn.data.corruptions import CORRUPTIONS, SEVERITIES
 from bn.experiments import RunSpec, load_tensor_data, run_spec
 from bn.experiments import distribution_shift as ds
 
+from tests.experiments.records import experiment_result
+
 N = 200
 
 
@@ -50,8 +52,8 @@ def fake_result(gain: dict, seeds=(0, 1, 2, 3, 4), n: int = N) -> dict:
         runs.append({"spec": {"arm": "bn", "seed": seed, "tags": {"batch_sizes": list(ds.BATCH_SIZES)},
                               "train": {"steps": 500}},
                      "after": {"n_images": n, "clean": clean, "corrupted": corrupted}})
-    return {"runs": runs, "measures": {"base_lr": 0.03, "tent": {"lr": 5e-3}},
-            "provenance": {"cpu_time_s": 600.0}}
+    return experiment_result({"runs": runs, "measures": {"base_lr": 0.03, "tent": {"lr": 5e-3}},
+            "provenance": {"cpu_time_s": 600.0}})
 
 
 GOOD = {"source": 0, "adabn": 10, "test_batch": 9, "tent": 14, "by_batch_clean": [-40, -5, -1, 0, 0],
@@ -60,8 +62,8 @@ GOOD = {"source": 0, "adabn": 10, "test_batch": 9, "tent": 14, "by_batch_clean":
 
 def _fix(result, seed_gain):
     """Give each seed its own gain of TENT (so the intervals have a spread)."""
-    for i, r in enumerate(result["runs"]):
-        for rec in [r["after"]["clean"]] + [x for v in r["after"]["corrupted"].values() for x in v]:
+    for i, r in enumerate(result.runs):
+        for rec in [r.after["clean"]] + [x for v in r.after["corrupted"].values() for x in v]:
             rec["tent"] += seed_gain[i]
             rec["adabn"] += seed_gain[-1 - i] // 2
             rec["test_batch"] += seed_gain[i] // 3
@@ -104,7 +106,7 @@ def test_summary_numbers():
 
 def test_a_result_without_measurements_is_an_error():
     with pytest.raises(ValueError, match="no measured runs"):
-        ds.per_seed({"runs": [{"spec": {"arm": "bn", "seed": 0, "tags": {}}}]})
+        ds.per_seed(experiment_result({"runs": [{"spec": {"arm": "bn", "seed": 0, "tags": {}}}]}))
 
 
 def test_tent_rate_scales_with_the_set():
@@ -115,12 +117,12 @@ CHAPTER = Path(__file__).resolve().parents[2] / "book" / "today" / "01_distribut
 
 
 def test_the_chapter_glues_the_rules_verdicts():
-    from bn.results import load_result
+    from bn.experiments.base import load_experiment_result
     from tests.test_verdicts import stored_glue
 
     if not CHAPTER.exists():
         pytest.skip("the chapter is not written yet")
     glued = stored_glue(CHAPTER)
-    for row in ds.claim_rows(load_result("distribution_shift")):
+    for row in ds.claim_rows(load_experiment_result("distribution_shift")):
         assert glued.get(f"verdict_{row.key}") == row.verdict.text(), row.key
         assert glued.get(f"verdict_{row.key}_ours") == row.ours, row.key

@@ -6,7 +6,10 @@ import pytest
 
 from bn.experiments import fig1_mlp
 
+from tests.experiments.records import as_record
 
+
+@as_record
 def _run(arm, seed, sig, xhat=None, steps=None, diverged=False, stalled=False):
     """A record whose evaluations carry the percentile triples ``sig`` (and ``xhat``)."""
     steps = steps or [100 * i for i in range(len(sig))]
@@ -63,7 +66,7 @@ def test_summary_means_and_paired_ratio():
 def test_summary_leaves_out_failed_runs_and_their_pairs():
     pairs = [_pair(0, 2.0, 0.5), _pair(1, 4.0, 1.0), _pair(2, 6.0, 1.0)]
     no, bn = [p[0] for p in pairs], [p[1] for p in pairs]
-    no[2]["history"]["stalled"] = True
+    no[2].history.stalled = True
     s = fig1_mlp.drift_summary(no, bn, after_step=100)
     assert s.left_out == 1
     assert s.mean[("no_bn", "sigmoid_input")][0].n == 2 and s.mean[("bn", "sigmoid_input")][0].n == 3

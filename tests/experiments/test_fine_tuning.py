@@ -9,6 +9,8 @@ from bn.experiments import fine_tuning as ft
 from bn.experiments.base import load_tensor_data
 from bn.models import build_model
 
+from tests.experiments.records import experiment_result
+
 
 @pytest.fixture(scope="module")
 def data(synthetic_dir):
@@ -119,9 +121,9 @@ def fake_result(acc, seeds=(0, 1, 2, 3, 4), batches=(2, 32)):
                 "after": {"runs": runs, "pretrained_source_acc": 0.6, "pretrained_target_acc": 0.3,
                           "n_fit": 400, "n_val": 500, "n_test": 5000}}
 
-    return {"runs": [record(100, True)] + [record(s, False) for s in seeds],
+    return experiment_result({"runs": [record(100, True)] + [record(s, False) for s in seeds],
             "measures": {"chosen_rates": fine["rates"]},
-            "provenance": {"cpu_time_s": 600.0, "data": {"copy": "official", "n_val": 5000}}}
+            "provenance": {"cpu_time_s": 600.0, "data": {"copy": "official", "n_val": 5000}}})
 
 
 def test_summary_pairs_modes_by_seed():
@@ -171,16 +173,16 @@ def test_the_smoke_study_runs_end_to_end(synthetic_dir):
         if not rec.spec.tags.get("sweep"):
             assert [(r.mode, r.batch_size, r.lr) for r in runs] == [
                 (m, b, chosen[m][str(b)]) for b in (2, 8) for m in ft.MODES]
-    s = ft.summarize(payload)
-    assert len(s.cells) == 6 and len(ft.claim_rows(payload)) == 2
+    s = ft.summarize(res)
+    assert len(s.cells) == 6 and len(ft.claim_rows(res)) == 2
 
 
 def test_pitfalls_gap_pairs_the_two_fine_tunings_by_seed():
-    from bn.results import load_result
+    from bn.experiments.base import load_experiment_result
 
     seeds = [{"fine_tuning": {"requires_grad_only": {"acc_shifted": a}, "bn_eval": {"acc_shifted": b}}}
              for a, b in ((0.6, 0.5), (0.7, 0.58), (0.5, 0.39))]
-    gap = ft.pitfalls_gap({"measures": {"per_seed": seeds}})
+    gap = ft.pitfalls_gap(experiment_result({"measures": {"per_seed": seeds}}))
     assert gap.estimate == pytest.approx(0.11) and gap.n == 3
-    committed = ft.pitfalls_gap(load_result("pitfalls"))
+    committed = ft.pitfalls_gap(load_experiment_result("pitfalls"))
     assert committed.low > 0  # adapting the statistics helped there: the chapter builds on it

@@ -4,7 +4,10 @@ import pytest
 
 from bn.experiments import fig1_rates, long_training
 
+from tests.experiments.records import as_record, experiment_result
 
+
+@as_record
 def _run(arm, seed, accs, steps=100, diverged=False, stalled=False, final=0.5):
     every = steps // (len(accs) - 1)
     return {"spec": {"arm": arm, "seed": seed, "label": arm, "tags": {}, "train": {"steps": steps}},
@@ -35,13 +38,14 @@ def test_sustain_table_lists_every_run():
 
 def test_end_table_does_not_test_runs_still_rising():
     climbing = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6]
-    res = {"runs": [_run(a, s, [x + 0.01 * s + (0.05 if a == "bn_x30" else 0) for x in climbing])
-                    for a in long_training.RELU_ARMS for s in range(3)]}
+    res = experiment_result({"runs": [_run(a, s, [x + 0.01 * s + (0.05 if a == "bn_x30" else 0) for x in climbing])
+                                      for a in long_training.RELU_ARMS for s in range(3)]})
     table = repr(long_training.end_table(res))
     assert "not tested at this budget" in table and "reproduced" not in table
     assert "still rising" in repr(long_training.plateau_table(res))
 
 
+@as_record
 def _mlp_run(arm, seed, medians, widths):
     """A run whose every unit has the given median trajectory and 15-85 % width per evaluation."""
     measures = [{"sigmoid_input_units": [[m - w / 2] * 3, [m] * 3, [m + w / 2] * 3]} for m, w in zip(medians, widths)]
@@ -65,7 +69,7 @@ def test_compare_at_pairs_seeds_and_divides_no_bn_by_bn():
     for s in range(3):
         runs.append(_mlp_run("no_bn_lr0.1", s, [0, 0, 2 + 0.1 * s, 0], [1, 1, 1, 1]))
         runs.append(_mlp_run("bn_lr0.1", s, [0, 0, 1, 0], [1, 1, 1, 1]))
-    res = {"runs": runs, "measures": {"rates": [0.1], "drift_after_step": 100}}
+    res = experiment_result({"runs": runs, "measures": {"rates": [0.1], "drift_after_step": 100}})
     (c,) = fig1_rates.comparisons(res)
     assert c.seeds == [0, 1, 2] and c.left_out == 0
     assert c.ratio["absolute"].estimate == pytest.approx((2.0 * 2.1 * 2.2) ** (1 / 3))

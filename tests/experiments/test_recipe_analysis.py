@@ -15,7 +15,10 @@ from bn.experiments import recipe
 from bn.experiments.settings import RECIPE_ITEMS
 from bn.results import load_result, results_dir
 
+from tests.experiments.records import as_record, experiment_result
 
+
+@as_record
 def _run(arm, seed, accs, final=None, steps=(0, 10, 20, 30), diverged=False):
     """A hand-made run record: validation accuracies at ``steps``, a 30-step budget."""
     return {"spec": {"arm": arm, "seed": seed, "tags": {}, "train": {"steps": 30}},
@@ -54,12 +57,13 @@ def _result():
         for item in RECIPE_ITEMS:
             runs.append(_run(f"without_{item}", s, [0.1, 0.4, 0.6, 0.62], final=0.60 + 0.01 * s))
             runs.append(_run(f"only_{item}", s, [0.1, 0.3, 0.5, 0.55], final=0.55 + 0.02 * s))
-    res = {"runs": [r for r in runs if r["spec"]["arm"] != "without_higher_lr"]}
-    conv = {"runs": [_run("bn", s, [0.1, 0.3, 0.45, 0.5], final=0.50 + 0.01 * s) for s in range(3)]
-            + [_run("no_bn", s, [0.1, 0.2, 0.4, 0.45], final=0.45) for s in range(3)]}
-    lrs = {"runs": [_run("bn_x5", s, [0.1, 0.6, 0.65, 0.66], final=0.65 + 0.01 * s) for s in range(3)]
-           + [_run("bn_x1", s, [0.1, 0.4, 0.5, 0.6], final=0.60) for s in range(3)]
-           + [_run("no_bn_x1", s, [0.1, 0.2, 0.3, 0.35], final=0.35) for s in range(3)]}
+    res = experiment_result({"runs": [r for r in runs if r.spec.arm != "without_higher_lr"]})
+    conv = experiment_result({"runs": [_run("bn", s, [0.1, 0.3, 0.45, 0.5], final=0.50 + 0.01 * s) for s in range(3)]
+                             + [_run("no_bn", s, [0.1, 0.2, 0.4, 0.45], final=0.45) for s in range(3)]})
+    lrs = experiment_result({"runs": [_run("bn_x5", s, [0.1, 0.6, 0.65, 0.66], final=0.65 + 0.01 * s)
+                                      for s in range(3)]
+                            + [_run("bn_x1", s, [0.1, 0.4, 0.5, 0.6], final=0.60) for s in range(3)]
+                            + [_run("no_bn_x1", s, [0.1, 0.2, 0.3, 0.35], final=0.35) for s in range(3)]})
     return res, {"convergence": conv, "learning_rates": lrs}
 
 
@@ -68,10 +72,10 @@ def test_arm_runs_borrow_what_the_result_did_not_run():
     runs = recipe.arm_runs(res, sources)
     assert set(runs) == ({f"without_{i}" for i in RECIPE_ITEMS} | {f"only_{i}" for i in RECIPE_ITEMS}
                          | {"baseline", "full", "no_bn_recipe", "no_bn_baseline"})
-    assert [r["spec"]["arm"] for r in runs["without_higher_lr"]] == ["bn_x1"] * 3
+    assert [r.spec.arm for r in runs["without_higher_lr"]] == ["bn_x1"] * 3
     assert recipe.arm_source(res, "full") == "learning_rates: bn_x5"
     assert recipe.arm_source(res, "only_less_l2") == "recipe"
-    own = {"runs": res["runs"] + [_run("baseline", 0, [0.1, 0.2, 0.3, 0.4])]}
+    own = experiment_result({"runs": res.runs + [_run("baseline", 0, [0.1, 0.2, 0.3, 0.4])]})
     assert len(recipe.arm_runs(own, sources)["baseline"]) == 1  # its own references come first
 
 

@@ -5,33 +5,42 @@ import math
 import pytest
 
 from bn.experiments import report
+from bn.experiments.base import ExperimentResult, RunRecord, RunSpec
+from bn.training import History
 
 
 def _run(arm, seed, accs, diverged=False, stalled=False, tags=None, final=None, steps_budget=150):
     steps = [0, 50, 100, 150][:len(accs)]
     failed = diverged or stalled
-    return {"spec": {"arm": arm, "seed": seed, "tags": tags or {}, "train": {"peak_lr": 0.1, "steps": steps_budget}},
-            "history": {"eval_step": steps, "val_acc": accs, "test_acc": [], "train_seconds": [s / 10 for s in steps],
-                        "diverged": diverged, "stalled": stalled, "stalled_at_step": steps[-1] if stalled else None,
-                        "final_test_acc": None if failed else (final or accs[-1]),
-                        "final_val_acc": None if failed else accs[-1], "steps_done": steps[-1]}}
+    spec = RunSpec(arm=arm, label=arm, seed=seed, model={}, train={"peak_lr": 0.1, "steps": steps_budget},
+                   tags=tags or {})
+    history = History(eval_step=steps, test_acc=[], train_loss=[None] * len(steps), lr=[0.1] * len(steps),
+                      train_seconds=[s / 10 for s in steps], measures=[None] * len(steps), first_losses=[],
+                      diverged=diverged, diverged_at_step=steps[-1] if diverged else None,
+                      divergence_reason=None, steps_done=steps[-1],
+                      final_test_acc=None if failed else (final or accs[-1]), val_acc=accs,
+                      final_val_acc=None if failed else accs[-1], stalled=stalled,
+                      stalled_at_step=steps[-1] if stalled else None)
+    return RunRecord(spec, history)
 
 
-RESULT = {"seeds": [0, 1, 2], "runs": [
-    _run("a", 100, [0.1, 0.5, 0.6, 0.7], tags={"sweep": True, "chosen": True}),
-    _run("a", 100, [0.1, 0.2, 0.3, 0.4], tags={"sweep": True}),
-    _run("a", 0, [0.1, 0.5, 0.6, 0.7]),
-    _run("a", 1, [0.1, 0.4, 0.6, 0.65]),
-    _run("a", 2, [0.1, 0.5, 0.55, 0.6]),
-    _run("b", 0, [0.1, 0.6, 0.7, 0.7]),
-    _run("b", 1, [0.1, 0.6, 0.65, 0.7]),
-    _run("b", 2, [0.1, float("nan")], diverged=True),
-    _run("c", 0, [0.1, 0.1, 0.1], stalled=True),
-]}
+RESULT = ExperimentResult(
+    experiment="hand_made", title="", claim="", profile="smoke", seeds=[0, 1, 2], max_steps=None, config={},
+    measures={}, provenance={}, runs=[
+        _run("a", 100, [0.1, 0.5, 0.6, 0.7], tags={"sweep": True, "chosen": True}),
+        _run("a", 100, [0.1, 0.2, 0.3, 0.4], tags={"sweep": True}),
+        _run("a", 0, [0.1, 0.5, 0.6, 0.7]),
+        _run("a", 1, [0.1, 0.4, 0.6, 0.65]),
+        _run("a", 2, [0.1, 0.5, 0.55, 0.6]),
+        _run("b", 0, [0.1, 0.6, 0.7, 0.7]),
+        _run("b", 1, [0.1, 0.6, 0.65, 0.7]),
+        _run("b", 2, [0.1, float("nan")], diverged=True),
+        _run("c", 0, [0.1, 0.1, 0.1], stalled=True),
+    ])
 
 
 def test_runs_of_leaves_out_the_selection_sweep():
-    assert [r["spec"]["seed"] for r in report.runs_of(RESULT, "a")] == [0, 1, 2]
+    assert [r.spec.seed for r in report.runs_of(RESULT, "a")] == [0, 1, 2]
     assert len(report.runs_of(RESULT, "a", include_sweep=True)) == 5
     assert report.arms(RESULT) == ["a", "b", "c"]
 
@@ -93,6 +102,6 @@ def test_mean_curve_and_sweep_table():
 
 
 def test_median_range_is_the_spread_of_the_middle_percentile():
-    run = {"history": {"measures": [{"xhat": [-1.0, 0.2, 1.0]}, {"xhat": [-2.0, -0.3, 0.5]},
-                                    {"xhat": [0.0, 0.1, 3.0]}]}}
+    run = _run("a", 0, [0.1, 0.2, 0.3])
+    run.history.measures = [{"xhat": [-1.0, 0.2, 1.0]}, {"xhat": [-2.0, -0.3, 0.5]}, {"xhat": [0.0, 0.1, 3.0]}]
     assert report.median_range(run, "xhat") == 0.5

@@ -73,9 +73,9 @@ def test_committed_result_is_a_full_cpu_run(name):
     assert res["seeds"] == used and set(used) <= set(cfg["seeds"]) and len(used) >= MIN_SEEDS.get(name, 5)
     assert res["provenance"]["seeds"] == used
     if "seeds_run" in res:  # the seeds each arm actually ran, as the runs themselves say
-        from bn.experiments.base import seeds_run
+        from bn.experiments.base import RunRecord, seeds_run
 
-        of_runs = seeds_run(res["runs"])
+        of_runs = seeds_run([RunRecord.from_dict(r) for r in res["runs"]])
         assert {arm: res["seeds_run"][arm] for arm in of_runs} == of_runs
         # arms measured outside the training runs (ctx.record_seeds, e.g. at initialization) use those seeds too
         assert all(set(seeds) <= set(used) for seeds in res["seeds_run"].values())

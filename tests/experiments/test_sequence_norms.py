@@ -11,10 +11,10 @@ import pytest
 import torch
 
 from bn.data.text import pad_windows, text_data
-from bn.experiments import REGISTRY, run_experiment
+from bn.experiments import REGISTRY, ExperimentResult, load_experiment_result, run_experiment
 from bn.experiments import sequence_norms as sn
 from bn.models.sequence import CharCausalConv
-from bn.results import load_result, results_dir
+from bn.results import results_dir
 from bn.statistics import VERDICTS, Interval
 from bn.training.sequence import SequenceTrainConfig
 
@@ -27,19 +27,19 @@ FLOAT32_LOSS_TOL = 1e-5
 
 @pytest.fixture(scope="module")
 def smoke():
-    return run_experiment(REGISTRY["sequence_norms"], "smoke", progress=False)
+    return ExperimentResult.from_dict(run_experiment(REGISTRY["sequence_norms"], "smoke", progress=False))
 
 
 def test_the_smoke_profile_runs_without_cifar(smoke):
-    assert smoke["provenance"]["data"]["copy"].startswith("none")
-    assert smoke["runs"] == [] and smoke["seeds"] == [0]
-    assert smoke["seeds_run"] == {n: [0] for n in sn.NORMS}
-    corpus = smoke["measures"]["corpus"]
+    assert smoke.provenance["data"]["copy"].startswith("none")
+    assert smoke.runs == [] and smoke.seeds == [0]
+    assert smoke.seeds_run == {n: [0] for n in sn.NORMS}
+    corpus = smoke.measures["corpus"]
     assert len(corpus["sha256"]) == 64 and corpus["n_chars"] > 100_000 and corpus["python"]
     runs = sn.runs_from(smoke)
     assert [r.norm for r in runs] == list(sn.NORMS)
     assert all(r.history.eval_step[-1] == 20 for r in runs)
-    assert 0.2 < smoke["measures"]["training_padding_fraction"] < 0.7
+    assert 0.2 < smoke.measures["training_padding_fraction"] < 0.7
 
 
 def test_per_position_norms_see_no_padding_no_future_and_no_other_example(smoke):
@@ -95,13 +95,13 @@ def _designed(smoke, offsets: dict[str, list[float]]):
     res = copy.deepcopy(smoke)
     runs = []
     for seed in range(5):
-        for r in smoke["measures"]["runs"]:
+        for r in smoke.measures["runs"]:
             r = copy.deepcopy(r)
             r["seed"] = seed
             r["history"]["val_loss_eval"] = [4.0] + [2.0] * (len(r["history"]["eval_step"]) - 1)
             r["after"]["test_loss_eval"] = 2.0 + 0.1 * seed + offsets[r["norm"]][seed]
             runs.append(r)
-    res["measures"]["runs"] = runs
+    res.measures["runs"] = runs
     return res
 
 
@@ -155,10 +155,10 @@ def test_committed_first_steps_reproduce():
     from bn.provenance import kernel_description
     from tests.experiments.test_reproduce import same_kernels
 
-    res = load_result(COMMITTED)
+    res = load_experiment_result(COMMITTED)
     first = sn.runs_from(res)[0]
-    torch.set_num_threads(res["provenance"]["torch_threads"])
-    data = text_data(seed=res["config"]["split_seed"])
+    torch.set_num_threads(res.provenance["torch_threads"])
+    data = text_data(seed=res.config["split_seed"])
     torch.manual_seed(first.seed)
     from bn.models import build_model
     from bn.training.sequence import train_sequence_model
@@ -166,8 +166,8 @@ def test_committed_first_steps_reproduce():
     model = build_model("char_conv", vocab=data.vocab.size, norm=first.norm, **first.model)
     new = train_sequence_model(model, data, SequenceTrainConfig.from_dict(first.train), first.seed,
                                stop_at=20).first_losses
-    assert data.provenance["sha256"] == res["measures"]["corpus"]["sha256"]
-    if same_kernels(res["provenance"].get("kernels"), kernel_description()):
+    assert data.provenance["sha256"] == res.measures["corpus"]["sha256"]
+    if same_kernels(res.provenance.get("kernels"), kernel_description()):
         assert new == first.history.first_losses[:20]
     else:
         assert all(math.isclose(a, b, abs_tol=1e-3) for a, b in zip(new, first.history.first_losses))

@@ -6,7 +6,10 @@ import pytest
 
 from bn.experiments import sigmoid
 
+from tests.experiments.records import as_record, experiment_result
 
+
+@as_record
 def _run(arm, seed, final=None, stalled=False, lr=0.1, sweep=False, chosen=False, grads=(1e-3, 1.0),
          sat=0.1, accs=(0.1, 0.3, 0.5)):
     tags = {"sweep": True} if sweep else {}
@@ -35,7 +38,7 @@ def _result(no_bn_stalls=True):
         runs.append(_run("bn", s, final=0.5 + s / 100, lr=0.03, grads=(0.1, 1.0), sat=0.0))
         runs.append(_run("bn_x5", s, final=0.55 + s / 50, lr=0.15, grads=(0.2, 1.0), sat=0.0))
     sel = {"chosen": 0.1, "extended": 0, "seed": 100, "scores": {"0.01": None, "0.1": None, "1": None}}
-    return {"seeds": [0, 1, 2], "runs": runs, "measures": {"selection": sel}}
+    return experiment_result({"seeds": [0, 1, 2], "runs": runs, "measures": {"selection": sel}})
 
 
 def test_a_sweep_where_every_rate_sat_at_chance_brackets_nothing():

@@ -8,7 +8,10 @@ import pytest
 
 from bn.experiments import REGISTRY
 from bn.experiments import training_stack as ts
+from bn.experiments.base import ExperimentResult
 from bn.training import TrainConfig
+
+from tests.experiments.records import experiment_result
 
 CPU = ts.PROFILES["cpu"]
 
@@ -67,7 +70,8 @@ INFERENCE = {"timings": {k: {"median_s": m, "q25_s": 0.9 * m, "q75_s": 1.1 * m}
                                               "error": None}}}
 
 
-def fake_result(k16_gain: float, update_bn_gain: float, rising: bool = False, bf16_factor: float = 4.0) -> dict:
+def fake_result(k16_gain: float, update_bn_gain: float, rising: bool = False,
+                bf16_factor: float = 4.0) -> ExperimentResult:
     runs = []
     for seed, noise in zip((0, 1, 2), (0.0, 0.01, -0.005)):
         base = 0.6 + noise
@@ -86,8 +90,9 @@ def fake_result(k16_gain: float, update_bn_gain: float, rising: bool = False, bf
              for m, f in (("float32", 1.0), ("autocast", 1.0), ("bfloat16", bf16_factor))}
     precision = {"dtypes": {"conv_output": "bfloat16"}, "batch_errors": [], "drift": drift,
                  "drift_setup": {"updates": 400, "keep_every": 10}}
-    return {"config": {"steps": STEPS, "batch_size": 128}, "measures": {"lr": 0.03, "precision": precision},
-            "provenance": {"data": {"n_fit": 45_000}, "cpu_time_s": 600.0}, "runs": runs}
+    return experiment_result({"config": {"steps": STEPS, "batch_size": 128},
+                              "measures": {"lr": 0.03, "precision": precision},
+                              "provenance": {"data": {"n_fit": 45_000}, "cpu_time_s": 600.0}, "runs": runs})
 
 
 def _verdicts(result):
@@ -136,13 +141,14 @@ BOOK = Path(__file__).resolve().parents[2] / "book"
 
 
 def test_the_chapter_glues_the_rules_verdicts():
-    from bn.results import load_result, results_dir
+    from bn.experiments.base import load_experiment_result
+    from bn.results import results_dir
 
     if not (results_dir() / "training_stack.json").exists():
         pytest.skip("no committed training_stack result")
     from tests.test_verdicts import stored_glue
 
     glued = stored_glue(BOOK / "today" / "05_training_stack.ipynb")
-    for row in ts.claim_rows(load_result("training_stack")):
+    for row in ts.claim_rows(load_experiment_result("training_stack")):
         assert glued.get(f"verdict_{row.key}") == row.verdict.text(), row.key
         assert glued.get(f"verdict_{row.key}_ours") == row.ours, row.key

@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from bn.experiments import REGISTRY, run_experiment
+from bn.experiments import REGISTRY, ExperimentResult, run_experiment
 from bn.experiments.without_bn import (METHODS, PROFILES, arm_name, claim_rows, claims_table, depth_slope,
                                        results_table, summarize, sweep_table, train_args)
 from bn.statistics import VERDICTS
@@ -14,7 +14,8 @@ from bn.statistics import VERDICTS
 
 @pytest.fixture(scope="module")
 def smoke(synthetic_dir):
-    return run_experiment(REGISTRY["without_bn"], "smoke", data_dir=str(synthetic_dir), progress=False)
+    return ExperimentResult.from_dict(run_experiment(REGISTRY["without_bn"], "smoke", data_dir=str(synthetic_dir),
+                                                     progress=False))
 
 
 def test_depth_slope_recovers_a_power_law_and_refuses_zeros():
@@ -42,17 +43,17 @@ def test_profiles_keep_selection_apart_and_enough_runs_for_the_exact_test():
 
 
 def test_smoke_run_records_every_arm_and_the_initialization(smoke):
-    m = smoke["measures"]
+    m = smoke.measures
     assert set(m["chosen_lr"]) == set(METHODS)
     assert {v["method"] for v in m["init_variance"]} == set(METHODS)
-    arms = {r["spec"]["arm"] for r in smoke["runs"] if not r["spec"]["tags"].get("sweep")}
+    arms = {r.spec.arm for r in smoke.runs if not r.spec.tags.get("sweep")}
     for method in METHODS:
         assert arm_name(method, 128, "own") in arms and arm_name(method, 8, "own") in arms
         # the BN-rate arm exists exactly where the method chose another rate than BN
         assert (arm_name(method, 128, "bn") in arms) == (m["chosen_lr"][method] != m["base_lr"])
     assert {arm_name("nf", 128, "high"), arm_name("nf_noclip", 128, "high")} <= arms
-    noclip = [r for r in smoke["runs"] if r["spec"]["arm"] == arm_name("nf_noclip", 128, "high")]
-    assert all(r["spec"]["model"]["agc"] == 0.0 for r in noclip)
+    noclip = [r for r in smoke.runs if r.spec.arm == arm_name("nf_noclip", 128, "high")]
+    assert all(r.spec.model["agc"] == 0.0 for r in noclip)
 
 
 def test_summary_and_tables(smoke):
@@ -78,22 +79,22 @@ def test_claim_rows_use_the_vocabulary_and_follow_the_evidence(smoke):
 def test_a_wrong_result_changes_the_verdicts(smoke):
     # A BN whose branch did not shrink with depth (constant ratio) does not reproduce the identity claim
     flat = copy.deepcopy(smoke)
-    for v in flat["measures"]["init_variance"]:
+    for v in flat.measures["init_variance"]:
         if v["method"] == "bn":
             v["ratios"] = [1.0 + 0.01 * ((i * 7) % 3) for i in range(len(v["ratios"]))]
     assert claim_rows(flat)[0].verdict.word != "reproduced"
     # BN runs still climbing at the end: a claim about where training ends is not tested
     rising = copy.deepcopy(smoke)
-    for r in rising["runs"]:
-        if r["spec"]["arm"].startswith("bn_"):
-            n = len(r["history"]["val_acc"])
-            r["history"]["val_acc"] = list(np.linspace(0.1, 0.1 + 0.1 * n, n) + 0.01 * r["spec"]["seed"])
+    for r in rising.runs:
+        if r.spec.arm.startswith("bn_"):
+            n = len(r.history.val_acc)
+            r.history.val_acc = list(np.linspace(0.1, 0.1 + 0.1 * n, n) + 0.01 * r.spec.seed)
     for row in claim_rows(rising)[1:4]:
         assert row.verdict.word == "not tested at this budget"
     # every run without AGC diverged: the counts follow
     broken = copy.deepcopy(smoke)
-    for r in broken["runs"]:
-        if r["spec"]["arm"] == arm_name("nf_noclip", 128, "high"):
-            r["history"]["diverged"] = True
+    for r in broken.runs:
+        if r.spec.arm == arm_name("nf_noclip", 128, "high"):
+            r.history.diverged = True
     assert summarize(broken).high["nf_noclip"][0] == 0
     assert "0/2 without" in claim_rows(broken)[-1].ours

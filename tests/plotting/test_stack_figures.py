@@ -8,11 +8,11 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from bn.experiments import training_stack as ts  # noqa: E402
 from bn.plotting import stack  # noqa: E402
-from bn.results import load_result  # noqa: E402
+from bn.experiments.base import load_experiment_result  # noqa: E402
 
 
 def test_each_figure_draws_every_arm_and_variant():
-    res = load_result("training_stack")
+    res = load_experiment_result("training_stack")
     arms = ts.accumulation_arms(res)
     assert [a[2] for a in arms] == ["bn_k1", "bn_k4", "bn_k16", "no_bn_k1", "no_bn_k16"]
     fig = stack.accumulation_figure(res, arms)
