@@ -15,7 +15,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from bn.statistics import Evidence, Interval, Outcomes, decide
+from bn.statistics import LATE_FRACTION, Evidence, Interval, Outcomes, decide
 from bn.experiments import report
 from bn.experiments.base import Context, Experiment, ExperimentResult, RunRecord, RunSpec, select_rate
 from bn.experiments.settings import base_rate, baseline_train, cnn_model, cnn_profiles, recipe_setup
@@ -228,6 +228,24 @@ def attribution_table(result: ExperimentResult) -> report.Table:
                         rows)
 
 
+SUSTAIN_MARGIN = 0.02
+"""How far above chance (10 %) a run must stay to count as learning: three binomial standard errors
+of an accuracy near 10 % on the 2,000 evaluation images (3 * sqrt(0.1 * 0.9 / 2000) = 0.020)."""
+
+
+def sustains_learning(run: RunRecord, fraction: float = LATE_FRACTION, margin: float = SUSTAIN_MARGIN) -> bool:
+    """Whether a run *sustains* accuracy clearly above chance: the median of its periodic accuracies over
+    the last ``fraction`` of its steps exceeds 10 % + ``margin``. A run that diverged or was stopped never does."""
+    from statistics import median
+
+    h = run.history
+    if h.diverged or h.stalled:
+        return False
+    cut = (1 - fraction) * run.spec.train["steps"]
+    late = [a for s, a in zip(h.eval_step, h.eval_acc) if s > cut]
+    return bool(late) and median(late) > 0.1 + margin
+
+
 def sweep_finding(result: ExperimentResult) -> str:
     """What the no-BN rate sweep found, in a sentence: every rate stopped at chance (and the best
     accuracy any sweep run showed before its stop), or the chosen rate inside or at the edge of the grid."""
@@ -336,10 +354,9 @@ def summarize(result: ExperimentResult, long: ExperimentResult | None = None) ->
     """:class:`SigmoidSummary` of the sigmoid result and of ``long`` (the ``long_training`` result, read
     from ``book/results`` when not given), whose arm ``no_bn_sigmoid`` is the no-BN arm trained longer."""
     from bn import paper
-    from bn.experiments import long_training, scorecard
+    from bn.experiments import scorecard
     from bn.experiments.base import load_experiment_result
     from bn.formatting import data_copy_label
-    from bn.statistics import LATE_FRACTION
 
     long = load_experiment_result("long_training") if long is None else long
     cfg, meas = result.config, result.measures
@@ -376,8 +393,8 @@ def summarize(result: ExperimentResult, long: ExperimentResult | None = None) ->
         sat_last_no_bn=f"{last_no_bn.saturated * 100:.2g} %",
         ratio_last_no_bn=f"{last_no_bn.ratio:.1e}",
         long_late=100 * LATE_FRACTION, long_steps=f"{long_runs[0].spec.train['steps']:,}",
-        long_seeds=_seeds([r.spec.seed for r in long_runs]), long_margin=100 * long_training.SUSTAIN_MARGIN,
-        long_learned=sum(long_training.sustains_learning(r) for r in long_runs), long_n=len(long_runs),
+        long_seeds=_seeds([r.spec.seed for r in long_runs]), long_margin=100 * SUSTAIN_MARGIN,
+        long_learned=sum(sustains_learning(r) for r in long_runs), long_n=len(long_runs),
         long_best=f"{best_seen(long_runs) * 100:.1f} %",
     )
 

@@ -15,10 +15,10 @@ from bn.experiments import sigmoid
 from bn.experiments.base import ExperimentResult
 
 RESULTS = Path(__file__).resolve().parents[2] / "book" / "results"
-pytestmark = pytest.mark.skipif(not (RESULTS / "sigmoid.json").exists() or not (RESULTS / "long_training.json").exists(),
-                                reason="no committed result yet")
+pytestmark = pytest.mark.skipif(not (RESULTS / "sigmoid.json").exists()
+                                or not (RESULTS / "long_training.json").exists(), reason="no committed result yet")
 
-# t quantiles 0.975 (scipy.stats.t.ppf), by degrees of freedom: 3 seeds (BN alone), 4 and 5 seeds
+# t quantiles 0.975 from a t table (scipy.stats.t.ppf), by degrees of freedom: 3 seeds (BN alone), 4 and 5 seeds
 T_975 = {2: 4.302652729911275, 3: 3.182446305284263, 4: 2.7764451051977987}
 SIGMOID_LAYERS = 8  # the eight sigmoid layers of the 8-convolution network
 
@@ -174,7 +174,8 @@ def test_long_training_fields_match_a_recomputation_by_hand(summary, raw_long):
 
 def test_the_scorecard_words_are_the_sigmoid_row(summary):
     assert set(summary.verdict) == {"sigmoid", "sigmoid_ours"}
-    assert summary.verdict["sigmoid_ours"].startswith(f"BN-x5-Sigmoid {summary.outcome['bn_x5']}, {summary.acc['bn_x5']}")
+    ours = f"BN-x5-Sigmoid {summary.outcome['bn_x5']}, {summary.acc['bn_x5']}"
+    assert summary.verdict["sigmoid_ours"].startswith(ours)
 
 
 def test_a_failed_run_leaves_the_mean_and_shows_in_the_outcome(raw, raw_long):
