@@ -258,6 +258,17 @@ def configuration_table(result: ExperimentResult, runs: dict[str, list[RunRecord
                   f"steps to {100 * target:.1f} % (median, reached)"], rows)
 
 
+def settings_table(cfg: dict[str, Any], base_lr: float) -> Table:
+    """The five items that apply, as BN-Baseline and the full recipe set them (from :func:`recipe_setup`)."""
+    base_train, base_dropout = recipe_setup(cfg, base_lr, ())
+    full_train, full_dropout = recipe_setup(cfg, base_lr)
+    what = [("higher_lr", "peak rate", "peak_lr"), ("faster_decay", "rate half-life (steps)", "half_life"),
+            ("less_l2", "weight decay", "weight_decay"), ("fewer_distortions", "random-crop padding (pixels)", "crop_pad")]
+    rows = [[ITEM_TEXT[i], name, f"{base_train[k]:.4g}", f"{full_train[k]:.4g}"] for i, name, k in what]
+    rows.insert(1, [ITEM_TEXT["no_dropout"], "dropout before the classifier", f"{base_dropout:g}", f"{full_dropout:g}"])
+    return Table(["item", "setting", "BN-Baseline", "full recipe"], rows)
+
+
 def verdict_lists(effects: dict[tuple[str, str], Effect], direction: str, on: str = "accuracy"
                   ) -> dict[str, list[str]]:
     """The items of one direction (``"removed"`` / ``"added"``) grouped by verdict, on ``"accuracy"`` or ``"steps"``."""

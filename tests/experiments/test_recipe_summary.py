@@ -152,3 +152,14 @@ def test_swapped_arms_or_a_failed_run_change_the_summary(results, summary):
     s = recipe.summarize(rec, conv, stalled)
     assert s.failures == "4 trained, 1 at chance (of 5) in no BN + recipe at the base rate"
     assert "1 pairs left out" in s.controls["other_items_no_bn_acc"]
+
+
+def test_settings_table_puts_each_item_at_its_baseline_and_recipe_setting():
+    # the recipe multiplies the rate by 5, divides L2 by 5 and drops dropout (Sec. 4.2.1)
+    cfg, base_lr = raw("recipe")["config"], raw("recipe")["measures"]["base_lr"]
+    rows = {r[0]: r[2:] for r in recipe.settings_table(cfg, base_lr).rows}
+    assert rows["5× rate"] == [f"{base_lr:.4g}", f"{5 * base_lr:.4g}"]
+    assert rows["no dropout"][1] == "0" and float(rows["no dropout"][0]) > 0
+    assert float(rows["L2 / 5"][0]) == pytest.approx(5 * float(rows["L2 / 5"][1]), rel=1e-3)  # 4 digits shown
+    assert rows["no random crops"][1] == "0" and list(rows) == [recipe.ITEM_TEXT[i] for i in (
+        "higher_lr", "no_dropout", "faster_decay", "less_l2", "fewer_distortions")]
