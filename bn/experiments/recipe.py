@@ -98,7 +98,6 @@ PROFILES = cnn_profiles(
            "add_alone": list(RECIPE_ITEMS), "n_seeds": 1})
 
 
-
 # --- Analysis: what the chapter shows ------------------------------------------------------------
 
 # Where the arms this experiment does not run come from: (result name, arm there).
@@ -263,7 +262,8 @@ def settings_table(cfg: dict[str, Any], base_lr: float) -> Table:
     base_train, base_dropout = recipe_setup(cfg, base_lr, ())
     full_train, full_dropout = recipe_setup(cfg, base_lr)
     what = [("higher_lr", "peak rate", "peak_lr"), ("faster_decay", "rate half-life (steps)", "half_life"),
-            ("less_l2", "weight decay", "weight_decay"), ("fewer_distortions", "random-crop padding (pixels)", "crop_pad")]
+            ("less_l2", "weight decay", "weight_decay"),
+            ("fewer_distortions", "random-crop padding (pixels)", "crop_pad")]
     rows = [[ITEM_TEXT[i], name, f"{base_train[k]:.4g}", f"{full_train[k]:.4g}"] for i, name, k in what]
     rows.insert(1, [ITEM_TEXT["no_dropout"], "dropout before the classifier", f"{base_dropout:g}", f"{full_dropout:g}"])
     return Table(["item", "setting", "BN-Baseline", "full recipe"], rows)
