@@ -11,11 +11,11 @@ actual input ``gamma * xhat + beta``.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Sequence
 
 from bn.statistics import Interval, mean_ci, paired_ratio_ci
-from bn.experiments.base import PERCENTILES, Context, Experiment, ExperimentResult, RunRecord, RunSpec, select_rate
+from bn.experiments.base import PERCENTILES, Context, Experiment, RunRecord, RunSpec, select_rate
 from bn.experiments.report import failed, paired_runs, verdict
 from bn.formatting import Table, interval, times
 
@@ -56,6 +56,8 @@ PROFILES = {
             "eval_every": 1000, "eval_examples": None, "drift_after_step": 5000},
 }
 
+EXPERIMENT = Experiment(name="fig1_mlp", title="Fig. 1 analog: a sigmoid MLP with and without BN",
+                        claim=CLAIM, profiles=PROFILES, run=run)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -148,135 +150,3 @@ def fixed_targets(plateau: float, step: float = 0.1, n: int = 2) -> list[float]:
     below = [round(k * step, 10) for k in range(1, int(math.ceil(1 / step)) + 1)
              if 0.1 < round(k * step, 10) < plateau]
     return below[-n:]
-
-
-@dataclass(frozen=True)
-class Fig1Summary:
-    """Every number and phrase the Fig. 1 chapter glues (``fig1_`` + field; a mapping entry by entry,
-    ``fig1_`` + field + ``_`` + key).
-
-    The set-up: ``steps`` of ``batch`` examples with ``momentum``, ``seeds`` per arm (``seed_list``),
-    the data ``copy``, the ``validation`` split and the ``n_fit`` images trained on, the rate ``grid``,
-    the selection seed ``select_seed`` and ``rule``, each arm's chosen rate ``lr`` (``no_bn``, ``bn``)
-    and their ratio ``lr_ratio``, evaluations every ``eval_every`` steps on ``eval_examples``, the
-    ``probe`` batch, the first step of the drift ``after``, the study's ``cpu_min`` and ``wall_min``.
-    Speed and accuracy, paired over seeds: the no-BN arm's best (``best_no``), the lower of the two
-    arms' bests (``plateau``), the speedup to the no-BN arm's best (``speed_best``, its verdict
-    ``speed_best_verdict``), the round ``target`` accuracies (keys ``1``, ``2``) and the speedups to
-    them (``speed``: ``t1``, ``t1_verdict``, ...), the final test accuracies (``acc_no``, ``acc_bn``),
-    their paired difference ``diff`` and its verdict ``diff_verdict``, the plateau rule's reading of
-    each arm (``plateau_no``, ``plateau_bn``) and each arm's outcomes (``outcome_no``, ``outcome_bn``).
-    The drift of unit 0's sigmoid input: ``drift`` (keys ``no_P``, ``y_P``, ``xhat_P`` for percentile
-    P: no BN's input, BN's input, BN's x-hat), the paired ratio no BN / BN (``ratio``: ``P`` and
-    ``P_verdict``), at the last evaluation BN's |gamma| (``gamma_end``) and the input's median
-    (``median_end``: ``no``, ``bn``).
-    Both arms at both rates, every unit (:mod:`bn.experiments.fig1_rates`): ``eq_rates``,
-    ``eq_seeds``, the paired ratios ``eq`` (keys ``RATE_UNIT``) and the study's ``eq_cpu_min``.
-    ``verdict``: the scorecard's words for this chapter's rows (glued ``verdict_`` + key).
-    """
-
-    steps: str
-    batch: int
-    momentum: float
-    seeds: int
-    seed_list: str
-    copy: str
-    validation: str
-    n_fit: str
-    grid: str
-    select_seed: int
-    rule: str
-    lr: dict[str, str]
-    eval_every: int
-    eval_examples: str
-    probe: str
-    after: str
-    cpu_min: float
-    wall_min: float
-    best_no: str
-    plateau: str
-    speed_best: str
-    speed_best_verdict: str
-    target: dict[str, str]
-    speed: dict[str, str]
-    diff: str
-    diff_verdict: str
-    plateau_no: str
-    plateau_bn: str
-    acc_no: str
-    acc_bn: str
-    outcome_no: str
-    outcome_bn: str
-    drift: dict[str, str]
-    ratio: dict[str, str]
-    lr_ratio: str
-    gamma_end: str
-    median_end: dict[str, str]
-    eq_rates: str
-    eq_seeds: int
-    eq: dict[str, str]
-    eq_cpu_min: float
-    verdict: dict[str, str] = field(metadata={"glue": "verdict_"})
-
-
-def summarize(result: ExperimentResult, equal_rates: ExperimentResult | None = None) -> Fig1Summary:
-    """The chapter's numbers from a fig1_mlp result and the fig1_equal_rates result (both arms at both
-    chosen rates; loaded from ``book/results`` if not given)."""
-    import inspect
-
-    from bn.experiments import fig1_rates, report, scorecard
-    from bn.experiments.base import sigmoid_input_measure
-    from bn.formatting import data_copy_label
-
-    if equal_rates is None:
-        from bn.experiments.base import load_experiment_result
-
-        equal_rates = load_experiment_result("fig1_equal_rates")
-    cfg, prov, measures = result.config, result.provenance, result.measures
-    no_bn, bn = report.runs_of(result, "no_bn"), report.runs_of(result, "bn")
-    best_no = report.baseline_best(no_bn)
-    plateau = min(best_no, report.baseline_best(bn))
-    targets = fixed_targets(plateau)
-    speed = [report.paired_speedup(no_bn, bn, g) for g in [best_no] + targets]
-    diff, _ = report.paired_final_difference(bn, no_bn)
-    drift = drift_summary(no_bn, bn, measures["drift_after_step"])
-    short = {("no_bn", "sigmoid_input"): "no", ("bn", "sigmoid_input"): "y", ("bn", "xhat"): "xhat"}
-    ratio: dict[str, str] = {}
-    for i, p in enumerate(PERCENTILES):
-        ratio[f"{p}"], ratio[f"{p}_verdict"] = report.times(drift.ratio[i]), drift.verdicts()[i]
-    # At the last evaluation: unit 0's |gamma| (width of y over width of x-hat) and the input's median.
-    ends = [r.history.measures[-1] for r in bn]
-    gamma = mean_ci([(e["sigmoid_input"][2] - e["sigmoid_input"][0]) / (e["xhat"][2] - e["xhat"][0]) for e in ends])
-    comps = fig1_rates.comparisons(equal_rates)
-    sel = measures["selection"]
-    probe = inspect.signature(sigmoid_input_measure).parameters["probe_examples"].default
-    return Fig1Summary(
-        steps=f"{cfg['steps']:,}", batch=cfg["batch_size"], momentum=cfg["momentum"], seeds=len(result.seeds),
-        seed_list=", ".join(map(str, result.seeds)), copy=data_copy_label(prov["data"]["copy"]),
-        validation=prov["data"]["validation"], n_fit=f"{prov['data']['n_fit']:,}",
-        grid=", ".join(f"{r:g}" for r in cfg["rates"]), select_seed=sel["bn"]["seed"], rule=sel["bn"]["rule"],
-        lr={arm: f"{measures['lr'][arm]:g}" for arm in ("no_bn", "bn")}, eval_every=cfg["eval_every"],
-        eval_examples=f"{cfg['eval_examples']:,}", probe=f"{probe:,}", after=f"{measures['drift_after_step']:,}",
-        cpu_min=prov["cpu_time_s"] / 60, wall_min=prov["wall_time_s"] / 60,
-        best_no=f"{best_no * 100:.1f} %", plateau=f"{plateau * 100:.1f} %",
-        speed_best=speed[0].text(), speed_best_verdict=report.verdict(speed[0].ratio),
-        target={f"{i}": f"{t * 100:.0f} %" for i, t in enumerate(targets, 1)},
-        speed={k: v for i, s in enumerate(speed[1:], 1)
-               for k, v in ((f"t{i}", s.text()), (f"t{i}_verdict", report.verdict(s.ratio)))},
-        diff=report.points(diff), diff_verdict=report.final_verdict(bn, no_bn, diff),
-        plateau_no=report.plateau_of(no_bn).text(), plateau_bn=report.plateau_of(bn).text(),
-        acc_no=report.percent(report.final_accuracy(no_bn)), acc_bn=report.percent(report.final_accuracy(bn)),
-        outcome_no=report.outcome_text(no_bn), outcome_bn=report.outcome_text(bn),
-        drift={f"{short[q]}_{p}": interval(drift.mean[q][i], 2, low_min=0.0)
-               for i, p in enumerate(PERCENTILES) for q in QUANTITIES},
-        ratio=ratio, lr_ratio=f"{measures['lr']['bn'] / measures['lr']['no_bn']:g}", gamma_end=gamma.fmt(2),
-        median_end={k: mean_ci([r.history.measures[-1]["sigmoid_input"][1] for r in runs]).fmt(2)
-                    for k, runs in (("no", no_bn), ("bn", bn))},
-        eq_rates=" and ".join(f"{c.lr:g}" for c in comps), eq_seeds=len(comps[0].seeds),
-        eq={f"{c.lr:g}_{u}": report.times(c.ratio[u]) for c in comps for u in fig1_rates.UNITS},
-        eq_cpu_min=equal_rates.provenance["cpu_time_s"] / 60,
-        verdict=scorecard.verdict_words([scorecard.fig1_speed_row(result), scorecard.fig1_stability_row(equal_rates)]))
-
-
-EXPERIMENT = Experiment(name="fig1_mlp", title="Fig. 1 analog: a sigmoid MLP with and without BN",
-                        claim=CLAIM, profiles=PROFILES, run=run, summarize=summarize)

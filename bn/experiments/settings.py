@@ -11,12 +11,7 @@ apply here (no LRN layers; every epoch is a fresh permutation already).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from bn.experiments.base import ExperimentResult
+from typing import Any
 
 RECIPE_ITEMS = ("higher_lr", "no_dropout", "less_l2", "faster_decay", "fewer_distortions")
 RECIPE_LR_MULTIPLIER = 5   # the paper's BN-x5
@@ -109,83 +104,3 @@ def cnn_profiles(cpu: dict[str, Any], gpu: dict[str, Any], smoke: dict[str, Any]
                     "stall_window": 0}
     return {"smoke": {**common_smoke, **(smoke or {})}, "cpu": {**common_cpu, **cpu},
             "gpu": {**common_gpu, **gpu}}
-
-
-CIFAR10_TRAIN_IMAGES = 50_000
-"""The official training set's size; the validation split is held out of it."""
-
-
-@dataclass(frozen=True)
-class SettingsSummary:
-    """What the set-up chapter of the training experiments states (glued ``setup_`` + field).
-
-    The verdict rule: ``level`` (%) of every interval, the ``late`` share (%) of a run's steps that
-    the plateau rule and the test of sustained learning read, ``alpha_side`` (%) per side of Fisher's
-    test, ``sustain_margin`` (points above chance) a run must sustain to count as learning.
-    The committed results of the paper's claims: how many (``n_results``), the data ``copy`` they
-    were computed on, their CPU minutes together (``cpu_total``).
-    The CNN's cpu profile (the convergence study's, which the later studies share): ``steps`` of
-    ``batch`` images, ``widths``, evaluated ``n_evals`` times (every ``eval_every`` steps and at the
-    end) on ``eval_examples`` of the ``n_val`` held-out images (training on ``n_fit``), with a
-    binomial standard error ``eval_se`` (points) near 50 %; ``seeds`` reported seeds and the
-    selection seed ``select_seed``; the gpu profile's ``gpu_widths`` and ``gpu_steps``.
-    Failures: a run stalls after ``stall`` evaluations at most ``chance`` (%), diverges when the mean
-    of its last ``div_window`` losses exceeds ``div_factor`` times the first; a nonlinearity counts
-    as saturated within ``sat_margin`` of its bounds.
-    """
-
-    level: float
-    late: float
-    alpha_side: float
-    sustain_margin: float
-    copy: str
-    n_results: int
-    cpu_total: float
-    eval_examples: str
-    eval_every: int
-    n_evals: int
-    n_val: str
-    n_fit: str
-    steps: int
-    batch: int
-    widths: str
-    gpu_widths: str
-    gpu_steps: str
-    seeds: int
-    select_seed: int
-    stall: int
-    eval_se: float
-    chance: float
-    sat_margin: float
-    div_window: int
-    div_factor: float
-
-
-def summarize_settings(results: Mapping[str, ExperimentResult]) -> SettingsSummary:
-    """The set-up the training experiments share and the rule that judges them, with what
-    ``results`` (name -> committed result of a paper claim) add: how many, their data, their CPU time."""
-    from bn.diagnostics import SATURATION_MARGIN
-    from bn.experiments.convergence import PROFILES
-    from bn.experiments.long_training import SUSTAIN_MARGIN
-    from bn.formatting import data_copy_label
-    from bn.statistics import LATE_FRACTION, LEVEL
-    from bn.statistics.verdict import ALPHA_PER_SIDE
-    from bn.training import DivergenceMonitor
-    from bn.training.loop import CHANCE_MARGIN
-
-    cnn, gpu = PROFILES["cpu"], PROFILES["gpu"]
-    copies = sorted({res.provenance["data"]["copy"] for res in results.values()})
-    monitor = DivergenceMonitor()
-    return SettingsSummary(
-        level=100 * LEVEL, late=100 * LATE_FRACTION, alpha_side=100 * ALPHA_PER_SIDE,
-        sustain_margin=100 * SUSTAIN_MARGIN,
-        copy=", ".join(data_copy_label(c) for c in copies), n_results=len(results),
-        cpu_total=sum(res.provenance["cpu_time_s"] for res in results.values()) / 60,
-        eval_examples=f"{cnn['eval_examples']:,}", eval_every=cnn["eval_every"],
-        n_evals=cnn["steps"] // cnn["eval_every"] + 2, n_val=f"{cnn['n_val']:,}",
-        n_fit=f"{CIFAR10_TRAIN_IMAGES - cnn['n_val']:,}", steps=cnn["steps"], batch=cnn["batch_size"],
-        widths=", ".join(map(str, cnn["widths"])), gpu_widths=", ".join(map(str, gpu["widths"])),
-        gpu_steps=f"{gpu['steps']:,}", seeds=len(cnn["seeds"]), select_seed=cnn["select_seed"],
-        stall=cnn["stall_window"], eval_se=100 * 0.5 / cnn["eval_examples"] ** 0.5,
-        chance=100 * (0.1 + CHANCE_MARGIN), sat_margin=SATURATION_MARGIN, div_window=monitor.window,
-        div_factor=monitor.factor)

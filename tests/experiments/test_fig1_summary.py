@@ -1,5 +1,6 @@
-"""The Fig. 1 chapter: its summary of the committed fig1_mlp and fig1_equal_rates results, and the
-facts of those results its verdicts rest on (each test names the sentence it protects)."""
+"""The Fig. 1 chapter: its summary (``fig1_rates.summarize``) of the committed fig1_equal_rates and
+fig1_mlp results, and the facts of those results its verdicts rest on (each test names the sentence
+it protects)."""
 
 import json
 import math
@@ -10,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bn.experiments import fig1_mlp
+from bn.experiments import fig1_mlp, fig1_rates
 from bn.experiments.base import ExperimentResult
 from bn.glue import glue_record
 
@@ -30,7 +31,7 @@ def raw_eq():
 
 
 def _summarize(raw, raw_eq):
-    return fig1_mlp.summarize(ExperimentResult.from_dict(raw), ExperimentResult.from_dict(raw_eq))
+    return fig1_rates.summarize(ExperimentResult.from_dict(raw_eq), ExperimentResult.from_dict(raw))
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,5 @@
-"""The set-up chapter of the training experiments: its summary of the shared set-up, the verdict
-rule's constants and the committed results of the paper's claims."""
+"""The set-up chapter of the training experiments: its summary (``scorecard.method_summary``) of the
+verdict rule's constants, the shared set-up and the committed results of the paper's claims."""
 
 import json
 import math
@@ -9,7 +9,7 @@ import pytest
 
 from bn.experiments import PAPER_CLAIMS
 from bn.experiments.base import ExperimentResult
-from bn.experiments.settings import summarize_settings
+from bn.experiments.scorecard import method_summary
 from bn.glue import glue_record
 
 RESULTS = Path(__file__).resolve().parents[2] / "book" / "results"
@@ -23,7 +23,7 @@ def raw():
 
 @pytest.fixture(scope="module")
 def summary(raw):
-    return summarize_settings({n: ExperimentResult.from_dict(d) for n, d in raw.items()})
+    return method_summary({n: ExperimentResult.from_dict(d) for n, d in raw.items()})
 
 
 def test_summary_against_the_raw_results(raw, summary):
@@ -66,11 +66,11 @@ def test_rule_constants(summary):
 
 def test_a_missing_result_or_a_second_copy_shows(raw, summary):
     fewer = {n: ExperimentResult.from_dict(d) for n, d in raw.items() if n != "convergence"}
-    s = summarize_settings(fewer)
+    s = method_summary(fewer)
     assert s.n_results == 7 and s.cpu_total < summary.cpu_total
     mixed = json.loads(json.dumps(raw["fig1_mlp"]))
     mixed["provenance"]["data"]["copy"] = "official"
-    s = summarize_settings({**{n: ExperimentResult.from_dict(d) for n, d in raw.items()},
+    s = method_summary({**{n: ExperimentResult.from_dict(d) for n, d in raw.items()},
                             "fig1_mlp": ExperimentResult.from_dict(mixed)})
     assert s.copy == "CIFAR-10, JPEG-q75 rebuild, CIFAR-10, official release"  # both copies named
 
