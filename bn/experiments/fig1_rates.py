@@ -14,6 +14,9 @@ units. "BN makes the input more stable" is *reproduced* only if the paired ratio
 no BN / BN excludes 1 from above at both rates, in both units; *reversed* if it
 excludes 1 from below at both rates, in both units; otherwise *not resolved*
 (the answer depends on the rate or on the unit of measurement).
+
+:func:`summarize` gives the Fig. 1 chapter's numbers, from this result and the fig1_mlp result it
+builds on.
 """
 
 from __future__ import annotations
@@ -73,7 +76,6 @@ def _profiles() -> dict[str, dict[str, Any]]:
 
 
 PROFILES = _profiles()
-
 
 
 # ---------------------------------------------------------------------------------------------
@@ -153,8 +155,8 @@ class Fig1Summary:
     ``fig1_`` + field + ``_`` + key): of the fig1_mlp study, each arm at its own rate, and of this
     one, which builds on it.
 
-    The set-up of fig1_mlp: ``steps`` of ``batch`` examples with ``momentum``, ``seeds`` per arm (``seed_list``),
-    the data ``copy``, the ``validation`` split and the ``n_fit`` images trained on, the rate ``grid``,
+    The set-up of fig1_mlp: ``steps`` of ``batch`` examples with ``momentum``, ``seeds`` per arm
+    (``seed_list``), the data ``copy``, the ``validation`` split and the ``n_fit`` images trained on, the rate ``grid``,
     the selection seed ``select_seed`` and ``rule``, each arm's chosen rate ``lr`` (``no_bn``, ``bn``)
     and their ratio ``lr_ratio``, evaluations every ``eval_every`` steps on ``eval_examples``, the
     ``probe`` batch, the first step of the drift ``after``, the study's ``cpu_min`` and ``wall_min``.
@@ -168,8 +170,8 @@ class Fig1Summary:
     P: no BN's input, BN's input, BN's x-hat), the paired ratio no BN / BN (``ratio``: ``P`` and
     ``P_verdict``), at the last evaluation BN's |gamma| (``gamma_end``) and the input's median
     (``median_end``: ``no``, ``bn``).
-    Both arms at both rates, every unit (this study): ``eq_rates``,
-    ``eq_seeds``, the paired ratios ``eq`` (keys ``RATE_UNIT``) and the study's ``eq_cpu_min``.
+    Both arms at both rates, every unit (this study): ``eq_rates``, ``eq_seeds``, the paired ratios
+    ``eq`` (keys ``RATE_UNIT``) and the study's ``eq_cpu_min``.
     ``verdict``: the scorecard's words for this chapter's rows (glued ``verdict_`` + key).
     """
 
