@@ -277,8 +277,9 @@ class PitfallsSeed:
     def from_dict(cls, d: dict[str, Any], what: str = "per-seed record") -> "PitfallsSeed":
         """The record ``d`` holds; an unknown or a missing key, nested ones included, is a ValueError naming it."""
         rec = from_strict_dict(cls, d, what)
-        return dataclasses.replace(rec, fine_tuning=FineTuningMeasures.from_dict(rec.fine_tuning, f"{what}.fine_tuning"),
-                                   dropout=from_strict_dict(DropoutMeasures, rec.dropout, f"{what}.dropout"))
+        return dataclasses.replace(
+            rec, fine_tuning=FineTuningMeasures.from_dict(rec.fine_tuning, f"{what}.fine_tuning"),
+            dropout=from_strict_dict(DropoutMeasures, rec.dropout, f"{what}.dropout"))
 
 
 def pitfalls_seeds(result: ExperimentResult) -> list[PitfallsSeed]:
