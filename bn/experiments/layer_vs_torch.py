@@ -25,6 +25,7 @@ from bn.experiments.base import Context, Experiment, ExperimentResult, record_ru
 from bn.experiments.plain_cnn import (PROFILES, PlainRun, arm_name, build_plain, fit, load_data, plain_args,
                                       plain_runs, probe_batch, train_config)
 from bn.gradcheck.blind_upstream import BlindUpstream, blind_upstream_gradients
+from bn.results import from_strict_dict
 from bn.training import History, TensorData
 
 
@@ -92,6 +93,26 @@ EXACT_LOSS_DIFFERENCE = 1e-5
 
 
 @dataclass(frozen=True)
+class InitAgreement:
+    """The book layer against ``torch.nn.BatchNorm2d`` at initialization, one seed (``measures["init_agreement"]``):
+    relative errors of the logits, and the worst and the median over parameters of their gradients'."""
+
+    logits: float
+    grad_worst: float
+    grad_median: float
+
+
+def init_agreement(result: ExperimentResult) -> dict[int, InitAgreement]:
+    """Seed -> :class:`InitAgreement` of a layer_vs_torch result, read strictly (a missing or an unknown
+    key is a ValueError naming the result's file, the seed and the key)."""
+    from bn.experiments import result_filename
+
+    source = f"book/results/{result_filename(result.experiment, result.profile)}"
+    return {int(seed): from_strict_dict(InitAgreement, d, f"{source}: measures['init_agreement'][{seed!r}]")
+            for seed, d in result.measures["init_agreement"].items()}
+
+
+@dataclass(frozen=True)
 class LayerSummary:
     """Every number the chapter on building a BN layer glues (``byo-`` + field, hyphenated).
 
@@ -156,14 +177,14 @@ def summarize(result: ExperimentResult, population: ExperimentResult | None = No
     if n_exact == 0:
         raise ValueError(f"the book run of seed {s0} and the torch run it is paired with differ from the "
                          f"first step ({diff[0]:.1e}): they did not start from the same weights and batches")
-    agree = result.measures["init_agreement"].values()
+    agree = init_agreement(result).values()
     step = {a: min(v) for a, v in result.measures["step_cpu_seconds"].items()}
     return LayerSummary(
         forward_tol=FORWARD_TOLERANCE, grad_tol=GRADIENT_TOLERANCE,
         steps=cfg["steps"], batch=cfg["batch_size"], copy=data_copy_label(result.provenance["data"]["copy"]),
-        logit_err=f"{max(a['logits'] for a in agree):.0e}",
-        grad_worst=f"{max(a['grad_worst'] for a in agree):.0e}",
-        grad_median=f"{max(a['grad_median'] for a in agree):.0e}",
+        logit_err=f"{max(a.logits for a in agree):.0e}",
+        grad_worst=f"{max(a.grad_worst for a in agree):.0e}",
+        grad_median=f"{max(a.grad_median for a in agree):.0e}",
         nfirst=len(torch0.first_losses), first_diff=f"{diff.max():.0e}", nexact=n_exact,
         exact_max=f"{diff[:n_exact].max():.0e}",
         arm_gap=100 * abs(book.final_test_acc - torch0.final_test_acc),

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from bn.experiments.base import ExperimentResult
+from bn.experiments.layer_vs_torch import init_agreement
 from bn.experiments.pitfalls import PitfallsSeed, pitfalls_seeds
 from bn.experiments.plain_cnn import PROFILES, PlainRun, fit, plain_runs, study_records, train_config
 from bn.experiments.population_statistics import AfterTraining, after_training
@@ -109,6 +110,20 @@ def test_an_after_training_record_is_read_strictly():
         AfterTraining.from_dict(_drop(after, ["tail_batch"]))
     with pytest.raises(ValueError, match="unknown key.*'tail_batches'"):
         AfterTraining.from_dict(_add(after, ["tail_batches"], {}))
+
+
+def test_the_agreement_at_initialization_is_read_strictly():
+    raw = _raw("layer_vs_torch")
+    agreement = init_agreement(ExperimentResult.from_dict(raw))
+    assert {str(s): dataclasses.asdict(a) for s, a in agreement.items()} == raw["measures"]["init_agreement"]
+    for key, bad in (("grad_worst", None), ("grad_wrost", 1e-6)):
+        broken = copy.deepcopy(raw)
+        if bad is None:
+            del broken["measures"]["init_agreement"]["1"][key]
+        else:
+            broken["measures"]["init_agreement"]["1"][key] = bad
+        with pytest.raises(ValueError, match=rf"layer_vs_torch\.json: measures\['init_agreement'\]\['1'\].*'{key}'"):
+            init_agreement(ExperimentResult.from_dict(broken))
 
 
 @pytest.mark.parametrize("name", ["layer_vs_torch", "training_diagnostics", "population_statistics", "pitfalls"])

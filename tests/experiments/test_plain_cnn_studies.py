@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from bn.experiments.base import ExperimentResult
+from bn.experiments.layer_vs_torch import init_agreement
 from bn.experiments.pitfalls import pitfalls_seeds
 from bn.experiments.plain_cnn import PROFILES, fit, plain_runs, train_config
 from bn.experiments.population_statistics import after_training, population_measure
@@ -72,3 +73,5 @@ def test_each_study_runs_end_to_end_by_the_one_command(smoke_run, synthetic_dir_
     assert [dataclasses.asdict(a) for a in after] == pop["measures"]["after_training"]
     per_seed = pitfalls_seeds(ExperimentResult.from_dict(pit))
     assert [dataclasses.asdict(s) for s in per_seed] == pit["measures"]["per_seed"]
+    agreement = init_agreement(ExperimentResult.from_dict(layer))
+    assert {str(s): dataclasses.asdict(a) for s, a in agreement.items()} == layer["measures"]["init_agreement"]
