@@ -10,6 +10,7 @@ from bn.experiments.placement import (layer_jacobian_singular_values, linear_reg
                                       sigmoid_linearity)
 from bn.models.placement import PlacedMLP
 from bn.training import TensorData
+from tests.experiments.records import typed
 
 
 def test_linear_region_is_where_the_tangent_is_within_tolerance():
@@ -106,5 +107,5 @@ def test_the_smoke_profile_runs_by_the_one_command(smoke_run):
                                                            for s in p["seeds"]}
     assert result["seeds_run"] == {a: p["seeds"] for a in ("none", "before", "after")}
     assert all(r["steps_done"] == p["train"]["steps"] for r in runs if not r["diverged"])
-    assert paired_final(result, "before", "none").n == len(p["seeds"])
-    assert len(accuracy_table(result).rows) == 3
+    assert paired_final(typed(result), "before", "none").n == len(p["seeds"])
+    assert len(accuracy_table(typed(result)).rows) == 3
