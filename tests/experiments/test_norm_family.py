@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from bn.experiments.norm_family import (PROFILES, accuracy_grid, arm_norm, arms_at, merge_parts,
+from bn.experiments.norm_family import (PROFILES, accuracy_grid, arm_norm, arms_at, merge_parts, runs_of,
                                        train_config)
 from bn.models import build_model
 from bn.normalization import BatchRenorm2d, GhostBatchNorm2d
@@ -50,6 +50,8 @@ def test_smoke_profile_runs_end_to_end(smoke_run):
         assert r["history"]["steps_done"] == p["examples"] // r["batch_size"]
         assert 0.0 <= r["final_test_acc"] <= 1.0
         assert ("batch_stats_test_acc" in r) == (r["arm"] in ("bn", "ghost", "renorm"))
+    # The records the study just wrote read back through its typed reader and write back unchanged.
+    assert [r.to_dict() for r in runs_of(typed(payload))] == runs
     grid = accuracy_grid(typed(payload))
     assert set(grid["ghost"]) == {16} and set(grid["bn"]) == set(p["batch_sizes"])
     layer_8 = [r["final_test_acc"] for r in runs if (r["arm"], r["batch_size"]) == ("layer", 8)]

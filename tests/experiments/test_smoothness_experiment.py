@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from bn.experiments.smoothness import (ARMS, PROFILES, build, curves, run_smoothness, smoothness_measure,
-                                       splits, summarize)
+                                       runs_of, splits, summarize)
 from bn.experiments.plain_cnn import train_config
 from bn.training import train
 from tests.experiments.records import typed
@@ -102,3 +102,5 @@ def test_the_smoke_profile_runs_by_the_one_command(smoke_run):
     assert m["lr"] in p["lr_candidates"] and result["seeds_run"] == {a: p["seeds"] for a in ARMS}
     assert {(r["arm"], r["seed"]) for r in m["runs"]} == {(a, s) for a in ARMS for s in p["seeds"]}
     assert set(summarize(typed(result))["per_seed"]) == set(ARMS)
+    # The records the study just wrote read back through its typed reader and write back unchanged.
+    assert [r.to_dict() for r in runs_of(typed(result))] == m["runs"]

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from bn.diagnostics import AngularUpdateTracker
-from bn.experiments.weight_decay import CLASSIFIER, PROFILES, summarize, train_config, watched_weights
+from bn.experiments.weight_decay import CLASSIFIER, PROFILES, runs_of, summarize, train_config, watched_weights
 from bn.models import PlainCNN
 from bn.training import train
 from tests.experiments.records import typed
@@ -71,6 +71,8 @@ def test_smoke_profile_runs_end_to_end_on_synthetic_data(smoke_run):
     assert len(result["measures"]["runs"]) == len(p["seeds"]) * len(p["weight_decays"])
     assert result["seeds_run"] == {"wd=0": p["seeds"], "wd=0.005": p["seeds"]}
     assert result["provenance"]["data"]["copy"] == "synthetic"
+    # The records the study just wrote read back through its typed reader and write back unchanged.
+    assert [r.to_dict() for r in runs_of(typed(result))] == result["measures"]["runs"]
     assert summarize(typed(result)) == summary
     entry = summary["by_weight_decay"]["0.005"]
     assert entry["predicted"] == pytest.approx(math.sqrt(2 * 0.1 * 5e-3 / 1.9))
