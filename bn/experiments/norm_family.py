@@ -50,8 +50,8 @@ from bn.results import from_strict_dict
 from bn.training import History, TensorData, TrainConfig, train
 
 __all__ = ["ARMS", "LABELS", "PROFILES", "arm_norm", "arms_at", "train_config", "run_arm", "run_norm_family",
-           "merge_parts", "NormFamilyRun", "runs_of", "accuracy_grid", "accuracy_changes", "accuracy_change", "NormFamilySummary", "summarize",
-           "accuracy_table", "gap_table", "arm_name", "EXPERIMENT"]
+           "merge_parts", "NormFamilyRun", "runs_of", "accuracy_grid", "accuracy_changes", "accuracy_change",
+           "NormFamilySummary", "summarize", "accuracy_table", "gap_table", "arm_name", "EXPERIMENT"]
 
 ARMS = ("bn", "group", "layer", "ghost", "renorm")
 BATCH_NORM_TYPE = ("bn", "ghost", "renorm")

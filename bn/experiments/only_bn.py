@@ -30,8 +30,8 @@ from bn.results import from_strict_dict
 from bn.training import FREEZE_ARMS, TensorData, TrainConfig, evaluate_accuracy, set_trainable, train
 
 __all__ = ["PROFILES", "scaled_widths", "run_arm", "run_only_bn", "ParamCounts", "OnlyBnHistory", "OnlyBnRun",
-           "RateTrial", "runs_of", "selection_of", "paired_difference", "summarize", "arm_name", "OnlyBnSummary", "chapter_summary", "width_tag",
-           "CHAPTER_PAIRS", "EXPERIMENT"]
+           "RateTrial", "runs_of", "selection_of", "paired_difference", "summarize", "arm_name", "OnlyBnSummary",
+           "chapter_summary", "width_tag", "CHAPTER_PAIRS", "EXPERIMENT"]
 
 PROFILES: dict[str, dict[str, Any]] = {
     # About 4 CPU-minutes at one thread (the machine is shared): 200 steps of 64 images are a

@@ -33,8 +33,8 @@ from bn.statistics import Evidence, Interval, Plateau, decide, mean_ci, pair_by,
 from bn.training import TensorData, TrainConfig, evaluate_accuracy, train
 
 __all__ = ["CONFIG", "sigmoid_linearity", "linear_region_halfwidth", "validation_split",
-           "layer_jacobian_singular_values", "run_placement", "PlacementRun", "runs_of", "placement_runs", "PlacementSummary", "summarize", "PROFILES",
-           "EXPERIMENT"]
+           "layer_jacobian_singular_values", "run_placement", "PlacementRun", "runs_of", "placement_runs",
+           "PlacementSummary", "summarize", "PROFILES", "EXPERIMENT"]
 
 CONFIG: dict[str, Any] = {
     "in_features": 3 * 32 * 32, "hidden": [100, 100, 100], "activation": "sigmoid",

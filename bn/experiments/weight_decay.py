@@ -39,8 +39,8 @@ from bn.results import from_strict_dict
 from bn.training import History, TensorData, TrainConfig, train
 
 __all__ = ["CLASSIFIER", "PROFILES", "train_config", "watched_weights", "run_weight_decay", "summarize",
-           "summarize_runs", "layer_curves", "arm_name", "runs_of", "WeightDecayRun", "WeightDecaySummary", "chapter_summary",
-           "equilibrium_table", "stored_interval", "verdict_decays", "mean_norm_change", "EXPERIMENT"]
+           "summarize_runs", "layer_curves", "arm_name", "runs_of", "WeightDecayRun", "WeightDecaySummary",
+           "chapter_summary", "equilibrium_table", "stored_interval", "verdict_decays", "mean_norm_change", "EXPERIMENT"]
 
 CLASSIFIER = "classifier.weight"
 
