@@ -20,7 +20,8 @@ from torch import nn
 
 from bn.experiments.base import Context, Experiment, ExperimentResult, record_run_seeds
 from bn.experiments.plain_cnn import (PROFILES, PlainRun, arm_name, fit, load_data, plain_args, plain_runs,
-                                      probe_batch, study_records, train_config)
+                                      probe_batch, train_config)
+from bn.experiments.study_records import read_records
 from bn.models import ConvUnit
 from bn.population import (KERAS, PYTORCH, batch_statistics_accuracy, bn_state, buffer_change, convert,
                            dropout_variance_shift, refresh_statistics, train_batches, weight_of_initial_value)
@@ -284,7 +285,7 @@ class PitfallsSeed:
 
 def pitfalls_seeds(result: ExperimentResult) -> list[PitfallsSeed]:
     """The per-seed measurements of a pitfalls result, typed and read strictly (``measures["per_seed"]``)."""
-    return study_records(result, PitfallsSeed, "per_seed")
+    return read_records(result, PitfallsSeed.from_dict, "per_seed")
 
 
 def final_accuracies(runs: list[PlainRun]) -> dict[str, list[float]]:

@@ -8,7 +8,7 @@ Every run goes through :func:`bn.training.train`, the loop of Part III, with the
 schedule, one set of seeds), so that one study's runs stand in for another's.
 
 The studies train in their own loop (:func:`fit`) and keep each run's record in their result's
-measures (``measures["runs"]``); :class:`PlainRun` is that record, and :func:`study_records` reads
+measures (``measures["runs"]``); :class:`PlainRun` is that record, and :func:`plain_runs` reads
 such a list of a result into typed records, strictly.
 """
 
@@ -17,12 +17,13 @@ from __future__ import annotations
 import dataclasses
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable
 
 import torch
 from torch import nn
 
 from bn.experiments.base import ExperimentResult, load_tensor_data
+from bn.experiments.study_records import read_records
 from bn.models import ConvUnit, build_model
 from bn.results import from_strict_dict
 from bn.training import History, TensorData, TrainConfig, train
@@ -104,25 +105,9 @@ class PlainRun:
         return {**out, "train": self.train.to_dict(), "history": self.history.to_dict()}
 
 
-R = TypeVar("R")
-
-
-def study_records(result: ExperimentResult, cls: type[R], key: str = "runs") -> list[R]:
-    """The list ``result.measures[key]`` read into records by ``cls.from_dict``, strictly: a record
-    with an unknown or a missing key is a ValueError naming the result's file (``book/results/...``),
-    the record and the key."""
-    from bn.experiments import result_filename
-
-    source = f"book/results/{result_filename(result.experiment, result.profile)}"
-    if key not in result.measures:
-        raise ValueError(f"{source}: the measures hold no {key!r} (they hold {sorted(result.measures)})")
-    return [cls.from_dict(d, f"{source}: measures[{key!r}][{i}]")  # type: ignore[attr-defined]
-            for i, d in enumerate(result.measures[key])]
-
-
 def plain_runs(result: ExperimentResult) -> list[PlainRun]:
-    """The typed run records of a plain-CNN study's result (:func:`study_records` of ``measures["runs"]``)."""
-    return study_records(result, PlainRun)
+    """The typed run records of a plain-CNN study's result (``measures["runs"]``, read strictly)."""
+    return read_records(result, PlainRun.from_dict)
 
 
 def probe_batch(data: TensorData, n: int) -> tuple[torch.Tensor, torch.Tensor]:

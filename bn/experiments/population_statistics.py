@@ -20,7 +20,8 @@ from torch import nn
 
 from bn.experiments.base import Context, Experiment, ExperimentResult, record_run_seeds
 from bn.experiments.plain_cnn import (PROFILES, PlainRun, arm_name, fit, load_data, plain_args, plain_runs,
-                                      study_records, train_config)
+                                      train_config)
+from bn.experiments.study_records import read_records
 from bn.population import (batch_statistics_accuracy, precise_statistics, statistics_gap, train_batches,
                            weight_of_initial_value)
 from bn.population.epoch_tail import epoch_tails, smallest_tail, tail_free_batch_sizes
@@ -92,7 +93,7 @@ class AfterTraining:
 
 def after_training(result: ExperimentResult) -> list[AfterTraining]:
     """The after-training measurements of a population_statistics result, typed and read strictly, by seed."""
-    return study_records(result, AfterTraining, "after_training")
+    return read_records(result, AfterTraining.from_dict, "after_training")
 
 
 # torch.nn.BatchNorm2d's default momentum, the weight of each new batch in the study's runs.

@@ -14,7 +14,7 @@ from typing import Any, Callable, TypeVar
 
 from bn.experiments.base import ExperimentResult
 
-__all__ = ["result_source", "read_runs", "nested"]
+__all__ = ["result_source", "read_runs", "read_records", "nested"]
 
 T = TypeVar("T")
 V = TypeVar("V")
@@ -41,6 +41,18 @@ def read_runs(result: ExperimentResult, read: Callable[[dict[str, Any], str], T]
     if not isinstance(runs, list):
         raise ValueError(f"{where}: the measures of {result.experiment!r} hold no list 'runs'")
     return [read(r, f"{where}: {result.experiment} run {i}") for i, r in enumerate(runs)]
+
+
+def read_records(result: ExperimentResult, read: Callable[[dict[str, Any], str], T], key: str = "runs",
+                 source: str | None = None) -> list[T]:
+    """The list ``result.measures[key]`` read by ``read(record, what)`` (a record type's ``from_dict``),
+    strictly: a record with an unknown or a missing key is a ValueError naming the file (by default
+    :func:`result_source`), ``measures[key][i]`` and the key. For lists a study keeps besides its runs
+    (the plain-CNN studies' per-seed measurements), and their runs."""
+    where = source or result_source(result)
+    if key not in result.measures:
+        raise ValueError(f"{where}: the measures hold no {key!r} (they hold {sorted(result.measures)})")
+    return [read(d, f"{where}: measures[{key!r}][{i}]") for i, d in enumerate(result.measures[key])]
 
 
 def nested(read: Callable[[Any], V], value: Any, what: str) -> V:

@@ -21,7 +21,8 @@ from bn.diagnostics import (TanhSaturation, UpdateRatioTracker, conv_weights, di
                             tanh_saturation)
 from bn.experiments.base import Context, Experiment, ExperimentResult, record_run_seeds
 from bn.experiments.plain_cnn import (PROFILES, PlainRun, arm_name, build_plain, load_data, plain_args, probe_batch,
-                                      study_records, train_config, unit_names)
+                                      train_config, unit_names)
+from bn.experiments.study_records import read_records
 from bn.training import TensorData, train
 
 
@@ -62,7 +63,7 @@ class WatchRun(PlainRun):
 
 def watch_runs(result: ExperimentResult) -> dict[str, WatchRun]:
     """Arm -> its run, of a training_diagnostics result (read strictly, in the order the arms ran)."""
-    return {r.arm: r for r in study_records(result, WatchRun)}
+    return {r.arm: r for r in read_records(result, WatchRun.from_dict)}
 
 
 # The update-to-data ratios the chapter quotes are medians over each layer's last steps.

@@ -12,9 +12,10 @@ import pytest
 from bn.experiments.base import ExperimentResult
 from bn.experiments.layer_vs_torch import init_agreement
 from bn.experiments.pitfalls import PitfallsSeed, pitfalls_seeds
-from bn.experiments.plain_cnn import PROFILES, PlainRun, fit, plain_runs, study_records, train_config
+from bn.experiments.plain_cnn import PROFILES, PlainRun, fit, plain_runs, train_config
 from bn.experiments.population_statistics import AfterTraining, after_training
 from bn.experiments.training_diagnostics import WatchRun, watch_runs
+from bn.experiments.study_records import read_records
 from bn.training import History, TrainConfig
 from tests.conftest import tiny_data
 from tests.experiments.records import experiment_result
@@ -69,7 +70,7 @@ def test_the_error_names_the_result_file_and_the_record(fresh_run):
     with pytest.raises(ValueError, match=r"book/results/pitfalls\.json: measures\['runs'\]\[1\].*'seed'"):
         plain_runs(res)
     with pytest.raises(ValueError, match=r"pitfalls_gpu\.json: the measures hold no 'per_seed'"):
-        study_records(dataclasses.replace(res, profile="gpu"), PitfallsSeed, "per_seed")
+        read_records(dataclasses.replace(res, profile="gpu"), PitfallsSeed.from_dict, "per_seed")
 
 
 def _drop(d, path):
