@@ -153,3 +153,19 @@ def fraction_word(n: int) -> str:
     if isinstance(n, bool) or int(n) != n or n < 2:
         raise ValueError(f"fraction_word takes a whole number >= 2, got {n!r}")
     return _FRACTIONS.get(int(n), f"1/{int(n)}")
+
+
+_ORDINALS = ("zeroth", "first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth",
+             "eleventh", "twelfth", "thirteenth", "fourteenth", "fifteenth", "sixteenth", "seventeenth", "eighteenth",
+             "nineteenth", "twentieth")
+
+
+def ordinal_word(n: int) -> str:
+    """``10`` -> ``"tenth"`` (as in "every tenth step"; ``"100th"`` above twenty)."""
+    if isinstance(n, bool) or int(n) != n or n < 1:
+        raise ValueError(f"ordinal_word takes a whole number >= 1, got {n!r}")
+    n = int(n)
+    if n <= 20:
+        return _ORDINALS[n]
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
