@@ -409,7 +409,7 @@ def chapter_summary(result: ExperimentResult) -> ShiftChapter:
     from bn.experiments.report import percent
     from bn.experiments.scorecard import verdict_words
     from bn.models import build_model
-    from bn.plotting.experiments import copy_title
+    from bn.formatting import data_copy_label
     from bn.training.adaptation import values_per_channel
 
     s = summarize(result)
@@ -425,7 +425,7 @@ def chapter_summary(result: ExperimentResult) -> ShiftChapter:
         seeds=s.n_seeds, steps=s.steps, train_batch=int(run.spec.train["batch_size"]), n=f"{s.n_images:,}",
         n_sets=len(s.corruptions) * len(SEVERITIES), lr=f"{s.base_lr:g}", tent_lr=f"{s.tent_lr:g}",
         cpu_min=s.cpu_minutes, test_batch=TEST_BATCH, adabn_batch=ADABN_BATCH, small=SMALL_BATCH,
-        sweep_sev=SWEEP_SEVERITY, top_sev=top, sizes=", ".join(map(str, s.batch_sizes)), copy=copy_title(result),
+        sweep_sev=SWEEP_SEVERITY, top_sev=top, sizes=", ".join(map(str, s.batch_sizes)), copy=data_copy_label(result.provenance["data"]["copy"]),
         rebuild_quality=REBUILD_JPEG_QUALITY, tent_steps=-(-s.n_images // TEST_BATCH),
         sev3_source=percent(s.by_severity["source"][SWEEP_SEVERITY - 1]),
         clean={m: percent(s.clean[m]) for m in METHODS}, shift={m: percent(s.corrupted_mean[m]) for m in METHODS},
