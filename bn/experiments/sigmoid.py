@@ -10,12 +10,12 @@ credits BN; BN-x5-Sigmoid against BN alone credits the recipe.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 import numpy as np
 
-from bn.statistics import Evidence, Interval, Outcomes, decide
+from bn.statistics import LATE_FRACTION, Evidence, Interval, Outcomes, decide
 from bn.experiments import report
 from bn.experiments.base import Context, Experiment, ExperimentResult, RunRecord, RunSpec, select_rate
 from bn.experiments.settings import base_rate, baseline_train, cnn_model, cnn_profiles, recipe_setup
@@ -58,8 +58,6 @@ PROFILES = cnn_profiles(cpu={"rates": _GRID, "base_lr": "convergence", "bn_alone
                         gpu={"rates": _GRID, "base_lr": "convergence", "bn_alone_seeds": 5},
                         smoke={"rates": [0.1, 0.3], "base_lr": 0.03, "bn_alone_seeds": 2})
 
-EXPERIMENT = Experiment(name="sigmoid", title="Saturating nonlinearity: a sigmoid CNN with and without BN",
-                        claim=CLAIM, profiles=PROFILES, run=run)
 
 
 # The chapter's analysis: what the result file says about the three arms.
@@ -228,3 +226,179 @@ def attribution_table(result: ExperimentResult) -> report.Table:
                      c.verdict])
     return report.Table(["comparison (paired seeds)", "credits", "final test accuracy, difference", "verdict"],
                         rows)
+
+
+SUSTAIN_MARGIN = 0.02
+"""How far above chance (10 %) a run must stay to count as learning: three binomial standard errors
+of an accuracy near 10 % on the 2,000 evaluation images (3 * sqrt(0.1 * 0.9 / 2000) = 0.020)."""
+
+
+def sustains_learning(run: RunRecord, fraction: float = LATE_FRACTION, margin: float = SUSTAIN_MARGIN) -> bool:
+    """Whether a run *sustains* accuracy clearly above chance: the median of its periodic accuracies over
+    the last ``fraction`` of its steps exceeds 10 % + ``margin``. A run that diverged or was stopped never does."""
+    from statistics import median
+
+    h = run.history
+    if h.diverged or h.stalled:
+        return False
+    cut = (1 - fraction) * run.spec.train["steps"]
+    late = [a for s, a in zip(h.eval_step, h.eval_acc) if s > cut]
+    return bool(late) and median(late) > 0.1 + margin
+
+
+def sweep_finding(result: ExperimentResult) -> str:
+    """What the no-BN rate sweep found, in a sentence: every rate stopped at chance (and the best
+    accuracy any sweep run showed before its stop), or the chosen rate inside or at the edge of the grid."""
+    sweep = sweep_summary(result)
+    if sweep.all_failed:
+        shown = [best_seen([r]) * 100 for r in report.runs_of(result, "no_bn", include_sweep=True)
+                 if r.spec.tags.get("sweep")]
+        return ("Every rate of the grid sat at chance and was stopped: there is no optimum "
+                "to bracket (the best validation accuracy any sweep run showed before its "
+                f"stop lies between {min(shown):.1f} % and {max(shown):.1f} %, chance being "
+                "10 %). The reported runs without BN use the rule's fallback — the highest "
+                "accuracy shown before the stop, ties to the lower rate — which picks "
+                f"{sweep.chosen:g}; any other rate of the grid would have done the same.")
+    if sweep.bracketed:
+        return (f"The best rate, {sweep.chosen:g}, lies inside the grid: a tried rate on "
+                "either side did worse.")
+    return (f"The best rate, {sweep.chosen:g}, is still at the edge of the grid after "
+            f"{sweep.extended} extensions: a rate beyond it might do better.")
+
+
+def _rates(rates: Sequence[float]) -> str:
+    return ", ".join(f"{r:g}" for r in rates)
+
+
+def _seeds(seeds: Sequence[int]) -> str:
+    return ", ".join(map(str, seeds))
+
+
+# The first convolution's gradient passes the eight sigmoid layers on its way from the classifier.
+SIGMOID_LAYERS = 8
+
+
+@dataclass(frozen=True)
+class SigmoidSummary:
+    """Every number and phrase the sigmoid chapter glues, under ``sig_`` + field name (a mapping
+    field per arm of :data:`ARMS`: ``sig_outcome_no_bn``, ...).
+
+    The set-up: the no-BN sweep's grid as configured and after any extension (``grid``,
+    ``final_grid``), its selection seed, the base rate and the file it came from, the no-BN and
+    BN-x5 rates (``"%g"`` text), the seeds of the headline arms and of BN alone, steps, batch size,
+    the data copy, the stall rule's window and evaluation interval; ``paper_acc`` the paper's
+    BN-x5-Sigmoid accuracy in % (glued as ``paper_sig_acc``) and ``sweep_finding``
+    (:func:`sweep_finding`).
+
+    The outcomes, per arm: ``outcome`` (``"5/5 trained"``), ``acc`` (final test accuracy with its
+    t interval), ``best`` (best validation accuracy seen), and ``stop_step``, the last step at which
+    a run without BN was stopped (``"–"`` when none was). The contrasts of :func:`attribution`:
+    ``c_bn`` (BN alone vs no BN), ``c_recipe`` (BN-x5 vs BN alone), ``c_both`` (BN-x5 vs no BN)
+    in words and the first two's verdicts; ``verdict`` the scorecard's row (glued as
+    ``verdict_sigmoid`` and ``verdict_sigmoid_ours``).
+
+    The diagnostics (:func:`health_at`, medians over seeds): per arm at the first evaluation after
+    step 0 (``health_step``) the first convolution's gradient norm over the classifier's (``ratio``)
+    and the saturated fraction (``sat``); ``per_layer`` the no-BN ratio's eighth root; the no-BN
+    ratio and saturation at the last evaluation (``*_last_no_bn``).
+
+    The sigmoid net without BN trained four times longer (``long_training``, arm
+    ``no_bn_sigmoid``): the late fraction and the margin of the sustain rule (in % and points),
+    steps, seeds, how many of ``long_n`` runs sustain learning and the best validation accuracy seen.
+    """
+
+    grid: str
+    select_seed: int
+    base_lr: str
+    base_source: str
+    no_bn_lr: str
+    x5_lr: str
+    seeds: str
+    n: int
+    alone_seeds: str
+    n_alone: int
+    steps: int
+    batch: int
+    copy: str
+    window: int
+    eval_every: int
+    final_grid: str
+    paper_acc: float = field(metadata={"glue": "paper_sig_acc"})
+    sweep_finding: str
+    outcome: dict[str, str]
+    acc: dict[str, str]
+    best: dict[str, str]
+    stop_step: int | str
+    c_bn: str
+    c_bn_verdict: str
+    c_recipe: str
+    c_recipe_verdict: str
+    c_both: str
+    verdict: dict[str, str] = field(metadata={"glue": "verdict_"})
+    ratio: dict[str, str]
+    sat: dict[str, str]
+    health_step: int
+    per_layer: str
+    sat_last_no_bn: str
+    ratio_last_no_bn: str
+    long_late: float
+    long_steps: str
+    long_seeds: str
+    long_margin: float
+    long_learned: int
+    long_n: int
+    long_best: str
+
+
+def summarize(result: ExperimentResult, long: ExperimentResult | None = None) -> SigmoidSummary:
+    """:class:`SigmoidSummary` of the sigmoid result and of ``long`` (the ``long_training`` result, read
+    from ``book/results`` when not given), whose arm ``no_bn_sigmoid`` is the no-BN arm trained longer."""
+    from bn import paper
+    from bn.experiments import scorecard
+    from bn.experiments.base import load_experiment_result
+    from bn.formatting import data_copy_label
+
+    long = load_experiment_result("long_training") if long is None else long
+    cfg, meas = result.config, result.measures
+    runs = arm_runs(result)
+    contrasts = attribution(result)
+    c_bn, c_recipe, c_both = (contrasts[("bn", "no_bn")], contrasts[("bn_x5", "bn")],
+                              contrasts[("bn_x5", "no_bn")])
+    stops = [r.history.stalled_at_step for r in runs["no_bn"] if r.history.stalled]
+    health = {a: health_at(runs[a]) for a in ARMS}
+    last_no_bn = health_at(runs["no_bn"], len(runs["no_bn"][0].history.health) - 1)
+    long_runs = report.runs_of(long, "no_bn_sigmoid")
+    src = meas["base_lr_source"]
+    return SigmoidSummary(
+        grid=_rates(cfg["rates"]), select_seed=cfg["select_seed"], base_lr=f"{meas['base_lr']:g}",
+        base_source=f"{src['file']} ({src['profile']} profile)", no_bn_lr=f"{meas['no_bn_lr']:g}",
+        x5_lr=f"{meas['bn_x5_lr']:g}", seeds=_seeds(result.seeds), n=len(result.seeds),
+        alone_seeds=_seeds([r.spec.seed for r in runs["bn"]]), n_alone=len(runs["bn"]),
+        steps=cfg["steps"], batch=cfg["batch_size"], copy=data_copy_label(result.provenance["data"]["copy"]),
+        window=cfg["stall_window"], eval_every=cfg["eval_every"],
+        final_grid=_rates(sweep_summary(result).rates),
+        paper_acc=paper.FIG3_MAX_ACCURACY["BN-x5-Sigmoid"] * 100,
+        sweep_finding=sweep_finding(result),
+        outcome={a: report.outcome_text(runs[a]) for a in ARMS},
+        acc={a: report.percent(report.final_accuracy(runs[a])) for a in ARMS},
+        best={a: f"{best_seen(runs[a]) * 100:.1f} %" for a in ARMS},
+        stop_step=max(stops) if stops else "–",
+        c_bn=c_bn.text(), c_bn_verdict=c_bn.verdict, c_recipe=c_recipe.text(),
+        c_recipe_verdict=c_recipe.verdict, c_both=c_both.text(),
+        verdict=scorecard.verdict_words([scorecard.sigmoid_row(result, long)]),
+        ratio={a: f"{health[a].ratio:.1e}" for a in ARMS},
+        sat={a: f"{health[a].saturated * 100:.2g} %" for a in ARMS},
+        health_step=health["no_bn"].step,
+        per_layer=f"{health['no_bn'].ratio ** (1 / SIGMOID_LAYERS):.2f}",
+        sat_last_no_bn=f"{last_no_bn.saturated * 100:.2g} %",
+        ratio_last_no_bn=f"{last_no_bn.ratio:.1e}",
+        long_late=100 * LATE_FRACTION, long_steps=f"{long_runs[0].spec.train['steps']:,}",
+        long_seeds=_seeds([r.spec.seed for r in long_runs]), long_margin=100 * SUSTAIN_MARGIN,
+        long_learned=sum(sustains_learning(r) for r in long_runs), long_n=len(long_runs),
+        long_best=f"{best_seen(long_runs) * 100:.1f} %",
+    )
+
+
+EXPERIMENT = Experiment(name="sigmoid", title="Saturating nonlinearity: a sigmoid CNN with and without BN",
+                        claim=CLAIM, profiles=PROFILES, run=run,
+                        summarize=summarize)
