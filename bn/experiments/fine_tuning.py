@@ -80,6 +80,10 @@ PAPER_ERROR = {32: 23.6, 2: 34.7}
 """ImageNet top-1 error (%) of a ResNet-50 with BN trained with 32 and with 2 images per batch
 (Wu & He 2018, Figure 1 and Table 1): the size of the small-batch effect the second claim cites."""
 MOMENTUM_SHARE = 0.9
+EXTEND_FACTOR = 3
+"""A best rate at the edge of the rates tried is followed by one this factor beyond it."""
+MAX_EXTENSIONS = 2
+"""At most this many such extensions per (mode, batch)."""
 """The exercise on the running statistics: how many of the last batches carry this share of their weight."""
 
 
@@ -251,16 +255,16 @@ def best_run(runs: Sequence[FineTuneRun]) -> FineTuneRun:
 
 
 def selection_runs(model: nn.Module, target: TargetTask, cfg: FineTuneConfig, seed: int, mode: str,
-                   batch: int, max_extensions: int = 2) -> list[FineTuneRun]:
+                   batch: int, max_extensions: int = MAX_EXTENSIONS) -> list[FineTuneRun]:
     """The selection of one (mode, batch): the grid, then, while the best rate lies at an edge of the
-    rates tried, one rate a factor 3 beyond it, at most ``max_extensions`` times."""
+    rates tried, one rate a factor :data:`EXTEND_FACTOR` beyond it, at most ``max_extensions`` times."""
     runs = [_one(model, target, cfg, mode, batch, scaled_rate(r, batch), seed, test=False) for r in cfg.grid]
     for _ in range(max_extensions):
         rates = sorted(r.lr for r in runs)
         best = best_run(runs)
         if best.diverged or best.lr not in (rates[0], rates[-1]):
             break
-        beyond = rates[-1] * 3 if best.lr == rates[-1] else rates[0] / 3
+        beyond = rates[-1] * EXTEND_FACTOR if best.lr == rates[-1] else rates[0] / EXTEND_FACTOR
         runs.append(_one(model, target, cfg, mode, batch, float(f"{beyond:.3g}"), seed, test=False))
     return runs
 
@@ -470,8 +474,10 @@ class FineTuningChapter:
     mode at the largest minus the smallest batch, per ``MODE-BATCH`` the accuracy ``acc``,
     the runs that diverged, the pitfalls chapter's gap (``pitfalls_gap``), the source's reported
     errors ``paper_err`` (per batch, :data:`PAPER_ERROR`) and ``verdict``, the scorecard's words
-    of :func:`claim_rows`. The exercises: the folded convolution's error (``fold_err``, a
-    bound), the batches carrying :data:`MOMENTUM_SHARE` of the running statistics (``mom_k``)
+    of :func:`claim_rows`; the selection's :data:`EXTEND_FACTOR` and :data:`MAX_EXTENSIONS` (in words),
+    and BN's momentum (PyTorch's default; ``bn_momentum_pct`` in percent). The exercises: the folded
+    convolution's error (``fold_err``, a bound), the batches carrying :data:`MOMENTUM_SHARE`
+    (``mom_share``, percent) of the running statistics (``mom_k``)
     and their images per batch (``mom_img``), the steps per batch (``steps_list``).
     """
 
@@ -513,6 +519,11 @@ class FineTuningChapter:
     paper_err: dict[int, float]
     verdict: dict[str, str] = field(metadata={"glue": "verdict_"})
     fold_err: str
+    bn_momentum: float
+    bn_momentum_pct: str
+    mom_share: str
+    extend_factor: int
+    max_ext: str
     mom_k: int
     mom_img: dict[int, int]
     steps_list: str
@@ -573,7 +584,8 @@ def chapter_summary(result: ExperimentResult, pitfalls: ExperimentResult) -> Fin
     err = fold_exercise_error()
     if not err < FOLD_BOUND:
         raise ValueError(f"the folded convolution differs by {err:.2e}, not below {FOLD_BOUND:g}")
-    k = batches_carrying(MOMENTUM_SHARE, nn.BatchNorm2d(1).momentum)  # PyTorch's default, the networks'
+    momentum = nn.BatchNorm2d(1).momentum  # PyTorch's default, the networks'
+    k = batches_carrying(MOMENTUM_SHARE, momentum)
     return FineTuningChapter(
         pitfalls_gap=points(pitfalls_gap(pitfalls)), copy=data_copy_label(s.copy),
         pre_steps=s.pretrain_steps, pre_batch=s.pretrain_batch, pre_source=percent(s.pretrained_source),
@@ -591,7 +603,9 @@ def chapter_summary(result: ExperimentResult, pitfalls: ExperimentResult) -> Fin
         tr_large_small=points(s.train_large_minus_small),
         acc={f"{c.mode}-{c.batch_size}": percent(c.accuracy) for c in s.cells},
         diverged=sum(c.diverged for c in s.cells), paper_err=dict(PAPER_ERROR),
-        verdict=verdict_words(rows_of(s)), fold_err=below(err, FOLD_BOUND), mom_k=k,
+        verdict=verdict_words(rows_of(s)), fold_err=below(err, FOLD_BOUND), bn_momentum=momentum,
+        bn_momentum_pct=f"{100 * momentum:g}", mom_share=f"{100 * MOMENTUM_SHARE:g}", extend_factor=EXTEND_FACTOR,
+        max_ext={1: "once", 2: "twice"}.get(MAX_EXTENSIONS, f"{MAX_EXTENSIONS} times"), mom_k=k,
         mom_img={b: b * k for b in (small, large)},
         steps_list=", ".join(str(c.steps) for c in s.cells if c.mode == "frozen"))
 

@@ -556,7 +556,9 @@ class SequenceChapter:
     (thousands separated), ``docs``, ``vocab``, ``split`` (documents per split); the model's
     ``width``, ``depth``, ``dilations`` and receptive field ``rf``; training's ``batch``,
     ``min_len``, ``max_len``, ``steps``; ``seeds`` and ``cpu_min``; the padding sweep's
-    ``pad_window`` and ``pad_fractions`` (percent); generation's ``prefix_windows``;
+    ``pad_window`` and ``pad_fractions`` (percent; ``pad_fractions_and`` as prose); generation's
+    ``prefix_windows`` and window length ``gen_length``; the plateau rule's late share
+    ``plateau_late`` (percent); the number of ``arms``;
     ``pad_train``, the training batches' padding share in percent. The exercise on padding
     (``ex_*``): the exact expectations of :func:`padding_expectation` at the training batch.
     The claims: ``margin`` and the paired test-loss differences ``rms_ln``, ``bn_ln``,
@@ -586,7 +588,11 @@ class SequenceChapter:
     cpu_min: float
     pad_window: int
     pad_fractions: str
+    pad_fractions_and: str
     prefix_windows: int
+    gen_length: int
+    plateau_late: str
+    arms: int
     pad_train: float
     ex_mean: float
     ex_longest: float
@@ -618,7 +624,10 @@ class SequenceChapter:
 
 def chapter_summary(result: ExperimentResult) -> SequenceChapter:
     """The chapter's record of ``result`` (see :class:`SequenceChapter`)."""
+    import inspect
+
     from bn.experiments.scorecard import verdict_words
+    from bn.statistics.plateau import LATE_FRACTION
 
     s = summarize(result)
     a = s.arms
@@ -638,7 +647,10 @@ def chapter_summary(result: ExperimentResult) -> SequenceChapter:
         batch=train.batch_size, min_len=train.min_len, max_len=train.max_len, steps=train.steps,
         seeds=s.seeds, cpu_min=s.cpu_minutes, pad_window=PAD_WINDOW,
         pad_fractions=", ".join(f"{100 * f:.0f}" for f in PAD_FRACTIONS),
-        prefix_windows=s.config["gen_prefix_windows"], pad_train=100 * s.training_padding_fraction,
+        pad_fractions_and=", ".join(f"{100 * f:.0f}" for f in PAD_FRACTIONS[:-1]) + f" and {100 * PAD_FRACTIONS[-1]:.0f}",
+        prefix_windows=s.config["gen_prefix_windows"],
+        gen_length=int(inspect.signature(measure_after).parameters["gen_length"].default),
+        plateau_late=f"{100 * LATE_FRACTION:g}", arms=len(a), pad_train=100 * s.training_padding_fraction,
         ex_mean=expect["mean"], ex_longest=expect["longest"], ex_gap=expect["gap"], ex_pad=100 * expect["padding"],
         ex_values=train.max_len - train.min_len + 1,
         margin=s.margin, rms_ln=_signed(s.rms_minus_ln), bn_ln=_signed(s.bn_minus_ln),

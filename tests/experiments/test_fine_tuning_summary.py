@@ -102,6 +102,11 @@ def test_protocol_fields_from_the_raw_json(record, raw):
     assert record.select_seed == cfg["select_seed"] == selection["spec"]["seed"]
     assert record.n_pretrain == len(raw["runs"])
     assert record.selection_runs == len(selection["after"]["runs"])
+    # the grid, then at most twice a rate three times beyond its edge, per (mode, batch)
+    assert (record.extend_factor, record.max_ext) == (3, "twice")
+    cells = len(fine["batches"]) * len(fine["modes"])
+    assert cells * len(fine["grid"]) <= record.selection_runs <= cells * (len(fine["grid"]) + 2)
+    assert (record.bn_momentum, record.bn_momentum_pct, record.mom_share) == (0.1, "10", "90")
     assert record.cells == len(fine["batches"]) * len(fine["modes"])
     assert record.cpu_min == round(raw["provenance"]["cpu_time_s"] / 60, 1)
     assert (record.small, record.large) == (min(fine["batches"]), max(fine["batches"]))

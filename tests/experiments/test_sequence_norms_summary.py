@@ -102,6 +102,9 @@ def test_paired_differences_and_setup_from_the_raw_json(record, raw):
     assert record.pad_train == 100 * m["training_padding_fraction"]
     assert record.chars == f"{m['corpus']['n_chars']:,}" and record.sha == m["corpus"]["sha256"][:12]
     assert record.ex_values == train["max_len"] - train["min_len"] + 1
+    pads = [f"{100 * f:.0f}" for f in m["pad_fractions"]]
+    assert record.pad_fractions_and == ", ".join(pads[:-1]) + f" and {pads[-1]}"
+    assert record.arms == len(cfg["norms"]) and record.plateau_late == "20"
     assert record.ex_mean == (train["max_len"] + train["min_len"]) / 2
     assert set(record.verdict) == {k + t for k in ("rms_vs_ln", "bn_vs_ln", "bn_masked_vs_ln")
                                    for t in ("", "_ours")}
