@@ -244,7 +244,9 @@ def test_the_load_probe_sees_torch_loaded_through_another_package():
 # a study imports from bn.experiments only these modules.
 # plain_cnn holds the network, schedule and profiles the four plain-CNN studies share, as settings does
 # for Part III's; conversion is not a study but the tool that moved the older result files into the one format.
-FRAMEWORK = ("bn.experiments.base", "bn.experiments.settings", "bn.experiments.report", "bn.experiments.plain_cnn")
+# study_records reads the run records the own-record studies keep in their measures (a framework piece).
+FRAMEWORK = ("bn.experiments.base", "bn.experiments.settings", "bn.experiments.report", "bn.experiments.plain_cnn",
+             "bn.experiments.study_records")
 NOT_STUDIES = FRAMEWORK + ("bn.experiments", "bn.experiments.__main__", "bn.experiments.conversion")
 # The scorecard holds the row of every claim of the paper; a study's chapter summary pastes its own rows'
 # words (scorecard.verdict_words), so a study may import it, inside the summary (the scorecard imports

@@ -83,18 +83,17 @@ def test_glued_scorecard_verdicts_are_the_rules():
 
 @pytest.mark.slow
 def test_glued_part_iv_and_placement_verdicts_are_the_rules():
-    from bn.experiments import only_bn, placement, smoothness
-    from bn.results import load_result
+    from bn.experiments import load_experiment_result, only_bn, placement, smoothness
 
     glued = stored_glue(BOOK / "beyond" / "04_training_only_bn.ipynb")
-    for claim, word in only_bn.claim_verdicts(load_result("only_bn")).items():
+    for claim, word in only_bn.claim_verdicts(load_experiment_result("only_bn")).items():
         assert glued[f"ob-verdict-{claim}"] == word, claim
     glued = stored_glue(BOOK / "beyond" / "06_smoothness.ipynb")
-    summary = smoothness.summarize(load_result("smoothness"))
+    summary = smoothness.summarize(load_experiment_result("smoothness"))
     for claim, word in smoothness.claim_verdicts(summary).items():
         assert glued[f"sm-verdict-{claim}"] == word, claim
     glued = stored_glue(BOOK / "derivations" / "07_placement.ipynb")
-    res = load_result("placement")
+    res = load_experiment_result("placement")
     assert glued["place_verdict_ba"] == placement.placement_verdict(res, "before", "after")
     assert glued["place_verdict_bn"] == placement.placement_verdict(res, "before", "none")
 

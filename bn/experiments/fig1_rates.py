@@ -14,11 +14,14 @@ units. "BN makes the input more stable" is *reproduced* only if the paired ratio
 no BN / BN excludes 1 from above at both rates, in both units; *reversed* if it
 excludes 1 from below at both rates, in both units; otherwise *not resolved*
 (the answer depends on the rate or on the unit of measurement).
+
+:func:`summarize` gives the Fig. 1 chapter's numbers, from this result and the fig1_mlp result it
+builds on.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 import numpy as np
@@ -73,9 +76,6 @@ def _profiles() -> dict[str, dict[str, Any]]:
 
 
 PROFILES = _profiles()
-
-EXPERIMENT = Experiment(name="fig1_equal_rates", title="Fig. 1's stability at equal rates, every unit",
-                        claim=CLAIM, profiles=PROFILES, run=run)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -147,3 +147,139 @@ def rates_table(result: ExperimentResult) -> "Table":
                     + [f"{times(c.ratio[u])}: {verdict(c.ratio[u])}" for u in UNITS])
     return Table(["rate", "no BN", "BN", "drift, no BN", "drift, BN", "ratio no BN / BN (absolute)",
                   "ratio (in 15–85 % widths)"], rows)
+
+
+@dataclass(frozen=True)
+class Fig1Summary:
+    """Every number and phrase the Fig. 1 chapter glues (``fig1_`` + field; a mapping entry by entry,
+    ``fig1_`` + field + ``_`` + key): of the fig1_mlp study, each arm at its own rate, and of this
+    one, which builds on it.
+
+    The set-up of fig1_mlp: ``steps`` of ``batch`` examples with ``momentum``, ``seeds`` per arm
+    (``seed_list``), the data ``copy``, the ``validation`` split and the ``n_fit`` images trained on, the rate ``grid``,
+    the selection seed ``select_seed`` and ``rule``, each arm's chosen rate ``lr`` (``no_bn``, ``bn``)
+    and their ratio ``lr_ratio``, evaluations every ``eval_every`` steps on ``eval_examples``, the
+    ``probe`` batch, the first step of the drift ``after``, the study's ``cpu_min`` and ``wall_min``.
+    Speed and accuracy, paired over seeds: the no-BN arm's best (``best_no``), the lower of the two
+    arms' bests (``plateau``), the speedup to the no-BN arm's best (``speed_best``, its verdict
+    ``speed_best_verdict``), the round ``target`` accuracies (keys ``1``, ``2``) and the speedups to
+    them (``speed``: ``t1``, ``t1_verdict``, ...), the final test accuracies (``acc_no``, ``acc_bn``),
+    their paired difference ``diff`` and its verdict ``diff_verdict``, the plateau rule's reading of
+    each arm (``plateau_no``, ``plateau_bn``) and each arm's outcomes (``outcome_no``, ``outcome_bn``).
+    The drift of unit 0's sigmoid input: ``drift`` (keys ``no_P``, ``y_P``, ``xhat_P`` for percentile
+    P: no BN's input, BN's input, BN's x-hat), the paired ratio no BN / BN (``ratio``: ``P`` and
+    ``P_verdict``), at the last evaluation BN's |gamma| (``gamma_end``) and the input's median
+    (``median_end``: ``no``, ``bn``).
+    Both arms at both rates, every unit (this study): ``eq_rates``, ``eq_seeds``, the paired ratios
+    ``eq`` (keys ``RATE_UNIT``) and the study's ``eq_cpu_min``.
+    ``verdict``: the scorecard's words for this chapter's rows (glued ``verdict_`` + key).
+    """
+
+    steps: str
+    batch: int
+    momentum: float
+    seeds: int
+    seed_list: str
+    copy: str
+    validation: str
+    n_fit: str
+    grid: str
+    select_seed: int
+    rule: str
+    lr: dict[str, str]
+    eval_every: int
+    eval_examples: str
+    probe: str
+    after: str
+    cpu_min: float
+    wall_min: float
+    best_no: str
+    plateau: str
+    speed_best: str
+    speed_best_verdict: str
+    target: dict[str, str]
+    speed: dict[str, str]
+    diff: str
+    diff_verdict: str
+    plateau_no: str
+    plateau_bn: str
+    acc_no: str
+    acc_bn: str
+    outcome_no: str
+    outcome_bn: str
+    drift: dict[str, str]
+    ratio: dict[str, str]
+    lr_ratio: str
+    gamma_end: str
+    median_end: dict[str, str]
+    eq_rates: str
+    eq_seeds: int
+    eq: dict[str, str]
+    eq_cpu_min: float
+    verdict: dict[str, str] = field(metadata={"glue": "verdict_"})
+
+
+def summarize(result: ExperimentResult, fig1: ExperimentResult | None = None) -> Fig1Summary:
+    """The Fig. 1 chapter's numbers from this study's result (both arms at both chosen rates) and the
+    fig1_mlp result it builds on (each arm at its own rate; loaded from ``book/results`` if not given)."""
+    import inspect
+
+    from bn.experiments import report, scorecard
+    from bn.experiments.base import PERCENTILES, sigmoid_input_measure
+    from bn.experiments.fig1_mlp import QUANTITIES, drift_summary, fixed_targets
+    from bn.formatting import data_copy_label, interval
+    from bn.statistics import mean_ci
+
+    if fig1 is None:
+        from bn.experiments.base import load_experiment_result
+
+        fig1 = load_experiment_result("fig1_mlp")
+    cfg, prov, measures = fig1.config, fig1.provenance, fig1.measures
+    no_bn, bn = report.runs_of(fig1, "no_bn"), report.runs_of(fig1, "bn")
+    best_no = report.baseline_best(no_bn)
+    plateau = min(best_no, report.baseline_best(bn))
+    targets = fixed_targets(plateau)
+    speed = [report.paired_speedup(no_bn, bn, g) for g in [best_no] + targets]
+    diff, _ = report.paired_final_difference(bn, no_bn)
+    drift = drift_summary(no_bn, bn, measures["drift_after_step"])
+    short = {("no_bn", "sigmoid_input"): "no", ("bn", "sigmoid_input"): "y", ("bn", "xhat"): "xhat"}
+    ratio: dict[str, str] = {}
+    for i, p in enumerate(PERCENTILES):
+        ratio[f"{p}"], ratio[f"{p}_verdict"] = report.times(drift.ratio[i]), drift.verdicts()[i]
+    # At the last evaluation: unit 0's |gamma| (width of y over width of x-hat) and the input's median.
+    ends = [r.history.measures[-1] for r in bn]
+    gamma = mean_ci([(e["sigmoid_input"][2] - e["sigmoid_input"][0]) / (e["xhat"][2] - e["xhat"][0]) for e in ends])
+    comps = comparisons(result)
+    sel = measures["selection"]
+    probe = inspect.signature(sigmoid_input_measure).parameters["probe_examples"].default
+    return Fig1Summary(
+        steps=f"{cfg['steps']:,}", batch=cfg["batch_size"], momentum=cfg["momentum"], seeds=len(fig1.seeds),
+        seed_list=", ".join(map(str, fig1.seeds)), copy=data_copy_label(prov["data"]["copy"]),
+        validation=prov["data"]["validation"], n_fit=f"{prov['data']['n_fit']:,}",
+        grid=", ".join(f"{r:g}" for r in cfg["rates"]), select_seed=sel["bn"]["seed"], rule=sel["bn"]["rule"],
+        lr={arm: f"{measures['lr'][arm]:g}" for arm in ("no_bn", "bn")}, eval_every=cfg["eval_every"],
+        eval_examples=f"{cfg['eval_examples']:,}", probe=f"{probe:,}", after=f"{measures['drift_after_step']:,}",
+        cpu_min=prov["cpu_time_s"] / 60, wall_min=prov["wall_time_s"] / 60,
+        best_no=f"{best_no * 100:.1f} %", plateau=f"{plateau * 100:.1f} %",
+        speed_best=speed[0].text(), speed_best_verdict=report.verdict(speed[0].ratio),
+        target={f"{i}": f"{t * 100:.0f} %" for i, t in enumerate(targets, 1)},
+        speed={k: v for i, s in enumerate(speed[1:], 1)
+               for k, v in ((f"t{i}", s.text()), (f"t{i}_verdict", report.verdict(s.ratio)))},
+        diff=report.points(diff), diff_verdict=report.final_verdict(bn, no_bn, diff),
+        plateau_no=report.plateau_of(no_bn).text(), plateau_bn=report.plateau_of(bn).text(),
+        acc_no=report.percent(report.final_accuracy(no_bn)), acc_bn=report.percent(report.final_accuracy(bn)),
+        outcome_no=report.outcome_text(no_bn), outcome_bn=report.outcome_text(bn),
+        drift={f"{short[q]}_{p}": interval(drift.mean[q][i], 2, low_min=0.0)
+               for i, p in enumerate(PERCENTILES) for q in QUANTITIES},
+        ratio=ratio, lr_ratio=f"{measures['lr']['bn'] / measures['lr']['no_bn']:g}", gamma_end=gamma.fmt(2),
+        median_end={k: mean_ci([r.history.measures[-1]["sigmoid_input"][1] for r in runs]).fmt(2)
+                    for k, runs in (("no", no_bn), ("bn", bn))},
+        eq_rates=" and ".join(f"{c.lr:g}" for c in comps), eq_seeds=len(comps[0].seeds),
+        eq={f"{c.lr:g}_{u}": report.times(c.ratio[u]) for c in comps for u in UNITS},
+        eq_cpu_min=result.provenance["cpu_time_s"] / 60,
+        verdict=scorecard.verdict_words([scorecard.fig1_speed_row(fig1), scorecard.fig1_stability_row(result)]))
+
+
+
+EXPERIMENT = Experiment(name="fig1_equal_rates", title="Fig. 1's stability at equal rates, every unit",
+                        claim=CLAIM, profiles=PROFILES, run=run, summarize=summarize)

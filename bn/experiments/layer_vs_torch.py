@@ -10,6 +10,7 @@ initialization, and CPU seconds per training step of both layers.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,11 +21,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from bn.experiments.base import Context, Experiment, record_run_seeds
-from bn.experiments.plain_cnn import (PROFILES, arm_name, build_plain, fit, load_data, plain_args, probe_batch,
-                                      train_config)
+from bn.experiments.base import Context, Experiment, ExperimentResult, record_run_seeds
+from bn.experiments.plain_cnn import (PROFILES, PlainRun, arm_name, build_plain, fit, load_data, plain_args,
+                                      plain_runs, probe_batch, train_config)
 from bn.gradcheck.blind_upstream import BlindUpstream, blind_upstream_gradients
-from bn.training import TensorData
+from bn.results import from_strict_dict
+from bn.training import History, TensorData
 
 
 def _grad_agreement(data: TensorData, seed: int, p: dict[str, Any]) -> dict[str, float]:
@@ -91,6 +93,26 @@ EXACT_LOSS_DIFFERENCE = 1e-5
 
 
 @dataclass(frozen=True)
+class InitAgreement:
+    """The book layer against ``torch.nn.BatchNorm2d`` at initialization, one seed (``measures["init_agreement"]``):
+    relative errors of the logits, and the worst and the median over parameters of their gradients'."""
+
+    logits: float
+    grad_worst: float
+    grad_median: float
+
+
+def init_agreement(result: ExperimentResult) -> dict[int, InitAgreement]:
+    """Seed -> :class:`InitAgreement` of a layer_vs_torch result, read strictly (a missing or an unknown
+    key is a ValueError naming the result's file, the seed and the key)."""
+    from bn.experiments import result_filename
+
+    source = f"book/results/{result_filename(result.experiment, result.profile)}"
+    return {int(seed): from_strict_dict(InitAgreement, d, f"{source}: measures['init_agreement'][{seed!r}]")
+            for seed, d in result.measures["init_agreement"].items()}
+
+
+@dataclass(frozen=True)
 class LayerSummary:
     """Every number the chapter on building a BN layer glues (``byo-`` + field, hyphenated).
 
@@ -125,46 +147,50 @@ class LayerSummary:
     ones: BlindUpstream
 
 
-def paired_runs(result: dict[str, Any], population: dict[str, Any]) -> dict[tuple[str, int], dict[str, Any]]:
-    """The histories by ``(arm, seed)``: the book layer's runs (``"book"``) and the
-    ``torch.nn.BatchNorm2d`` runs of the population-statistics study (``"torch"``)."""
-    runs = [*result["measures"]["runs"], *[{**r, "arm": "torch"} for r in population["measures"]["runs"]]]
-    return {(r["arm"], r["seed"]): r["history"] for r in runs}
+def arm_runs(result: ExperimentResult, population: ExperimentResult) -> list[PlainRun]:
+    """Both arms' runs: the book layer's (arm ``"book"``) and the ``torch.nn.BatchNorm2d`` runs of the
+    population-statistics study (its arm renamed ``"torch"``)."""
+    return [*plain_runs(result), *[dataclasses.replace(r, arm="torch") for r in plain_runs(population)]]
 
 
-def summarize(result: dict[str, Any], population: dict[str, Any] | None = None) -> LayerSummary:
+def paired_runs(result: ExperimentResult, population: ExperimentResult) -> dict[tuple[str, int], History]:
+    """The histories of :func:`arm_runs` by ``(arm, seed)``."""
+    return {(r.arm, r.seed): r.history for r in arm_runs(result, population)}
+
+
+def summarize(result: ExperimentResult, population: ExperimentResult | None = None) -> LayerSummary:
     """The chapter's numbers from this study's result and the population-statistics result
     (whose torch.nn runs are this study's torch arm; loaded from ``book/results`` if not given)."""
     from bn.formatting import data_copy_label
 
     if population is None:
-        from bn.results import load_result
+        from bn.experiments.base import load_experiment_result
 
-        population = load_result("population_statistics")
-    cfg = result["config"]
+        population = load_experiment_result("population_statistics")
+    cfg = result.config
     by = paired_runs(result, population)
-    s0, s1 = population["config"]["seeds"][:2]
+    s0, s1 = population.config["seeds"][:2]
     book, torch0 = by[("book", s0)], by[("torch", s0)]
-    diff = np.abs(np.array(book["first_losses"]) - np.array(torch0["first_losses"]))
+    diff = np.abs(np.array(book.first_losses) - np.array(torch0.first_losses))
     off = diff > EXACT_LOSS_DIFFERENCE
     n_exact = int(np.argmax(off)) if off.any() else len(diff)
     if n_exact == 0:
         raise ValueError(f"the book run of seed {s0} and the torch run it is paired with differ from the "
                          f"first step ({diff[0]:.1e}): they did not start from the same weights and batches")
-    agree = result["measures"]["init_agreement"].values()
-    step = {a: min(v) for a, v in result["measures"]["step_cpu_seconds"].items()}
+    agree = init_agreement(result).values()
+    step = {a: min(v) for a, v in result.measures["step_cpu_seconds"].items()}
     return LayerSummary(
         forward_tol=FORWARD_TOLERANCE, grad_tol=GRADIENT_TOLERANCE,
-        steps=cfg["steps"], batch=cfg["batch_size"], copy=data_copy_label(result["provenance"]["data"]["copy"]),
-        logit_err=f"{max(a['logits'] for a in agree):.0e}",
-        grad_worst=f"{max(a['grad_worst'] for a in agree):.0e}",
-        grad_median=f"{max(a['grad_median'] for a in agree):.0e}",
-        nfirst=len(torch0["first_losses"]), first_diff=f"{diff.max():.0e}", nexact=n_exact,
+        steps=cfg["steps"], batch=cfg["batch_size"], copy=data_copy_label(result.provenance["data"]["copy"]),
+        logit_err=f"{max(a.logits for a in agree):.0e}",
+        grad_worst=f"{max(a.grad_worst for a in agree):.0e}",
+        grad_median=f"{max(a.grad_median for a in agree):.0e}",
+        nfirst=len(torch0.first_losses), first_diff=f"{diff.max():.0e}", nexact=n_exact,
         exact_max=f"{diff[:n_exact].max():.0e}",
-        arm_gap=100 * abs(book["final_test_acc"] - torch0["final_test_acc"]),
-        seed_gap=100 * abs(torch0["final_test_acc"] - by[("torch", s1)]["final_test_acc"]),
+        arm_gap=100 * abs(book.final_test_acc - torch0.final_test_acc),
+        seed_gap=100 * abs(torch0.final_test_acc - by[("torch", s1)].final_test_acc),
         seed=s0, slowdown=step["book"] / step["torch"],
-        train_ratio=float(book["train_seconds"][-1] / torch0["train_seconds"][-1]),
+        train_ratio=float(book.train_seconds[-1] / torch0.train_seconds[-1]),
         ones=blind_upstream_gradients(seed=1, sd=2.0))
 
 

@@ -19,6 +19,7 @@ rests on a whole run, not on a cut-off.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 from bn.experiments import sigmoid
@@ -80,9 +81,6 @@ PROFILES = cnn_profiles(
          "steps_factor": 4},
     smoke={"base_lr": 0.03, "sigmoid_lr": 0.03, "steps": 48, "eval_every": 4, "seeds": [0, 1],
            "steps_factor": 1})
-
-EXPERIMENT = Experiment(name="long_training", title="Where training ends: the Fig. 3 arms trained four times longer",
-                        claim=CLAIM, profiles=PROFILES, run=run)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -156,3 +154,81 @@ def end_table(result: ExperimentResult) -> "Table":
                      final_verdict(a, b, final)])
     return Table(["paired over seeds", "best validation accuracy", "verdict", "final test accuracy", "verdict"],
                  rows)
+
+
+@dataclass(frozen=True)
+class LongSummary:
+    """What the chapter on four times longer training states, glued under ``long_``.
+
+    The paper's Fig. 3 maximum accuracies in percent (``paper_*``); the set-up: the plateau rule's late
+    window in percent of the steps (``late``), the base rate, the steps as printed, the shorter runs'
+    steps (``short_steps``), their ratio (``factor``), the epochs, seeds, evaluation interval, CPU
+    minutes and data copy. Per ReLU arm (keyed by arm): the plateau rule's reading, the final test
+    accuracy and the runs' outcomes. Per claim about where training ends (keyed ``BETTER_REFERENCE``):
+    the paired difference of best validation (``best``) and of final test accuracy (``final``). The
+    baseline's best in percent (``target``), BN-Baseline's paired speedup to it and its verdict. The
+    scorecard's words for the chapter's rows (``verdict``, glued ``verdict_KEY``).
+    """
+
+    paper_x30: float
+    paper_x5: float
+    paper_bnbase: float
+    paper_inception: float
+    late: float
+    base_lr: str
+    steps: str
+    short_steps: str
+    factor: int
+    epochs: float
+    seeds: str
+    eval_every: int
+    cpu_min: float
+    copy: str
+    plateau: dict[str, str]
+    best: dict[str, str]
+    final: dict[str, str]
+    acc: dict[str, str]
+    outcome: dict[str, str]
+    target: float
+    speedup: str
+    speedup_verdict: str
+    verdict: dict[str, str] = field(metadata={"glue": "verdict_"})
+
+
+def summarize(result: ExperimentResult, convergence: ExperimentResult | None = None) -> LongSummary:
+    """The chapter's numbers from a ``long_training`` result and the ``convergence`` result whose shorter
+    runs it lengthens (the committed one when not given)."""
+    from bn import paper
+    from bn.experiments import report, scorecard
+    from bn.formatting import data_copy_label
+
+    if convergence is None:
+        from bn.experiments.base import load_experiment_result
+
+        convergence = load_experiment_result("convergence")
+    cfg, prov, meas = result.config, result.provenance, result.measures
+    arm = {a: report.runs_of(result, a) for a in RELU_ARMS}
+    best, final = {}, {}
+    for better, ref in END_CLAIMS:
+        best[f"{better}_{ref}"] = report.points(report.paired_best_difference(arm[better], arm[ref])[0])
+        final[f"{better}_{ref}"] = report.points(report.paired_final_difference(arm[better], arm[ref])[0])
+    target = report.baseline_best(arm["no_bn"])
+    up = report.paired_speedup(arm["no_bn"], arm["bn"], target)
+    rows = [scorecard.bn_baseline_end_row(result), scorecard.x30_row(result)]
+    return LongSummary(
+        paper_x30=100 * paper.FIG3_MAX_ACCURACY["BN-x30"], paper_x5=100 * paper.FIG3_MAX_ACCURACY["BN-x5"],
+        paper_bnbase=100 * paper.FIG3_MAX_ACCURACY["BN-Baseline"],
+        paper_inception=100 * paper.FIG3_MAX_ACCURACY["Inception"], late=100 * LATE_FRACTION,
+        base_lr=f"{meas['base_lr']:g}", steps=f"{cfg['steps']:,}", short_steps=f"{convergence.config['steps']:,}",
+        factor=meas["steps_factor"], epochs=cfg["steps"] * cfg["batch_size"] / prov["data"]["n_fit"],
+        seeds=", ".join(map(str, sorted({r.spec.seed for r in arm["bn"]}))), eval_every=cfg["eval_every"],
+        cpu_min=prov["cpu_time_s"] / 60, copy=data_copy_label(prov["data"]["copy"]),
+        plateau={a: report.plateau_of(runs).text() for a, runs in arm.items()}, best=best, final=final,
+        acc={a: report.percent(report.final_accuracy(runs)) for a, runs in arm.items()},
+        outcome={a: report.outcome_text(runs) for a, runs in arm.items()},
+        target=100 * target, speedup=up.text(), speedup_verdict=report.verdict(up.ratio, bound=up.bound),
+        verdict=scorecard.verdict_words(rows))
+
+
+EXPERIMENT = Experiment(name="long_training", title="Where training ends: the Fig. 3 arms trained four times longer",
+                        claim=CLAIM, profiles=PROFILES, run=run, summarize=summarize)

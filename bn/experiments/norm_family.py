@@ -34,21 +34,24 @@ averages its running statistics with momentum 0.1.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import torch
 
 from bn.formatting import Table, data_copy_label, percent, points, resolved
 from bn.statistics import Interval, mean_ci, paired_difference_ci
-from bn.experiments.base import Context, Experiment, load_tensor_data, record_run_seeds, seeds_by_arm
+from bn.experiments.base import (Context, Experiment, ExperimentResult, load_tensor_data, record_run_seeds,
+                                 seeds_by_arm)
+from bn.experiments.study_records import nested, read_runs
 from bn.population import batch_statistics_accuracy
 from bn.models import build_model
-from bn.training import TensorData, TrainConfig, train
+from bn.results import from_strict_dict
+from bn.training import History, TensorData, TrainConfig, train
 
 __all__ = ["ARMS", "LABELS", "PROFILES", "arm_norm", "arms_at", "train_config", "run_arm", "run_norm_family",
-           "merge_parts", "accuracy_grid", "accuracy_changes", "accuracy_change", "NormFamilySummary", "summarize",
-           "accuracy_table", "gap_table", "arm_name", "EXPERIMENT"]
+           "merge_parts", "NormFamilyRun", "runs_of", "accuracy_grid", "accuracy_changes", "accuracy_change",
+           "NormFamilySummary", "summarize", "accuracy_table", "gap_table", "arm_name", "EXPERIMENT"]
 
 ARMS = ("bn", "group", "layer", "ghost", "renorm")
 BATCH_NORM_TYPE = ("bn", "ghost", "renorm")
@@ -181,16 +184,57 @@ def merge_parts(parts: list[dict[str, Any]]) -> dict[str, Any]:
             "measures": {**first["measures"], "runs": runs}, "provenance": prov}
 
 
-def accuracy_grid(result: dict[str, Any], key: str = "final_test_acc") -> dict[str, dict[int, list[float]]]:
-    """``{arm: {batch size: [value per seed, in the order of result["seeds"]]}}`` for ``key`` of each run.
+@dataclass(frozen=True)
+class NormFamilyRun:
+    """One run of the study as :func:`run_arm` records it: the arm, batch size and seed, the model's
+    arguments and the training configuration (as stored), the history, the final test accuracy in
+    eval mode and CPU seconds; for a BN-type arm that did not diverge, the accuracy with each test
+    batch normalized by its own statistics (``batch_stats_test_acc``) on ``gap_examples`` images."""
+
+    arm: str
+    batch_size: int
+    seed: int
+    model: dict[str, Any]
+    train: dict[str, Any]
+    history: History
+    final_test_acc: float | None
+    cpu_seconds: float
+    batch_stats_test_acc: float | None = None
+    gap_examples: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The record as :func:`run_arm` writes it (no batch-statistics keys where it measured none)."""
+        out = {**asdict(self), "history": self.history.to_dict()}
+        for key in ("batch_stats_test_acc", "gap_examples"):
+            if out[key] is None:
+                del out[key]
+        return out
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any], what: str = "norm_family run") -> "NormFamilyRun":
+        """The run ``d`` holds; an unknown or a missing key (here, in its history or its training
+        configuration) is a ValueError that names ``what`` and the key."""
+        run = from_strict_dict(cls, d, what)
+        nested(TrainConfig.from_dict, run.train, what)
+        return replace(run, history=nested(History.from_dict, run.history, what))
+
+
+def runs_of(result: ExperimentResult, source: str | None = None) -> list[NormFamilyRun]:
+    """The runs of a result of this study, typed (an error names ``source``, by default the result's file)."""
+    return read_runs(result, NormFamilyRun.from_dict, source)
+
+
+def accuracy_grid(result: ExperimentResult, key: str = "final_test_acc") -> dict[str, dict[int, list[float]]]:
+    """``{arm: {batch size: [value per seed, in the order of result.seeds]}}`` for the field ``key`` of
+    each run (:class:`NormFamilyRun`).
 
     ``key="batch_stats_test_acc"`` gives the training-mode accuracies of the BN-type arms.
     """
-    by_key = {(r["arm"], r["batch_size"], r["seed"]): r.get(key) for r in result["measures"]["runs"]}
+    by_key = {(r.arm, r.batch_size, r.seed): getattr(r, key) for r in runs_of(result)}
     grid: dict[str, dict[int, list[float]]] = {}
     for arm in ARMS:
-        for b in result["config"]["batch_sizes"]:
-            values = [by_key.get((arm, b, s)) for s in result["seeds"]]
+        for b in result.config["batch_sizes"]:
+            values = [by_key.get((arm, b, s)) for s in result.seeds]
             if all(v is not None for v in values):
                 grid.setdefault(arm, {})[b] = [float(v) for v in values]
     return grid
@@ -274,9 +318,9 @@ class NormFamilySummary:
     acc_bn_ghostsize: float
 
 
-def summarize(result: dict[str, Any]) -> NormFamilySummary:
+def summarize(result: ExperimentResult) -> NormFamilySummary:
     """The chapter's record (see :class:`NormFamilySummary`) from a result of this study."""
-    cfg, prov = result["config"], result["provenance"]
+    cfg, prov = result.config, result.provenance
     grid, batch_grid = accuracy_grid(result), accuracy_grid(result, "batch_stats_test_acc")
     sizes = cfg["batch_sizes"]
     small, large, mid = min(sizes), max(sizes), cfg["ghost_size"]
@@ -303,7 +347,7 @@ def summarize(result: dict[str, Any]) -> NormFamilySummary:
         small=small, large=large, base_lr=cfg["base_lr"], lr_small=cfg["base_lr"] * small / REFERENCE_BATCH,
         groups=cfg["groups"], ghost=cfg["ghost_size"], rmax=cfg["r_max"], dmax=cfg["d_max"],
         warm=round(100 * cfg["renorm_warmup"]), ramp=round(100 * cfg["renorm_ramp"]),
-        nseeds=len(result["seeds"]), cpu_min=prov["cpu_time_s"] / 60, gap_n=cfg["gap_examples"],
+        nseeds=len(result.seeds), cpu_min=prov["cpu_time_s"] / 60, gap_n=cfg["gap_examples"],
         acc={f"{arm}-{b}": mean(grid[arm][b]) for arm in CHANGE_ARMS for b in sizes},
         change={f"{arm}-{ref}": points(accuracy_change(grid, arm, small, ref))
                 for arm in CHANGE_ARMS for ref in (mid, large)},
@@ -316,22 +360,22 @@ def summarize(result: dict[str, Any]) -> NormFamilySummary:
         acc_bn_ghostsize=mean(grid["bn"][mid]))
 
 
-def accuracy_table(result: dict[str, Any]) -> Table:
+def accuracy_table(result: ExperimentResult) -> Table:
     """Mean test accuracy (95 % t interval over seeds) per normalization and batch size; a dash where
     the arm was not trained."""
-    grid, sizes = accuracy_grid(result), result["config"]["batch_sizes"]
+    grid, sizes = accuracy_grid(result), result.config["batch_sizes"]
     return Table(["normalization", *[f"B = {b}" for b in sizes]],
                  [[LABELS[arm], *[percent(mean_ci(grid[arm][b])) if b in grid[arm] else "–" for b in sizes]]
                   for arm in grid])
 
 
-def gap_table(result: dict[str, Any]) -> Table:
+def gap_table(result: ExperimentResult) -> Table:
     """For the BN-type arms at every batch size: test accuracy in eval mode, with batch statistics,
     and eval minus batch statistics (paired by seed)."""
     grid, batch_grid = accuracy_grid(result), accuracy_grid(result, "batch_stats_test_acc")
     rows = [[LABELS[arm], b, percent(mean_ci(grid[arm][b])), percent(mean_ci(batch_grid[arm][b])),
              points(paired_difference_ci(grid[arm][b], batch_grid[arm][b]))]
-            for arm in BATCH_NORM_TYPE for b in result["config"]["batch_sizes"] if b in batch_grid.get(arm, {})]
+            for arm in BATCH_NORM_TYPE for b in result.config["batch_sizes"] if b in batch_grid.get(arm, {})]
     return Table(["layer", "B", "eval mode", "batch statistics", "eval − batch"], rows)
 
 

@@ -14,21 +14,24 @@ test set is evaluated once per run, at its end.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import torch
 
 from bn.formatting import data_copy_label, percent
 from bn.statistics import Evidence, Interval, Plateau, all_of, decide, mean_ci, plateau
-from bn.experiments.base import Context, Experiment, load_tensor_data, record_run_seeds
+from bn.experiments.base import Context, Experiment, ExperimentResult, load_tensor_data, record_run_seeds
 from bn.experiments.placement import validation_split
+from bn.experiments.study_records import nested, read_runs
 from bn.experiments.plain_cnn import train_config
 from bn.models import PLAIN_WIDTHS, build_model
-from bn.training import FREEZE_ARMS, TensorData, evaluate_accuracy, set_trainable, train
+from bn.results import from_strict_dict
+from bn.training import FREEZE_ARMS, TensorData, TrainConfig, evaluate_accuracy, set_trainable, train
 
-__all__ = ["PROFILES", "scaled_widths", "run_arm", "run_only_bn", "paired_difference", "summarize", "arm_name", "OnlyBnSummary", "chapter_summary", "width_tag",
-           "CHAPTER_PAIRS", "EXPERIMENT"]
+__all__ = ["PROFILES", "scaled_widths", "run_arm", "run_only_bn", "ParamCounts", "OnlyBnHistory", "OnlyBnRun",
+           "RateTrial", "runs_of", "selection_of", "paired_difference", "summarize", "arm_name", "OnlyBnSummary",
+           "chapter_summary", "width_tag", "CHAPTER_PAIRS", "EXPERIMENT"]
 
 PROFILES: dict[str, dict[str, Any]] = {
     # About 4 CPU-minutes at one thread (the machine is shared): 200 steps of 64 images are a
@@ -106,54 +109,141 @@ def run_only_bn(data: TensorData, p: dict[str, Any]) -> dict[str, Any]:
             "n_fit": n_train, "n_val": p["n_val"], "n_test": len(test.test_labels)}
 
 
-def paired_difference(result: dict[str, Any], multiplier: float, arm: str, reference: str) -> Interval:
+@dataclass(frozen=True)
+class ParamCounts:
+    """A run's parameter counts as :meth:`bn.training.freezing.Trainable.to_dict` stores them: the arm,
+    the BN parameters, the classifier's, the others, those trained and all."""
+
+    arm: str
+    bn: int
+    classifier: int
+    other: int
+    trainable: int
+    total: int
+
+
+@dataclass(frozen=True)
+class OnlyBnHistory:
+    """What a run keeps of its history: the evaluation steps, the periodic accuracy on the validation
+    split (stored as ``test_acc``, the loop's name for it) and the training loss."""
+
+    eval_step: list[int]
+    test_acc: list[float]
+    train_loss: list[float | None]
+
+
+@dataclass(frozen=True)
+class OnlyBnRun:
+    """One run as :func:`run_arm` records it: arm, width multiplier and channel counts, seed, rate,
+    parameter counts, final validation and test accuracy (None for a diverged run), whether it
+    diverged, CPU seconds, the training configuration (as stored) and the kept history."""
+
+    arm: str
+    width_multiplier: float
+    widths: list[int]
+    seed: int
+    lr: float
+    params: ParamCounts
+    val_acc: float | None
+    test_acc: float | None
+    diverged: bool
+    cpu_seconds: float
+    train: dict[str, Any]
+    history: OnlyBnHistory
+
+    def to_dict(self) -> dict[str, Any]:
+        """The record as :func:`run_arm` writes it."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any], what: str = "only_bn run") -> "OnlyBnRun":
+        """The run ``d`` holds; an unknown or a missing key (here, in its counts, history or training
+        configuration) is a ValueError that names ``what`` and the key."""
+        run = from_strict_dict(cls, d, what)
+        nested(TrainConfig.from_dict, run.train, what)
+        return replace(run, params=nested(lambda v: from_strict_dict(ParamCounts, v, "parameter counts"),
+                                          run.params, what),
+                       history=nested(lambda v: from_strict_dict(OnlyBnHistory, v, "run history"),
+                                      run.history, what))
+
+
+@dataclass(frozen=True)
+class RateTrial:
+    """One run of the rate selection (``measures["selection"]``): arm, rate, final validation
+    accuracy (None if it diverged), whether it diverged, CPU seconds."""
+
+    arm: str
+    lr: float
+    val_acc: float | None
+    diverged: bool
+    cpu_seconds: float
+
+
+def runs_of(result: ExperimentResult, source: str | None = None) -> list[OnlyBnRun]:
+    """The runs of a result of this study, typed (an error names ``source``, by default the result's file)."""
+    return read_runs(result, OnlyBnRun.from_dict, source)
+
+
+def selection_of(result: ExperimentResult, source: str | None = None) -> list[RateTrial]:
+    """The rate-selection runs of a result of this study, typed, in the file's order."""
+    from bn.experiments.study_records import result_source
+
+    where = source or result_source(result)
+    return [from_strict_dict(RateTrial, t, f"{where}: only_bn selection run {i}")
+            for i, t in enumerate(result.measures["selection"])]
+
+
+def _by_width_arm_seed(result: ExperimentResult) -> dict[tuple[float, str, int], OnlyBnRun]:
+    return {(r.width_multiplier, r.arm, r.seed): r for r in runs_of(result)}
+
+
+def paired_difference(result: ExperimentResult, multiplier: float, arm: str, reference: str) -> Interval:
     """Test accuracy of ``arm`` minus that of ``reference`` at one width: mean over seeds, 95 % interval.
 
     The arms of a seed share their random convolutions and their batches, so
     the per-seed differences are matched pairs; the interval is the t interval
     of their mean (:func:`bn.statistics.mean_ci`).
     """
-    by = {(r["width_multiplier"], r["arm"], r["seed"]): r["test_acc"] for r in result["measures"]["runs"]}
-    pairs = [(by[(multiplier, arm, s)], by[(multiplier, reference, s)]) for s in result["seeds"]]
+    by = _by_width_arm_seed(result)
+    pairs = [(by[(multiplier, arm, s)].test_acc, by[(multiplier, reference, s)].test_acc) for s in result.seeds]
     if any(a is None or b is None for a, b in pairs):
         raise ValueError(f"a run of {arm!r} or {reference!r} at width {multiplier} diverged")
     return mean_ci([a - b for a, b in pairs])
 
 
-def summarize(result: dict[str, Any], reference: str = "linear_only") -> dict[str, Any]:
+def summarize(result: ExperimentResult, reference: str = "linear_only") -> dict[str, Any]:
     """Per width and arm: test accuracy and its paired difference to ``reference``, with 95 % intervals.
 
     Returns ``{"accuracy": {m: {arm: Interval}}, "versus": {m: {arm: Interval}},
-    "params": {m: {arm: counts}}}`` keyed by the width multiplier (see
+    "params": {m: {arm: ParamCounts}}}`` keyed by the width multiplier (see
     :func:`paired_difference`); an arm with a diverged run has no entry.
     """
     acc: dict[float, dict[str, Interval]] = {}
     vs: dict[float, dict[str, Interval]] = {}
-    params: dict[float, dict[str, dict[str, Any]]] = {}
-    seeds = result["seeds"]
-    by = {(r["width_multiplier"], r["arm"], r["seed"]): r for r in result["measures"]["runs"]}
-    for m in result["config"]["width_multipliers"]:
+    params: dict[float, dict[str, ParamCounts]] = {}
+    seeds = result.seeds
+    by = _by_width_arm_seed(result)
+    for m in result.config["width_multipliers"]:
         acc[m], vs[m], params[m] = {}, {}, {}
-        for arm in result["config"]["arms"]:
+        for arm in result.config["arms"]:
             rows = [by[(m, arm, s)] for s in seeds]
-            params[m][arm] = rows[0]["params"]
-            if any(r["test_acc"] is None for r in rows):
+            params[m][arm] = rows[0].params
+            if any(r.test_acc is None for r in rows):
                 continue
-            acc[m][arm] = mean_ci([r["test_acc"] for r in rows])
-            if arm != reference and all(by[(m, reference, s)]["test_acc"] is not None for s in seeds):
+            acc[m][arm] = mean_ci([r.test_acc for r in rows])
+            if arm != reference and all(by[(m, reference, s)].test_acc is not None for s in seeds):
                 vs[m][arm] = paired_difference(result, m, arm, reference)
     return {"accuracy": acc, "versus": vs, "params": params}
 
 
-def arm_plateau(result: dict[str, Any], multiplier: float, arm: str) -> Plateau:
-    """The plateau rule on the periodic test accuracy of ``arm``'s runs at one width."""
-    runs = [r for r in result["measures"]["runs"] if r["width_multiplier"] == multiplier and r["arm"] == arm
-            and r["test_acc"] is not None]
-    return plateau([(r["history"]["eval_step"], r["history"]["test_acc"]) for r in runs],
-                   int(result["config"]["steps"]))
+def arm_plateau(result: ExperimentResult, multiplier: float, arm: str) -> Plateau:
+    """The plateau rule on the periodic (validation) accuracy of ``arm``'s runs at one width."""
+    runs = [r for r in runs_of(result) if r.width_multiplier == multiplier and r.arm == arm
+            and r.test_acc is not None]
+    return plateau([(r.history.eval_step, r.history.test_acc) for r in runs], int(result.config["steps"]))
 
 
-def claim_verdicts(result: dict[str, Any]) -> dict[str, str]:
+def claim_verdicts(result: ExperimentResult) -> dict[str, str]:
     """The rule's verdict (:func:`bn.statistics.decide`) on each claim of Frankle et al. (2021).
 
     ``"above_chance"``: γ and β alone reach an accuracy above chance (10 %) at every width (a
@@ -163,7 +253,7 @@ def claim_verdicts(result: dict[str, Any]) -> dict[str, str]:
     arms plateaued. ``"gap_grows"``: the gap to the random parameters is larger at the widest than
     at the narrowest width (per seed, the difference of the two gaps), also about the end.
     """
-    widths = result["config"]["width_multipliers"]
+    widths = result.config["width_multipliers"]
     acc = summarize(result)["accuracy"]
     out = {"above_chance": all_of([decide(Evidence(acc[m]["bn_only"], 0.1)) for m in widths]).word}
     for key, ref in (("above_random", "random_params"), ("above_linear", "linear_only")):
@@ -171,8 +261,8 @@ def claim_verdicts(result: dict[str, Any]) -> dict[str, str]:
                                            plateaued=arm_plateau(result, m, "bn_only").plateaued
                                            and arm_plateau(result, m, ref).plateaued)) for m in widths]).word
     lo, hi = min(widths), max(widths)
-    by = {(r["width_multiplier"], r["arm"], r["seed"]): r["test_acc"] for r in result["measures"]["runs"]}
-    seeds = result["seeds"]
+    by = {k: r.test_acc for k, r in _by_width_arm_seed(result).items()}
+    seeds = result.seeds
     grow = mean_ci([(by[hi, "bn_only", s] - by[hi, "random_params", s]) - (by[lo, "bn_only", s] - by[lo, "random_params", s])
                     for s in seeds])
     flat = all(arm_plateau(result, m, a).plateaued for m in (lo, hi) for a in ("bn_only", "random_params"))
@@ -230,13 +320,13 @@ class OnlyBnSummary:
     plateau_linear_1: str
 
 
-def chapter_summary(result: dict[str, Any]) -> OnlyBnSummary:
+def chapter_summary(result: ExperimentResult) -> OnlyBnSummary:
     """The chapter's record of ``result`` (see :class:`OnlyBnSummary`).
 
     Raises ``ValueError`` where a run diverged (an arm without an accuracy: the chapter states
     every one) or the result has no width 1× (the counts the prose gives).
     """
-    cfg, prov, measures = result["config"], result["provenance"], result["measures"]
+    cfg, prov, measures = result.config, result.provenance, result.measures
     widths = cfg["width_multipliers"]
     if 1.0 not in widths:
         raise ValueError(f"the chapter's counts are at width 1x, not among {widths}")
@@ -252,9 +342,9 @@ def chapter_summary(result: dict[str, Any]) -> OnlyBnSummary:
         cpu_min=prov["cpu_time_s"] / 60,
         select_width=f"{cfg['select_width']:g}×", widest=f"{max(widths):g}×",
         epochs=cfg["steps"] * cfg["batch_size"] / measures["n_fit"],
-        total_1x=f"{one['all']['total']:,}", bn_1x=f"{one['bn_only']['trainable']:,}",
-        head_1x=f"{one['linear_only']['trainable']:,}",
-        bn_share_1x=100 * one["bn_only"]["trainable"] / one["all"]["total"],
+        total_1x=f"{one['all'].total:,}", bn_1x=f"{one['bn_only'].trainable:,}",
+        head_1x=f"{one['linear_only'].trainable:,}",
+        bn_share_1x=100 * one["bn_only"].trainable / one["all"].total,
         acc={f"{arm}-{width_tag(m)}": percent(by_arm["accuracy"][m][arm])
              for m in widths for arm in cfg["arms"]},
         d={f"{a}-{b}-{width_tag(m)}": paired_difference(result, m, a, b).fmt(1, scale=100)

@@ -8,22 +8,23 @@ writes ``book/results/pitfalls.json``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
-
 import copy
-from typing import Callable
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, Callable
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from bn.experiments.base import Context, Experiment, record_run_seeds
-from bn.experiments.plain_cnn import PROFILES, arm_name, fit, load_data, plain_args, probe_batch, train_config
+from bn.experiments.base import Context, Experiment, ExperimentResult, record_run_seeds
+from bn.experiments.plain_cnn import (PROFILES, PlainRun, arm_name, fit, load_data, plain_args, plain_runs,
+                                      probe_batch, study_records, train_config)
 from bn.models import ConvUnit
 from bn.population import (KERAS, PYTORCH, batch_statistics_accuracy, bn_state, buffer_change, convert,
                            dropout_variance_shift, refresh_statistics, train_batches, weight_of_initial_value)
+from bn.results import from_strict_dict
 from bn.training import TensorData, evaluate_accuracy
 
 
@@ -210,20 +211,96 @@ class PitfallsSummary:
     zg_resolved: str
 
 
-def final_accuracies(result: dict[str, Any]) -> dict[str, list[float]]:
+@dataclass(frozen=True)
+class FineTuned:
+    """One fine-tuning of the trained network's classifier on the new domain (:func:`_fine_tune`): the
+    largest change of each BN buffer and parameter over the fine-tuning, and the accuracy after it
+    on the original and on the shifted test images."""
+
+    running_mean_change: float
+    running_var_change: float
+    gamma_change: float
+    beta_change: float
+    acc_original: float
+    acc_shifted: float
+
+
+@dataclass(frozen=True)
+class FineTuningMeasures:
+    """Both fine-tunings of one seed: ``requires_grad=False`` only, and BN also in eval mode; and the
+    accuracy on the shifted images before either."""
+
+    requires_grad_only: FineTuned
+    bn_eval: FineTuned
+    acc_shifted_before: float
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any], what: str = "fine_tuning") -> "FineTuningMeasures":
+        """The measures ``d`` holds; an unknown or a missing key, nested ones included, is a ValueError naming it."""
+        rec = from_strict_dict(cls, d, what)
+        return dataclasses.replace(
+            rec, requires_grad_only=from_strict_dict(FineTuned, rec.requires_grad_only, f"{what}.requires_grad_only"),
+            bn_eval=from_strict_dict(FineTuned, rec.bn_eval, f"{what}.bn_eval"))
+
+
+@dataclass(frozen=True)
+class DropoutMeasures:
+    """Dropout before BN, one seed: ``variance_ratio`` (dropout rate -> median, min and max over
+    channels of the test/train variance ratio), and, where the dropout arm ran, its accuracy with
+    the running statistics (``acc_ema``) and with statistics recomputed with dropout off or on."""
+
+    variance_ratio: dict[str, dict[str, float]]
+    acc_ema: float | None = None
+    acc_recomputed_dropout_off: float | None = None
+    acc_recomputed_dropout_on: float | None = None
+
+
+@dataclass(frozen=True)
+class PitfallsSeed:
+    """What :func:`run_pitfalls` measured on one seed's trained ``bn_relu`` network (``measures["per_seed"]``),
+    on its first ``n_examples`` test images: accuracy in eval mode, in training mode (test batch size
+    -> accuracy), in eval mode after a training-mode pass, after re-estimating the statistics with
+    each momentum (PyTorch convention, ``"None"`` the cumulative average) and with 0.99 over the
+    last batches; the fine-tunings and the dropout measurements."""
+
+    seed: int
+    n_examples: int
+    acc_eval: float
+    acc_train_mode: dict[str, float]
+    acc_eval_after_train_mode_pass: float
+    momentum: dict[str, float]
+    momentum_099_last_batches: list[float]
+    fine_tuning: FineTuningMeasures
+    dropout: DropoutMeasures
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any], what: str = "per-seed record") -> "PitfallsSeed":
+        """The record ``d`` holds; an unknown or a missing key, nested ones included, is a ValueError naming it."""
+        rec = from_strict_dict(cls, d, what)
+        return dataclasses.replace(
+            rec, fine_tuning=FineTuningMeasures.from_dict(rec.fine_tuning, f"{what}.fine_tuning"),
+            dropout=from_strict_dict(DropoutMeasures, rec.dropout, f"{what}.dropout"))
+
+
+def pitfalls_seeds(result: ExperimentResult) -> list[PitfallsSeed]:
+    """The per-seed measurements of a pitfalls result, typed and read strictly (``measures["per_seed"]``)."""
+    return study_records(result, PitfallsSeed, "per_seed")
+
+
+def final_accuracies(runs: list[PlainRun]) -> dict[str, list[float]]:
     """Arm -> final test accuracy (whole test set) of its runs, in seed order (paired across arms)."""
     final: dict[str, list[float]] = {}
-    for r in sorted(result["measures"]["runs"], key=lambda r: r["seed"]):
-        final.setdefault(r["arm"], []).append(r["history"]["final_test_acc"])
+    for r in sorted(runs, key=lambda r: r.seed):
+        final.setdefault(r.arm, []).append(r.history.final_test_acc)
     return final
 
 
-def summarize(result: dict[str, Any]) -> PitfallsSummary:
+def summarize(result: ExperimentResult) -> PitfallsSummary:
     """The pitfalls chapter's numbers from a pitfalls result."""
     from bn.formatting import data_copy_label, percent, points, resolved
     from bn.statistics import mean_ci, paired_difference_ci
 
-    per_seed, final = result["measures"]["per_seed"], final_accuracies(result)
+    per_seed, final = pitfalls_seeds(result), final_accuracies(plain_runs(result))
 
     def acc(values: list[float]) -> str:
         return percent(mean_ci(values))
@@ -231,35 +308,33 @@ def summarize(result: dict[str, Any]) -> PitfallsSummary:
     def diff(a: list[float], b: list[float]) -> str:
         return points(paired_difference_ci(a, b))
 
-    sizes = sorted(int(b) for b in per_seed[0]["acc_train_mode"])
-    train_mode = {b: [s["acc_train_mode"][str(b)] for s in per_seed] for b in sizes}
-    last = [100 * a for s in per_seed for a in s["momentum_099_last_batches"]]
-    mom = {k: [s["momentum"][k] for s in per_seed] for k in per_seed[0]["momentum"]}
-    fts = [s["fine_tuning"] for s in per_seed]
-    ft = {(arm, key): [f[arm][key] for f in fts]
-          for arm in ("requires_grad_only", "bn_eval") for key in ("acc_original", "acc_shifted")}
-    drs = [s["dropout"] for s in per_seed]
-    ema, off = [d["acc_ema"] for d in drs], [d["acc_recomputed_dropout_off"] for d in drs]
+    sizes = sorted(int(b) for b in per_seed[0].acc_train_mode)
+    train_mode = {b: [s.acc_train_mode[str(b)] for s in per_seed] for b in sizes}
+    last = [100 * a for s in per_seed for a in s.momentum_099_last_batches]
+    mom = {k: [s.momentum[k] for s in per_seed] for k in per_seed[0].momentum}
+    fts = [s.fine_tuning for s in per_seed]
+    rg, ev = [f.requires_grad_only for f in fts], [f.bn_eval for f in fts]
+    drs = [s.dropout for s in per_seed]
+    ema, off = [d.acc_ema for d in drs], [d.acc_recomputed_dropout_off for d in drs]
     order = paired_difference_ci(final["relu_bn"], final["bn_relu"])
     zero = paired_difference_ci(final["resnet_zero_gamma"], final["resnet"])
     converted = convert(KERAS_MOMENTUM, KERAS, PYTORCH)
     return PitfallsSummary(
-        copy=data_copy_label(result["provenance"]["data"]["copy"]), n=per_seed[0]["n_examples"],
-        steps=result["config"]["steps"], nseeds=len(per_seed), cpu_min=result["provenance"]["cpu_time_s"] / 60,
-        acc_eval=acc([s["acc_eval"] for s in per_seed]), acc_train_1=acc(train_mode[sizes[0]]),
+        copy=data_copy_label(result.provenance["data"]["copy"]), n=per_seed[0].n_examples,
+        steps=result.config["steps"], nseeds=len(per_seed), cpu_min=result.provenance["cpu_time_s"] / 60,
+        acc_eval=acc([s.acc_eval for s in per_seed]), acc_train_1=acc(train_mode[sizes[0]]),
         acc_train_2=acc(train_mode[sizes[1]]), acc_train_max=acc(train_mode[sizes[-1]]), bs_max=sizes[-1],
-        acc_spoiled=acc([s["acc_eval_after_train_mode_pass"] for s in per_seed]),
+        acc_spoiled=acc([s.acc_eval_after_train_mode_pass for s in per_seed]),
         converted=converted, momentum_099_lo=min(last), momentum_099_hi=max(last), momentum_099_nlast=len(last),
         mom={k.replace(".", ""): acc(v) for k, v in mom.items()},
         mom_loss=diff(mom["0.99"], mom["0.1"]), mom_001_loss=diff(mom["0.01"], mom["None"]),
         reset_weight=100 * weight_of_initial_value(converted, REFRESH_BATCHES),
-        ft_before=acc([f["acc_shifted_before"] for f in fts]),
-        ft_orig_rg=acc(ft["requires_grad_only", "acc_original"]),
-        ft_new_rg=acc(ft["requires_grad_only", "acc_shifted"]),
-        ft_orig_eval=acc(ft["bn_eval", "acc_original"]), ft_new_eval=acc(ft["bn_eval", "acc_shifted"]),
-        ft_new_diff=diff(ft["requires_grad_only", "acc_shifted"], ft["bn_eval", "acc_shifted"]),
-        ratio_02=float(np.mean([d["variance_ratio"]["0.2"]["median"] for d in drs])),
-        drop_ema=acc(ema), drop_off=acc(off), drop_on=acc([d["acc_recomputed_dropout_on"] for d in drs]),
+        ft_before=acc([f.acc_shifted_before for f in fts]),
+        ft_orig_rg=acc([f.acc_original for f in rg]), ft_new_rg=acc([f.acc_shifted for f in rg]),
+        ft_orig_eval=acc([f.acc_original for f in ev]), ft_new_eval=acc([f.acc_shifted for f in ev]),
+        ft_new_diff=diff([f.acc_shifted for f in rg], [f.acc_shifted for f in ev]),
+        ratio_02=float(np.mean([d.variance_ratio["0.2"]["median"] for d in drs])),
+        drop_ema=acc(ema), drop_off=acc(off), drop_on=acc([d.acc_recomputed_dropout_on for d in drs]),
         drop_gain=diff(off, ema), drop_arm_vs_base=diff(final["dropout"], final["bn_relu"]),
         order_bn_relu=acc(final["bn_relu"]), order_relu_bn=acc(final["relu_bn"]), order_diff=points(order),
         order_resolved=resolved(order), zg_one=acc(final["resnet"]), zg_zero=acc(final["resnet_zero_gamma"]),

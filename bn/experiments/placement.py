@@ -16,23 +16,25 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 import torch
 
-from bn.experiments.base import Context, Experiment, load_tensor_data, record_run_seeds
+from bn.experiments.base import Context, Experiment, ExperimentResult, load_tensor_data, record_run_seeds
+from bn.experiments.study_records import read_runs
 from bn.formatting import Table, interval, percent
 from bn.glue import Md
 from bn.models.placement import PLACEMENTS, PlacedMLP
 from bn.formatting import data_copy_label
+from bn.results import from_strict_dict
 from bn.statistics import Evidence, Interval, Plateau, decide, mean_ci, pair_by, paired_difference_ci, plateau
 from bn.training import TensorData, TrainConfig, evaluate_accuracy, train
 
 __all__ = ["CONFIG", "sigmoid_linearity", "linear_region_halfwidth", "validation_split",
-           "layer_jacobian_singular_values", "run_placement", "PlacementSummary", "summarize", "PROFILES",
-           "EXPERIMENT"]
+           "layer_jacobian_singular_values", "run_placement", "PlacementRun", "runs_of", "placement_runs",
+           "PlacementSummary", "summarize", "PROFILES", "EXPERIMENT"]
 
 CONFIG: dict[str, Any] = {
     "in_features": 3 * 32 * 32, "hidden": [100, 100, 100], "activation": "sigmoid",
@@ -212,40 +214,71 @@ def run_placement(data: TensorData, config: dict[str, Any] = CONFIG, progress: b
 # ---------------------------------------------------------------------------------------------
 # The chapter's comparisons: runs of one placement, paired differences and the verdict rule.
 
-def placement_runs(result: dict[str, Any], placement: str) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class PlacementRun:
+    """One run as :func:`run_placement` records it: placement and seed, whether it diverged, the steps
+    done, the periodic validation accuracy (``eval_step``, ``val_acc``) and training loss, and the
+    final accuracy on the whole validation split and test set."""
+
+    placement: str
+    seed: int
+    diverged: bool
+    steps_done: int
+    eval_step: list[int]
+    val_acc: list[float]
+    train_loss: list[float | None]
+    final_val_acc: float
+    final_test_acc: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """The record as :func:`run_placement` writes it."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any], what: str = "placement run") -> "PlacementRun":
+        """The run ``d`` holds; an unknown or a missing key is a ValueError that names ``what`` and the key."""
+        return from_strict_dict(cls, d, what)
+
+
+def runs_of(result: ExperimentResult, source: str | None = None) -> list[PlacementRun]:
+    """The runs of a result of this study, typed (an error names ``source``, by default the result's file)."""
+    return read_runs(result, PlacementRun.from_dict, source)
+
+
+def placement_runs(result: ExperimentResult, placement: str) -> list[PlacementRun]:
     """The runs of ``placement`` (``"before"``, ``"after"`` or ``"none"``)."""
     if placement not in PLACEMENTS:
         raise ValueError(f"unknown placement {placement!r}; the placements are {', '.join(PLACEMENTS)}")
-    return [r for r in result["measures"]["runs"] if r["placement"] == placement]
+    return [r for r in runs_of(result) if r.placement == placement]
 
 
-def paired_final(result: dict[str, Any], a: str, b: str, key: str = "final_test_acc") -> Interval:
-    """Mean over seeds of ``key`` for placement ``a`` minus ``b``, paired by seed, with its t interval."""
-    pairs = pair_by(placement_runs(result, a), placement_runs(result, b), key=lambda r: r["seed"])
-    return paired_difference_ci([x[key] for x, _ in pairs], [y[key] for _, y in pairs])
+def paired_final(result: ExperimentResult, a: str, b: str, key: str = "final_test_acc") -> Interval:
+    """Mean over seeds of the field ``key`` for placement ``a`` minus ``b``, paired by seed, with its t interval."""
+    pairs = pair_by(placement_runs(result, a), placement_runs(result, b), key=lambda r: r.seed)
+    return paired_difference_ci([getattr(x, key) for x, _ in pairs], [getattr(y, key) for _, y in pairs])
 
 
-def placement_plateau(result: dict[str, Any], placement: str) -> Plateau:
+def placement_plateau(result: ExperimentResult, placement: str) -> Plateau:
     """The plateau rule on the validation curves of ``placement``'s runs (those that did not diverge)."""
-    runs = [r for r in placement_runs(result, placement) if not r["diverged"]]
-    return plateau([(r["eval_step"], r["val_acc"]) for r in runs], int(result["config"]["train"]["steps"]))
+    runs = [r for r in placement_runs(result, placement) if not r.diverged]
+    return plateau([(r.eval_step, r.val_acc) for r in runs], int(result.config["train"]["steps"]))
 
 
-def placement_verdict(result: dict[str, Any], a: str, b: str) -> str:
+def placement_verdict(result: ExperimentResult, a: str, b: str) -> str:
     """The rule's verdict on "placement ``a`` ends with a higher test accuracy than ``b``": a claim about
     where training ends, not tested unless both placements' runs plateaued."""
     flat = placement_plateau(result, a).plateaued and placement_plateau(result, b).plateaued
     return decide(Evidence(paired_final(result, a, b), 0.0, about_end=True, plateaued=flat)).word
 
 
-def accuracy_table(result: dict[str, Any]) -> Table:
+def accuracy_table(result: ExperimentResult) -> Table:
     """Per placement: mean validation and test accuracy of the runs that did not diverge, and how many diverged."""
     rows = []
     for placement in ("before", "after", "none"):
         arm = placement_runs(result, placement)
-        finished = [r for r in arm if not r["diverged"]]
-        rows.append([placement, percent(mean_ci([r["final_val_acc"] for r in finished])),
-                     percent(mean_ci([r["final_test_acc"] for r in finished])),
+        finished = [r for r in arm if not r.diverged]
+        rows.append([placement, percent(mean_ci([r.final_val_acc for r in finished])),
+                     percent(mean_ci([r.final_test_acc for r in finished])),
                      f"{len(arm) - len(finished)} of {len(arm)}"])
     return Table(["BN", "validation accuracy (95 % CI)", "test accuracy (95 % CI)", "diverged"], rows)
 
@@ -309,17 +342,17 @@ class PlacementSummary:
     compare_jac: Md
 
 
-def summarize(result: dict[str, Any]) -> PlacementSummary:
+def summarize(result: ExperimentResult) -> PlacementSummary:
     """The :class:`PlacementSummary` of a placement result (``book/results/placement.json``)."""
-    cfg, prov = result["config"], result["provenance"]
+    cfg, prov = result.config, result.provenance
     c = linear_region_halfwidth(0.01)
     unit = sigmoid_linearity(1.0)
     curv_max, curv_at = sigmoid_curvature_peak()
-    trained = {k: v["trained"] for k, v in result["measures"]["jacobian_spectra"].items()}
+    trained = {k: v["trained"] for k, v in result.measures["jacobian_spectra"].items()}
     bn_frac = min(trained[f"before/layer{k}"]["fraction_within_2x"] for k in (1, 2))
     no_frac = max(trained[f"none/layer{k}"]["fraction_within_2x"] for k in (1, 2))
     bn_med = [trained[f"before/layer{k}"]["median"] for k in (1, 2)]
-    init_frac = [v["init"]["fraction_within_2x"] for v in result["measures"]["jacobian_spectra"].values()]
+    init_frac = [v["init"]["fraction_within_2x"] for v in result.measures["jacobian_spectra"].values()]
     near_one = bn_frac >= 0.5 and all(0.5 <= m <= 2 for m in bn_med)
     return PlacementSummary(
         c=c, r2_unit=unit["r2"], frac_unit=100 * unit["fraction_linear"],

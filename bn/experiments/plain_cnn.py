@@ -6,19 +6,26 @@ population statistics and its pitfalls (:mod:`bn.experiments.layer_vs_torch`,
 Every run goes through :func:`bn.training.train`, the loop of Part III, with the networks of
 :mod:`bn.models`; the four studies share one pair of profiles (one network, one
 schedule, one set of seeds), so that one study's runs stand in for another's.
+
+The studies train in their own loop (:func:`fit`) and keep each run's record in their result's
+measures (``measures["runs"]``); :class:`PlainRun` is that record, and :func:`study_records` reads
+such a list of a result into typed records, strictly.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
-from typing import Any, Callable
+from dataclasses import dataclass
+from typing import Any, Callable, TypeVar
 
 import torch
 from torch import nn
 
-from bn.experiments.base import load_tensor_data
+from bn.experiments.base import ExperimentResult, load_tensor_data
 from bn.models import ConvUnit, build_model
-from bn.training import TensorData, TrainConfig, train
+from bn.results import from_strict_dict
+from bn.training import History, TensorData, TrainConfig, train
 
 PROFILES: dict[str, dict[str, Any]] = {
     "cpu": {"seeds": [0, 1], "n_train": None, "n_test": None, "steps": 300, "batch_size": 64,
@@ -61,6 +68,61 @@ def fit(data: TensorData, model_args: dict[str, Any], cfg: TrainConfig, seed: in
     record = {"arm": arm, "seed": seed, "model": model_args, "train": cfg.to_dict(),
               "cpu_seconds": time.process_time() - c0, "history": history.to_dict()}
     return model, record
+
+
+@dataclass(frozen=True)
+class PlainRun:
+    """One run of a plain-CNN study as its result keeps it (``measures["runs"]``, written by :func:`fit`).
+
+    ``arm`` names the compared condition and ``seed`` the seed the network was built and trained
+    under; ``model`` holds the arguments of :func:`bn.models.build_model` (``kind`` included),
+    ``train`` the schedule, ``cpu_seconds`` the CPU time of the run and ``history`` what it recorded.
+    """
+
+    arm: str
+    seed: int
+    model: dict[str, Any]
+    train: TrainConfig
+    cpu_seconds: float
+    history: History
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any], what: str | None = None) -> Any:
+        """The record ``d`` holds: an unknown or a missing key (in it, its ``train`` or its
+        ``history``) is a ValueError that names the key (and ``what``, where given)."""
+        what = what or "run record"
+        rec = from_strict_dict(cls, d, what)
+        try:
+            return dataclasses.replace(rec, train=TrainConfig.from_dict(rec.train),
+                                       history=History.from_dict(rec.history))
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{what}: {exc}") from None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The dict :func:`fit` writes (and :meth:`from_dict` reads)."""
+        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        return {**out, "train": self.train.to_dict(), "history": self.history.to_dict()}
+
+
+R = TypeVar("R")
+
+
+def study_records(result: ExperimentResult, cls: type[R], key: str = "runs") -> list[R]:
+    """The list ``result.measures[key]`` read into records by ``cls.from_dict``, strictly: a record
+    with an unknown or a missing key is a ValueError naming the result's file (``book/results/...``),
+    the record and the key."""
+    from bn.experiments import result_filename
+
+    source = f"book/results/{result_filename(result.experiment, result.profile)}"
+    if key not in result.measures:
+        raise ValueError(f"{source}: the measures hold no {key!r} (they hold {sorted(result.measures)})")
+    return [cls.from_dict(d, f"{source}: measures[{key!r}][{i}]")  # type: ignore[attr-defined]
+            for i, d in enumerate(result.measures[key])]
+
+
+def plain_runs(result: ExperimentResult) -> list[PlainRun]:
+    """The typed run records of a plain-CNN study's result (:func:`study_records` of ``measures["runs"]``)."""
+    return study_records(result, PlainRun)
 
 
 def probe_batch(data: TensorData, n: int) -> tuple[torch.Tensor, torch.Tensor]:

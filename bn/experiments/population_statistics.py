@@ -10,21 +10,21 @@ and after one more update of the running statistics from a tail batch.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
-
 import copy
-from typing import Callable
+from dataclasses import dataclass, field
+from typing import Any, Callable
 
 import numpy as np
 import torch
 from torch import nn
 
-from bn.experiments.base import Context, Experiment, record_run_seeds
-from bn.experiments.plain_cnn import PROFILES, arm_name, fit, load_data, plain_args, train_config
+from bn.experiments.base import Context, Experiment, ExperimentResult, record_run_seeds
+from bn.experiments.plain_cnn import (PROFILES, PlainRun, arm_name, fit, load_data, plain_args, plain_runs,
+                                      study_records, train_config)
 from bn.population import (batch_statistics_accuracy, precise_statistics, statistics_gap, train_batches,
                            weight_of_initial_value)
 from bn.population.epoch_tail import epoch_tails, smallest_tail, tail_free_batch_sizes
+from bn.results import from_strict_dict
 from bn.training import TensorData, evaluate_accuracy
 
 
@@ -68,6 +68,31 @@ def run_population(data: TensorData, p: dict[str, Any]) -> dict[str, Any]:
                       "n_examples": n_post})
     return {"runs": runs, "after_training": after, "calibration_batch_size": 64,
             "n_train_images": len(data.train_labels)}
+
+
+@dataclass(frozen=True)
+class AfterTraining:
+    """What :func:`run_population` measured on one seed's trained network (``measures["after_training"]``),
+    on its first ``n_examples`` test images: accuracy with the running averages (``acc_ema``), with
+    statistics recomputed from k calibration batches (``calibration_batches``: k -> accuracy), and
+    after one more update of the running statistics from a tail batch of m images (``tail_batch``:
+    m -> the accuracies of five draws)."""
+
+    seed: int
+    acc_ema: float
+    calibration_batches: dict[str, float]
+    tail_batch: dict[str, list[float]]
+    n_examples: int
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any], what: str = "after-training record") -> "AfterTraining":
+        """The record ``d`` holds; an unknown or a missing key is a ValueError naming it."""
+        return from_strict_dict(cls, d, what)
+
+
+def after_training(result: ExperimentResult) -> list[AfterTraining]:
+    """The after-training measurements of a population_statistics result, typed and read strictly, by seed."""
+    return study_records(result, AfterTraining, "after_training")
 
 
 # torch.nn.BatchNorm2d's default momentum, the weight of each new batch in the study's runs.
@@ -145,17 +170,17 @@ class PopulationSummary:
     ex: EpochExercises
 
 
-def measure_at(run: dict[str, Any], step: int, key: str) -> Any:
-    """The value ``key`` of a run record's evaluation at training step ``step``."""
-    h = run["history"]
-    return h["measures"][h["eval_step"].index(step)][key]
+def measure_at(run: PlainRun, step: int, key: str) -> Any:
+    """The value ``key`` of a run's evaluation at training step ``step`` (ValueError if none was there)."""
+    h = run.history
+    return h.measures[h.eval_step.index(step)][key]
 
 
-def summarize(result: dict[str, Any]) -> PopulationSummary:
+def summarize(result: ExperimentResult) -> PopulationSummary:
     """The chapter's numbers from a population_statistics result."""
     from bn.formatting import data_copy_label
 
-    cfg, runs, after = result["config"], result["measures"]["runs"], result["measures"]["after_training"]
+    cfg, runs, after = result.config, plain_runs(result), after_training(result)
     first, last = cfg["eval_every"], cfg["steps"]
     accuracy, shift = {}, {}
     for step, when in ((first, "first"), (last, "last")):
@@ -163,22 +188,22 @@ def summarize(result: dict[str, Any]) -> PopulationSummary:
             accuracy[f"{name}-{when}"] = 100 * float(np.mean([measure_at(r, step, key) for r in runs]))
         shift[when] = float(np.mean([np.mean([g["mean_shift"] for g in measure_at(r, step, "gap")])
                                      for r in runs]))
-    ks = sorted(int(k) for k in after[0]["calibration_batches"])
+    ks = sorted(int(k) for k in after[0].calibration_batches)
 
     def calibrated(k: int) -> float:
-        return 100 * float(np.mean([a["calibration_batches"][str(k)] for a in after]))
+        return 100 * float(np.mean([a.calibration_batches[str(k)] for a in after]))
 
     def worst_tail(m: int) -> float:
-        return 100 * min(v for a in after for v in a["tail_batch"][str(m)])
+        return 100 * min(v for a in after for v in a.tail_batch[str(m)])
 
-    n_train = result["measures"]["n_train_images"]
+    n_train = result.measures["n_train_images"]
     return PopulationSummary(
         steps=cfg["steps"], batch=cfg["batch_size"], nseeds=len(runs),
-        copy=data_copy_label(result["provenance"]["data"]["copy"]), every=cfg["eval_every"],
+        copy=data_copy_label(result.provenance["data"]["copy"]), every=cfg["eval_every"],
         ntest=cfg["eval_examples"], first=first, init_weight=100 * weight_of_initial_value(MOMENTUM, first),
-        accuracy=accuracy, shift=shift, npost=after[0]["n_examples"], calib_one=calibrated(1),
+        accuracy=accuracy, shift=shift, npost=after[0].n_examples, calib_one=calibrated(1),
         calib_max=calibrated(ks[-1]), calib_n=ks[-1],
-        ema_final=100 * float(np.mean([a["acc_ema"] for a in after])), ntrain=n_train,
+        ema_final=100 * float(np.mean([a.acc_ema for a in after])), ntrain=n_train,
         tail=n_train % cfg["batch_size"], tail_worst_1=worst_tail(1), tail_worst_64=worst_tail(64),
         ex=epoch_exercises())
 

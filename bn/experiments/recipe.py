@@ -20,11 +20,11 @@ a test can check that they coincide.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from bn.experiments.base import Context, Experiment, ExperimentResult, RunRecord, RunSpec
-from bn.experiments.report import (CensoredRatio, Table, arms, failed, final_accuracy, outcome_text,
+from bn.experiments.report import (CensoredRatio, Table, arms, baseline_best, failed, final_accuracy, outcome_text,
                                    paired_final_difference, paired_runs, paired_speedup, percent, plateau_of, points,
                                    runs_of, steps_text, verdict)
 from bn.statistics import VERDICTS, Evidence, Interval, decide
@@ -96,9 +96,6 @@ PROFILES = cnn_profiles(
          "n_seeds": 5},
     smoke={"base_lr": 0.03, "with_references": True, "leave_out": list(RECIPE_ITEMS),
            "add_alone": list(RECIPE_ITEMS), "n_seeds": 1})
-
-EXPERIMENT = Experiment(name="recipe", title="The accelerating recipe, item by item",
-                        claim=CLAIM, profiles=PROFILES, run=run)
 
 
 # --- Analysis: what the chapter shows ------------------------------------------------------------
@@ -260,6 +257,18 @@ def configuration_table(result: ExperimentResult, runs: dict[str, list[RunRecord
                   f"steps to {100 * target:.1f} % (median, reached)"], rows)
 
 
+def settings_table(cfg: dict[str, Any], base_lr: float) -> Table:
+    """The five items that apply, as BN-Baseline and the full recipe set them (from :func:`recipe_setup`)."""
+    base_train, base_dropout = recipe_setup(cfg, base_lr, ())
+    full_train, full_dropout = recipe_setup(cfg, base_lr)
+    what = [("higher_lr", "peak rate", "peak_lr"), ("faster_decay", "rate half-life (steps)", "half_life"),
+            ("less_l2", "weight decay", "weight_decay"),
+            ("fewer_distortions", "random-crop padding (pixels)", "crop_pad")]
+    rows = [[ITEM_TEXT[i], name, f"{base_train[k]:.4g}", f"{full_train[k]:.4g}"] for i, name, k in what]
+    rows.insert(1, [ITEM_TEXT["no_dropout"], "dropout before the classifier", f"{base_dropout:g}", f"{full_dropout:g}"])
+    return Table(["item", "setting", "BN-Baseline", "full recipe"], rows)
+
+
 def verdict_lists(effects: dict[tuple[str, str], Effect], direction: str, on: str = "accuracy"
                   ) -> dict[str, list[str]]:
     """The items of one direction (``"removed"`` / ``"added"``) grouped by verdict, on ``"accuracy"`` or ``"steps"``."""
@@ -277,3 +286,87 @@ def verdict_text(effects: dict[tuple[str, str], Effect], verdict_word: str, dire
     texts = [f"{ITEM_TEXT[k]} ({effects[k, direction].accuracy_text() if on == 'accuracy' else effects[k, direction].steps.text()})"
              for k in keys]
     return "; ".join(texts) if texts else "none"
+
+
+@dataclass(frozen=True)
+class RecipeSummary:
+    """What the recipe chapter states, glued under ``recipe_``.
+
+    The set-up: data copy, base rate, the target (the no-BN baseline's best, in percent), the item
+    configurations' seeds (``n_seeds``, ``seeds`` as words, the interval's ``df`` and ``t`` quantile),
+    the borrowed configurations' seeds (``ref_n``), steps, batch, evaluation interval and examples, the
+    experiment's own wall minutes, and which runs failed (``failures``). The items grouped by verdict
+    (``removed`` / ``added``, keyed ``ON_VERDICT`` with ``on`` accuracy or steps, the verdict's spaces
+    as underscores), each with its evidence. The attribution controls (``controls``, keyed ``KEY_acc``,
+    ``KEY_steps``, ``KEY_acc_verdict``, ``KEY_steps_verdict`` for each key of :data:`CONTROLS`, glued
+    ``recipe_KEY_...``); how many no-BN recipe runs never reach the target (``nobn_short``); the median
+    half-width of the items' accuracy intervals in points; the full recipe's plateau reading. The
+    scorecard's words for the chapter's rows (``verdict``, glued ``verdict_KEY``).
+    """
+
+    copy: str
+    base_lr: str
+    target: float
+    n_seeds: int
+    seeds: str
+    t: float
+    df: int
+    ref_n: int
+    steps: int
+    batch: int
+    eval_every: int
+    eval_examples: int
+    wall_min: float
+    failures: str
+    removed: dict[str, str]
+    added: dict[str, str]
+    controls: dict[str, str] = field(metadata={"glue": "recipe_"})
+    nobn_short: int
+    item_halfwidth: float
+    package_plateau: str
+    verdict: dict[str, str] = field(metadata={"glue": "verdict_"})
+
+
+def summarize(result: ExperimentResult, convergence: ExperimentResult | None = None,
+              learning_rates: ExperimentResult | None = None) -> RecipeSummary:
+    """The chapter's numbers from a ``recipe`` result and the two results it borrows arms from
+    (``convergence``, ``learning_rates``; the committed ones when not given)."""
+    from bn.experiments import scorecard
+    from bn.formatting import data_copy_label
+    from bn.statistics import t_quantile
+
+    if convergence is None or learning_rates is None:
+        from bn.experiments.base import load_experiment_result
+
+        convergence = convergence or load_experiment_result("convergence")
+        learning_rates = learning_rates or load_experiment_result("learning_rates")
+    cfg, prov = result.config, result.provenance
+    runs = arm_runs(result, {"convergence": convergence, "learning_rates": learning_rates})
+    target = baseline_best(runs["no_bn_baseline"])
+    seeds = sorted({r.spec.seed for r in result.runs})
+    effects, controls = item_effects(runs, target), control_effects(runs, target)
+    lost = [f"{outcome_text(rs)} in {ARM_TEXT[a]}" for a, rs in runs.items() if any(failed(r) for r in rs)]
+    by_verdict = {d: {f"{on}_{group.replace(' ', '_')}": verdict_text(effects, group, d, on)
+                      for on in ("accuracy", "steps") for group in VERDICTS} for d in ("removed", "added")}
+    words: dict[str, str] = {}
+    for key, e in controls.items():
+        words |= {f"{key}_acc": e.accuracy_text(), f"{key}_steps": e.steps.text(),
+                  f"{key}_acc_verdict": e.accuracy_verdict(), f"{key}_steps_verdict": e.steps_verdict()}
+    nobn = controls["other_items_no_bn"].steps
+    half = sorted((e.accuracy.high - e.accuracy.low) / 2 * 100 for k, e in effects.items()
+                  if e.accuracy is not None and k != ("higher_lr", "removed"))
+    rows = [scorecard.bn_alone_not_enough_row(convergence, learning_rates),
+            scorecard.recipe_items_row(result, convergence, learning_rates)]
+    return RecipeSummary(
+        copy=data_copy_label(prov["data"]["copy"]), base_lr=f"{result.measures['base_lr']:g}", target=100 * target,
+        n_seeds=len(seeds), seeds=" and ".join(str(s) for s in seeds), t=t_quantile(0.975, max(len(seeds) - 1, 1)),
+        df=len(seeds) - 1, ref_n=len(runs["full"]), steps=cfg["steps"], batch=cfg["batch_size"],
+        eval_every=cfg["eval_every"], eval_examples=cfg["eval_examples"], wall_min=prov["wall_time_s"] / 60,
+        failures="; ".join(lost) if lost else "none: every run of every configuration completed its steps",
+        removed=by_verdict["removed"], added=by_verdict["added"], controls=words,
+        nobn_short=nobn.n - nobn.reached_other, item_halfwidth=half[len(half) // 2],
+        package_plateau=plateau_of(runs["full"]).text(), verdict=scorecard.verdict_words(rows))
+
+
+EXPERIMENT = Experiment(name="recipe", title="The accelerating recipe, item by item",
+                        claim=CLAIM, profiles=PROFILES, run=run, summarize=summarize)

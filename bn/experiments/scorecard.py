@@ -6,11 +6,13 @@ functions the chapters use, and its verdict by the one rule,
 this budget). The chapters glue their rows' verdicts from here
 (:func:`glue_chapter`), so the preface, Part III and each chapter say the same.
 A last column says whether a reproduced or reversed verdict survives Holm's
-correction over all rows that made a test.
+correction over all rows that made a test. :func:`method_summary` gives what the
+set-up chapter states of the rule and of the set-up the experiments share.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
 
@@ -321,3 +323,86 @@ def today_summary(rs: list[Row], results: dict[str, ExperimentResult] | None = N
     return TodaySummary(len(rs), words.count("reproduced"), words.count("reversed"), words.count("not resolved"),
                         words.count("not tested at this budget"), sum(r.verdict.p is not None for r in rs),
                         holm_words.count("yes"), holm_words.count("no"), cpu / 60)
+
+
+CIFAR10_TRAIN_IMAGES = 50_000
+"""The official training set's size; the validation split is held out of it."""
+
+
+@dataclass(frozen=True)
+class MethodSummary:
+    """How the training experiments are run and judged, as their set-up chapter states it (glued
+    ``setup_`` + field).
+
+    The verdict rule: ``level`` (%) of every interval, the ``late`` share (%) of a run's steps that
+    the plateau rule and the test of sustained learning read, ``alpha_side`` (%) per side of Fisher's
+    test, ``sustain_margin`` (points above chance) a run must sustain to count as learning.
+    The committed results of the paper's claims: how many (``n_results``), the data ``copy`` they
+    were computed on, their CPU minutes together (``cpu_total``).
+    The CNN's cpu profile (:func:`bn.experiments.settings.cnn_profiles`, shared by the studies after
+    Fig. 1): ``steps`` of ``batch`` images, ``widths``, evaluated ``n_evals`` times (every
+    ``eval_every`` steps and at the end) on ``eval_examples`` of the ``n_val`` held-out images
+    (training on ``n_fit``), with a binomial standard error ``eval_se`` (points) near 50 %;
+    ``seeds`` reported seeds and the selection seed ``select_seed``; the gpu profile's
+    ``gpu_widths`` and ``gpu_steps``.
+    Failures: a run stalls after ``stall`` evaluations at most ``chance`` (%), diverges when the mean
+    of its last ``div_window`` losses exceeds ``div_factor`` times the first; a nonlinearity counts
+    as saturated within ``sat_margin`` of its bounds.
+    """
+
+    level: float
+    late: float
+    alpha_side: float
+    sustain_margin: float
+    copy: str
+    n_results: int
+    cpu_total: float
+    eval_examples: str
+    eval_every: int
+    n_evals: int
+    n_val: str
+    n_fit: str
+    steps: int
+    batch: int
+    widths: str
+    gpu_widths: str
+    gpu_steps: str
+    seeds: int
+    select_seed: int
+    stall: int
+    eval_se: float
+    chance: float
+    sat_margin: float
+    div_window: int
+    div_factor: float
+
+
+def method_summary(results: Mapping[str, ExperimentResult]) -> MethodSummary:
+    """The rule that judges the training experiments and the set-up they share, with what
+    ``results`` (name -> committed result of a paper claim) add: how many, their data, their CPU time."""
+    from bn.diagnostics import SATURATION_MARGIN
+    from bn.experiments.long_training import SUSTAIN_MARGIN
+    from bn.experiments.settings import cnn_profiles
+    from bn.formatting import data_copy_label
+    from bn.statistics import LATE_FRACTION, LEVEL
+    from bn.statistics.verdict import ALPHA_PER_SIDE
+    from bn.training import DivergenceMonitor
+    from bn.training.loop import CHANCE_MARGIN
+
+    profiles = cnn_profiles(cpu={}, gpu={})
+    cnn, gpu = profiles["cpu"], profiles["gpu"]
+    copies = sorted({res.provenance["data"]["copy"] for res in results.values()})
+    monitor = DivergenceMonitor()
+    return MethodSummary(
+        level=100 * LEVEL, late=100 * LATE_FRACTION, alpha_side=100 * ALPHA_PER_SIDE,
+        sustain_margin=100 * SUSTAIN_MARGIN,
+        copy=", ".join(data_copy_label(c) for c in copies), n_results=len(results),
+        cpu_total=sum(res.provenance["cpu_time_s"] for res in results.values()) / 60,
+        eval_examples=f"{cnn['eval_examples']:,}", eval_every=cnn["eval_every"],
+        n_evals=cnn["steps"] // cnn["eval_every"] + 2, n_val=f"{cnn['n_val']:,}",
+        n_fit=f"{CIFAR10_TRAIN_IMAGES - cnn['n_val']:,}", steps=cnn["steps"], batch=cnn["batch_size"],
+        widths=", ".join(map(str, cnn["widths"])), gpu_widths=", ".join(map(str, gpu["widths"])),
+        gpu_steps=f"{gpu['steps']:,}", seeds=len(cnn["seeds"]), select_seed=cnn["select_seed"],
+        stall=cnn["stall_window"], eval_se=100 * 0.5 / cnn["eval_examples"] ** 0.5,
+        chance=100 * (0.1 + CHANCE_MARGIN), sat_margin=SATURATION_MARGIN, div_window=monitor.window,
+        div_factor=monitor.factor)

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import copy
 import time
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from typing import Any, Callable
 
 import numpy as np
@@ -31,14 +31,15 @@ from torch import nn
 
 from bn.formatting import Table, data_copy_label, interval, percent, points, resolved, times
 from bn.statistics import Evidence, all_of, decide, mean_ci, paired_difference_ci, paired_ratio_ci
-from bn.experiments.base import Context, Experiment, load_tensor_data, record_run_seeds
+from bn.experiments.base import Context, Experiment, ExperimentResult, load_tensor_data, record_run_seeds
+from bn.experiments.study_records import nested, read_runs
 from bn.experiments.plain_cnn import train_config
 from bn.population import precise_statistics, train_batches
 from bn.models import PlainCNN
 from bn.smoothness import gradient_ics, input_moments, landscape_along_gradient, model_loss, moment_shift
 from bn.torch_bn.noisy import add_noise_after_bn, freeze_noise, set_noise
 from bn.results import from_strict_dict
-from bn.training import History, TensorData, evaluate_accuracy, train
+from bn.training import History, TensorData, TrainConfig, evaluate_accuracy, train
 
 ARMS: dict[str, str] = {"no_bn": "none", "bn": "torch", "noisy_bn": "torch"}
 
@@ -154,7 +155,7 @@ def recomputed_accuracy(model: nn.Module, data: TensorData, p: dict[str, Any], s
     return evaluate_accuracy(precise_statistics(quiet, [b.to(device) for b in batches]), data, None, device)
 
 
-@dataclass
+@dataclass(frozen=True)
 class SmoothnessRun:
     """One run of the study: its arm and seed, training configuration, CPU seconds and history (whose
     measures hold the moments, ICS and landscape at every evaluation), and for a BN arm the test
@@ -174,11 +175,12 @@ class SmoothnessRun:
         return out
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "SmoothnessRun":
-        """The run ``d`` holds; an unknown or a missing key (here or in its history) is an error."""
-        run = from_strict_dict(cls, d, "smoothness run")
-        run.history = History.from_dict(run.history)
-        return run
+    def from_dict(cls, d: dict[str, Any], what: str = "smoothness run") -> "SmoothnessRun":
+        """The run ``d`` holds; an unknown or a missing key (here, in its history or its training
+        configuration) is a ValueError that names ``what`` and the key."""
+        run = from_strict_dict(cls, d, what)
+        nested(TrainConfig.from_dict, run.train, what)
+        return replace(run, history=nested(History.from_dict, run.history, what))
 
 
 def run_smoothness(data: TensorData, p: dict[str, Any], device: str = "cpu", progress: bool = True
@@ -197,18 +199,22 @@ def run_smoothness(data: TensorData, p: dict[str, Any], device: str = "cpu", pro
             c0 = time.process_time()
             hist = train(model, run, cfg, seed, device=device, desc=f"{arm} s{seed}", progress=progress,
                          measure=smoothness_measure(x, y, lr, p["step_multipliers"]))
-            rec = SmoothnessRun(arm, seed, cfg.to_dict(), time.process_time() - c0, hist)
-            if arm != "no_bn" and hist.final_test_acc is not None:
-                rec.recomputed_test_acc = recomputed_accuracy(model, run, p, seed, device)
-            runs.append(rec.to_dict())
+            cpu = time.process_time() - c0
+            recomputed = (recomputed_accuracy(model, run, p, seed, device)
+                          if arm != "no_bn" and hist.final_test_acc is not None else None)
+            runs.append(SmoothnessRun(arm, seed, cfg.to_dict(), cpu, hist, recomputed).to_dict())
     return {"lr_choice": choice, "lr": lr, "runs": runs}
 
 
 # --- what the chapter reads -------------------------------------------------------------------
 
-def _per_run(result: dict[str, Any], arm: str) -> list[SmoothnessRun]:
-    runs = (SmoothnessRun.from_dict(r) for r in result["measures"]["runs"])
-    return sorted((r for r in runs if r.arm == arm), key=lambda r: r.seed)
+def runs_of(result: ExperimentResult, source: str | None = None) -> list[SmoothnessRun]:
+    """The runs of a result of this study, typed (an error names ``source``, by default the result's file)."""
+    return read_runs(result, SmoothnessRun.from_dict, source)
+
+
+def _per_run(result: ExperimentResult, arm: str) -> list[SmoothnessRun]:
+    return sorted((r for r in runs_of(result) if r.arm == arm), key=lambda r: r.seed)
 
 
 def shifts(run: SmoothnessRun) -> dict[str, np.ndarray]:
@@ -246,7 +252,7 @@ def ics_arrays(run: SmoothnessRun) -> dict[str, np.ndarray]:
     return out
 
 
-def curves(result: dict[str, Any], arm: str, k_max: float | None = None) -> dict[str, np.ndarray]:
+def curves(result: ExperimentResult, arm: str, k_max: float | None = None) -> dict[str, np.ndarray]:
     """The arm's measurements over training as ``(seeds, points)`` arrays, for the figures.
 
     ``test_acc``, the ICS (``ics_relative``, ``ics_cos``: medians over layers) and
@@ -265,7 +271,7 @@ def curves(result: dict[str, Any], arm: str, k_max: float | None = None) -> dict
     return {k: np.stack(v) for k, v in rows.items()}
 
 
-def summarize(result: dict[str, Any], k_max: float | None = None) -> dict[str, Any]:
+def summarize(result: ExperimentResult, k_max: float | None = None) -> dict[str, Any]:
     """Per arm and seed: final accuracy, mean shifts, median ICS and landscape measures; paired intervals.
 
     Averages over training skip the evaluation at step 0 for the ICS and the
@@ -394,7 +400,7 @@ class SmoothnessSummary:
     verdict: dict[str, str]
 
 
-def spiky_seeds(result: dict[str, Any]) -> tuple[int, float]:
+def spiky_seeds(result: ExperimentResult) -> tuple[int, float]:
     """No-BN seeds whose largest loss range over training (the untrained start left out) exceeds twice
     the largest of any BN run: their number, and the largest such peak over BN's (0.0 if none)."""
     peak = {arm: curves(result, arm)["loss_range"][:, 1:].max(1) for arm in ("no_bn", "bn")}
@@ -403,9 +409,9 @@ def spiky_seeds(result: dict[str, Any]) -> tuple[int, float]:
     return len(spiky), float(spiky.max() / ceiling) if len(spiky) else 0.0
 
 
-def chapter_summary(result: dict[str, Any]) -> SmoothnessSummary:
+def chapter_summary(result: ExperimentResult) -> SmoothnessSummary:
     """The chapter's record (see :class:`SmoothnessSummary`) from a result of this study."""
-    cfg, prov, measures = result["config"], result["provenance"], result["measures"]
+    cfg, prov, measures = result.config, result.provenance, result.measures
     summary, near = summarize(result), summarize(result, k_max=NEAR_K)
     m, d, r = summary["means"], summary["differences"], summary["ratios"]
 
@@ -423,7 +429,7 @@ def chapter_summary(result: dict[str, Any]) -> SmoothnessSummary:
         copy=data_copy_label(prov["data"]["copy"]), steps=cfg["steps"], batch=cfg["batch_size"],
         nseeds=len(cfg["seeds"]), ntrain=prov["data"]["n_train"] - cfg["n_val"], nval=cfg["n_val"],
         lr=measures["lr"], eval_every=cfg["eval_every"], eval_examples=f"{cfg['eval_examples']:,}",
-        nevals=len(measures["runs"][0]["history"]["eval_step"]), probe=cfg["probe_examples"],
+        nevals=len(runs_of(result)[0].history.eval_step), probe=cfg["probe_examples"],
         nm=cfg["noise"]["shift_max"], ns=cfg["noise"]["scale_max"], ks=", ".join(f"{k:g}" for k in ks),
         kmax=max(ks), cpu_min=prov["cpu_time_s"] / 60, calib=cfg["calibration_batches"],
         lr_trials="; ".join(f"{t['lr']:g}: {100 * t['val_acc']:.1f}%" for t in measures["lr_choice"]["trials"]),

@@ -40,7 +40,7 @@ import copy
 import resource
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -51,9 +51,11 @@ from torch.nn.parallel import DistributedDataParallel
 
 from bn.formatting import data_copy_label, interval, percent, upper_bound
 from bn.statistics import Evidence, Interval, decide
-from bn.experiments.base import Context, Experiment, load_tensor_data, record_run_seeds
+from bn.experiments.base import Context, Experiment, ExperimentResult, load_tensor_data, record_run_seeds
+from bn.experiments.study_records import read_runs
 from bn.models import build_model
 from bn.population import precise_statistics, train_batches
+from bn.results import from_strict_dict
 from bn.torch_bn.processes import run_processes
 from bn.torch_bn.sync import CommClock, SyncBatchNorm, convert_sync_batch_norm, revert_sync_batch_norm
 from bn.training import TensorData, augment_batch, evaluate_accuracy, learning_rate, make_optimizer
@@ -194,27 +196,84 @@ def _worker(rank: int, world_size: int, data: TensorData, p: dict[str, Any], out
     torch.save(records, Path(out_dir) / f"rank{rank}.pt")
 
 
-def summarize(runs: list[dict[str, Any]]) -> dict[str, Any]:
+@dataclass(frozen=True)
+class SyncRun:
+    """One rank's record of one run, as :func:`_train_one` writes it.
+
+    Every rank: its rank, the seed and arm, CPU seconds, the timed steps, the mean step time and
+    the collectives' seconds per step by kind (``comm_seconds``), and the mean training loss over
+    the last tenth of the steps. Rank 0 also: the test-accuracy curve (``[step, accuracy]`` pairs)
+    and final accuracy with recomputed population statistics and with the running ones
+    (``*_running``), and the number of test images; None on the other ranks.
+    """
+
+    rank: int
+    seed: int
+    arm: str
+    cpu_seconds: float
+    timed_steps: int
+    step_seconds: float
+    comm_seconds: dict[str, float]
+    train_loss_last_10pct: float
+    test_acc_curve: list[list[float]] | None = None
+    final_test_acc: float | None = None
+    test_acc_curve_running: list[list[float]] | None = None
+    final_test_acc_running: float | None = None
+    n_test: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The record as :func:`_train_one` writes it (no evaluation keys on a rank other than 0)."""
+        out = asdict(self)
+        if self.rank != 0:
+            for key in RANK0_KEYS:
+                del out[key]
+        return out
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any], what: str = "sync_bn run") -> "SyncRun":
+        """The record ``d`` holds; an unknown or a missing key is a ValueError that names ``what`` and
+        the key (rank 0 must have every evaluation key, another rank none)."""
+        run = from_strict_dict(cls, d, what)
+        present = [k for k in RANK0_KEYS if k in d]
+        expected = list(RANK0_KEYS) if run.rank == 0 else []
+        if present != expected:
+            wrong = sorted(set(RANK0_KEYS) - set(present)) if run.rank == 0 else present
+            raise ValueError(f"{what}: rank {run.rank} "
+                             f"{'is missing key(s)' if run.rank == 0 else 'has unexpected key(s)'} {wrong}")
+        return run
+
+
+# The keys only rank 0's record has: its evaluations.
+RANK0_KEYS = ("test_acc_curve", "final_test_acc", "test_acc_curve_running", "final_test_acc_running", "n_test")
+
+
+def runs_of(result: ExperimentResult, source: str | None = None) -> list[SyncRun]:
+    """The records (every rank of every run) of a result of this study, typed (an error names
+    ``source``, by default the result's file)."""
+    return read_runs(result, SyncRun.from_dict, source)
+
+
+def summarize(runs: list[SyncRun]) -> dict[str, Any]:
     """Per arm: final accuracies by seed (recomputed and running statistics); per arm and rank: mean step
-    time and collective times per step."""
+    time and collective times per step (the summary the result stores in its measures)."""
     out: dict[str, Any] = {}
     for arm in ARMS:
-        mine = [r for r in runs if r["arm"] == arm]
-        acc = {str(r["seed"]): r["final_test_acc"] for r in mine if r["rank"] == 0}
-        acc_running = {str(r["seed"]): r["final_test_acc_running"] for r in mine if r["rank"] == 0}
-        ranks = sorted({r["rank"] for r in mine})
+        mine = [r for r in runs if r.arm == arm]
+        acc = {str(r.seed): r.final_test_acc for r in mine if r.rank == 0}
+        acc_running = {str(r.seed): r.final_test_acc_running for r in mine if r.rank == 0}
+        ranks = sorted({r.rank for r in mine})
         timing = {}
         for rank in ranks:
-            rr = [r for r in mine if r["rank"] == rank]
-            kinds = sorted({k for r in rr for k in r["comm_seconds"]})
-            timing[str(rank)] = {"step_seconds": sum(r["step_seconds"] for r in rr) / len(rr),
-                                 "comm_seconds": {k: sum(r["comm_seconds"].get(k, 0.0) for r in rr) / len(rr)
+            rr = [r for r in mine if r.rank == rank]
+            kinds = sorted({k for r in rr for k in r.comm_seconds})
+            timing[str(rank)] = {"step_seconds": sum(r.step_seconds for r in rr) / len(rr),
+                                 "comm_seconds": {k: sum(r.comm_seconds.get(k, 0.0) for r in rr) / len(rr)
                                                   for k in kinds}}
         out[arm] = {"final_test_acc": acc, "final_test_acc_running": acc_running, "timing": timing}
     return out
 
 
-def report(payload: dict[str, Any]) -> dict[str, Any]:
+def report(result: ExperimentResult) -> dict[str, Any]:
     """The chapter's numbers: accuracies, the paired differences and the time shares, with 95 % t intervals.
 
     ``acc[arm]`` and ``acc_difference`` (synchronized minus per-process, paired by
@@ -233,11 +292,11 @@ def report(payload: dict[str, Any]) -> dict[str, Any]:
     """
     from bn.statistics import mean_ci, paired_difference_ci
 
-    runs = payload["measures"]["runs"]
-    seeds = payload["seeds"]
-    first = {(r["arm"], r["seed"]): r for r in runs if r["rank"] == 0}
-    acc = {arm: [first[arm, s]["final_test_acc"] for s in seeds] for arm in ARMS}
-    running = {arm: [first[arm, s]["final_test_acc_running"] for s in seeds] for arm in ARMS}
+    runs = runs_of(result)
+    seeds = result.seeds
+    first = {(r.arm, r.seed): r for r in runs if r.rank == 0}
+    acc = {arm: [first[arm, s].final_test_acc for s in seeds] for arm in ARMS}
+    running = {arm: [first[arm, s].final_test_acc_running for s in seeds] for arm in ARMS}
     diff = [b - a for a, b in zip(acc["per_process"], acc["synchronized"])]
     diff_running = [b - a for a, b in zip(running["per_process"], running["synchronized"])]
     out: dict[str, Any] = {"acc": {arm: mean_ci(v) for arm, v in acc.items()},
@@ -248,18 +307,18 @@ def report(payload: dict[str, Any]) -> dict[str, Any]:
                            "acc_difference_running": mean_ci(diff_running),
                            "evaluation_part": paired_difference_ci(diff_running, diff),
                            "recompute_gain": {arm: paired_difference_ci(acc[arm], running[arm]) for arm in ARMS}}
-    out["curves"] = {arm: ([c[0] for c in first[arm, seeds[0]]["test_acc_curve"]],
-                           [[c[1] for c in first[arm, s]["test_acc_curve"]] for s in seeds]) for arm in ARMS}
+    out["curves"] = {arm: ([c[0] for c in first[arm, seeds[0]].test_acc_curve],
+                           [[c[1] for c in first[arm, s].test_acc_curve] for s in seeds]) for arm in ARMS}
     out["step_ms"], out["bn_share"], out["grad_share"], out["parts_ms"] = {}, {}, {}, {}
     step_by_seed: dict[str, list[float]] = {}
     for arm in ARMS:
         # Per seed, the mean over ranks (the ranks of one run wait for each other: not independent).
         per_seed = {"bn_forward": [], "bn_backward": [], "gradients": [], "step": []}
         for s in seeds:
-            mine = [r for r in runs if r["arm"] == arm and r["seed"] == s]
+            mine = [r for r in runs if r.arm == arm and r.seed == s]
             for kind in ("bn_forward", "bn_backward", "gradients"):
-                per_seed[kind].append(sum(r["comm_seconds"].get(kind, 0.0) for r in mine) / len(mine))
-            per_seed["step"].append(sum(r["step_seconds"] for r in mine) / len(mine))
+                per_seed[kind].append(sum(r.comm_seconds.get(kind, 0.0) for r in mine) / len(mine))
+            per_seed["step"].append(sum(r.step_seconds for r in mine) / len(mine))
         bn = [f + b for f, b in zip(per_seed["bn_forward"], per_seed["bn_backward"])]
         step, grad = per_seed["step"], per_seed["gradients"]
         step_by_seed[arm] = [1e3 * t for t in step]
@@ -273,7 +332,7 @@ def report(payload: dict[str, Any]) -> dict[str, Any]:
                                 "everything else": mean_ms["step"] - mean_ms["bn_forward"]
                                 - mean_ms["bn_backward"] - mean_ms["gradients"]}
     out["step_ms_difference"] = paired_difference_ci(step_by_seed["synchronized"], step_by_seed["per_process"])
-    out["cpu_minutes"] = payload["provenance"]["cpu_time_s"] / 60
+    out["cpu_minutes"] = result.provenance["cpu_time_s"] / 60
     return out
 
 
@@ -335,7 +394,7 @@ def _above_zero(iv: Interval) -> str:
     return decide(Evidence(iv, 0.0, claimed="above")).word
 
 
-def chapter_summary(result: dict[str, Any], agreement: list[dict[str, Any]]) -> SyncSummary:
+def chapter_summary(result: ExperimentResult, agreement: list[dict[str, Any]]) -> SyncSummary:
     """The chapter's record of ``result`` and of ``agreement``, the cases of
     :func:`bn.torch_bn.sync_check.full_batch_agreement` the chapter ran (see :class:`SyncSummary`).
 
@@ -347,11 +406,11 @@ def chapter_summary(result: dict[str, Any], agreement: list[dict[str, Any]]) -> 
     failed = [c["rows"] for c in agreement if max(c["errors"].values()) >= c["tolerance"]]
     if failed:
         raise ValueError(f"synchronized BN outside its tolerance for the splits {failed}")
-    cfg, prov = result["config"], result["provenance"]
+    cfg, prov = result.config, result.provenance
     rep = report(result)
     eps = float(torch.finfo(torch.float64).eps)
     worst = max(max(c["errors"].values()) for c in agreement)
-    n_test = {r["n_test"] for r in result["measures"]["runs"] if r["rank"] == 0}
+    n_test = {r.n_test for r in runs_of(result) if r.rank == 0}
     if len(n_test) != 1:
         raise ValueError(f"the runs were tested on different numbers of images: {sorted(n_test)}")
     # One all-gather and one all-reduce per BN layer (one per conv block), then DDP's gradients.
@@ -398,7 +457,7 @@ def run_sync_bn(data: TensorData, p: dict[str, Any]) -> dict[str, Any]:
         per_rank = [torch.load(Path(out_dir) / f"rank{r}.pt") for r in range(p["world_size"])]
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     runs = [r for records in per_rank for r in records[:-1]]
-    return {"arms": list(ARMS), "runs": runs, "summary": summarize(runs),
+    return {"arms": list(ARMS), "runs": runs, "summary": summarize([SyncRun.from_dict(r) for r in runs]),
             "cpu_time_workers_s": [records[-1]["process_cpu_seconds"] for records in per_rank],
             "backend": _backend(p["device"], p["world_size"]),
             "children_cpu_seconds": (children.ru_utime - children0.ru_utime) + (children.ru_stime - children0.ru_stime)}

@@ -19,9 +19,9 @@ import torch
 
 from bn.diagnostics import (TanhSaturation, UpdateRatioTracker, conv_weights, diagnostics_measure, layer_values,
                             tanh_saturation)
-from bn.experiments.base import Context, Experiment, record_run_seeds
-from bn.experiments.plain_cnn import (PROFILES, arm_name, build_plain, load_data, plain_args, probe_batch,
-                                      train_config, unit_names)
+from bn.experiments.base import Context, Experiment, ExperimentResult, record_run_seeds
+from bn.experiments.plain_cnn import (PROFILES, PlainRun, arm_name, build_plain, load_data, plain_args, probe_batch,
+                                      study_records, train_config, unit_names)
 from bn.training import TensorData, train
 
 
@@ -48,6 +48,21 @@ def run_watch(data: TensorData, p: dict[str, Any]) -> dict[str, Any]:
                      "update_ratios": {k: [float(f"{v:.4g}") for v in r] for k, r in tracker.ratios.items()},
                      "history": history.to_dict()})
     return {"runs": runs, "probe_examples": len(y)}
+
+
+@dataclass(frozen=True)
+class WatchRun(PlainRun):
+    """A run of :func:`run_watch`: a :class:`~bn.experiments.plain_cnn.PlainRun` whose history's measures
+    are :func:`bn.diagnostics.diagnostics_measure` snapshots, with the conv units' names (``layers``,
+    input to output) and the update-to-data ratio of each conv weight at every step (``update_ratios``)."""
+
+    layers: list[str]
+    update_ratios: dict[str, list[float]]
+
+
+def watch_runs(result: ExperimentResult) -> dict[str, WatchRun]:
+    """Arm -> its run, of a training_diagnostics result (read strictly, in the order the arms ran)."""
+    return {r.arm: r for r in study_records(result, WatchRun)}
 
 
 # The update-to-data ratios the chapter quotes are medians over each layer's last steps.
@@ -86,12 +101,12 @@ class WatchSummary:
     tanh: TanhSaturation
 
 
-def summarize(result: dict[str, Any]) -> WatchSummary:
+def summarize(result: ExperimentResult) -> WatchSummary:
     """The chapter's numbers from a training_diagnostics result (arms ``bn`` and ``no_bn``)."""
     from bn.formatting import data_copy_label
 
-    runs = {r["arm"]: r for r in result["measures"]["runs"]}
-    snap = {arm: r["history"]["measures"] for arm, r in runs.items()}
+    runs = watch_runs(result)
+    snap = {arm: r.history.measures for arm, r in runs.items()}
 
     def values(arm: str, idx: int, kind: str, key: str) -> list[float]:
         return layer_values(snap[arm][idx], kind, key)
@@ -100,17 +115,17 @@ def summarize(result: dict[str, Any]) -> WatchSummary:
     grad = {(arm, idx): values(arm, idx, "grad", "std") for arm in runs for idx in (0, -1)}
     ratio = {}
     for arm, r in runs.items():
-        tail = [np.median(v[-RATIO_TAIL_STEPS:]) for v in r["update_ratios"].values()]
+        tail = [np.median(v[-RATIO_TAIL_STEPS:]) for v in r.update_ratios.values()]
         ratio.update({f"{arm}-lo": float(np.log10(min(tail))), f"{arm}-hi": float(np.log10(max(tail)))})
     std_ratio = {}
     for arm in runs:
         std = values(arm, -1, "act", "std")
         std_ratio[arm] = float(std[-1] / std[0])
     return WatchSummary(
-        steps=runs["bn"]["train"]["steps"], batch=result["config"]["batch_size"],
-        probe=result["measures"]["probe_examples"], copy=data_copy_label(result["provenance"]["data"]["copy"]),
-        lr=runs["bn"]["train"]["peak_lr"],
-        final={arm: 100 * (r["history"]["final_test_acc"] or 0.0) for arm, r in runs.items()},
+        steps=runs["bn"].train.steps, batch=result.config["batch_size"],
+        probe=result.measures["probe_examples"], copy=data_copy_label(result.provenance["data"]["copy"]),
+        lr=runs["bn"].train.peak_lr,
+        final={arm: 100 * (r.history.final_test_acc or 0.0) for arm, r in runs.items()},
         sat_bn_end_max=100 * max(sat["bn"]), sat_bn_end_min=100 * min(sat["bn"]),
         sat_nobn_end_max=100 * max(sat["no_bn"]), sat_nobn_end_min=100 * min(sat["no_bn"]),
         std_ratio=std_ratio,

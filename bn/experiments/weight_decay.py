@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 import numpy as np
@@ -31,15 +31,16 @@ from torch import nn
 from bn.formatting import Table, data_copy_label, interval
 from bn.statistics import Interval, mean_ci
 from bn.diagnostics import AngularUpdateTracker, conv_weights
-from bn.experiments.base import Context, Experiment, load_tensor_data, record_run_seeds
+from bn.experiments.base import Context, Experiment, ExperimentResult, load_tensor_data, record_run_seeds
+from bn.experiments.study_records import nested, read_runs
 from bn.models import PlainCNN
 from bn.scale_dynamics import ToyBalance, ToyConfig, equilibrium_angular_update, toy_balance
 from bn.results import from_strict_dict
 from bn.training import History, TensorData, TrainConfig, train
 
 __all__ = ["CLASSIFIER", "PROFILES", "train_config", "watched_weights", "run_weight_decay", "summarize",
-           "layer_curves", "arm_name", "runs_of", "WeightDecayRun", "WeightDecaySummary", "chapter_summary",
-           "equilibrium_table", "stored_interval", "verdict_decays", "mean_norm_change", "EXPERIMENT"]
+           "summarize_runs", "layer_curves", "arm_name", "runs_of", "WeightDecayRun", "WeightDecaySummary",
+           "chapter_summary", "equilibrium_table", "stored_interval", "verdict_decays", "mean_norm_change", "EXPERIMENT"]
 
 CLASSIFIER = "classifier.weight"
 
@@ -74,9 +75,11 @@ def watched_weights(model: nn.Module) -> dict[str, nn.Parameter]:
     return {**conv_weights(model), CLASSIFIER: model.classifier.weight}
 
 
-@dataclass
+@dataclass(frozen=True)
 class WeightDecayRun:
-    """One run of the study: its weight decay and seed, its training configuration, CPU seconds, history."""
+    """One run of the study: its weight decay and seed, its training configuration (as stored), CPU
+    seconds, and its history, whose measures hold the tracker's intervals per layer
+    (:meth:`bn.diagnostics.AngularUpdateTracker.measure`: ``{"steps", "layers": {name: ...}}``)."""
 
     weight_decay: float
     seed: int
@@ -88,16 +91,17 @@ class WeightDecayRun:
         return {**{f.name: getattr(self, f.name) for f in fields(self)}, "history": self.history.to_dict()}
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "WeightDecayRun":
-        """The run ``d`` holds; an unknown or a missing key (here or in its history) is an error."""
-        run = from_strict_dict(cls, d, "weight-decay run")
-        run.history = History.from_dict(run.history)
-        return run
+    def from_dict(cls, d: dict[str, Any], what: str = "weight-decay run") -> "WeightDecayRun":
+        """The run ``d`` holds; an unknown or a missing key (here, in its history or its training
+        configuration) is a ValueError that names ``what`` and the key."""
+        run = from_strict_dict(cls, d, what)
+        nested(TrainConfig.from_dict, run.train, what)
+        return replace(run, history=nested(History.from_dict, run.history, what))
 
 
-def runs_of(payload: dict[str, Any]) -> list[WeightDecayRun]:
-    """The runs of a result of this study, typed."""
-    return [WeightDecayRun.from_dict(r) for r in payload["measures"]["runs"]]
+def runs_of(result: ExperimentResult, source: str | None = None) -> list[WeightDecayRun]:
+    """The runs of a result of this study, typed (an error names ``source``, by default the result's file)."""
+    return read_runs(result, WeightDecayRun.from_dict, source)
 
 
 def run_weight_decay(data: TensorData, p: dict[str, Any], progress: bool = True) -> list[dict[str, Any]]:
@@ -155,8 +159,23 @@ def _ci(values: list[float]) -> dict[str, float]:
     return {"mean": iv.estimate, "low": iv.low, "high": iv.high, "n": iv.n}
 
 
-def summarize(payload: dict[str, Any]) -> dict[str, Any]:
-    """Measured against predicted at the end of training, and test accuracy, per weight decay.
+def summarize(result: ExperimentResult | dict[str, Any]) -> dict[str, Any]:
+    """Measured against predicted at the end of training, and test accuracy, per weight decay
+    (:func:`summarize_runs` of the result's configuration and typed runs).
+
+    ``result`` is the typed result, or, while :func:`run` writes it, the ``{"config", "measures"}``
+    it summarizes into the result's stored ``measures["summary"]`` (its run records read through
+    :meth:`WeightDecayRun.from_dict` all the same).
+    """
+    if isinstance(result, ExperimentResult):
+        return summarize_runs(result.config, runs_of(result))
+    return summarize_runs(result["config"], [WeightDecayRun.from_dict(r, f"weight_decay run {i} (being written)")
+                                             for i, r in enumerate(result["measures"]["runs"])])
+
+
+def summarize_runs(p: dict[str, Any], runs: list[WeightDecayRun]) -> dict[str, Any]:
+    """Measured against predicted at the end of training, and test accuracy, per weight decay, of
+    ``runs`` trained under the configuration ``p``.
 
     For each ``lambda`` and layer: the window's root-mean-square relative update
     and mean angle divided by :func:`equilibrium_angular_update` (``None`` at
@@ -168,8 +187,6 @@ def summarize(payload: dict[str, Any]) -> dict[str, Any]:
     ``||W||^2`` over the window (see :func:`_window`). The classifier is reported
     separately: it is not followed by BN, so nothing ties it to the prediction.
     """
-    p = payload["config"]
-    runs = runs_of(payload)
     names = list(runs[0].history.measures[0]["layers"])
     convs = [n for n in names if n != CLASSIFIER]
     win = p["window_steps"]
@@ -209,7 +226,7 @@ def summarize(payload: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def layer_curves(payload: dict[str, Any], key: str) -> tuple[np.ndarray, dict[float, np.ndarray]]:
+def layer_curves(result: ExperimentResult, key: str) -> tuple[np.ndarray, dict[float, np.ndarray]]:
     """``(steps, {weight decay: array (seeds, layers, evaluations)})`` of one recorded quantity.
 
     ``key`` is a field of :meth:`AngularUpdateTracker.interval` (``norm``,
@@ -217,11 +234,11 @@ def layer_curves(payload: dict[str, Any], key: str) -> tuple[np.ndarray, dict[fl
     ``eta C / ||W||^2`` (``C`` filters) at the evaluation's rate. Missing values
     (no steps yet) are NaN; layers in the order of ``summary["layers"]``.
     """
-    runs = runs_of(payload)
+    runs = runs_of(result)
     names = list(runs[0].history.measures[0]["layers"])
     steps = np.asarray(runs[0].history.eval_step)
     out: dict[float, np.ndarray] = {}
-    for wd in payload["config"]["weight_decays"]:
+    for wd in result.config["weight_decays"]:
         sel = sorted((r for r in runs if r.weight_decay == wd), key=lambda r: r.seed)
         arr = np.full((len(sel), len(names), len(steps)), np.nan)
         for i, r in enumerate(sel):
@@ -296,9 +313,9 @@ def stored_interval(d: dict[str, float]) -> Interval:
     return Interval(d["mean"], d["low"], d["high"], d["n"])
 
 
-def verdict_decays(payload: dict[str, Any]) -> dict[str, float]:
+def verdict_decays(result: ExperimentResult) -> dict[str, float]:
     """The weight decays that carry the verdict: ``{"big": largest, "small": smallest nonzero}``."""
-    decays = sorted(payload["config"]["weight_decays"])
+    decays = sorted(result.config["weight_decays"])
     nonzero = [wd for wd in decays if wd > 0]
     if not nonzero:
         raise ValueError("the result has no nonzero weight decay")
@@ -310,22 +327,22 @@ def mean_norm_change(entry: dict[str, Any], convs: list[str]) -> float:
     return float(np.mean([np.mean(entry["norm_change"][n]) for n in convs]))
 
 
-def chapter_summary(payload: dict[str, Any], toy: ToyConfig) -> WeightDecaySummary:
+def chapter_summary(result: ExperimentResult, toy: ToyConfig) -> WeightDecaySummary:
     """The chapter's record from a result of this study and the toy run ``toy`` (see
     :class:`WeightDecaySummary`); the result's stored summary (:func:`summarize`) is read as stored."""
-    cfg, prov = payload["config"], payload["provenance"]
-    stored = payload["measures"]["summary"]
+    cfg, prov = result.config, result.provenance
+    stored = result.measures["summary"]
     names = stored["layers"]
     convs = [n for n in names if n != CLASSIFIER]
     by = {wd: stored["by_weight_decay"][str(wd)] for wd in cfg["weight_decays"]}
-    tags = verdict_decays(payload)
+    tags = verdict_decays(result)
     mu = toy.momentum
 
     def per_tag(key: str, digits: int, scale: float = 1.0) -> dict[str, str]:
         return {tag: interval(stored_interval(by[wd][key]), digits, scale) for tag, wd in tags.items()}
 
-    _, updates = layer_curves(payload, "rms_update")
-    _, eff = layer_curves(payload, "effective_lr")
+    _, updates = layer_curves(result, "rms_update")
+    _, eff = layer_curves(result, "effective_lr")
     conv = slice(0, len(convs))
     first, last = (float(np.nanmean(updates[0.0][:, conv, k])) for k in (1, -1))
     eff0 = np.nanmean(eff[0.0][:, conv], axis=(0, 1))
@@ -350,10 +367,10 @@ def chapter_summary(payload: dict[str, Any], toy: ToyConfig) -> WeightDecaySumma
         nodecay_fall=first / last, eff_fall=float(eff0[1] / eff0[-1]))
 
 
-def equilibrium_table(payload: dict[str, Any]) -> Table:
+def equilibrium_table(result: ExperimentResult) -> Table:
     """The end-of-training window per weight decay: predicted and measured update, the ratios
     (conv, conv with the window's drift, classifier), the norm's change and the test accuracy."""
-    cfg, stored = payload["config"], payload["measures"]["summary"]
+    cfg, stored = result.config, result.measures["summary"]
     convs = [n for n in stored["layers"] if n != CLASSIFIER]
     cols = []
     for wd in cfg["weight_decays"]:

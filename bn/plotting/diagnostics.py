@@ -3,32 +3,35 @@ values, update ratios (the measurements are :mod:`bn.diagnostics`)."""
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
 from bn.plotting.style import COLORS
 
+if TYPE_CHECKING:  # the record types only: plotting never loads torch
+    from bn.experiments.plain_cnn import PlainRun
+    from bn.experiments.training_diagnostics import WatchRun
+
 SEED_STYLES = ("-", "--", ":", "-.")
 
 
-def curves_by_arm(ax, runs: Sequence[dict[str, Any]], arms: dict[str, tuple[str, str]],
+def curves_by_arm(ax, runs: Sequence["PlainRun"], arms: dict[str, tuple[str, str]],
                   key: str = "test_acc", percent: bool = True) -> None:
-    """One line per run of ``history[key]`` against the step; colour by arm, line style by seed.
+    """One line per run of its history's ``key`` against the step; colour by arm, line style by seed.
 
     ``arms`` maps an arm name to ``(legend label, colour)``; other arms are skipped.
     """
     scale = 100 if percent and key == "test_acc" else 1
-    seeds = sorted({r["seed"] for r in runs})
+    seeds = sorted({r.seed for r in runs})
     for r in runs:
-        if r["arm"] not in arms:
+        if r.arm not in arms:
             continue
-        label, color = arms[r["arm"]]
-        h = r["history"]
-        pairs = [(s, v) for s, v in zip(h["eval_step"], h[key]) if v is not None]
-        style = SEED_STYLES[seeds.index(r["seed"]) % len(SEED_STYLES)]
+        label, color = arms[r.arm]
+        pairs = [(s, v) for s, v in zip(r.history.eval_step, getattr(r.history, key)) if v is not None]
+        style = SEED_STYLES[seeds.index(r.seed) % len(SEED_STYLES)]
         ax.plot([s for s, _ in pairs], [scale * v for _, v in pairs], color=color, linestyle=style,
-                label=f"{label}, seed {r['seed']}")
+                label=f"{label}, seed {r.seed}")
     ax.set_xlabel("training step")
     ax.set_ylabel({"test_acc": "test accuracy (%)" if percent else "test accuracy",
                    "train_loss": "training loss"}.get(key, key))
@@ -59,7 +62,7 @@ def layer_histograms(ax, snapshot: dict[str, Any], kind: str = "act", names: Seq
     ax.set_ylabel("density")
 
 
-def histogram_grid(runs: dict[str, dict[str, Any]], names: dict[str, str], kind: str = "act",
+def histogram_grid(runs: dict[str, "WatchRun"], names: dict[str, str], kind: str = "act",
                    arms: Sequence[str] = ("bn", "no_bn")):
     """A 2 x 2 figure of :func:`layer_histograms`: one column per arm of ``runs`` (arm -> run record of
     :mod:`bn.experiments.training_diagnostics`, titled ``names[arm]``), its first evaluation on top and
@@ -68,11 +71,11 @@ def histogram_grid(runs: dict[str, dict[str, Any]], names: dict[str, str], kind:
 
     fig, axes = new_figure(2, 2, width=11.0, height=6.4, sharey="row")
     for col, arm in enumerate(arms):
-        history = runs[arm]["history"]
+        history = runs[arm].history
         for row, idx in enumerate((0, -1)):
             ax = axes[row, col]
-            layer_histograms(ax, history["measures"][idx], kind)
-            ax.set_title(f"{names[arm]}, step {history['eval_step'][idx]}")
+            layer_histograms(ax, history.measures[idx], kind)
+            ax.set_title(f"{names[arm]}, step {history.eval_step[idx]}")
     axes[0, 0].legend(fontsize=7, ncol=2)
     return fig
 
@@ -89,12 +92,12 @@ def per_layer(ax, values: Sequence[Sequence[float]], labels: Sequence[str], colo
     ax.legend(fontsize=8)
 
 
-def update_ratios(ax, run: dict[str, Any], smooth: int = 10, reference: float = 1e-3) -> None:
+def update_ratios(ax, run: "WatchRun", smooth: int = 10, reference: float = 1e-3) -> None:
     """log10 of the update-to-data ratio of each conv weight over training (moving average of ``smooth`` steps)."""
     import matplotlib
 
     cmap = matplotlib.colormaps["viridis"]
-    ratios = run["update_ratios"]
+    ratios = run.update_ratios
     for i, (name, r) in enumerate(ratios.items()):
         r = np.log10(np.maximum(np.asarray(r, dtype=float), 1e-12))
         kernel = np.ones(smooth) / smooth

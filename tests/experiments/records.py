@@ -43,3 +43,11 @@ def as_record(make: Callable[..., dict[str, Any]]) -> Callable[..., RunRecord]:
     def wrapper(*args: Any, **kwargs: Any) -> RunRecord:
         return run_record(make(*args, **kwargs))
     return wrapper
+
+
+def typed(d: dict[str, Any]) -> ExperimentResult:
+    """A whole result dict (a committed file as JSON, or a test's doctored copy of one) read strictly into
+    :class:`ExperimentResult`, as :func:`~bn.experiments.base.load_experiment_result` reads a file."""
+    import copy
+
+    return ExperimentResult.from_dict(copy.deepcopy(d), source="a test's result")

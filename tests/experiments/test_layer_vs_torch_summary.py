@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from bn.experiments import layer_vs_torch as lvt
+from bn.experiments.base import ExperimentResult
 
 RESULTS = Path(__file__).resolve().parents[2] / "book" / "results"
 
@@ -34,7 +35,7 @@ def test_torch_arm_is_the_population_study_with_the_same_setup(results):
 
 def test_summary_against_the_raw_result(results):
     res, pop = results
-    s = lvt.summarize(res, pop)
+    s = lvt.summarize(ExperimentResult.from_dict(res), ExperimentResult.from_dict(pop))
     # Recomputed by hand from the JSON (loops, not the summary's arrays). Accuracies are
     # fractions of 10,000 images, so a gap in points is exact to float64 rounding (1e-12).
     book = next(r["history"] for r in res["measures"]["runs"] if r["seed"] == 0)
@@ -57,15 +58,16 @@ def test_summary_against_the_raw_result(results):
 
 def test_a_wrong_pairing_or_swapped_arms_would_be_caught(results):
     res, pop = results
-    good = lvt.summarize(res, pop)
+    good = lvt.summarize(ExperimentResult.from_dict(res), ExperimentResult.from_dict(pop))
     swapped = json.loads(json.dumps(res))
     steps = swapped["measures"]["step_cpu_seconds"]
     steps["book"], steps["torch"] = steps["torch"], steps["book"]
-    assert lvt.summarize(swapped, pop).slowdown == pytest.approx(1 / good.slowdown)
+    bad = lvt.summarize(ExperimentResult.from_dict(swapped), ExperimentResult.from_dict(pop))
+    assert bad.slowdown == pytest.approx(1 / good.slowdown)
     assert good.slowdown > 1  # the book's layer is the slower one
     # The book run paired with the other torch seed: the losses differ from the first step.
     repaired = json.loads(json.dumps(pop))
     for r in repaired["measures"]["runs"]:
         r["seed"] = 1 - r["seed"]
     with pytest.raises(ValueError, match="did not start from the same weights"):
-        lvt.summarize(res, repaired)
+        lvt.summarize(ExperimentResult.from_dict(res), ExperimentResult.from_dict(repaired))

@@ -5,10 +5,11 @@ from pathlib import Path
 
 import pytest
 
-from bn.experiments.norm_family import (PROFILES, accuracy_grid, arm_norm, arms_at, merge_parts,
+from bn.experiments.norm_family import (PROFILES, accuracy_grid, arm_norm, arms_at, merge_parts, runs_of,
                                        train_config)
 from bn.models import build_model
 from bn.normalization import BatchRenorm2d, GhostBatchNorm2d
+from tests.experiments.records import typed
 
 RESULT = Path(__file__).resolve().parents[2] / "book" / "results" / "norm_family.json"
 
@@ -49,11 +50,13 @@ def test_smoke_profile_runs_end_to_end(smoke_run):
         assert r["history"]["steps_done"] == p["examples"] // r["batch_size"]
         assert 0.0 <= r["final_test_acc"] <= 1.0
         assert ("batch_stats_test_acc" in r) == (r["arm"] in ("bn", "ghost", "renorm"))
-    grid = accuracy_grid(payload)
+    # The records the study just wrote read back through its typed reader and write back unchanged.
+    assert [r.to_dict() for r in runs_of(typed(payload))] == runs
+    grid = accuracy_grid(typed(payload))
     assert set(grid["ghost"]) == {16} and set(grid["bn"]) == set(p["batch_sizes"])
     layer_8 = [r["final_test_acc"] for r in runs if (r["arm"], r["batch_size"]) == ("layer", 8)]
     assert grid["layer"][8] == layer_8
-    assert set(accuracy_grid(payload, "batch_stats_test_acc")) == {"bn", "ghost", "renorm"}
+    assert set(accuracy_grid(typed(payload), "batch_stats_test_acc")) == {"bn", "ghost", "renorm"}
 
 
 def test_parts_with_different_seeds_merge_into_one_result():

@@ -13,6 +13,7 @@ import pytest
 from bn.experiments.norm_family import (LABELS, accuracy_change, accuracy_changes, accuracy_grid, accuracy_table,
                                         gap_table, summarize)
 from bn.statistics import mean_ci, paired_difference_ci
+from tests.experiments.records import typed
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULT = ROOT / "book" / "results" / "norm_family.json"
@@ -27,12 +28,12 @@ def raw():
 
 @pytest.fixture(scope="module")
 def summary(raw):
-    return summarize(raw)
+    return summarize(typed(raw))
 
 
 @pytest.fixture(scope="module")
 def grid(raw):
-    return accuracy_grid(raw)
+    return accuracy_grid(typed(raw))
 
 
 def by_seed(raw, arm, b, key="final_test_acc"):
@@ -141,7 +142,7 @@ def test_every_arm_is_better_at_the_ghost_size_than_at_the_largest_batch(grid, a
 
 def test_eval_mode_is_not_worse_than_batch_statistics_at_the_smallest_batch(raw, grid):
     # "Here the clean one is, if anything, the better of the two".
-    batch = accuracy_grid(raw, "batch_stats_test_acc")
+    batch = accuracy_grid(typed(raw), "batch_stats_test_acc")
     assert mean_ci(grid["bn"][SMALL]).estimate > mean_ci(batch["bn"][SMALL]).estimate
 
 
@@ -158,7 +159,7 @@ def test_a_wrong_seed_pairing_moves_the_changes_but_not_the_accuracies(summary, 
     seeds = [r["seed"] for r in recs]
     for r, s in zip(recs, seeds[1:] + seeds[:1]):
         r["seed"] = s
-    wrong = summarize(bad)
+    wrong = summarize(typed(bad))
     # The same three values summed in another order: equal to the last bit or two.
     assert wrong.acc == pytest.approx(summary.acc, rel=1e-14)
     assert wrong.change["bn-8"] != summary.change["bn-8"]
@@ -169,7 +170,7 @@ def test_a_missing_run_is_an_error_not_two_seeds(raw):
     bad["measures"]["runs"] = [r for r in bad["measures"]["runs"]
                                if not (r["arm"] == "bn" and r["batch_size"] == SMALL and r["seed"] == 1)]
     with pytest.raises(KeyError):
-        summarize(bad)
+        summarize(typed(bad))
 
 
 def test_changes_need_the_same_seeds_at_both_batch_sizes():
@@ -180,7 +181,7 @@ def test_changes_need_the_same_seeds_at_both_batch_sizes():
 
 
 def test_tables_show_every_arm_and_a_dash_where_none_was_trained(raw, summary):
-    acc = accuracy_table(raw).html()
+    acc = accuracy_table(typed(raw)).html()
     assert all(LABELS[arm] in acc for arm in LABELS) and "–" in acc  # ghost-batch BN: not at B <= 8
-    gap = gap_table(raw).html()
+    gap = gap_table(typed(raw)).html()
     assert summary.bn_gap_small in gap and LABELS["group"] not in gap

@@ -13,6 +13,7 @@ import pytest
 from bn.experiments.only_bn import (CHAPTER_PAIRS, OnlyBnSummary, chapter_summary, claim_verdicts,
                                     paired_difference, scaled_widths, summarize, width_tag)
 from bn.statistics import VERDICTS
+from tests.experiments.records import typed
 
 RESULT = Path(__file__).resolve().parents[2] / "book" / "results" / "only_bn.json"
 pytestmark = pytest.mark.skipif(not RESULT.exists(), reason="no committed result yet")
@@ -27,7 +28,7 @@ def raw():
 
 @pytest.fixture(scope="module")
 def summary(raw):
-    return chapter_summary(raw)
+    return chapter_summary(typed(raw))
 
 
 def by_hand(values):
@@ -93,22 +94,22 @@ def test_counts_at_1x_are_those_of_the_networks_themselves(summary, raw):
     from bn.models import build_model
     from bn.training import set_trainable
 
-    params = summarize(raw)["params"]
+    params = summarize(typed(raw))["params"]
     for m in raw["config"]["width_multipliers"]:
         for arm in raw["config"]["arms"]:
             counts = set_trainable(build_model("plain", widths=scaled_widths(m)), arm)
-            assert counts.to_dict() == params[m][arm], (m, arm)
+            assert counts.to_dict() == dataclasses.asdict(params[m][arm]), (m, arm)
     # The exercise's closed forms at k = 1: BN 2 (3*16 + 3*32 + 2*64) = 544, classifier 64*10 + 10.
     assert (summary.bn_1x, summary.head_1x) == ("544", "650")
-    total = params[1.0]["all"]["total"]
+    total = params[1.0]["all"].total
     assert summary.total_1x == f"{total:,}"
     assert summary.bn_share_1x == pytest.approx(100 * 544 / total, rel=1e-15)
     # "training two other weights per channel trains exactly as many"
-    assert params[1.0]["random_params"]["trainable"] == params[1.0]["bn_only"]["trainable"]
+    assert params[1.0]["random_params"].trainable == params[1.0]["bn_only"].trainable
 
 
 def test_verdicts_and_plateau_are_the_rules(summary, raw):
-    assert summary.verdict == claim_verdicts(raw)
+    assert summary.verdict == claim_verdicts(typed(raw))
     assert set(summary.verdict) == {"above_chance", "above_random", "above_linear", "gap_grows"}
     assert set(summary.verdict.values()) <= set(VERDICTS)
     assert summary.plateau_linear_1.startswith(("plateaued (", "still rising ("))
@@ -127,14 +128,14 @@ def test_a_summary_of_swapped_arms_or_seeds_fails_the_check(raw):
     swapped = copy.deepcopy(raw)
     for r in swapped["measures"]["runs"]:
         r["arm"] = {"bn_only": "linear_only", "linear_only": "bn_only"}.get(r["arm"], r["arm"])
-    assert len(mismatches(chapter_summary(swapped), raw)) >= 10
+    assert len(mismatches(chapter_summary(typed(swapped)), raw)) >= 10
     # Breaking the seed pairing of one arm leaves its mean but moves the paired intervals.
     shuffled = copy.deepcopy(raw)
     runs = [r for r in shuffled["measures"]["runs"] if r["arm"] == "random_params"]
     accs = {(r["width_multiplier"], r["seed"]): r["test_acc"] for r in runs}
     for r in runs:
         r["test_acc"] = accs[r["width_multiplier"], (r["seed"] + 1) % 3]
-    bad = mismatches(chapter_summary(shuffled), raw)
+    bad = mismatches(chapter_summary(typed(shuffled)), raw)
     assert bad and all("random_params" in k for k in bad)
 
 
@@ -142,7 +143,7 @@ def test_a_diverged_run_is_refused_not_summarized(raw):
     broken = copy.deepcopy(raw)
     next(r for r in broken["measures"]["runs"] if r["arm"] == "bn_only")["test_acc"] = None
     with pytest.raises(ValueError, match="diverged"):
-        chapter_summary(broken)
+        chapter_summary(typed(broken))
 
 
 def test_summary_is_a_frozen_record(summary):
@@ -154,12 +155,12 @@ def test_summary_is_a_frozen_record(summary):
 # The facts the chapter's Verdict section rests on, on the committed result.
 
 def diff(raw, m, arm, ref):
-    return paired_difference(raw, m, arm, ref)
+    return paired_difference(typed(raw), m, arm, ref)
 
 
 def test_bn_only_is_above_chance_at_every_width(raw):
     # "every interval lies above chance" (Verdict, claim 1)
-    acc = summarize(raw)["accuracy"]
+    acc = summarize(typed(raw))["accuracy"]
     assert all(acc[m]["bn_only"].low > 0.1 for m in raw["config"]["width_multipliers"])
 
 
@@ -199,7 +200,7 @@ def test_affine_parameters_add_to_the_classifier_and_everything_leads(raw):
     default = max(raw["config"]["width_multipliers"])
     assert diff(raw, default, "bn_and_linear", "linear_only").low > 0
     assert diff(raw, default, "all", "bn_and_linear").low > 0
-    acc = summarize(raw)["accuracy"][default]
+    acc = summarize(typed(raw))["accuracy"][default]
     assert max((a for a in acc if a != "all"), key=lambda a: acc[a].estimate) == "bn_and_linear"
 
 

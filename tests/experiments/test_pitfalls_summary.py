@@ -8,6 +8,9 @@ from pathlib import Path
 import pytest
 
 from bn.experiments import pitfalls as pf
+from bn.experiments.base import ExperimentResult
+from bn.experiments.plain_cnn import PlainRun
+from bn.training import History, TrainConfig
 
 RESULT = Path(__file__).resolve().parents[2] / "book" / "results" / "pitfalls.json"
 # Student's t at 0.975 with 2 degrees of freedom, in closed form: F(t) = 1/2 + t / (2 sqrt(2 + t^2)).
@@ -45,7 +48,7 @@ def test_fine_tuning_freezes_what_the_prose_says(result):
 
 
 def test_summary_against_the_raw_result(result):
-    s = pf.summarize(result)
+    s = pf.summarize(ExperimentResult.from_dict(result))
     per_seed = result["measures"]["per_seed"]
     # One-decimal strings of means and t intervals: the hand computation must give the same text
     # (a value within 1e-12 of a rounding boundary would be the only way to differ; none is).
@@ -67,21 +70,31 @@ def test_summary_against_the_raw_result(result):
 
 
 def test_seed_order_does_not_matter_but_swapped_arms_do(result):
-    good = pf.summarize(result)
+    good = pf.summarize(ExperimentResult.from_dict(result))
     shuffled = json.loads(json.dumps(result))
     random.Random(0).shuffle(shuffled["measures"]["runs"])
-    assert pf.summarize(shuffled) == good  # paired by seed, not by the order of the file
+    assert pf.summarize(ExperimentResult.from_dict(shuffled)) == good  # paired by seed, not by the order of the file
     swapped = json.loads(json.dumps(result))
     for r in swapped["measures"]["runs"]:
         r["arm"] = {"bn_relu": "relu_bn", "relu_bn": "bn_relu"}.get(r["arm"], r["arm"])
-    bad = pf.summarize(swapped)
+    bad = pf.summarize(ExperimentResult.from_dict(swapped))
     assert bad.order_bn_relu == good.order_relu_bn and bad.order_diff != good.order_diff
     assert bad.order_diff.startswith("-") and good.order_diff.startswith("+")
 
 
+def _run(arm, seed, acc):
+    history = History([], [], [], [], [], [], [], False, None, None, 300, acc)
+    return PlainRun(arm, seed, {"kind": "plain"}, TrainConfig(steps=300), 0.0, history)
+
+
 def test_final_accuracies_are_in_seed_order():
-    result = {"measures": {"runs": [
-        {"arm": "a", "seed": 2, "history": {"final_test_acc": 0.3}},
-        {"arm": "a", "seed": 0, "history": {"final_test_acc": 0.1}},
-        {"arm": "b", "seed": 0, "history": {"final_test_acc": 0.5}}]}}
-    assert pf.final_accuracies(result) == {"a": [0.1, 0.3], "b": [0.5]}
+    runs = [_run("a", 2, 0.3), _run("a", 0, 0.1), _run("b", 0, 0.5)]
+    assert pf.final_accuracies(runs) == {"a": [0.1, 0.3], "b": [0.5]}
+
+
+def test_a_renamed_measurement_in_the_file_is_an_error_naming_it(result):
+    # The per-seed records load strictly: a key the summary does not know is not silently skipped.
+    broken = json.loads(json.dumps(result))
+    broken["measures"]["per_seed"][1]["fine_tuning"]["bn_eval"]["acc_shift"] = 0.5
+    with pytest.raises(ValueError, match=r"pitfalls\.json: measures\['per_seed'\]\[1\].*'acc_shift'"):
+        pf.summarize(ExperimentResult.from_dict(broken))

@@ -10,6 +10,7 @@ from bn.experiments.placement import (layer_jacobian_singular_values, linear_reg
                                       sigmoid_linearity)
 from bn.models.placement import PlacedMLP
 from bn.training import TensorData
+from tests.experiments.records import typed
 
 
 def test_linear_region_is_where_the_tangent_is_within_tolerance():
@@ -97,7 +98,7 @@ def test_jacobian_of_the_bn_map_matches_the_formula():
 
 
 def test_the_smoke_profile_runs_by_the_one_command(smoke_run):
-    from bn.experiments.placement import PROFILES, accuracy_table, paired_final
+    from bn.experiments.placement import PROFILES, accuracy_table, paired_final, runs_of
 
     result = smoke_run("placement")
     p = PROFILES["smoke"]
@@ -106,5 +107,7 @@ def test_the_smoke_profile_runs_by_the_one_command(smoke_run):
                                                            for s in p["seeds"]}
     assert result["seeds_run"] == {a: p["seeds"] for a in ("none", "before", "after")}
     assert all(r["steps_done"] == p["train"]["steps"] for r in runs if not r["diverged"])
-    assert paired_final(result, "before", "none").n == len(p["seeds"])
-    assert len(accuracy_table(result).rows) == 3
+    # The records the study just wrote read back through its typed reader and write back unchanged.
+    assert [r.to_dict() for r in runs_of(typed(result))] == runs
+    assert paired_final(typed(result), "before", "none").n == len(p["seeds"])
+    assert len(accuracy_table(typed(result)).rows) == 3

@@ -13,6 +13,7 @@ import pytest
 from bn.experiments import placement
 from bn.experiments.placement import PlacementSummary, summarize
 from bn.results import load_result
+from tests.experiments.records import typed
 
 T_975_DF2 = 4.302652729911275  # Student t quantile 0.975 with 2 degrees of freedom (3 seeds)
 
@@ -83,7 +84,7 @@ def check(s: PlacementSummary, result: dict) -> None:
 
 def test_summary_matches_the_raw_result(result):
     # Protects every number of the chapter's setup, comparison and Jacobian paragraphs.
-    check(summarize(result), result)
+    check(summarize(typed(result)), result)
 
 
 def test_no_committed_run_diverged(result):
@@ -95,7 +96,7 @@ def test_no_committed_run_diverged(result):
 
 
 def test_swapped_arms_fail(result):
-    s = summarize(result)
+    s = summarize(typed(result))
     with pytest.raises(AssertionError):
         check(dataclasses.replace(s, diff_ba=s.diff_bn, diff_bn=s.diff_ba), result)
 
@@ -108,7 +109,7 @@ def test_a_wrong_seed_pairing_fails(result):
     for r, s in zip(after, seeds[1:] + seeds[:1]):
         r["seed"] = s
     with pytest.raises(AssertionError):
-        check(summarize(wrong), result)
+        check(summarize(typed(wrong)), result)
 
 
 def test_a_diverged_run_is_seen(result):
@@ -119,7 +120,7 @@ def test_a_diverged_run_is_seen(result):
 
 
 def test_the_finding_follows_the_numbers(result):
-    s = summarize(result)
+    s = summarize(typed(result))
     with pytest.raises(AssertionError):
         check(dataclasses.replace(s, jac_finding=placement.Md("most of them lie within a factor 2 of 1")),
               result)

@@ -1,14 +1,19 @@
 """The plain CNN's four studies (its BN layer, diagnostics, population statistics, pitfalls): measurements do
 not perturb training; each runs end to end; committed results name their data and seeds."""
 
+import dataclasses
 import json
 from pathlib import Path
 
 import pytest
 import torch
 
-from bn.experiments.plain_cnn import PROFILES, fit, train_config
-from bn.experiments.population_statistics import population_measure
+from bn.experiments.base import ExperimentResult
+from bn.experiments.layer_vs_torch import init_agreement
+from bn.experiments.pitfalls import pitfalls_seeds
+from bn.experiments.plain_cnn import PROFILES, fit, plain_runs, train_config
+from bn.experiments.population_statistics import after_training, population_measure
+from bn.experiments.training_diagnostics import watch_runs
 from bn.population import train_batches
 from tests.conftest import tiny_data
 
@@ -58,3 +63,15 @@ def test_each_study_runs_end_to_end_by_the_one_command(smoke_run, synthetic_dir_
     pit = smoke_run("pitfalls", data_dir=synthetic_dir_large)
     assert pit["seeds_run"] == {arm: p["pitfall_seeds"] for arm in p["pitfall_arms"]}
     assert [s["seed"] for s in pit["measures"]["per_seed"]] == p["pitfall_seeds"]
+    # What each study's own loop writes reads back into its typed records, key for key: the writer and
+    # the reader cannot drift apart.
+    for res in (layer, pop, pit):
+        assert [r.to_dict() for r in plain_runs(ExperimentResult.from_dict(res))] == res["measures"]["runs"]
+    typed_watch = watch_runs(ExperimentResult.from_dict(watch))
+    assert [r.to_dict() for r in typed_watch.values()] == watch["measures"]["runs"]
+    after = after_training(ExperimentResult.from_dict(pop))
+    assert [dataclasses.asdict(a) for a in after] == pop["measures"]["after_training"]
+    per_seed = pitfalls_seeds(ExperimentResult.from_dict(pit))
+    assert [dataclasses.asdict(s) for s in per_seed] == pit["measures"]["per_seed"]
+    agreement = init_agreement(ExperimentResult.from_dict(layer))
+    assert {str(s): dataclasses.asdict(a) for s, a in agreement.items()} == layer["measures"]["init_agreement"]

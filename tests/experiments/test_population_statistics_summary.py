@@ -6,6 +6,9 @@ from pathlib import Path
 import pytest
 
 from bn.experiments import population_statistics as ps
+from bn.experiments.base import ExperimentResult
+from bn.experiments.plain_cnn import PlainRun
+from bn.training import History, TrainConfig
 
 RESULT = Path(__file__).resolve().parents[2] / "book" / "results" / "population_statistics.json"
 
@@ -22,7 +25,7 @@ def _mean(values):
 
 
 def test_summary_against_the_raw_result(result):
-    s = ps.summarize(result)
+    s = ps.summarize(ExperimentResult.from_dict(result))
     runs, after = result["measures"]["runs"], result["measures"]["after_training"]
     # By hand: the evaluation at step 25 is the second of each history (eval_step 0, 25, ...).
     # Means of a few float64 accuracies in a different order than np.mean: 1e-12 relative.
@@ -44,26 +47,27 @@ def test_summary_against_the_raw_result(result):
 
 
 def test_swapped_ways_of_evaluating_would_be_caught(result):
-    good = ps.summarize(result)
+    good = ps.summarize(ExperimentResult.from_dict(result))
     swapped = json.loads(json.dumps(result))
     for r in swapped["measures"]["runs"]:
         for m in r["history"]["measures"]:
             m["acc_ema"], m["acc_precise"] = m["acc_precise"], m["acc_ema"]
-    bad = ps.summarize(swapped)
+    bad = ps.summarize(ExperimentResult.from_dict(swapped))
     assert bad.accuracy["ema-first"] == good.accuracy["precise-first"] != good.accuracy["ema-first"]
 
 
 def test_a_missing_seed_changes_the_means(result):
     # The summary averages every seed: dropping one is not silently the same summary.
-    good = ps.summarize(result)
+    good = ps.summarize(ExperimentResult.from_dict(result))
     one = json.loads(json.dumps(result))
     one["measures"]["runs"] = one["measures"]["runs"][:1]
-    bad = ps.summarize(one)
+    bad = ps.summarize(ExperimentResult.from_dict(one))
     assert bad.nseeds == 1 and bad.accuracy["ema-first"] != good.accuracy["ema-first"]
 
 
 def test_measure_at_reads_the_evaluation_of_that_step():
-    run = {"history": {"eval_step": [0, 25, 50], "measures": [{"a": 1}, {"a": 2}, {"a": 3}]}}
+    history = History([0, 25, 50], [], [], [], [], [{"a": 1}, {"a": 2}, {"a": 3}], [], False, None, None, 50, None)
+    run = PlainRun("bn", 0, {"kind": "plain"}, TrainConfig(steps=300), 0.0, history)
     assert ps.measure_at(run, 25, "a") == 2
     with pytest.raises(ValueError):
         ps.measure_at(run, 30, "a")

@@ -8,9 +8,10 @@ import pytest
 import torch
 
 from bn.experiments.smoothness import (ARMS, PROFILES, build, curves, run_smoothness, smoothness_measure,
-                                       splits, summarize)
+                                       runs_of, splits, summarize)
 from bn.experiments.plain_cnn import train_config
 from bn.training import train
+from tests.experiments.records import experiment_result, typed
 from tests.conftest import tiny_data
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -62,16 +63,19 @@ def test_pipeline_on_tiny_data_gives_every_arm_seed_and_summary():
     result = {"measures": run_smoothness(tiny_data(120, 40), tiny_profile(), progress=False)}
     assert result["measures"]["lr"] in tiny_profile()["lr_candidates"]
     assert {(r["arm"], r["seed"]) for r in result["measures"]["runs"]} == {(a, s) for a in ARMS for s in (0, 1)}
-    s = summarize(result)
+    res = experiment_result(result)
+    # The records just written read back through the typed reader and write back unchanged.
+    assert [r.to_dict() for r in runs_of(res)] == result["measures"]["runs"]
+    s = summarize(res)
     assert set(s["per_seed"]) == set(ARMS)
     assert all(len(v) == 2 for v in s["per_seed"]["bn"].values())
     assert s["ratios"]["no_bn-bn"]["beta"].estimate > 0
-    c = curves(result, "noisy_bn")
+    c = curves(res, "noisy_bn")
     assert c["test_acc"].shape == c["beta"].shape == (2, 3) and c["mean_shift"].shape == (2, 2)
     noisy = sorted((r for r in result["measures"]["runs"] if r["arm"] == "noisy_bn"), key=lambda r: r["seed"])
     assert np.array_equal(c["test_acc"][:, -1], [r["history"]["test_acc"][-1] for r in noisy])
     # Restricting the landscape to the smaller steps cannot widen the loss range.
-    small = summarize(result, k_max=0.1)
+    small = summarize(res, k_max=0.1)
     for arm in ARMS:
         assert np.all(np.array(small["per_seed"][arm]["loss_range"])
                       <= np.array(s["per_seed"][arm]["loss_range"]) + 1e-12)
@@ -100,4 +104,6 @@ def test_the_smoke_profile_runs_by_the_one_command(smoke_run):
     m = result["measures"]
     assert m["lr"] in p["lr_candidates"] and result["seeds_run"] == {a: p["seeds"] for a in ARMS}
     assert {(r["arm"], r["seed"]) for r in m["runs"]} == {(a, s) for a in ARMS for s in p["seeds"]}
-    assert set(summarize(result)["per_seed"]) == set(ARMS)
+    assert set(summarize(typed(result))["per_seed"]) == set(ARMS)
+    # The records the study just wrote read back through its typed reader and write back unchanged.
+    assert [r.to_dict() for r in runs_of(typed(result))] == m["runs"]

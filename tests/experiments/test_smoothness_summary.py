@@ -12,6 +12,7 @@ import pytest
 
 from bn.experiments.smoothness import ARMS, LABELS, chapter_summary, ics_table, landscape_table, outcome_table, \
     summarize
+from tests.experiments.records import typed
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULT = ROOT / "book" / "results" / "smoothness.json"
@@ -25,7 +26,7 @@ def raw():
 
 @pytest.fixture(scope="module")
 def summary(raw):
-    return chapter_summary(raw)
+    return chapter_summary(typed(raw))
 
 
 def runs(raw, arm):
@@ -124,7 +125,7 @@ def test_a_wrong_seed_pairing_moves_the_paired_numbers_only(summary, raw):
     seeds = [r["seed"] for r in no_bn]
     for r, s in zip(no_bn, seeds[1:] + seeds[:1]):
         r["seed"] = s
-    wrong = chapter_summary(bad)
+    wrong = chapter_summary(typed(bad))
     assert wrong.acc == summary.acc and wrong.tl["no_bn"] == summary.tl["no_bn"]
     assert wrong.acc_nobn_bn != summary.acc_nobn_bn and wrong.tl["no_bn-bn"] != summary.tl["no_bn-bn"]
 
@@ -133,7 +134,7 @@ def test_a_missing_run_is_an_error_not_a_shorter_pairing(raw):
     bad = copy.deepcopy(raw)
     bad["measures"]["runs"] = [r for r in bad["measures"]["runs"] if not (r["arm"] == "bn" and r["seed"] == 1)]
     with pytest.raises(ValueError):
-        chapter_summary(bad)
+        chapter_summary(typed(bad))
 
 
 def test_tables_name_every_arm_with_the_figures_labels(raw, summary):
@@ -141,7 +142,7 @@ def test_tables_name_every_arm_with_the_figures_labels(raw, summary):
     from bn.plotting.smoothness import ARM_STYLE
 
     assert {arm: style[0] for arm, style in ARM_STYLE.items()} == LABELS
-    s, near = summarize(raw), summarize(raw, k_max=0.4)
+    s, near = summarize(typed(raw)), summarize(typed(raw), k_max=0.4)
     for table in (outcome_table(s), ics_table(s), landscape_table(s, near, 4.0)):
         html = table.html()
         assert all(f"<td>{LABELS[arm]}" in html for arm in ARMS)

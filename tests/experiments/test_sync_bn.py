@@ -4,6 +4,7 @@ import pytest
 
 from bn.experiments.sync_bn import ARMS, PROFILES, report
 from bn.results import load_result, results_dir
+from tests.experiments.records import typed
 
 pytestmark = pytest.mark.skipif(not (results_dir() / "sync_bn.json").exists(), reason="no committed result")
 
@@ -38,7 +39,7 @@ def test_cpu_time_counts_the_worker_processes(result):
 
 
 def test_report_pairs_the_seeds(result):
-    rep = report(result)
+    rep = report(typed(result))
     acc = rep["acc_by_seed"]
     diffs = [b - a for a, b in zip(acc["per_process"], acc["synchronized"])]
     assert rep["acc_difference"].estimate == pytest.approx(sum(diffs) / len(diffs), abs=1e-12)
@@ -51,7 +52,7 @@ def test_report_pairs_the_seeds(result):
 
 
 def test_both_arms_are_evaluated_with_recomputed_and_with_running_statistics(result):
-    rep = report(result)
+    rep = report(typed(result))
     for r in result["measures"]["runs"]:
         if r["rank"] == 0:
             assert r["final_test_acc"] == r["test_acc_curve"][-1][1]

@@ -6,11 +6,12 @@ import pytest
 import torch
 
 from bn.experiments.base import load_tensor_data
-from bn.experiments.sync_bn import ARMS, PRECISE_SEED, PROFILES, population_evaluation, report
+from bn.experiments.sync_bn import ARMS, PRECISE_SEED, PROFILES, population_evaluation, report, runs_of
 from bn.models import build_model
 from bn.population import precise_statistics, train_batches
 from bn.torch_bn.sync import SyncBatchNorm, convert_sync_batch_norm
 from bn.training import evaluate_accuracy
+from tests.experiments.records import typed
 
 
 def test_population_evaluation_recomputes_a_copy_and_needs_no_process_group(synthetic_dir):
@@ -43,7 +44,9 @@ def test_a_smoke_run_records_both_evaluations_for_both_arms(smoke_run):
             == list(range(every, steps, every)) + [steps]
         assert r["test_acc_curve"][-1][1] == r["final_test_acc"]
         assert r["test_acc_curve_running"][-1][1] == r["final_test_acc_running"]
-    rep = report(payload)
+    # The records the study just wrote read back through its typed reader and write back unchanged.
+    assert [r.to_dict() for r in runs_of(typed(payload))] == payload["measures"]["runs"]
+    rep = report(typed(payload))
     for arm in ARMS:
         gain = rep["recompute_gain"][arm].estimate
         # a mean of differences against a difference of means: equal up to float64 rounding of numbers <= 1

@@ -14,6 +14,7 @@ import pytest
 from bn.experiments.sync_bn import ARMS, SyncSummary, chapter_summary, report
 from bn.results import load_result, results_dir
 from bn.torch_bn.sync_check import QUANTITIES, merge_errors
+from tests.experiments.records import typed
 
 pytestmark = pytest.mark.skipif(not (results_dir() / "sync_bn.json").exists(), reason="no committed result")
 
@@ -34,7 +35,7 @@ def raw():
 
 @pytest.fixture(scope="module")
 def summary(raw):
-    return chapter_summary(raw, fake_agreement())
+    return chapter_summary(typed(raw), fake_agreement())
 
 
 def by_hand(values):
@@ -136,12 +137,12 @@ def test_chan_merge_error_against_exact_rational_arithmetic():
 
 def test_worst_eps_and_cases_from_the_agreement():
     raw = load_result("sync_bn")
-    assert chapter_summary(raw, fake_agreement(29 * EPS64)).worst_eps == 30.0
-    assert chapter_summary(raw, fake_agreement()).cases == 4 * len(QUANTITIES)
+    assert chapter_summary(typed(raw), fake_agreement(29 * EPS64)).worst_eps == 30.0
+    assert chapter_summary(typed(raw), fake_agreement()).cases == 4 * len(QUANTITIES)
     with pytest.raises(ValueError):  # the prose's bound, 30 epsilon, would be false
-        chapter_summary(raw, fake_agreement(31 * EPS64))
+        chapter_summary(typed(raw), fake_agreement(31 * EPS64))
     with pytest.raises(ValueError, match="tolerance"):  # a case that failed is never summarized
-        chapter_summary(raw, fake_agreement(error=1e-6, tolerance=1e-9))
+        chapter_summary(typed(raw), fake_agreement(error=1e-6, tolerance=1e-9))
 
 
 @pytest.mark.slow
@@ -149,7 +150,7 @@ def test_with_the_real_agreement_of_three_processes(raw):
     from bn.torch_bn.sync_check import full_batch_agreement
 
     cases = full_batch_agreement([[3, 5, 8], [5, 8]], shapes=[(), (2, 3)], timeout=300)
-    summary = chapter_summary(raw, cases)
+    summary = chapter_summary(typed(raw), cases)
     assert (summary.cases, summary.worst_eps, summary.chan_bound) == (24, 30.0, 1e-9)
 
 
@@ -157,7 +158,7 @@ def test_a_summary_of_swapped_arms_fails_the_check(raw):
     swapped = copy.deepcopy(raw)
     for r in swapped["measures"]["runs"]:
         r["arm"] = {"per_process": "synchronized", "synchronized": "per_process"}[r["arm"]]
-    bad = mismatches(chapter_summary(swapped, fake_agreement()), raw)
+    bad = mismatches(chapter_summary(typed(swapped), fake_agreement()), raw)
     assert {"acc_diff", "step_diff", "acc per_process", "acc synchronized"} <= set(bad)
 
 
@@ -172,13 +173,13 @@ def test_summary_is_a_frozen_record(summary):
 def test_synchronized_step_is_the_longer_one(raw):
     # "A training step takes ... ms with per-process BN and ... ms with synchronized BN, a paired
     # difference of ... ms": read as synchronized minus per-process, above zero.
-    assert report(raw)["step_ms_difference"].low > 0
+    assert report(typed(raw))["step_ms_difference"].low > 0
 
 
 def test_accuracy_difference_is_positive_on_every_seed_yet_includes_zero(raw):
     # "The paired difference ... is ... points: positive on each of the seeds, but the interval
     # includes zero."
-    rep = report(raw)
+    rep = report(typed(raw))
     by_seed = rep["acc_by_seed"]
     assert all(s > p for p, s in zip(by_seed["per_process"], by_seed["synchronized"]))
     d = rep["acc_difference"]
@@ -189,6 +190,6 @@ def test_evaluation_part_includes_zero_and_the_running_comparison_does_not(raw):
     # "the part of the running-statistics difference that the recomputation removes is ...
     # points, an interval that includes zero as well", while the running comparison's verdict
     # reads reproduced.
-    rep = report(raw)
+    rep = report(typed(raw))
     assert rep["evaluation_part"].low < 0 < rep["evaluation_part"].high
     assert rep["acc_difference_running"].low > 0

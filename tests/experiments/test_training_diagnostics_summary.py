@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from bn.experiments import training_diagnostics as td
+from bn.experiments.base import ExperimentResult
 
 RESULT = Path(__file__).resolve().parents[2] / "book" / "results" / "training_diagnostics.json"
 
@@ -23,7 +24,7 @@ def _by_arm(result):
 
 
 def test_summary_against_the_raw_result(result):
-    s = td.summarize(result)
+    s = td.summarize(ExperimentResult.from_dict(result))
     runs = _by_arm(result)
     # By hand from the JSON: the last evaluation's layers, loops instead of the summary's helpers.
     # Every number is a ratio, max or min of float64 JSON values: equal to 1e-12 relative.
@@ -46,20 +47,20 @@ def test_summary_against_the_raw_result(result):
 
 
 def test_swapped_arms_would_be_caught(result):
-    good = td.summarize(result)
+    good = td.summarize(ExperimentResult.from_dict(result))
     swapped = json.loads(json.dumps(result))
     for r in swapped["measures"]["runs"]:
         r["arm"] = {"bn": "no_bn", "no_bn": "bn"}[r["arm"]]
-    bad = td.summarize(swapped)
+    bad = td.summarize(ExperimentResult.from_dict(swapped))
     assert bad.sat_bn_end_max == good.sat_nobn_end_max != good.sat_bn_end_max
     assert bad.final["bn"] == good.final["no_bn"] != good.final["bn"]
 
 
 def test_first_and_last_evaluation_are_not_mixed_up(result):
     # Reversing the evaluations would report the initialization's saturation as the end's.
-    good = td.summarize(result)
+    good = td.summarize(ExperimentResult.from_dict(result))
     reversed_ = json.loads(json.dumps(result))
     for r in reversed_["measures"]["runs"]:
         r["history"]["measures"].reverse()
-    bad = td.summarize(reversed_)
+    bad = td.summarize(ExperimentResult.from_dict(reversed_))
     assert (bad.sat_bn_end_max, bad.grad_ratio["bn-init"]) != (good.sat_bn_end_max, good.grad_ratio["bn-init"])

@@ -9,9 +9,10 @@ import torch
 from torch import nn
 
 from bn.diagnostics import AngularUpdateTracker
-from bn.experiments.weight_decay import CLASSIFIER, PROFILES, summarize, train_config, watched_weights
+from bn.experiments.weight_decay import CLASSIFIER, PROFILES, runs_of, summarize, train_config, watched_weights
 from bn.models import PlainCNN
 from bn.training import train
+from tests.experiments.records import typed
 from tests.conftest import tiny_data
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -70,7 +71,9 @@ def test_smoke_profile_runs_end_to_end_on_synthetic_data(smoke_run):
     assert len(result["measures"]["runs"]) == len(p["seeds"]) * len(p["weight_decays"])
     assert result["seeds_run"] == {"wd=0": p["seeds"], "wd=0.005": p["seeds"]}
     assert result["provenance"]["data"]["copy"] == "synthetic"
-    assert summarize(result) == summary
+    # The records the study just wrote read back through its typed reader and write back unchanged.
+    assert [r.to_dict() for r in runs_of(typed(result))] == result["measures"]["runs"]
+    assert summarize(typed(result)) == summary
     entry = summary["by_weight_decay"]["0.005"]
     assert entry["predicted"] == pytest.approx(math.sqrt(2 * 0.1 * 5e-3 / 1.9))
     assert all(r > 0 for r in entry["ratio"]["features.0.conv.weight"])
@@ -84,4 +87,4 @@ def test_committed_result_is_a_full_cpu_run_and_its_summary_recomputes():
     assert result["profile"] == "cpu" and result["config"] == PROFILES["cpu"]
     assert prov["data"]["copy"] in {"official", "jpeg-q75-rebuild"} and prov["torch_threads"] == 1
     assert all(r["history"]["steps_done"] == PROFILES["cpu"]["steps"] for r in result["measures"]["runs"])
-    assert summarize(result) == result["measures"]["summary"]
+    assert summarize(typed(result)) == result["measures"]["summary"]

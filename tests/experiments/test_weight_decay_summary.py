@@ -13,6 +13,7 @@ import pytest
 from bn.experiments.weight_decay import (CLASSIFIER, chapter_summary, equilibrium_table, stored_interval,
                                          summarize, verdict_decays)
 from bn.scale_dynamics import ToyConfig
+from tests.experiments.records import experiment_result, typed
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULT = ROOT / "book" / "results" / "weight_decay.json"
@@ -27,7 +28,7 @@ def raw():
 
 @pytest.fixture(scope="module")
 def summary(raw):
-    return chapter_summary(raw, TOY)
+    return chapter_summary(typed(raw), TOY)
 
 
 def parse(text: str) -> tuple[float, float, float]:
@@ -138,16 +139,16 @@ def test_the_classifier_exceeds_the_prediction_at_both_decays(raw):
     """Protects the classifier exercise's solution: "All four intervals lie above 1" (the classifier's ratio
     with and without the drift term, at both decays), from which it reads sum_t r_t > 0."""
     stored = raw["measures"]["summary"]["by_weight_decay"]
-    for wd in verdict_decays(raw).values():
+    for wd in verdict_decays(typed(raw)).values():
         for key in ("classifier_ratio", "classifier_ratio_drift_corrected"):
             assert stored_interval(stored[str(wd)][key]).low > 1, (wd, key)
 
 
 def test_the_decays_that_carry_the_verdict_do_not_depend_on_the_order_of_the_config():
     payload = {"config": {"weight_decays": [5e-3, 0.0, 1e-4, 5e-4]}}
-    assert verdict_decays(payload) == {"big": 5e-3, "small": 1e-4}
+    assert verdict_decays(experiment_result(payload)) == {"big": 5e-3, "small": 1e-4}
     with pytest.raises(ValueError):
-        verdict_decays({"config": {"weight_decays": [0.0]}})
+        verdict_decays(experiment_result({"config": {"weight_decays": [0.0]}}))
 
 
 def test_a_wrong_seed_pairing_changes_the_gain_and_not_the_accuracy(summary, raw):
@@ -158,8 +159,8 @@ def test_a_wrong_seed_pairing_changes_the_gain_and_not_the_accuracy(summary, raw
     seeds = [r["seed"] for r in zero]
     for r, s in zip(zero, seeds[1:] + seeds[:1]):
         r["seed"] = s
-    bad["measures"]["summary"] = summarize(bad)
-    wrong = chapter_summary(bad, TOY)
+    bad["measures"]["summary"] = summarize(typed(bad))
+    wrong = chapter_summary(typed(bad), TOY)
     assert wrong.acc == summary.acc
     assert wrong.gain["big"] != summary.gain["big"] and wrong.gain["small"] != summary.gain["small"]
 
@@ -172,7 +173,7 @@ def test_swapped_decays_would_show(summary):
 
 
 def test_the_table_has_a_column_per_decay(raw, summary):
-    table = equilibrium_table(raw)
+    table = equilibrium_table(typed(raw))
     html = table.html()
     for wd in raw["config"]["weight_decays"]:
         assert f"ω = {wd:g}" in html

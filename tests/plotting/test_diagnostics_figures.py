@@ -7,7 +7,9 @@ matplotlib.use("Agg")
 
 import numpy as np  # noqa: E402
 
+from bn.experiments.training_diagnostics import WatchRun  # noqa: E402
 from bn.plotting.diagnostics import histogram_grid  # noqa: E402
+from bn.training import History, TrainConfig  # noqa: E402
 
 
 def _snapshot(scale):
@@ -18,7 +20,8 @@ def _snapshot(scale):
 
 
 def _run(first, last):
-    return {"history": {"eval_step": [0, 300], "measures": [_snapshot(first), _snapshot(last)]}}
+    history = History([0, 300], [], [], [], [], [_snapshot(first), _snapshot(last)], [], False, None, None, 300, None)
+    return WatchRun("bn", 0, {"kind": "plain"}, TrainConfig(steps=300), 0.0, history, ["a", "b"], {})
 
 
 def test_histogram_grid_puts_arms_in_columns_and_time_in_rows():

@@ -39,13 +39,13 @@ def test_chapter_has_a_skipped_rerun_cell_and_short_code_lines(path):
 
 def _summaries():
     from bn.experiments import layer_vs_torch, pitfalls, population_statistics, training_diagnostics
-    from bn.results import load_result
+    from bn.experiments.base import load_experiment_result as load
 
-    return {"01": (lambda: layer_vs_torch.summarize(load_result("layer_vs_torch"),
-                                                    load_result("population_statistics")), "byo-"),
-            "02": (lambda: training_diagnostics.summarize(load_result("training_diagnostics")), "watch-"),
-            "03": (lambda: population_statistics.summarize(load_result("population_statistics")), "pop-"),
-            "04": (lambda: pitfalls.summarize(load_result("pitfalls")), "pit-")}
+    return {"01": (lambda: layer_vs_torch.summarize(load("layer_vs_torch"), load("population_statistics")),
+                   "byo-"),
+            "02": (lambda: training_diagnostics.summarize(load("training_diagnostics")), "watch-"),
+            "03": (lambda: population_statistics.summarize(load("population_statistics")), "pop-"),
+            "04": (lambda: pitfalls.summarize(load("pitfalls")), "pit-")}
 
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
