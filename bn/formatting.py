@@ -133,3 +133,39 @@ def data_copy_label(copy: str) -> str:
     names = {"official": "CIFAR-10, official release", "jpeg-q75-rebuild": "CIFAR-10, JPEG-q75 rebuild",
              "synthetic": "synthetic data (test fixture)"}
     return names.get(copy, f"CIFAR-10 ({copy})")
+
+
+_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
+          "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty")
+_FRACTIONS = {2: "half", 3: "a third", 4: "a quarter", 5: "a fifth", 6: "a sixth", 7: "a seventh",
+              8: "an eighth", 9: "a ninth", 10: "a tenth", 16: "a sixteenth", 32: "a thirty-second"}
+
+
+def number_word(n: int) -> str:
+    """``8`` -> ``"eight"``: a small whole number as prose writes it (digits above twenty)."""
+    if isinstance(n, bool) or int(n) != n or n < 0:
+        raise ValueError(f"number_word takes a whole number >= 0, got {n!r}")
+    return _WORDS[int(n)] if n <= 20 else str(int(n))
+
+
+def fraction_word(n: int) -> str:
+    """``8`` -> ``"an eighth"``: the fraction 1/n as prose writes it (``"1/n"`` where it has no common word)."""
+    if isinstance(n, bool) or int(n) != n or n < 2:
+        raise ValueError(f"fraction_word takes a whole number >= 2, got {n!r}")
+    return _FRACTIONS.get(int(n), f"1/{int(n)}")
+
+
+_ORDINALS = ("zeroth", "first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth",
+             "eleventh", "twelfth", "thirteenth", "fourteenth", "fifteenth", "sixteenth", "seventeenth", "eighteenth",
+             "nineteenth", "twentieth")
+
+
+def ordinal_word(n: int) -> str:
+    """``10`` -> ``"tenth"`` (as in "every tenth step"; ``"100th"`` above twenty)."""
+    if isinstance(n, bool) or int(n) != n or n < 1:
+        raise ValueError(f"ordinal_word takes a whole number >= 1, got {n!r}")
+    n = int(n)
+    if n <= 20:
+        return _ORDINALS[n]
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"

@@ -96,3 +96,15 @@ def test_data_copy_label_names_each_copy_and_the_plotting_name_is_the_same_funct
     assert data_copy_label("official") == "CIFAR-10, official release"
     assert data_copy_label("other") == "CIFAR-10 (other)"
     assert plotting_label is data_copy_label
+
+
+def test_number_fraction_and_ordinal_words():
+    from bn.formatting import fraction_word, number_word, ordinal_word
+
+    assert [number_word(n) for n in (0, 3, 8, 16, 20, 21)] == ["zero", "three", "eight", "sixteen", "twenty", "21"]
+    assert [fraction_word(n) for n in (2, 4, 8, 12)] == ["half", "a quarter", "an eighth", "1/12"]
+    assert [ordinal_word(n) for n in (1, 2, 10, 21, 22, 23, 111, 100)] == [
+        "first", "second", "tenth", "21st", "22nd", "23rd", "111th", "100th"]
+    for f, bad in ((number_word, -1), (number_word, 2.5), (fraction_word, 1), (ordinal_word, 0), (number_word, True)):
+        with pytest.raises(ValueError):
+            f(bad)

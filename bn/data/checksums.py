@@ -52,6 +52,10 @@ def read_manifest(folder: str | os.PathLike) -> dict[str, str]:
     return sums
 
 
+REBUILD_JPEG_QUALITY = 75
+"""The JPEG quality at which the offline rebuild script re-encodes CIFAR-10's images (its copy's name says it)."""
+
+
 def _all_match(files_md5: Mapping[str, str], reference: Mapping[str, str]) -> bool:
     return bool(files_md5) and all(reference.get(name) == md5 for name, md5 in files_md5.items())
 
@@ -69,7 +73,7 @@ def identify_copy(files_md5: Mapping[str, str], folder: str | os.PathLike,
     if _all_match(files_md5, OFFICIAL_FILE_MD5):
         return "official"
     if _all_match(files_md5, read_manifest(folder)):
-        return "jpeg-q75-rebuild"
+        return f"jpeg-q{REBUILD_JPEG_QUALITY}-rebuild"
     if batch_labels and all(label.startswith("synthetic") for label in batch_labels):
         return "synthetic"
     return "unknown"

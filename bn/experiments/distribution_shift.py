@@ -41,7 +41,7 @@ None is a claim about where training ends: they compare ways of evaluating one t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -66,6 +66,9 @@ SWEEP_SEVERITY = 3
 CORRUPTION_SEED = 0
 ADABN_BATCH = 500
 TENT_PAPER_LR, TENT_PAPER_SET = 1e-3, 10_000
+TENT_PAPER_ERROR = {"source": 40.8, "test_batch": 17.3, "tent": 14.3}
+"""Wang et al. 2021, Table 2: CIFAR-10-C error (%) at severity 5 of a ResNet-26, unadapted, with
+test-batch statistics and with TENT."""
 ARM = "bn"
 AFTER = "distribution_shift_eval"
 
@@ -241,12 +244,13 @@ def claim_rows(result: ExperimentResult) -> list[Any]:
     """One scorecard row per claim of the module docstring, judged by :func:`bn.statistics.decide`."""
     from bn.experiments.report import points
     from bn.experiments.report import Row
+    from bn.data.corruptions import SEVERITIES
     from bn.statistics import Evidence, decide, paired_difference_ci
 
     ps = per_seed(result)
     chapter = "today/01_distribution_shift"
     small = ps["batch_sizes"].index(SMALL_BATCH)
-    sev5 = (5,)
+    sev5 = (max(SEVERITIES),)  # the highest severity, that of Wang et al.'s table
 
     def row(key: str, claim: str, paper: str, a: list[float], b: list[float], what: str,
             claimed: str = "above") -> Row:
@@ -264,7 +268,7 @@ def claim_rows(result: ExperimentResult) -> list[Any]:
             "cost accuracy (Nado et al. 2020)", "qualitative",
             ps["batch_clean"][small], ps["clean"]["source"], "clean accuracy", claimed="below"),
         row("tent_over_batch", "TENT beats test-batch statistics (Wang et al. 2021)",
-            "CIFAR-10-C, severity 5: error 17.3 % → 14.3 %",
+            f"CIFAR-10-C, severity 5: error {TENT_PAPER_ERROR['test_batch']:g} % → {TENT_PAPER_ERROR['tent']:g} %",
             corrupted_average(ps, "tent", sev5), corrupted_average(ps, "test_batch", sev5), "accuracy, severity 5"),
         row("tent_over_adabn", "TENT beats AdaBN (Wang et al. 2021)", "not compared there",
             corrupted_average(ps, "tent", sev5), corrupted_average(ps, "adabn", sev5), "accuracy, severity 5"),
@@ -322,6 +326,123 @@ def rows_table(summary: ShiftSummary) -> Any:
 
     return Table(["claim", "paper", "ours (paired over seeds)", "verdict"],
                  [[r.claim, r.paper, r.ours, r.verdict.text()] for r in summary.rows])
+
+
+@dataclass(frozen=True)
+class ShiftChapter:
+    """Every number the chapter pastes, glued by one ``glue_record(record, "ds_")``.
+
+    The protocol: ``seeds``, training ``steps`` of ``train_batch`` images at the base rate ``lr``,
+    ``n`` test images per set (thousands separated), ``n_sets`` corrupted sets (corruptions times
+    severities), the severity of the batch sweep ``sweep_sev`` and the highest ``top_sev``, the
+    batches of test-batch statistics (``test_batch``), AdaBN (``adabn_batch``), the claim's
+    ``small`` batch and the sweep's ``sizes``; TENT's rate ``tent_lr`` and steps per set
+    ``tent_steps``; the data copy (``copy``, and ``rebuild_quality``, the JPEG quality of the
+    rebuilt copy); ``cpu_min``. Per method (mappings keyed by method, glued ``ds_NAME_METHOD``):
+    accuracy on clean images ``clean``, averaged over the corrupted sets ``shift`` and at the top
+    severity ``sev5``; per test batch size (``ds_bclean_B``, ``ds_bshift_B``) test-batch
+    statistics on clean images and at the sweep's severity, where source statistics give
+    ``sev3_source``. The sources' numbers (``paper_*``: Wang et al.'s errors per method, their set
+    and its steps). ``verdict``: the scorecard's words of :func:`claim_rows`. The exercises
+    (``ex_*``): values per channel of the first and last BN layer, the relative size of the
+    biased/unbiased variance difference, the corruptions AdaBN helps most and least at the top
+    severity, the relative noise of a batch's standard deviation, and the corruption parameters
+    the solution quotes (contrast factor and its square, JPEG quality, at the top severity).
+    """
+
+    seeds: int
+    steps: int
+    train_batch: int
+    n: str
+    n_sets: int
+    lr: str
+    tent_lr: str
+    cpu_min: float
+    test_batch: int
+    adabn_batch: int
+    small: int
+    sweep_sev: int
+    top_sev: int
+    sizes: str
+    copy: str
+    rebuild_quality: int
+    tent_steps: int
+    sev3_source: str
+    clean: dict[str, str]
+    shift: dict[str, str]
+    sev5: dict[str, str]
+    bclean: dict[int, str]
+    bshift: dict[int, str]
+    paper_tent_error: dict[str, float]
+    paper_set: str
+    paper_steps: int
+    verdict: dict[str, str] = field(metadata={"glue": "verdict_"})
+    ex_first: str
+    ex_last: str
+    ex_rel_first: str
+    ex_rel_last: str
+    ex_pix_first: int
+    ex_pix_last: int
+    ex_best: str
+    ex_best_gain: str
+    ex_worst: str
+    ex_worst_gain: str
+    ex_best_source: str
+    ex_worst_source: str
+    ex_sd_small: str
+    ex_sd_batch: str
+    ex_contrast: float
+    ex_contrast_var: float
+    ex_jpeg: int
+
+
+def adabn_gains(s: ShiftSummary, severity: int) -> dict[str, float]:
+    """Per corruption: AdaBN's accuracy minus source statistics' at ``severity`` (means over seeds)."""
+    return {c: s.by_corruption["adabn"][c][severity - 1] - s.by_corruption["source"][c][severity - 1]
+            for c in s.corruptions}
+
+
+def chapter_summary(result: ExperimentResult) -> ShiftChapter:
+    """The chapter's record of ``result`` (see :class:`ShiftChapter`)."""
+    from bn.data.checksums import REBUILD_JPEG_QUALITY
+    from bn.data.corruptions import SEVERITIES, SEVERITY_PARAMETERS
+    from bn.experiments.report import percent
+    from bn.experiments.scorecard import verdict_words
+    from bn.models import build_model
+    from bn.formatting import data_copy_label
+    from bn.training.adaptation import values_per_channel
+
+    s = summarize(result)
+    top = max(SEVERITIES)
+    run = _records(result)[0]
+    per_image = values_per_channel(build_model(**run.spec.model), torch.zeros(1, 3, 32, 32))
+    n_first, n_last = (per_image[i] * s.n_images for i in (0, -1))
+    gain = adabn_gains(s, top)
+    best, worst = max(gain, key=gain.get), min(gain, key=gain.get)
+    rel_sd = {b: (2 * per_image[-1] * b) ** -0.5 for b in (SMALL_BATCH, TEST_BATCH)}
+    contrast = SEVERITY_PARAMETERS["contrast"][top - 1]
+    return ShiftChapter(
+        seeds=s.n_seeds, steps=s.steps, train_batch=int(run.spec.train["batch_size"]), n=f"{s.n_images:,}",
+        n_sets=len(s.corruptions) * len(SEVERITIES), lr=f"{s.base_lr:g}", tent_lr=f"{s.tent_lr:g}",
+        cpu_min=s.cpu_minutes, test_batch=TEST_BATCH, adabn_batch=ADABN_BATCH, small=SMALL_BATCH,
+        sweep_sev=SWEEP_SEVERITY, top_sev=top, sizes=", ".join(map(str, s.batch_sizes)), copy=data_copy_label(result.provenance["data"]["copy"]),
+        rebuild_quality=REBUILD_JPEG_QUALITY, tent_steps=-(-s.n_images // TEST_BATCH),
+        sev3_source=percent(s.by_severity["source"][SWEEP_SEVERITY - 1]),
+        clean={m: percent(s.clean[m]) for m in METHODS}, shift={m: percent(s.corrupted_mean[m]) for m in METHODS},
+        sev5={m: percent(s.by_severity[m][top - 1]) for m in METHODS},
+        bclean={b: percent(c) for b, c in zip(s.batch_sizes, s.batch_clean)},
+        bshift={b: percent(d) for b, d in zip(s.batch_sizes, s.batch_shift)},
+        paper_tent_error=dict(TENT_PAPER_ERROR), paper_set=f"{TENT_PAPER_SET:,}",
+        paper_steps=-(-TENT_PAPER_SET // TEST_BATCH), verdict=verdict_words(s.rows),
+        ex_first=f"{n_first:,}", ex_last=f"{n_last:,}", ex_rel_first=f"{1 / (n_first - 1):.1e}",
+        ex_rel_last=f"{1 / (n_last - 1):.1e}", ex_pix_first=per_image[0], ex_pix_last=per_image[-1],
+        ex_best=best.replace("_", " "), ex_best_gain=f"{100 * gain[best]:+.1f}",
+        ex_worst=worst.replace("_", " "), ex_worst_gain=f"{100 * gain[worst]:+.1f}",
+        ex_best_source=f"{100 * s.by_corruption['source'][best][top - 1]:.1f}",
+        ex_worst_source=f"{100 * s.by_corruption['source'][worst][top - 1]:.1f}",
+        ex_sd_small=f"{100 * rel_sd[SMALL_BATCH]:.0f}", ex_sd_batch=f"{100 * rel_sd[TEST_BATCH]:.1f}",
+        ex_contrast=contrast, ex_contrast_var=float(f"{contrast ** 2:.1g}"),
+        ex_jpeg=int(SEVERITY_PARAMETERS["jpeg"][top - 1]))
 
 
 EXPERIMENT = Experiment(name="distribution_shift", title="BN under distribution shift: AdaBN, test-batch statistics, TENT",

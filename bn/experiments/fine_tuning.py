@@ -46,8 +46,9 @@ and the rule gives "not tested at this budget" whatever the interval.
 from __future__ import annotations
 
 import copy
+import math
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any, Sequence
 
 import torch
@@ -75,6 +76,15 @@ TARGET_SEED = 9000
 ORDER_SEED = 7000
 REFERENCE_BATCH = 32
 """The grid's rates are the rates at this batch; at batch ``b`` each is scaled by ``b / 32``."""
+PAPER_ERROR = {32: 23.6, 2: 34.7}
+"""ImageNet top-1 error (%) of a ResNet-50 with BN trained with 32 and with 2 images per batch
+(Wu & He 2018, Figure 1 and Table 1): the size of the small-batch effect the second claim cites."""
+MOMENTUM_SHARE = 0.9
+EXTEND_FACTOR = 3
+"""A best rate at the edge of the rates tried is followed by one this factor beyond it."""
+MAX_EXTENSIONS = 2
+"""At most this many such extensions per (mode, batch)."""
+"""The exercise on the running statistics: how many of the last batches carry this share of their weight."""
 
 
 def target_domain(x: torch.Tensor) -> torch.Tensor:
@@ -245,16 +255,16 @@ def best_run(runs: Sequence[FineTuneRun]) -> FineTuneRun:
 
 
 def selection_runs(model: nn.Module, target: TargetTask, cfg: FineTuneConfig, seed: int, mode: str,
-                   batch: int, max_extensions: int = 2) -> list[FineTuneRun]:
+                   batch: int, max_extensions: int = MAX_EXTENSIONS) -> list[FineTuneRun]:
     """The selection of one (mode, batch): the grid, then, while the best rate lies at an edge of the
-    rates tried, one rate a factor 3 beyond it, at most ``max_extensions`` times."""
+    rates tried, one rate a factor :data:`EXTEND_FACTOR` beyond it, at most ``max_extensions`` times."""
     runs = [_one(model, target, cfg, mode, batch, scaled_rate(r, batch), seed, test=False) for r in cfg.grid]
     for _ in range(max_extensions):
         rates = sorted(r.lr for r in runs)
         best = best_run(runs)
         if best.diverged or best.lr not in (rates[0], rates[-1]):
             break
-        beyond = rates[-1] * 3 if best.lr == rates[-1] else rates[0] / 3
+        beyond = rates[-1] * EXTEND_FACTOR if best.lr == rates[-1] else rates[0] / EXTEND_FACTOR
         runs.append(_one(model, target, cfg, mode, batch, float(f"{beyond:.3g}"), seed, test=False))
     return runs
 
@@ -448,6 +458,158 @@ def summarize(result: ExperimentResult) -> FineTuningSummary:
         cpu_minutes=result.provenance["cpu_time_s"] / 60, copy=result.provenance["data"]["copy"])
 
 
+@dataclass(frozen=True)
+class FineTuningChapter:
+    """Every number the chapter pastes, glued by one ``glue_record(record, "ft-", sep="-")``.
+
+    The protocol (from the result's specs and provenance): the data copy, the pretraining's
+    steps, batch, widths (``widths`` as prose, ``n_blocks``), the held-out images, the target
+    splits (``n_test`` thousands separated), the fine-tuning's epochs, batches (``batches``,
+    ``small``, ``large``, ``step_ratio``: steps at the smallest over the largest), momentum,
+    weight decay, rate grid at ``ref_batch``, seeds (``seeds``, ``nseeds``, ``select_seed``,
+    ``n_pretrain``), selection runs, chosen rates at an edge (``edges``), (mode, batch) ``cells``,
+    CPU minutes. The results: the pretrained networks' source and target accuracies
+    (``pre_source``, ``pre_target``), per batch the paired differences (``fz_tr``: frozen BN
+    minus training mode, ``ev_tr``: frozen statistics minus training mode, ``fz_ev``), training
+    mode at the largest minus the smallest batch, per ``MODE-BATCH`` the accuracy ``acc``,
+    the runs that diverged, the pitfalls chapter's gap (``pitfalls_gap``), the source's reported
+    errors ``paper_err`` (per batch, :data:`PAPER_ERROR`) and ``verdict``, the scorecard's words
+    of :func:`claim_rows`; the selection's :data:`EXTEND_FACTOR` and :data:`MAX_EXTENSIONS` (in words),
+    and BN's momentum (PyTorch's default; ``bn_momentum_pct`` in percent). The exercises: the folded
+    convolution's error (``fold_err``, a bound), the batches carrying :data:`MOMENTUM_SHARE`
+    (``mom_share``, percent) of the running statistics (``mom_k``)
+    and their images per batch (``mom_img``), the steps per batch (``steps_list``).
+    """
+
+    pitfalls_gap: str
+    copy: str
+    pre_steps: int
+    pre_batch: int
+    pre_source: str
+    pre_target: str
+    n_fit: int
+    n_val: int
+    n_test: str
+    epochs: int
+    batches: str
+    grid: str
+    nseeds: int
+    seeds: str
+    select_seed: int
+    selection_runs: int
+    edges: int
+    cells: int
+    cpu_min: float
+    ref_batch: int
+    n_pretrain: int
+    widths: str
+    n_blocks: int
+    held_out: str
+    momentum: float
+    wd: str
+    step_ratio: int
+    small: int
+    large: int
+    fz_tr: dict[int, str]
+    ev_tr: dict[int, str]
+    fz_ev: dict[int, str]
+    tr_large_small: str
+    acc: dict[str, str]
+    diverged: int
+    paper_err: dict[int, float]
+    verdict: dict[str, str] = field(metadata={"glue": "verdict_"})
+    fold_err: str
+    bn_momentum: float
+    bn_momentum_pct: str
+    mom_share: str
+    extend_factor: int
+    max_ext: str
+    mom_k: int
+    mom_img: dict[int, int]
+    steps_list: str
+
+
+def batches_carrying(share: float, momentum: float) -> int:
+    """How many of the last batches carry ``share`` of the weight of running statistics updated
+    with ``momentum`` (the batch ``k`` steps before the end weighs ``momentum (1 - momentum)^k``,
+    the last ``K`` together ``1 - (1 - momentum)^K``)."""
+    if not (0 < share < 1 and 0 < momentum < 1):
+        raise ValueError(f"share and momentum must lie in (0, 1), got {share} and {momentum}")
+    k = math.ceil(math.log(1 - share) / math.log(1 - momentum))
+    # rounding of the two logarithms may put k one off where share is an exact power
+    while 1 - (1 - momentum) ** k < share:
+        k += 1
+    while k > 1 and 1 - (1 - momentum) ** (k - 1) >= share:
+        k -= 1
+    return k
+
+
+def fold_exercise_error(seed: int = 1) -> float:
+    """The largest difference between a bias-free convolution followed by a frozen BN layer and the
+    folded convolution (:func:`bn.training.freezing.fold_frozen_bn`), as the folding exercise draws
+    them (float64, 3 to 4 channels, 3x3 kernel, running statistics away from their defaults)."""
+    from bn.training.freezing import fold_frozen_bn, freeze_bn
+
+    torch.manual_seed(seed)
+    conv = nn.Conv2d(3, 4, 3, bias=False).double()
+    bn = nn.BatchNorm2d(4).double()
+    with torch.no_grad():
+        bn.running_mean.uniform_(-1, 1)
+        bn.running_var.uniform_(0.5, 2)
+    freeze_bn(bn)
+    folded = fold_frozen_bn(conv, bn)
+    x = torch.randn(2, 3, 8, 8, dtype=torch.float64)
+    with torch.no_grad():
+        return float((bn(conv(x)) - folded(x)).abs().max())
+
+
+FOLD_BOUND = 1e-12
+"""float64: each output is a sum of 27 products of order 1, computed in two orders; some tens of
+roundings of 2^-52 stay far below this bound."""
+
+
+def chapter_summary(result: ExperimentResult, pitfalls: ExperimentResult) -> FineTuningChapter:
+    """The chapter's record of ``result`` (see :class:`FineTuningChapter`); ``pitfalls`` is the
+    pitfalls study's result, whose fine-tuning gap the chapter recalls.
+
+    Raises ``ValueError`` where the folding exercise's error exceeds :data:`FOLD_BOUND` (the
+    chapter states that bound).
+    """
+    from bn.experiments.scorecard import verdict_words
+    from bn.formatting import below, data_copy_label, percent, points
+
+    s = summarize(result)
+    small, large = min(s.batches), max(s.batches)
+    steps_of = {c.batch_size: c.steps for c in s.cells}
+    err = fold_exercise_error()
+    if not err < FOLD_BOUND:
+        raise ValueError(f"the folded convolution differs by {err:.2e}, not below {FOLD_BOUND:g}")
+    momentum = nn.BatchNorm2d(1).momentum  # PyTorch's default, the networks'
+    k = batches_carrying(MOMENTUM_SHARE, momentum)
+    return FineTuningChapter(
+        pitfalls_gap=points(pitfalls_gap(pitfalls)), copy=data_copy_label(s.copy),
+        pre_steps=s.pretrain_steps, pre_batch=s.pretrain_batch, pre_source=percent(s.pretrained_source),
+        pre_target=percent(s.pretrained_target), n_fit=s.n_fit, n_val=s.n_val, n_test=f"{s.n_test:,}",
+        epochs=s.epochs, batches=", ".join(map(str, s.batches)), grid=", ".join(f"{r:g}" for r in s.grid),
+        nseeds=len(s.seeds), seeds=", ".join(map(str, s.seeds)), select_seed=s.select_seed,
+        selection_runs=s.selection_runs, edges=s.edge_choices, cells=len(s.cells),
+        cpu_min=round(s.cpu_minutes, 1), ref_batch=REFERENCE_BATCH, n_pretrain=len(s.seeds) + 1,
+        widths=", ".join(map(str, s.widths[:-1])) + f" and {s.widths[-1]}", n_blocks=len(s.widths),
+        held_out=f"{s.n_held_out:,}", momentum=s.momentum, wd=f"{s.weight_decay:g}",
+        step_ratio=steps_of[small] // steps_of[large], small=small, large=large,
+        fz_tr={b: points(s.frozen_minus_train[b]) for b in s.batches},
+        ev_tr={b: points(s.eval_stats_minus_train[b]) for b in s.batches},
+        fz_ev={b: points(s.frozen_minus_eval_stats[b]) for b in s.batches},
+        tr_large_small=points(s.train_large_minus_small),
+        acc={f"{c.mode}-{c.batch_size}": percent(c.accuracy) for c in s.cells},
+        diverged=sum(c.diverged for c in s.cells), paper_err=dict(PAPER_ERROR),
+        verdict=verdict_words(rows_of(s)), fold_err=below(err, FOLD_BOUND), bn_momentum=momentum,
+        bn_momentum_pct=f"{100 * momentum:g}", mom_share=f"{100 * MOMENTUM_SHARE:g}", extend_factor=EXTEND_FACTOR,
+        max_ext={1: "once", 2: "twice"}.get(MAX_EXTENSIONS, f"{MAX_EXTENSIONS} times"), mom_k=k,
+        mom_img={b: b * k for b in (small, large)},
+        steps_list=", ".join(str(c.steps) for c in s.cells if c.mode == "frozen"))
+
+
 def pitfalls_gap(pitfalls: ExperimentResult) -> Interval:
     """The pitfalls chapter's fine-tuning gap (``book/results/pitfalls.json``): accuracy on the new
     domain of the classifier-only fine-tuning with running statistics adapting, minus with BN in eval mode,
@@ -482,11 +644,15 @@ def difference_table(s: FineTuningSummary) -> "Table":
 
 def claim_rows(result: ExperimentResult) -> list["Row"]:
     """One scorecard row per literature claim this chapter tests (rules in the module docstring)."""
+    return rows_of(summarize(result))
+
+
+def rows_of(s: FineTuningSummary) -> list["Row"]:
+    """:func:`claim_rows` from the study's summary."""
     from bn.experiments.report import Row
     from bn.formatting import points
     from bn.statistics import Evidence, decide
 
-    s = summarize(result)
     small, large = min(s.batches), max(s.batches)
     frozen = s.frozen_minus_train[small]
     chapter = "today/02_fine_tuning"
@@ -499,7 +665,8 @@ def claim_rows(result: ExperimentResult) -> list["Row"]:
             decide(Evidence(frozen, 0.0, about_end=True, plateaued=False))),
         Row("ft_small_batch_hurts_bn",
             "Training-mode BN loses accuracy as its batch shrinks (Ioffe 2017; Wu & He 2018)", chapter,
-            "ResNet-50 on ImageNet, from scratch: error 23.6 % at 32 images per batch, 34.7 % at 2",
+            f"ResNet-50 on ImageNet, from scratch: error {PAPER_ERROR[32]:g} % at 32 images per batch, "
+            f"{PAPER_ERROR[2]:g} % at 2",
             f"{points(s.train_large_minus_small)} target test accuracy, training mode, batch {large} − batch {small}",
             decide(Evidence(s.train_large_minus_small, 0.0, about_end=True, plateaued=False))),
     ]

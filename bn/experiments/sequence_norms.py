@@ -446,7 +446,11 @@ def _summarize(result: ExperimentResult) -> SequenceSummary:
 
 def claim_rows(result: ExperimentResult) -> list[Row]:
     """One row per literature claim the study tests (module docstring's rules)."""
-    s = summarize(result)
+    return rows_of(summarize(result))
+
+
+def rows_of(s: SequenceSummary) -> list[Row]:
+    """:func:`claim_rows` from the study's summary."""
 
     def nats(iv: Interval) -> str:
         return f"{iv.estimate:+.3f} [{iv.low:+.3f}, {iv.high:+.3f}] nats/char"
@@ -544,46 +548,124 @@ def padding_expectation(batch: int, min_len: int, max_len: int) -> dict[str, flo
     return {"mean": mean, "longest": longest, "gap": max_len - longest, "padding": 1 - mean / longest}
 
 
-def glue_values(s: SequenceSummary) -> dict[str, Any]:
-    """Every number the chapter's prose pastes, by glue name (Python scalars and strings)."""
+@dataclass(frozen=True)
+class SequenceChapter:
+    """Every number and word the chapter pastes, glued by one ``glue_record(record, "seq_")``.
+
+    The corpus and the set-up: ``python``, ``sha`` (its first 12 hex digits), ``chars``
+    (thousands separated), ``docs``, ``vocab``, ``split`` (documents per split); the model's
+    ``width``, ``depth``, ``dilations`` and receptive field ``rf``; training's ``batch``,
+    ``min_len``, ``max_len``, ``steps``; ``seeds`` and ``cpu_min``; the padding sweep's
+    ``pad_window`` and ``pad_fractions`` (percent; ``pad_fractions_and`` as prose); generation's
+    ``prefix_windows`` and window length ``gen_length``; the plateau rule's late share
+    ``plateau_late`` (percent); the number of ``arms``;
+    ``pad_train``, the training batches' padding share in percent. The exercise on padding
+    (``ex_*``): the exact expectations of :func:`padding_expectation` at the training batch.
+    The claims: ``margin`` and the paired test-loss differences ``rms_ln``, ``bn_ln``,
+    ``bnm_ln`` (signed, 95 % t interval), and ``verdict``, the scorecard's words per row of
+    :func:`claim_rows` (glued as ``verdict_KEY`` and ``verdict_KEY_ours``). Per arm (mappings
+    keyed by norm, glued as ``seq_NAME_NORM``): test loss ``test`` (interval), the eval-minus-
+    batch gap ``gap``, the padding spread ``padspread``, the losses of the padding sweep
+    ``pad`` (keyed ``PERCENT_NORM``, glued ``seq_padPERCENT_NORM``), train and test losses in
+    both modes, leakage, the plateau rule's reading, and the five generation losses.
+    """
+
+    python: str
+    sha: str
+    chars: str
+    docs: int
+    vocab: int
+    split: str
+    width: int
+    depth: int
+    dilations: str
+    rf: int
+    batch: int
+    min_len: int
+    max_len: int
+    steps: int
+    seeds: int
+    cpu_min: float
+    pad_window: int
+    pad_fractions: str
+    pad_fractions_and: str
+    prefix_windows: int
+    gen_length: int
+    plateau_late: str
+    arms: int
+    pad_train: float
+    ex_mean: float
+    ex_longest: float
+    ex_gap: float
+    ex_pad: float
+    ex_values: int
+    margin: float
+    rms_ln: str
+    bn_ln: str
+    bnm_ln: str
+    verdict: dict[str, str] = field(metadata={"glue": "verdict_"})
+    test: dict[str, str]
+    gap: dict[str, str]
+    padspread: dict[str, float]
+    pad: dict[str, float] = field(metadata={"glue": "seq_pad"})
+    trainbatch: dict[str, float]
+    traineval: dict[str, float]
+    testbatch: dict[str, float]
+    testeval: dict[str, float]
+    leak_future: dict[str, float]
+    leak_other: dict[str, float]
+    plateau: dict[str, str]
+    genbatch: dict[str, float]
+    geneval: dict[str, float]
+    gensingle: dict[str, float]
+    genprefix: dict[str, float]
+    genprefixeval: dict[str, float]
+
+
+def chapter_summary(result: ExperimentResult) -> SequenceChapter:
+    """The chapter's record of ``result`` (see :class:`SequenceChapter`)."""
+    import inspect
+
+    from bn.experiments.scorecard import verdict_words
+    from bn.statistics.plateau import LATE_FRACTION
+
+    s = summarize(result)
     a = s.arms
     train = SequenceTrainConfig.from_dict(s.config["train"])
     expect = padding_expectation(train.batch_size, train.min_len, train.max_len)
-    out: dict[str, Any] = {
-        "seq_ex_mean": expect["mean"], "seq_ex_longest": expect["longest"], "seq_ex_gap": expect["gap"],
-        "seq_ex_pad": 100 * expect["padding"], "seq_ex_values": train.max_len - train.min_len + 1,
-        "seq_seeds": s.seeds, "seq_cpu_min": s.cpu_minutes, "seq_margin": s.margin,
-        "seq_pad_train": 100 * s.training_padding_fraction, "seq_rf": s.receptive_field,
-        "seq_python": s.corpus["python"], "seq_sha": s.corpus["sha256"][:12], "seq_chars": f"{s.corpus['n_chars']:,}",
-        "seq_docs": s.corpus["n_docs"], "seq_vocab": s.corpus["vocab_size"],
-        "seq_split": ", ".join(f"{n} {k}" for k, n in s.corpus["split_docs"].items()),
-        "seq_rms_ln": _signed(s.rms_minus_ln), "seq_bn_ln": _signed(s.bn_minus_ln),
-        "seq_bnm_ln": _signed(s.bn_masked_minus_ln),
-        "verdict_rms_vs_ln": s.verdict_rms_ln.text(), "verdict_bn_vs_ln": s.verdict_bn_ln.text(),
-        "verdict_bn_masked_vs_ln": s.verdict_bn_masked_ln.text(),
-        "seq_prefix_windows": s.config["gen_prefix_windows"], "seq_width": s.config["model"]["width"],
-        "seq_depth": s.config["model"]["depth"], "seq_batch": train.batch_size,
-        "seq_min_len": train.min_len, "seq_max_len": train.max_len,
-        "seq_steps": train.steps, "seq_pad_window": PAD_WINDOW,
-        "seq_pad_fractions": ", ".join(f"{100 * f:.0f}" for f in PAD_FRACTIONS),
-        "seq_dilations": ", ".join(str(2 ** i) for i in range(s.config["model"]["depth"])),
-    }
-    for key, arm in a.items():
-        out[f"seq_test_{key}"] = _nats(arm.test_eval)
-        out[f"seq_gap_{key}"] = _signed(s.mode_gap[key])
-        out[f"seq_padspread_{key}"] = arm.padding_spread.estimate
-        for f, loss in zip(s.config.get("pad_fractions", PAD_FRACTIONS), arm.padding_batch):
-            out[f"seq_pad{100 * f:.0f}_{key}"] = loss
-        out[f"seq_trainbatch_{key}"] = arm.train_batch.estimate
-        out[f"seq_traineval_{key}"] = arm.train_eval.estimate
-        out[f"seq_testbatch_{key}"] = arm.test_batch.estimate
-        out[f"seq_testeval_{key}"] = arm.test_eval.estimate
-        out[f"seq_leak_future_{key}"] = arm.leak_future.estimate
-        out[f"seq_leak_other_{key}"] = arm.leak_other.estimate
-        out[f"seq_plateau_{key}"] = plateau_text(arm.plateau)
-        out[f"seq_genbatch_{key}"] = arm.gen_batch.estimate
-        out[f"seq_geneval_{key}"] = arm.gen_eval.estimate
-        out[f"seq_gensingle_{key}"] = arm.gen_single.estimate
-        out[f"seq_genprefix_{key}"] = arm.gen_prefix.estimate
-        out[f"seq_genprefixeval_{key}"] = arm.gen_prefix_eval.estimate
-    return out
+    fractions = s.config.get("pad_fractions", PAD_FRACTIONS)
+
+    def per_arm(f) -> dict[str, Any]:
+        return {key: f(key, arm) for key, arm in a.items()}
+
+    return SequenceChapter(
+        python=s.corpus["python"], sha=s.corpus["sha256"][:12], chars=f"{s.corpus['n_chars']:,}",
+        docs=s.corpus["n_docs"], vocab=s.corpus["vocab_size"],
+        split=", ".join(f"{n} {k}" for k, n in s.corpus["split_docs"].items()),
+        width=s.config["model"]["width"], depth=s.config["model"]["depth"],
+        dilations=", ".join(str(2 ** i) for i in range(s.config["model"]["depth"])), rf=s.receptive_field,
+        batch=train.batch_size, min_len=train.min_len, max_len=train.max_len, steps=train.steps,
+        seeds=s.seeds, cpu_min=s.cpu_minutes, pad_window=PAD_WINDOW,
+        pad_fractions=", ".join(f"{100 * f:.0f}" for f in PAD_FRACTIONS),
+        pad_fractions_and=", ".join(f"{100 * f:.0f}" for f in PAD_FRACTIONS[:-1]) + f" and {100 * PAD_FRACTIONS[-1]:.0f}",
+        prefix_windows=s.config["gen_prefix_windows"],
+        gen_length=int(inspect.signature(measure_after).parameters["gen_length"].default),
+        plateau_late=f"{100 * LATE_FRACTION:g}", arms=len(a), pad_train=100 * s.training_padding_fraction,
+        ex_mean=expect["mean"], ex_longest=expect["longest"], ex_gap=expect["gap"], ex_pad=100 * expect["padding"],
+        ex_values=train.max_len - train.min_len + 1,
+        margin=s.margin, rms_ln=_signed(s.rms_minus_ln), bn_ln=_signed(s.bn_minus_ln),
+        bnm_ln=_signed(s.bn_masked_minus_ln), verdict=verdict_words(rows_of(s)),
+        test=per_arm(lambda k, arm: _nats(arm.test_eval)), gap=per_arm(lambda k, arm: _signed(s.mode_gap[k])),
+        padspread=per_arm(lambda k, arm: arm.padding_spread.estimate),
+        pad={f"{100 * f:.0f}_{k}": loss for k, arm in a.items() for f, loss in zip(fractions, arm.padding_batch)},
+        trainbatch=per_arm(lambda k, arm: arm.train_batch.estimate),
+        traineval=per_arm(lambda k, arm: arm.train_eval.estimate),
+        testbatch=per_arm(lambda k, arm: arm.test_batch.estimate),
+        testeval=per_arm(lambda k, arm: arm.test_eval.estimate),
+        leak_future=per_arm(lambda k, arm: arm.leak_future.estimate),
+        leak_other=per_arm(lambda k, arm: arm.leak_other.estimate),
+        plateau=per_arm(lambda k, arm: plateau_text(arm.plateau)),
+        genbatch=per_arm(lambda k, arm: arm.gen_batch.estimate), geneval=per_arm(lambda k, arm: arm.gen_eval.estimate),
+        gensingle=per_arm(lambda k, arm: arm.gen_single.estimate),
+        genprefix=per_arm(lambda k, arm: arm.gen_prefix.estimate),
+        genprefixeval=per_arm(lambda k, arm: arm.gen_prefix_eval.estimate))

@@ -44,7 +44,7 @@ trained network and the same further steps; the drift draws share the same batch
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from bn.experiments.base import Context, Experiment, ExperimentResult, RunRecord, RunSpec, register_after
@@ -250,53 +250,6 @@ class StackSummary:
     control_first_over: list[int | None]    # per control seed: first logged step with a loss gap > 1e-4
     cpu_minutes: float
 
-    def glue_values(self) -> dict[str, Any]:
-        """Name -> value for :func:`bn.glue.glue` (prefix ``ts_``): numbers as Python scalars, intervals as text."""
-        from bn.formatting import below, percent, points, times
-
-        v: dict[str, Any] = {"ts_lr": f"{self.lr:g}", "ts_steps": self.steps, "ts_batch": self.batch_size,
-                             "ts_epochs": self.epochs, "ts_nseeds_bn": len(self.seeds_bn),
-                             "ts_nseeds_control": len(self.seeds_control), "ts_cpu_min": self.cpu_minutes,
-                             "ts_control_gap": f"{self.control_loss_gap:.1g}",
-                             "ts_control_first_gap": below(self.control_first_gap, self.control_rounding),
-                             "ts_control_steps": self.control_loss_steps,
-                             "ts_avg_steps": self.averaging_steps, "ts_avg_lr": f"{self.averaging_lr:.3g}",
-                             "ts_swa_var_change": 100 * self.swa_var_change, "ts_drift_updates": self.drift_updates,
-                             "ts_tolerance": f"{self.inference_tolerance:.1e}", "ts_batch_norms": self.batch_norms,
-                             "ts_inf_batch": self.inference_batch,
-                             "ts_frozen_over_compiled": self.frozen_over_compiled.text(),
-                             "ts_inf_load": float("nan") if self.inference_load is None else self.inference_load,
-                             "ts_control_first_over": ", ".join("none" if t is None else str(t)
-                                                                for t in self.control_first_over)}
-        for k, share in self.running_share.items():
-            v[f"ts_ex_share_{k}"] = share
-        for arm, iv in self.accuracy.items():
-            v[f"ts_acc_{arm}"] = percent(iv)
-        for arm, iv in self.versus_k1.items():
-            v[f"ts_vs_{arm}"] = points(iv)
-        for arm, text in self.plateau.items():
-            v[f"ts_plateau_{arm}"] = text
-        for name, iv in self.averaging.items():
-            v[f"ts_avg_{name}"] = percent(iv)
-        for name, iv in self.averaging_diffs.items():
-            v[f"ts_avgdiff_{name}"] = points(iv)
-        for key, value in self.dtypes.items():
-            v[f"ts_dtype_{key}"] = value
-        for mode, d in self.drift_late.items():
-            for stat, iv in d.items():
-                v[f"ts_drift_{mode}_{stat}"] = f"{iv.estimate:.3f} [{iv.low:.3f}, {iv.high:.3f}]"
-        for stat, iv in self.drift_ratio.items():
-            v[f"ts_drift_ratio_{stat}"] = times(iv)
-        for name, s in self.inference_speedup.items():
-            v[f"ts_speed_{name}"] = s.text()
-        for name, err in self.inference_errors.items():
-            v[f"ts_err_{name}"] = below(err, self.inference_tolerance)
-        for name, n in self.inference_sqrt.items():
-            v[f"ts_sqrt_{name}"] = -1 if n is None else n
-        for name, n in self.inference_folded.items():
-            v[f"ts_folded_{name}"] = n
-        return v
-
 
 def _runs(result: ExperimentResult, arm: str) -> list[RunRecord]:
     from bn.experiments.report import runs_of
@@ -416,6 +369,8 @@ def control_rounding(batch_size: int, side: int = 32) -> float:
 
 
 BN_MOMENTUM = 0.1  # torch's default, the networks' BN layers
+PAPER_ERROR = {32: 23.6, 2: 34.7}
+"""ImageNet error (%) of a ResNet-50 with BN at 32 and at 2 images per worker (Wu & He 2018, Figure 1)."""
 CONTROL_GAP = 1e-4  # a loss gap between the control's runs past rounding (a loss near 2 has u32 * 2 = 1e-7)
 
 
@@ -431,7 +386,8 @@ def claim_rows(result: ExperimentResult) -> list["Row"]:
     for key, arm, claimed, claim, paper in (
             ("micro_batch", k16, "below",
              "BN's error grows as the batch it normalizes over shrinks; under accumulation that is the micro-batch "
-             "(Wu & He 2018, Fig. 1)", "ResNet-50 on ImageNet: 23.6 % error at 32 images per worker, 34.7 % at 2"),
+             "(Wu & He 2018, Fig. 1)", f"ResNet-50 on ImageNet: {PAPER_ERROR[32]:g} % error at 32 images per worker, "
+             f"{PAPER_ERROR[2]:g} % at 2"),
             ("ghost_batch", k4, "above",
              "Normalizing over small ghost batches inside a large batch generalizes better (Hoffer et al. 2017, "
              "Sec. 4.1)", "qualitative (ghost batches of 128 inside batches of 4096)")):
@@ -512,3 +468,118 @@ def inference_table(result: ExperimentResult) -> "Table":
                      str(s.batch_norms if k in ("eager", "eager_channels_last") else 0 if k == "folded" else sqrt)])
     return Table(["variant", "ms per batch, median [q25, q75]", "speed-up over eager", "error / max logit",
                   "BN computations left"], rows)
+
+
+@dataclass(frozen=True)
+class StackChapter:
+    """Every number and word the chapter pastes, glued by one ``glue_record(record, "ts_")``.
+
+    The set-up: the rate ``lr``, ``steps`` of ``batch`` images (``epochs``), the accumulation steps
+    ``ks`` and their micro-batches ``micro`` (prose lists), the control's ``control_ks``, the seeds
+    (``nseeds_bn``, ``nseeds_control``), ``cpu_min``. Accumulation: per arm (mappings keyed by arm)
+    the final accuracy ``acc``, the paired difference to k = 1 ``vs`` and the plateau rule's reading;
+    the control's loss gaps (``control_first_gap``, a bound; ``control_gap``; ``control_steps``;
+    ``control_first_over``, per seed). Averaging: its ``avg_steps`` at ``avg_lr``, SWA's period in
+    words (``swa_every``), the EMA's ``ema_decay``, per variant the accuracy ``avg`` and the paired
+    differences ``avgdiff``, the running variances' change ``swa_var_change`` (percent). bfloat16:
+    autocast's ``dtype`` per tensor, the drift's ``drift_updates`` from a population of mean
+    ``pop_mean`` and variance ``pop_var`` over ``drift_channels`` channels with BN's momentum
+    ``bn_momentum`` (``bn_keep`` = 1 - momentum), the late errors ``drift`` (``MODE_STAT``) and their
+    ratio ``drift_ratio``; the single-batch errors' data offsets ``offset_low``, ``offset_high``.
+    Inference: the batch, the BN layers, the tolerance, per variant the speed-up, the error (a
+    bound), the square roots in the generated code and the folded operations, the machine's load,
+    and compile with freezing over without (``frozen_over_compiled``). The sources' errors
+    ``paper_err`` (:data:`PAPER_ERROR`), ``verdict`` (the scorecard's words of :func:`claim_rows`),
+    and the momentum exercise's shares per k (``ex_share``).
+    """
+
+    lr: str
+    steps: int
+    batch: int
+    epochs: float
+    nseeds_bn: int
+    nseeds_control: int
+    cpu_min: float
+    ks: str
+    micro: str
+    control_ks: str
+    control_gap: str
+    control_first_gap: str
+    control_steps: int
+    control_first_over: str
+    avg_steps: int
+    avg_lr: str
+    swa_every: str
+    ema_decay: float
+    swa_var_change: float
+    drift_updates: int
+    pop_mean: str
+    pop_var: str
+    drift_channels: int
+    bn_momentum: float
+    bn_keep: float
+    offset_low: str
+    offset_high: str
+    tolerance: str
+    batch_norms: int
+    inf_batch: int
+    frozen_over_compiled: str
+    inf_load: float
+    ex_share: dict[int, float]
+    acc: dict[str, str]
+    vs: dict[str, str]
+    plateau: dict[str, str]
+    avg: dict[str, str]
+    avgdiff: dict[str, str]
+    dtype: dict[str, str]
+    drift: dict[str, str]
+    drift_ratio: dict[str, str]
+    speed: dict[str, str]
+    err: dict[str, str]
+    sqrt: dict[str, int]
+    folded: dict[str, int]
+    paper_err: dict[int, float]
+    verdict: dict[str, str] = field(metadata={"glue": "verdict_"})
+
+
+def chapter_summary(result: ExperimentResult) -> StackChapter:
+    """The chapter's record of ``result`` (see :class:`StackChapter`)."""
+    import inspect
+
+    from bn.experiments.scorecard import verdict_words
+    from bn.formatting import below, ordinal_word, percent, points, times
+    from bn.precision.autocast import running_drift
+
+    s = summarize(result)
+    drift_defaults = inspect.signature(running_drift).parameters
+    setup = result.measures["precision"]["drift_setup"]
+    average = _after(result)[0].after["averaging"]["config"]  # what the phase ran with
+    micro = [s.batch_size // k for k in ACCUMULATION]
+    offsets = [f"{o:g}" for o in setup["offsets"]]
+    return StackChapter(
+        lr=f"{s.lr:g}", steps=s.steps, batch=s.batch_size, epochs=s.epochs, nseeds_bn=len(s.seeds_bn),
+        nseeds_control=len(s.seeds_control), cpu_min=s.cpu_minutes,
+        ks=", ".join(map(str, ACCUMULATION)), micro=", ".join(map(str, micro[:-1])) + f" and {micro[-1]}",
+        control_ks=" and ".join(map(str, CONTROL_ACCUMULATION)),
+        control_gap=f"{s.control_loss_gap:.1g}", control_first_gap=below(s.control_first_gap, s.control_rounding),
+        control_steps=s.control_loss_steps,
+        control_first_over=", ".join("none" if t is None else str(t) for t in s.control_first_over),
+        avg_steps=s.averaging_steps, avg_lr=f"{s.averaging_lr:.3g}", swa_every=ordinal_word(average["swa_every"]),
+        ema_decay=float(average["ema_decay"]), swa_var_change=100 * s.swa_var_change,
+        drift_updates=s.drift_updates, pop_mean=f"{setup['drift_mean']:g}",
+        pop_var=f"{drift_defaults['std'].default ** 2:g}", drift_channels=int(drift_defaults["channels"].default),
+        bn_momentum=BN_MOMENTUM, bn_keep=round(1 - BN_MOMENTUM, 12), offset_low=offsets[0], offset_high=offsets[-1],
+        tolerance=f"{s.inference_tolerance:.1e}", batch_norms=s.batch_norms, inf_batch=s.inference_batch,
+        frozen_over_compiled=s.frozen_over_compiled.text(),
+        inf_load=float("nan") if s.inference_load is None else s.inference_load,
+        ex_share=dict(s.running_share), acc={a: percent(iv) for a, iv in s.accuracy.items()},
+        vs={a: points(iv) for a, iv in s.versus_k1.items()}, plateau=dict(s.plateau),
+        avg={n: percent(iv) for n, iv in s.averaging.items()},
+        avgdiff={n: points(iv) for n, iv in s.averaging_diffs.items()}, dtype=dict(s.dtypes),
+        drift={f"{mode}_{stat}": f"{iv.estimate:.3f} [{iv.low:.3f}, {iv.high:.3f}]"
+               for mode, d in s.drift_late.items() for stat, iv in d.items()},
+        drift_ratio={stat: times(iv) for stat, iv in s.drift_ratio.items()},
+        speed={n: sp.text() for n, sp in s.inference_speedup.items()},
+        err={n: below(e, s.inference_tolerance) for n, e in s.inference_errors.items()},
+        sqrt={n: -1 if c is None else c for n, c in s.inference_sqrt.items()}, folded=dict(s.inference_folded),
+        paper_err=dict(PAPER_ERROR), verdict=verdict_words(claim_rows(result)))

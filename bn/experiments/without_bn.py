@@ -38,7 +38,7 @@ weights differ, since the networks differ.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 import numpy as np
@@ -225,26 +225,6 @@ class Summary:
     steps: int
     small_batch: int
 
-    def glue_values(self) -> dict[str, float | int | str]:
-        """What the chapter glues, by name (``nobn-...``): rates, slopes, counts, cost."""
-        out: dict[str, float | int | str] = {
-            "nobn-base-lr": self.base_lr, "nobn-high-lr": self.high_lr, "nobn-cpu-min": round(self.cpu_minutes, 1),
-            "nobn-seeds": self.seeds, "nobn-vseeds": self.variance_seeds, "nobn-vblocks": self.variance_blocks,
-            "nobn-steps": self.steps, "nobn-small": self.small_batch,
-            "nobn-small-scale": self.small_batch / BASE_BATCH,
-            "nobn-slope": self.bn_slope.fmt(2), "nobn-slope-est": round(self.bn_slope.estimate, 2),
-            "nobn-bn-first": round(self.init_mean["bn"][0], 2), "nobn-bn-last": round(self.init_mean["bn"][-1], 3),
-            "nobn-nf-first": round(self.init_mean["nf"][0], 3), "nobn-nf-last": round(self.init_mean["nf"][-1], 3),
-            "nobn-wsgn-slope": self.slopes["ws_gn"].fmt(2),
-        }
-        for m, lr in self.chosen_lr.items():
-            out[f"nobn-lr-{m}"] = lr
-        for key, iv in self.versus_bn.items():
-            out[f"nobn-vs-{key}"] = points(iv) if iv is not None else "no pair completed"
-        for name, (k, n) in self.high.items():
-            out[f"nobn-high-{name}"] = f"{k} of {n}"
-        return out
-
 
 def results_table(s: Summary) -> Table:
     """Per method, batch size and rate: the runs' outcomes, the plateau rule, best validation and final test
@@ -385,3 +365,130 @@ def claim_rows(result: ExperimentResult) -> list:
                     f"rate {s.high_lr:g}: {k1}/{n1} runs completed with AGC, {k2}/{n2} without",
                     decide(Outcomes((k1, n1), (k2, n2)))))
     return rows
+
+
+@dataclass(frozen=True)
+class WithoutBnChapter:
+    """Every number the chapter pastes, glued by one ``glue_record(record, "nobn-", sep="-")``.
+
+    At initialization: ``vblocks`` blocks, ``vseeds`` initializations on ``probe`` images; the
+    ratio of branch to skip variance at BN's first and last block (``bn_first``, ``bn_last``) and
+    the NF network's (``nf_first``, ``nf_last``); BN's log-log slope (``slope``, interval, and
+    ``slope_est``) and WS + GN's (``wsgn_slope``). The training set-up (from the result's config and
+    run specs): ``width``, ``blocks``, ``groups``, NF's ``alpha`` and AGC's ``agc``; ``steps``, the
+    optimizer's ``momentum`` and ``warmup`` (percent of the steps), ``nval`` held-out images
+    (thousands separated), ``eval`` of them every ``every`` steps, the data ``copy``; the rate grid's
+    size in words (``grid_points``), the ``select_seed``, ``seeds`` per arm and ``hseeds`` at the high
+    rate; ``base_batch`` and the ``small`` batch, the rate's scale ``small_scale`` and in words the
+    factor (``scale_down``) and the share of the examples (``fraction``). Rates: each method's chosen
+    ``lr`` (``nobn-lr-METHOD``), BN's ``base_lr`` and the ``high_lr``. Results: paired differences
+    with BN ``vs`` (``nobn-vs-METHOD_bBATCH_own``), the outcomes of each method at BN's rate
+    ``bnrate`` and of the NF pair at the high rate ``high``; ``cpu_min``; ``verdict``, the
+    scorecard's words of :func:`claim_rows`. The exercises (``ex_*``): the skip path's variance at
+    block 1 in branch units, the linear prediction at the last block, the measured growth, the NF
+    predictions, and AGC's clipped gradient norms (``ex_agc``, per unit).
+    """
+
+    base_lr: float
+    high_lr: float
+    cpu_min: float
+    seeds: int
+    vseeds: int
+    vblocks: int
+    steps: int
+    small: int
+    small_scale: float
+    slope: str
+    slope_est: float
+    bn_first: float
+    bn_last: float
+    nf_first: float
+    nf_last: float
+    wsgn_slope: str
+    lr: dict[str, float]
+    vs: dict[str, str]
+    high: dict[str, str]
+    copy: str
+    width: int
+    blocks: int
+    probe: int
+    alpha: float
+    agc: float
+    groups: int
+    eval: int
+    every: int
+    select_seed: int
+    hseeds: int
+    momentum: float
+    warmup: str
+    nval: str
+    base_batch: int
+    scale_down: str
+    fraction: str
+    grid_points: str
+    bnrate: dict[str, str]
+    verdict: dict[str, str] = field(metadata={"glue": "verdict_"})
+    ex_v0: float
+    ex_pred_last: float
+    ex_prod_last: float
+    ex_growth: float
+    ex_nf_pred_first: float
+    ex_nf_pred_last: float
+    ex_agc: dict[int, float]
+
+
+AGC_EXERCISE = ((0.5, 0.02), (0.0004, 0.001), 0.01)
+"""The AGC exercise: (weight norm, gradient norm) of two units, and the clipping threshold lambda."""
+
+
+def agc_exercise() -> list[float]:
+    """The norms of the two units' gradients after AGC (:func:`bn.models.normalizer_free.agc_clipped`),
+    for the units and threshold of :data:`AGC_EXERCISE`."""
+    import torch
+
+    from bn.models.normalizer_free import agc_clipped
+
+    *units, clip = AGC_EXERCISE
+    weight, grad = torch.zeros(len(units), 4), torch.zeros(len(units), 4)
+    for i, (w, g) in enumerate(units):
+        weight[i, 0], grad[i, 0] = w, g
+    clipped = agc_clipped(grad, weight, clip)
+    return [float(clipped[i].norm()) for i in range(len(units))]
+
+
+def chapter_summary(result: ExperimentResult) -> WithoutBnChapter:
+    """The chapter's record of ``result`` (see :class:`WithoutBnChapter`)."""
+    from bn.experiments.scorecard import verdict_words
+    from bn.formatting import data_copy_label, fraction_word, number_word
+    from bn.models.normalizer_free import nf_betas
+
+    s = summarize(result)
+    cfg = result.config
+    train = result.runs[0].spec.train
+    out = {(r.method, r.batch_size, r.rate): r for r in s.rows}
+    r_bn = s.init_mean["bn"]
+    v0 = 1 / r_bn[0]  # the skip path's variance at block 1, in branch units
+    betas = nf_betas(len(s.init_mean["nf"]), cfg["nf_alpha"])
+    scale = BASE_BATCH // s.small_batch
+    return WithoutBnChapter(
+        base_lr=s.base_lr, high_lr=s.high_lr, cpu_min=round(s.cpu_minutes, 1), seeds=s.seeds,
+        vseeds=s.variance_seeds, vblocks=s.variance_blocks, steps=s.steps, small=s.small_batch,
+        small_scale=s.small_batch / BASE_BATCH, slope=s.bn_slope.fmt(2), slope_est=round(s.bn_slope.estimate, 2),
+        bn_first=round(r_bn[0], 2), bn_last=round(r_bn[-1], 3), nf_first=round(s.init_mean["nf"][0], 3),
+        nf_last=round(s.init_mean["nf"][-1], 3), wsgn_slope=s.slopes["ws_gn"].fmt(2), lr=dict(s.chosen_lr),
+        vs={k: points(iv) if iv is not None else "no pair completed" for k, iv in s.versus_bn.items()},
+        high={name: f"{k} of {n}" for name, (k, n) in s.high.items()},
+        copy=data_copy_label(result.provenance["data"]["copy"]), width=cfg["width"], blocks=cfg["blocks"],
+        probe=cfg["probe_examples"], alpha=cfg["nf_alpha"], agc=cfg["agc"], groups=cfg["groups"],
+        eval=cfg["eval_examples"], every=cfg["eval_every"], select_seed=cfg["select_seed"],
+        hseeds=len(cfg["high_seeds"]), momentum=float(train["momentum"]),
+        warmup=f"{100 * train['warmup_steps'] / train['steps']:g}", nval=f"{cfg['n_val']:,}",
+        base_batch=BASE_BATCH, scale_down=number_word(scale), fraction=fraction_word(scale),
+        grid_points=number_word(len(cfg["rates"])),
+        bnrate={m: out[(m, BASE_BATCH, "bn")].outcomes for m in METHODS[1:]},
+        verdict=verdict_words(claim_rows(result)),
+        ex_v0=round(v0, 2), ex_pred_last=round(1 / (v0 + len(r_bn) - 1), 3),
+        ex_prod_last=round(r_bn[-1] * len(r_bn), 2), ex_growth=round(1 / (r_bn[-1] * len(r_bn)), 2),
+        ex_nf_pred_first=round(cfg["nf_alpha"] ** 2 / betas[0] ** 2, 3),
+        ex_nf_pred_last=round(cfg["nf_alpha"] ** 2 / betas[-1] ** 2, 3),
+        ex_agc={i: round(v, 6) for i, v in enumerate(agc_exercise())})

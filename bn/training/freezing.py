@@ -26,7 +26,7 @@ from torch import nn
 
 from bn.torch_bn import BookBatchNorm
 
-__all__ = ["BN_MODES", "FREEZE_ARMS", "Trainable", "freeze_bn", "frozen_bn_reference", "is_frozen",
+__all__ = ["BN_MODES", "FREEZE_ARMS", "Trainable", "fold_frozen_bn", "freeze_bn", "frozen_bn_reference", "is_frozen",
            "set_bn_mode", "set_trainable", "unfreeze_bn"]
 
 FREEZE_ARMS: tuple[str, ...] = ("all", "bn_only", "bn_and_linear", "linear_only", "random_params")
@@ -228,3 +228,20 @@ def frozen_bn_reference(x: torch.Tensor, mean: torch.Tensor, var: torch.Tensor, 
     scale = gamma * (var + eps).rsqrt()
     shift = beta - mean * scale
     return x * scale.reshape(1, -1, 1, 1) + shift.reshape(1, -1, 1, 1)
+
+
+def fold_frozen_bn(conv: nn.Conv2d, bn: nn.modules.batchnorm._BatchNorm) -> nn.Conv2d:
+    """A convolution computing ``bn(conv(x))`` for a bias-free ``conv`` and a frozen (eval-mode) ``bn``.
+
+    With ``s = gamma / sqrt(var + eps)`` and ``t = beta - mean s`` per output channel,
+    ``BN(W * x) = (s W) * x + t``: each output channel's kernel is scaled by ``s`` and ``t`` is the bias.
+    """
+    if conv.bias is not None:
+        raise ValueError("fold_frozen_bn folds into a convolution without bias")
+    scale = bn.weight.detach() / (bn.running_var + bn.eps).sqrt()
+    folded = nn.Conv2d(conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride, conv.padding,
+                       conv.dilation, conv.groups, bias=True).to(conv.weight.dtype)
+    with torch.no_grad():
+        folded.weight.copy_(conv.weight * scale.view(-1, 1, 1, 1))
+        folded.bias.copy_(bn.bias.detach() - bn.running_mean * scale)
+    return folded

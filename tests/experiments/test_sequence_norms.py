@@ -173,13 +173,17 @@ def test_committed_first_steps_reproduce():
         assert all(math.isclose(a, b, abs_tol=1e-3) for a, b in zip(new, first.history.first_losses))
 
 
-def test_glue_values_are_plain_python_and_name_every_arm(smoke):
+def test_chapter_record_is_plain_python_and_names_every_arm(smoke):
+    import dataclasses
+
     res = _designed(smoke, {n: [0.0] * 5 for n in sn.NORMS})
-    values = sn.glue_values(sn.summarize(res))
-    assert all(type(v) in (int, float, str) for v in values.values()), \
-        {k: type(v) for k, v in values.items() if type(v) not in (int, float, str)}
-    assert {f"seq_test_{n}" for n in sn.NORMS} <= set(values)
-    assert values["verdict_rms_vs_ln"] == "reproduced"  # identical arms: a zero-width interval within the margin
+    record = sn.chapter_summary(res)
+    for f in dataclasses.fields(record):
+        value = getattr(record, f.name)
+        items = value.values() if isinstance(value, dict) else [value]
+        assert all(type(v) in (int, float, str) for v in items), f.name
+    assert set(record.test) == set(sn.NORMS) and len(record.pad) == len(sn.PAD_FRACTIONS) * len(sn.NORMS)
+    assert record.verdict["rms_vs_ln"] == "reproduced"  # identical arms: a zero-width interval within the margin
 
 
 def test_padding_expectation_matches_a_simulation():

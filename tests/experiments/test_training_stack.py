@@ -111,7 +111,6 @@ def test_summary_reads_the_known_answers():
     assert s.running_share[16] == pytest.approx(1 - 0.9 ** 16)
     assert s.drift_ratio["var"].estimate == pytest.approx(4.0, rel=1e-6)
     assert s.cpu_minutes == 10.0
-    assert all(isinstance(v, (str, int, float)) for v in s.glue_values().values())
 
 
 def test_verdicts_follow_the_rule():

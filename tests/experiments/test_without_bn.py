@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from bn.experiments import REGISTRY, ExperimentResult, run_experiment
-from bn.experiments.without_bn import (METHODS, PROFILES, arm_name, claim_rows, claims_table, depth_slope,
-                                       results_table, summarize, sweep_table, train_args)
+from bn.experiments.without_bn import (METHODS, PROFILES, arm_name, chapter_summary, claim_rows, claims_table,
+                                       depth_slope, results_table, summarize, sweep_table, train_args)
 from bn.statistics import VERDICTS
 
 
@@ -61,8 +61,8 @@ def test_summary_and_tables(smoke):
     assert s.identity_max["skipinit"] == 0.0 and s.identity_max["fixup"] == 0.0
     assert s.bn_slope.high < 0           # BN's ratio falls with depth, even in 4 blocks
     assert set(s.slopes) == {"bn", "ws_gn", "nf"}
-    values = s.glue_values()
-    assert values["nobn-lr-bn"] == s.base_lr and values["nobn-small"] == 8
+    record = chapter_summary(smoke)
+    assert record.lr["bn"] == s.base_lr and record.small == 8 and record.scale_down == "sixteen"
     assert len(results_table(s).rows) == len(s.rows) == 3 * len(METHODS) - 1
     assert len(sweep_table(s).rows) == len(METHODS)
 
