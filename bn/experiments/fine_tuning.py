@@ -568,9 +568,10 @@ FOLD_BOUND = 1e-12
 roundings of 2^-52 stay far below this bound."""
 
 
-def chapter_summary(result: ExperimentResult, pitfalls: ExperimentResult) -> FineTuningChapter:
-    """The chapter's record of ``result`` (see :class:`FineTuningChapter`); ``pitfalls`` is the
-    pitfalls study's result, whose fine-tuning gap the chapter recalls.
+def chapter_summary(result: ExperimentResult, pitfalls_gap: Interval) -> FineTuningChapter:
+    """The chapter's record of ``result`` (see :class:`FineTuningChapter`); ``pitfalls_gap`` is the
+    pitfalls study's fine-tuning gap (:func:`bn.experiments.pitfalls.fine_tuning_gap`), which the
+    chapter recalls.
 
     Raises ``ValueError`` where the folding exercise's error exceeds :data:`FOLD_BOUND` (the
     chapter states that bound).
@@ -587,7 +588,7 @@ def chapter_summary(result: ExperimentResult, pitfalls: ExperimentResult) -> Fin
     momentum = nn.BatchNorm2d(1).momentum  # PyTorch's default, the networks'
     k = batches_carrying(MOMENTUM_SHARE, momentum)
     return FineTuningChapter(
-        pitfalls_gap=points(pitfalls_gap(pitfalls)), copy=data_copy_label(s.copy),
+        pitfalls_gap=points(pitfalls_gap), copy=data_copy_label(s.copy),
         pre_steps=s.pretrain_steps, pre_batch=s.pretrain_batch, pre_source=percent(s.pretrained_source),
         pre_target=percent(s.pretrained_target), n_fit=s.n_fit, n_val=s.n_val, n_test=f"{s.n_test:,}",
         epochs=s.epochs, batches=", ".join(map(str, s.batches)), grid=", ".join(f"{r:g}" for r in s.grid),
@@ -608,17 +609,6 @@ def chapter_summary(result: ExperimentResult, pitfalls: ExperimentResult) -> Fin
         max_ext={1: "once", 2: "twice"}.get(MAX_EXTENSIONS, f"{MAX_EXTENSIONS} times"), mom_k=k,
         mom_img={b: b * k for b in (small, large)},
         steps_list=", ".join(str(c.steps) for c in s.cells if c.mode == "frozen"))
-
-
-def pitfalls_gap(pitfalls: ExperimentResult) -> Interval:
-    """The pitfalls chapter's fine-tuning gap (``book/results/pitfalls.json``): accuracy on the new
-    domain of the classifier-only fine-tuning with running statistics adapting, minus with BN in eval mode,
-    paired by seed."""
-    from bn.statistics import paired_difference_ci
-
-    fts = [s["fine_tuning"] for s in pitfalls.measures["per_seed"]]
-    return paired_difference_ci([f["requires_grad_only"]["acc_shifted"] for f in fts],
-                                [f["bn_eval"]["acc_shifted"] for f in fts])
 
 
 def accuracy_table(s: FineTuningSummary) -> "Table":

@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 import torch
@@ -27,6 +27,9 @@ from bn.population import (KERAS, PYTORCH, batch_statistics_accuracy, bn_state, 
                            dropout_variance_shift, refresh_statistics, train_batches, weight_of_initial_value)
 from bn.results import from_strict_dict
 from bn.training import TensorData, evaluate_accuracy
+
+if TYPE_CHECKING:
+    from bn.statistics import Interval
 
 
 def _shifted(x: torch.Tensor) -> torch.Tensor:
@@ -286,6 +289,17 @@ class PitfallsSeed:
 def pitfalls_seeds(result: ExperimentResult) -> list[PitfallsSeed]:
     """The per-seed measurements of a pitfalls result, typed and read strictly (``measures["per_seed"]``)."""
     return read_records(result, PitfallsSeed.from_dict, "per_seed")
+
+
+def fine_tuning_gap(result: ExperimentResult) -> "Interval":
+    """Accuracy on the new domain after fine-tuning the classifier with the running statistics
+    adapting (``requires_grad=False`` only) minus with BN in eval mode, paired by seed (95 % t
+    interval): what the fine-tuning chapter of Part VI builds on."""
+    from bn.statistics import paired_difference_ci
+
+    fts = [s.fine_tuning for s in pitfalls_seeds(result)]
+    return paired_difference_ci([f.requires_grad_only.acc_shifted for f in fts],
+                                [f.bn_eval.acc_shifted for f in fts])
 
 
 def final_accuracies(runs: list[PlainRun]) -> dict[str, list[float]]:

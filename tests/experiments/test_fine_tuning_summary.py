@@ -30,7 +30,9 @@ def raw():
 
 @pytest.fixture(scope="module")
 def pitfalls():
-    return ExperimentResult.from_dict(json.loads(PITFALLS.read_text()))
+    from bn.experiments.pitfalls import fine_tuning_gap
+
+    return fine_tuning_gap(ExperimentResult.from_dict(json.loads(PITFALLS.read_text())))
 
 
 @pytest.fixture(scope="module")
