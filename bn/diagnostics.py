@@ -65,7 +65,7 @@ def saturated_fraction(a: torch.Tensor, activation: str = "relu") -> float:
 class TanhSaturation:
     """Where :func:`saturated_fraction` calls a tanh output saturated, and how often a standard normal
     pre-activation gets there: ``edge`` = 1 - ``SATURATION_MARGIN`` (the bound on ``|tanh|``),
-    ``z`` = artanh(edge) (the bound on the pre-activation), ``saturated`` = P(|z| > ``z``) in %."""
+    ``z`` = artanh(edge) (the bound on the pre-activation), ``saturated`` = ``P(|z| > z)`` in %."""
 
     edge: float
     z: float

@@ -211,9 +211,9 @@ def register_after(name: str) -> Callable[[AfterTraining], AfterTraining]:
 
 
 def run_spec(spec: RunSpec, data: TensorData, device: str = "cpu", stop_at: int | None = None,
-             progress: bool = True, checkpoint: str | None = None) -> dict[str, Any]:
-    """Build the model under ``torch.manual_seed(spec.seed)``, train it, return ``{"spec", "history"}``
-    (and ``"after"``, what ``spec.after`` measured on the trained network)."""
+             progress: bool = True, checkpoint: str | None = None) -> RunRecord:
+    """Build the model under ``torch.manual_seed(spec.seed)``, train it, and return its record: the
+    spec, the history and (``after``) what ``spec.after`` measured on the trained network."""
     if spec.after is not None and spec.after not in AFTER:
         # The studies register their measurements when they are imported, which the registry does (a
         # worker process that runs this spec has imported none of them yet).
@@ -227,11 +227,12 @@ def run_spec(spec: RunSpec, data: TensorData, device: str = "cpu", stop_at: int 
     cfg = TrainConfig.from_dict(spec.train)
     history = train(model, data, cfg, spec.seed, device=device, measure=measure, stop_at=stop_at,
                     progress=progress, checkpoint=checkpoint, desc=f"{spec.label} s{spec.seed}")
-    record: dict[str, Any] = {"spec": spec.to_dict(), "history": history.to_dict()}
     # What ``after`` measures is the trained network: a run cut short by ``stop_at`` has none.
+    after = None
     if spec.after is not None and (stop_at is None or stop_at >= cfg.steps):
-        record["after"] = AFTER[spec.after](model, data, spec)
-    return record
+        after = AFTER[spec.after](model, data, spec)
+    # The record holds its own copy of the spec: a caller's later edit of its spec is not the run's.
+    return RunRecord(RunSpec.from_dict(spec.to_dict()), history, after)
 
 
 @dataclass
@@ -251,7 +252,7 @@ class Context:
     stop_at: int | None = None
     progress: bool = True
     checkpoint_dir: Path | None = None
-    runs: list[dict[str, Any]] = field(default_factory=list)
+    runs: list[RunRecord] = field(default_factory=list)
     workers: int = 1
     cpu_seconds: float = 0.0
     base_lr: float | None = None
@@ -269,11 +270,11 @@ class Context:
         self.checkpoint_dir.mkdir(parents=True, exist_ok=True)
         return str(self.checkpoint_dir / f"{spec.arm}_lr{spec.train.get('peak_lr')}_s{spec.seed}_{index}.pt")
 
-    def run(self, spec: RunSpec) -> dict[str, Any]:
+    def run(self, spec: RunSpec) -> RunRecord:
         """Run ``spec`` (resuming from its checkpoint if one exists), append and return its record."""
         return self.run_all([spec])[0]
 
-    def run_all(self, specs: Sequence[RunSpec]) -> list[dict[str, Any]]:
+    def run_all(self, specs: Sequence[RunSpec]) -> list[RunRecord]:
         """Run every spec (``workers`` at a time), append their records in the order given, return them."""
         jobs = [(spec.to_dict(), self._checkpoint(spec, len(self.runs) + i)) for i, spec in enumerate(specs)]
         if self.workers <= 1 or len(jobs) <= 1:
@@ -290,7 +291,7 @@ class Context:
 
 
 def _timed_run(spec: dict[str, Any], checkpoint: str | None, data: TensorData, device: str,
-               stop_at: int | None, progress: bool) -> tuple[dict[str, Any], float]:
+               stop_at: int | None, progress: bool) -> tuple[RunRecord, float]:
     c0 = time.process_time()
     record = run_spec(RunSpec.from_dict(spec), data, device, stop_at, progress, checkpoint)
     return record, time.process_time() - c0
@@ -305,13 +306,13 @@ def _init_worker(data: TensorData) -> None:
     _WORKER_DATA = data
 
 
-def _pool_job(args: tuple) -> tuple[dict[str, Any], float]:
+def _pool_job(args: tuple) -> tuple[RunRecord, float]:
     spec, checkpoint, device, stop_at = args
     return _timed_run(spec, checkpoint, _WORKER_DATA, device, stop_at, False)
 
 
 def _run_in_pool(jobs: list, data: TensorData, device: str, stop_at: int | None, workers: int,
-                 progress: bool) -> list[tuple[dict[str, Any], float]]:
+                 progress: bool) -> list[tuple[RunRecord, float]]:
     import multiprocessing
 
     from tqdm.auto import tqdm
@@ -329,19 +330,18 @@ def _run_in_pool(jobs: list, data: TensorData, device: str, stop_at: int | None,
         pool.join()
 
 
-def completed(history: dict[str, Any]) -> bool:
+def completed(history: History) -> bool:
     """Whether a run trained all its steps (it neither diverged nor was stopped at chance)."""
-    return not history["diverged"] and not history.get("stalled", False) and history["final_test_acc"] is not None
+    return not history.diverged and not history.stalled and history.final_test_acc is not None
 
 
-def selection_score(history: dict[str, Any]) -> tuple[int, float]:
+def selection_score(history: History) -> tuple[int, float]:
     """What picks a sweep's rate: a completed run beats any that failed; then the final validation
     accuracy (whole validation split); a failed run ranks by the best accuracy it showed."""
     if completed(history):
-        acc = history["final_val_acc"]
-        return 1, float(acc if acc is not None else history["final_test_acc"])
-    accs = history.get("val_acc") or history["test_acc"]
-    return 0, float(max(accs[1:], default=0.0)) if not history["diverged"] else float("-inf")
+        acc = history.final_val_acc
+        return 1, float(acc if acc is not None else history.final_test_acc)
+    return 0, float(max(history.eval_acc[1:], default=0.0)) if not history.diverged else float("-inf")
 
 
 # The rule the sweeps follow, as the result files state it.
@@ -361,7 +361,7 @@ def select_rate(ctx: Context, make_spec: Callable[[float, int], RunSpec], rates:
     """
     grid = sorted(float(r) for r in rates)
     scores: dict[float, tuple[int, float]] = {}
-    records: dict[float, dict[str, Any]] = {}
+    records: dict[float, RunRecord] = {}
     extended = 0
 
     def sweep(new: list[float]) -> None:
@@ -371,7 +371,7 @@ def select_rate(ctx: Context, make_spec: Callable[[float, int], RunSpec], rates:
             spec.tags["sweep"] = True
             specs.append(spec)
         for lr, rec in zip(new, ctx.run_all(specs)):
-            scores[lr], records[lr] = selection_score(rec["history"]), rec
+            scores[lr], records[lr] = selection_score(rec.history), rec
 
     sweep(grid)
     while True:
@@ -383,7 +383,7 @@ def select_rate(ctx: Context, make_spec: Callable[[float, int], RunSpec], rates:
         grid = sorted(grid + [edge])
         extended += 1
         sweep([edge])
-    records[best]["spec"]["tags"]["chosen"] = True
+    records[best].spec.tags["chosen"] = True
     return {"chosen": best, "rule": SELECTION_RULE, "seed": seed, "extended": extended,
             "scores": {f"{r:g}": (scores[r][1] if scores[r][0] else None) for r in grid}}
 
@@ -487,7 +487,7 @@ def run_experiment(exp: Experiment, profile: str, seeds: list[int] | None = None
     # The budget's unit: CPU seconds of every run, in whichever process, plus this process's own work
     cpu = time.process_time() - c0 - ctx.inline_cpu_seconds + ctx.cpu_seconds
     # the seeds the reported runs used, not the profile's list: an arm may run only the first few
-    records = [RunRecord.from_dict(r) for r in ctx.runs]
+    records = list(ctx.runs)
     arm_seeds = {**seeds_run(records), **ctx.other_seeds}
     run_seeds = sorted({seed for seeds_of_arm in arm_seeds.values() for seed in seeds_of_arm})
     result = ExperimentResult(

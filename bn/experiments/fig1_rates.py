@@ -168,7 +168,7 @@ class Fig1Summary:
     each arm (``plateau_no``, ``plateau_bn``) and each arm's outcomes (``outcome_no``, ``outcome_bn``).
     The drift of unit 0's sigmoid input: ``drift`` (keys ``no_P``, ``y_P``, ``xhat_P`` for percentile
     P: no BN's input, BN's input, BN's x-hat), the paired ratio no BN / BN (``ratio``: ``P`` and
-    ``P_verdict``), at the last evaluation BN's |gamma| (``gamma_end``) and the input's median
+    ``P_verdict``), at the last evaluation BN's ``|gamma|`` (``gamma_end``) and the input's median
     (``median_end``: ``no``, ``bn``).
     Both arms at both rates, every unit (this study): ``eq_rates``, ``eq_seeds``, the paired ratios
     ``eq`` (keys ``RATE_UNIT``) and the study's ``eq_cpu_min``.

@@ -332,7 +332,7 @@ def fine_tune_config(cfg: dict[str, Any], rates: dict[str, dict[str, float]] | N
 def run(ctx: Context, cfg: dict[str, Any]) -> dict[str, Any]:
     [selection] = ctx.run_all([pretrain_spec(cfg, cfg["select_seed"], fine_tune_config(cfg, None), sweep=True)])
     # A run cut short (--max-steps) measures nothing after training: nothing to choose then.
-    rates = chosen_rates(fine_tune_runs(selection["after"])) if selection.get("after") else None
+    rates = chosen_rates(fine_tune_runs(selection.after)) if selection.after else None
     ctx.run_all([pretrain_spec(cfg, s, fine_tune_config(cfg, rates)) for s in ctx.seeds])
     return {"chosen_rates": rates, "selection_rule": SELECTION_RULE + "; one rule per (mode, batch), on the "
             "target task's validation split; the grid's rates are those at batch 32, scaled linearly with the batch",

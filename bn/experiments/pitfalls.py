@@ -157,8 +157,8 @@ KERAS_MOMENTUM = 0.99
 @dataclass(frozen=True)
 class PitfallsSummary:
     """Every number the pitfalls chapter glues (``pit-`` + field, hyphenated; a few names given
-    outright). Accuracies are formatted means over seeds with 95 % t intervals (:func:`percent`),
-    differences paired over seeds (:func:`points`), on the first ``n`` test images unless the
+    outright). Accuracies are formatted means over seeds with 95 % t intervals (:func:`bn.formatting.percent`),
+    differences paired over seeds (:func:`bn.formatting.points`), on the first ``n`` test images unless the
     prose says "the whole test set" (the final accuracies of the trained arms).
 
     The runs: ``copy``, ``n``, ``steps``, ``nseeds``, ``cpu_min``. Forgotten ``eval()``:

@@ -143,7 +143,7 @@ class PopulationSummary:
     first evaluated step), ``init_weight`` (% weight the EMA still gives its initial values
     there), ``accuracy`` ("ema"/"precise"/"batch" + "-first"/"-last" -> %, glued as
     ``pop-`` + key), ``shift`` ("first"/"last" -> mean over layers and channels of
-    |EMA mean - recomputed mean| / std). After training: ``npost`` test images, ``calib_one`` and
+    ``|EMA mean - recomputed mean| / std``). After training: ``npost`` test images, ``calib_one`` and
     ``calib_max`` (% with statistics recomputed from 1 and ``calib_n`` batches), ``ema_final``.
     Tail batches: ``ntrain``, ``tail`` (its last batch), ``tail_worst_1``, ``tail_worst_64`` (%, the
     worst draw after one EMA update from a batch of 1 or 64). ``ex``: :class:`EpochExercises`.

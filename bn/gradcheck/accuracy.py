@@ -37,9 +37,9 @@ class CheckAccuracySummary:
     model's optimal two-point step, ``best2``/``best2_h`` the smallest two-point error and its
     step, ``best4`` the smallest five-point error, ``complex_max`` the bound on every complex-step
     error, ``err_at_1e8`` the two-point error at h = 1e-8 and ``err_1e8_factor`` its ratio to the
-    optimum. Grid over |mu|/sigma and seeds: the worst error of each method (``grid_worst_*``), and
+    optimum. Grid over ``|mu|/sigma`` and seeds: the worst error of each method (``grid_worst_*``), and
     among well-conditioned inputs (``grid_cs_low``, ``grid_c2_low``); ``big_*`` the worst errors on
-    the largest shape at |mu|/sigma = 1000. Degenerate batches of m rows (m = 2, 3, 8):
+    the largest shape at ``|mu|/sigma = 1000``. Degenerate batches of m rows (m = 2, 3, 8):
     ``m{m}_ratio`` the size of dx over its undegenerate size, ``m{m}_central`` the two-point
     error. Large batch: its ``big_size`` values, the bound ``big_err`` on the complex-step errors
     and the ``evals_full`` evaluations a full central-difference gradient would cost.

@@ -23,7 +23,7 @@ def test_the_evaluation_counts_every_method_on_every_set(data):
     spec = RunSpec("bn", "BN", 0, {"kind": "cnn", "widths": [4, 8], "bn": True},
                    {"steps": 2, "batch_size": 16, "eval_every": 1, "eval_examples": 16, "eval_batch_size": 16},
                    tags={"n_eval": 1000, "tent_lr": 5e-3, "batch_sizes": [4, 64]}, after=ds.AFTER)
-    a = run_spec(spec, data, progress=False)["after"]
+    a = run_spec(spec, data, progress=False).after
     assert a["n_images"] == 64  # at most the test images there are
     assert set(a["corrupted"]) == set(CORRUPTIONS) and all(len(v) == len(SEVERITIES) for v in a["corrupted"].values())
     for rec in [a["clean"]] + [r for v in a["corrupted"].values() for r in v]:

@@ -4,9 +4,13 @@ The whole smoke pipeline is test_pipeline_whole.py; the committed cpu runs' firs
 real data in test_reproduce.py.
 """
 
+import dataclasses
+
 import pytest
 
 from bn.experiments import OWN_RECORDS, REGISTRY, Context, RunSpec, load_tensor_data, run_spec
+from bn.experiments.base import RunRecord
+from bn.training import History
 
 # The studies whose runs are RunSpecs (the others keep their own records: tested in their own files).
 SPEC_STUDIES = [n for n in REGISTRY if n not in OWN_RECORDS]
@@ -16,12 +20,11 @@ class PlanContext(Context):
     """Records the specs an experiment asks for and trains nothing: each run gets a stand-in record
     of a run that learned nothing, so an experiment's later choices (a sweep's best rate) still go."""
 
-    def run_all(self, specs) -> list[dict]:
+    def run_all(self, specs) -> list[RunRecord]:
         out = []
         for spec in specs:
-            record = {"spec": spec.to_dict(),
-                      "history": {"diverged": False, "stalled": False, "final_test_acc": 0.0, "final_val_acc": 0.0,
-                                  "val_acc": [0.0], "test_acc": []}}
+            nothing = dataclasses.replace(History.empty(), final_test_acc=0.0, final_val_acc=0.0, val_acc=[0.0])
+            record = RunRecord(RunSpec.from_dict(spec.to_dict()), nothing)
             self.runs.append(record)
             out.append(record)
         return out
@@ -40,7 +43,7 @@ def first_spec(exp, profile: str) -> RunSpec:
             cfg[key] = cpu
     ctx = PlanContext(data=None, seeds=list(cfg["seeds"]), base_lr=0.03)
     exp.run(ctx, cfg)
-    return RunSpec.from_dict(ctx.runs[0]["spec"])
+    return ctx.runs[0].spec
 
 
 @pytest.fixture(scope="module")
@@ -69,9 +72,9 @@ def test_dataless_cpu_profile_runs_one_step(name):
 def test_cpu_profile_first_run_builds_and_steps(name, synthetic_data):
     data, _ = synthetic_data
     spec = first_spec(REGISTRY[name], "cpu")
-    h = run_spec(spec, data, stop_at=2, progress=False)["history"]
-    assert h["steps_done"] == 2 or h["diverged"]
-    assert h["eval_step"] == [0]  # the first periodic evaluation comes later
+    h = run_spec(spec, data, stop_at=2, progress=False).history
+    assert h.steps_done == 2 or h.diverged
+    assert h.eval_step == [0]  # the first periodic evaluation comes later
 
 
 @pytest.mark.parametrize("name", SPEC_STUDIES)

@@ -47,7 +47,7 @@ def _check(payload: dict, name: str) -> None:
         else:
             assert spec.seed in cfg["seeds"]
         assert h.test_acc == [] and len(h.val_acc) == len(h.eval_step)
-        if completed(rec.to_dict()["history"]):
+        if completed(h):
             every = spec.train["eval_every"]
             assert h.eval_step == sorted(set(range(0, spec.train["steps"], every)) | {spec.train["steps"]})
             assert 0 <= h.final_test_acc <= 1 and 0 <= h.final_val_acc <= 1

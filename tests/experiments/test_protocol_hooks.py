@@ -24,13 +24,12 @@ def _mean_logit(model: torch.nn.Module, data, spec: RunSpec) -> dict:
 def test_after_measures_the_trained_network_and_round_trips(data):
     spec = RunSpec("a", "A", 3, {"kind": "mlp", "bn": True}, dict(TINY_TRAIN), after="test_mean_logit")
     rec = run_spec(spec, data, progress=False)
-    assert rec["after"]["seed"] == 3
+    assert rec.after["seed"] == 3
     # The trained network, not a fresh one: the value differs from an untrained network's.
     fresh = RunSpec("a", "A", 3, {"kind": "mlp", "bn": True}, {**TINY_TRAIN, "steps": 0})
-    assert rec["after"]["mean_logit"] != run_spec(fresh, data, progress=False).get("after", {}).get("mean_logit")
-    d = {"spec": rec["spec"], "history": rec["history"].to_dict() if hasattr(rec["history"], "to_dict")
-         else rec["history"], "after": rec["after"]}
-    assert RunRecord.from_dict(d).to_dict() == d
+    assert rec.after["mean_logit"] != (run_spec(fresh, data, progress=False).after or {}).get("mean_logit")
+    d = rec.to_dict()
+    assert set(d) == {"spec", "history", "after"} and RunRecord.from_dict(d) == rec
 
 
 def test_a_spec_without_after_keeps_its_old_form():
@@ -68,5 +67,5 @@ def test_an_unknown_data_kind_is_a_clear_error():
 def test_a_run_cut_short_measures_nothing_after_training(data):
     """``after`` measures the trained network: a run stopped by ``stop_at`` before its last step has none."""
     spec = RunSpec("a", "A", 3, {"kind": "mlp", "bn": True}, dict(TINY_TRAIN), after="test_mean_logit")
-    assert "after" not in run_spec(spec, data, stop_at=1, progress=False)
-    assert "after" in run_spec(spec, data, stop_at=2, progress=False)  # stop_at at the last step cuts nothing
+    assert run_spec(spec, data, stop_at=1, progress=False).after is None
+    assert run_spec(spec, data, stop_at=2, progress=False).after is not None  # stop_at at the last step cuts nothing

@@ -208,13 +208,13 @@ def test_first_steps_of_the_committed_history_reproduce(name, committed_data):
     # the rerun compares training losses: the after-training measurement (minutes) is left out
     spec = dataclasses.replace(RunSpec.from_dict(rec["spec"]), after=None)
     torch.set_num_threads(res["provenance"]["torch_threads"])
-    new = run_spec(spec, data, stop_at=RERUN_STEPS, progress=False)["history"]["first_losses"]
+    new = run_spec(spec, data, stop_at=RERUN_STEPS, progress=False).history.first_losses
     old = rec["history"]["first_losses"][:RERUN_STEPS]
     if same_kernels(res["provenance"].get("kernels"), kernel_description()):
         assert new == old
         return
     with weights_perturbed_every_step():
-        moved = run_spec(spec, data, stop_at=RERUN_STEPS, progress=False)["history"]["first_losses"]
+        moved = run_spec(spec, data, stop_at=RERUN_STEPS, progress=False).history.first_losses
     drift = [abs(a - b) for a, b in zip(new, moved)]
     compared, bad = agreement(old, new, drift)
     assert compared >= 5, f"{name}: separates at step {compared}; too early to compare anything"
