@@ -97,8 +97,14 @@ nbval: setup
 # structure and setup, of the API appendix, the editions and the notebook runner) run once,
 # under the native kernels only; so do the
 # assignments' grading and Colab tests (minutes of fresh kernels and a fresh venv; their
-# tolerances are float64 bounds that no kernel choice comes near).
+# tolerances are float64 bounds that no kernel choice comes near), and the studies' smoke runs
+# through the one command (they check a result's structure: arms, seeds, keys, the command's
+# errors; the bits of training under each configuration are checked by test_reproduce, which
+# reruns committed histories, and by nbval).
 KERNEL_FREE = --ignore=tests/symbolic --ignore=tests/data \
+	--ignore=tests/experiments/test_pipeline_whole.py --ignore=tests/experiments/test_cli.py \
+	--ignore=tests/experiments/test_pipeline.py --ignore=tests/experiments/test_plain_cnn_studies.py \
+	--ignore=tests/experiments/test_smoothness_experiment.py --ignore=tests/experiments/test_sync_bn_run.py \
 	--ignore=tests/test_check_html.py --ignore=tests/test_check_pdf.py \
 	--ignore=tests/assignments --ignore=tests/test_translations.py \
 	--ignore=tests/test_layers.py --ignore=tests/test_book_structure.py --ignore=tests/test_chapter_order.py \
