@@ -109,7 +109,7 @@ KERNEL_FREE = --ignore=tests/symbolic --ignore=tests/data \
 	--ignore=tests/assignments --ignore=tests/test_translations.py \
 	--ignore=tests/test_layers.py --ignore=tests/test_book_structure.py --ignore=tests/test_chapter_order.py \
 	--ignore=tests/test_notebook_setup.py --ignore=tests/test_api_reference.py --ignore=tests/test_book_edition.py \
-	--ignore=tests/test_nbtools.py
+	--ignore=tests/test_nbtools.py --ignore=tests/test_repository.py
 # One pytest run per configuration holds its unit tests and its notebooks, so that the two
 # workers share them to the end (two runs each left a worker idle while the other finished).
 portability: setup
