@@ -10,6 +10,7 @@ import numpy as np
 from bn.plotting.style import COLORS
 
 if TYPE_CHECKING:  # the record types only: plotting never loads torch
+    from bn.experiments.pitfalls import PitfallsSeed
     from bn.experiments.plain_cnn import PlainRun
     from bn.experiments.training_diagnostics import WatchRun
 
@@ -107,3 +108,28 @@ def update_ratios(ax, run: "WatchRun", smooth: int = 10, reference: float = 1e-3
     ax.axhline(np.log10(reference), color=COLORS["reference"], linestyle="--", linewidth=0.8)
     ax.set_xlabel("training step")
     ax.set_ylabel(r"$\log_{10}$ std($\Delta w$) / std($w$)")
+
+
+def eval_mode_figure(per_seed: Sequence["PitfallsSeed"]) -> Any:
+    """Test accuracy of the trained network left in training mode, by test batch size, against the
+    same network in eval mode (a band: its interval); means over the seeds with 95 % t intervals,
+    in per cent (the pitfalls study's per-seed measurements, :func:`bn.experiments.pitfalls.pitfalls_seeds`)."""
+    from bn.plotting.style import new_figure
+    from bn.statistics import mean_ci
+
+    sizes = sorted(int(b) for b in per_seed[0].acc_train_mode)
+    train_mode = [mean_ci([s.acc_train_mode[str(b)] for s in per_seed]) for b in sizes]
+    eval_mode = mean_ci([s.acc_eval for s in per_seed])
+    est = np.array([100 * iv.estimate for iv in train_mode])
+    err = np.array([[100 * (iv.estimate - iv.low) for iv in train_mode],
+                    [100 * (iv.high - iv.estimate) for iv in train_mode]])
+    fig, ax = new_figure(1, 1, width=6.4, height=3.4)
+    ax.errorbar(sizes, est, yerr=err, marker="o", capsize=3, color=COLORS["third"],
+                label="training mode (batch statistics)")
+    ax.axhspan(100 * eval_mode.low, 100 * eval_mode.high, color=COLORS["bn"], alpha=0.2)
+    ax.axhline(100 * eval_mode.estimate, color=COLORS["bn"], label="model.eval() (running statistics)")
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("test batch size")
+    ax.set_ylabel("test accuracy (%)")
+    ax.legend()
+    return fig

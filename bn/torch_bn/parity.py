@@ -31,6 +31,7 @@ from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval, fuse_linear_bn_eval
 
 from bn import functional as bnf
+from bn.formatting import Table, format_sci
 from bn.glue import Md
 from bn.gradcheck.metrics import max_relative_error
 from bn.gradcheck.tolerances import PARITY_TOLERANCES
@@ -374,6 +375,24 @@ def worst_checks(result: dict) -> dict[str, dict]:
     """Per dtype, the row of the result's checks with the largest error."""
     return {dt: max((r for r in result["checks"] if r["dtype"] == dt), key=lambda r: r["max_rel_error"])
             for dt in ("float64", "float32")}
+
+
+def by_check(result: dict) -> dict[str, dict]:
+    """A parity result's records grouped by check, in the result's order: check -> ``{"description":
+    ..., "float64": record, "float32": record}``."""
+    out: dict[str, dict] = {}
+    for r in result["checks"]:
+        out.setdefault(r["check"], {"description": r["description"]})[r["dtype"]] = r
+    return out
+
+
+def parity_table(result: dict) -> Table:
+    """A parity result (``parity_cpu.json`` or ``parity_cuda.json``) as a table: per check, its
+    description, the largest relative error in float64 and in float32, and whether both are within
+    their tolerance ("NO" where either is not)."""
+    rows = [[v["description"], format_sci(v["float64"]["max_rel_error"]), format_sci(v["float32"]["max_rel_error"]),
+             "yes" if v["float64"]["passed"] and v["float32"]["passed"] else "NO"] for v in by_check(result).values()]
+    return Table(["check", "float64 error", "float32 error", "within tolerance"], rows)
 
 
 def summarize(result: dict) -> ParitySummary:

@@ -35,3 +35,26 @@ def test_histogram_grid_puts_arms_in_columns_and_time_in_rows():
     assert y[1] == 8 / (16 * 0.5)
     assert len(axes[0, 0].get_lines()) == 2 and axes[0, 0].get_legend() is not None
     matplotlib.pyplot.close(fig)
+
+
+def test_eval_mode_figure_draws_each_batch_size_and_the_eval_band():
+    import statistics
+
+    import matplotlib.pyplot as plt
+
+    from bn.experiments.base import load_experiment_result
+    from bn.experiments.pitfalls import pitfalls_seeds
+    from bn.plotting.diagnostics import eval_mode_figure
+
+    per_seed = pitfalls_seeds(load_experiment_result("pitfalls"))
+    fig = eval_mode_figure(per_seed)
+    ax = fig.axes[0]
+    sizes = sorted(int(b) for b in per_seed[0].acc_train_mode)
+    line = ax.containers[0].lines[0]  # the error bar's data line (its caps are lines too)
+    assert list(line.get_xdata()) == sizes
+    # the points are the mean over seeds in per cent (not one seed's value)
+    means = [100 * statistics.fmean(s.acc_train_mode[str(b)] for s in per_seed) for b in sizes]
+    assert all(abs(a - b) < 1e-9 for a, b in zip(line.get_ydata(), means))
+    (band_line,) = [ln for ln in ax.get_lines() if ln.get_label().startswith("model.eval()")]
+    assert abs(band_line.get_ydata()[0] - 100 * statistics.fmean(s.acc_eval for s in per_seed)) < 1e-9
+    plt.close(fig)

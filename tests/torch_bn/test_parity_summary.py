@@ -76,3 +76,43 @@ def test_autograd_target_is_the_book_function_at_eps_1e3():
     assert torch.equal(parity.autograd_target(x, g, b), book_batch_norm(x, g, b, 1e-3))
     # The eps matters: at the default 1e-5 the outputs differ (variances here are about 4).
     assert not torch.equal(parity.autograd_target(x, g, b), book_batch_norm(x, g, b))
+
+
+def test_parity_table_has_one_row_per_check_and_flags_a_failed_dtype():
+    import copy
+    import json
+
+    from bn.results import results_dir
+    from bn.torch_bn.parity import parity_table
+
+    raw = json.loads((results_dir() / "parity_cpu.json").read_text())
+    table = parity_table(raw)
+    checks = list(dict.fromkeys(r["check"] for r in raw["checks"]))
+    assert len(table.rows) == len(checks) and all(row[3] == "yes" for row in table.rows)
+    # one dtype of one check out of tolerance: that row, and only it, says NO
+    broken = copy.deepcopy(raw)
+    first = next(r for r in broken["checks"] if r["check"] == checks[0] and r["dtype"] == "float32")
+    first["passed"] = False
+    assert [row[3] for row in parity_table(broken).rows] == ["NO"] + ["yes"] * (len(checks) - 1)
+
+
+def test_the_error_figure_places_each_check_at_its_errors():
+    import json
+
+    import matplotlib.pyplot as plt
+
+    from bn.gradcheck.tolerances import PARITY_TOLERANCES
+    from bn.plotting.parity import FLOOR, parity_error_figure
+    from bn.results import results_dir
+    from bn.torch_bn.parity import by_check
+
+    checks = by_check(json.loads((results_dir() / "parity_cpu.json").read_text()))
+    fig = parity_error_figure(checks, PARITY_TOLERANCES)
+    ax = fig.axes[0]
+    f64, f32 = (c.get_offsets() for c in ax.collections)
+    names = list(checks)
+    # row i is check i; an exact agreement sits at the floor, not at 0 (a log axis)
+    assert [float(x) for x in f64[:, 0]] == [max(checks[n]["float64"]["max_rel_error"], FLOOR) for n in names]
+    assert [float(x) for x in f32[:, 1]] == list(range(len(names)))
+    assert [t.get_text() for t in ax.get_yticklabels()] == [checks[n]["description"] for n in names]
+    plt.close(fig)
