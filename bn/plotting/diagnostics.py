@@ -11,6 +11,7 @@ from bn.plotting.style import COLORS
 
 if TYPE_CHECKING:  # the record types only: plotting never loads torch
     from bn.experiments.pitfalls import PitfallsSeed
+    from bn.experiments.population_statistics import AfterTraining
     from bn.experiments.plain_cnn import PlainRun
     from bn.experiments.training_diagnostics import WatchRun
 
@@ -132,4 +133,59 @@ def eval_mode_figure(per_seed: Sequence["PitfallsSeed"]) -> Any:
     ax.set_xlabel("test batch size")
     ax.set_ylabel("test accuracy (%)")
     ax.legend()
+    return fig
+
+
+def population_training_figure(runs: Sequence["PlainRun"], initial_weight: Sequence[float]) -> Any:
+    """Over training, per seed (a line style each): (a) test accuracy with the running averages
+    (EMA), with statistics recomputed from 10 batches and with batch statistics; (b) how far the EMA
+    is from the recomputed statistics, mean over layers (``|mu_hat - mu| / sigma`` and
+    ``|log sigma_hat^2 / sigma^2|``), against ``initial_weight[t]``, the weight the running average
+    still gives its initial value after ``t`` steps. ``runs``: the population-statistics study's
+    runs, whose measures hold ``acc_*`` and ``gap`` at each evaluation."""
+    from bn.plotting.style import new_figure
+
+    fig, axes = new_figure(1, 2, width=11.0, height=3.6)
+    ways = (("acc_ema", "EMA (model.eval())", COLORS["bn"]),
+            ("acc_precise", "recomputed, 10 batches", COLORS["accent"]),
+            ("acc_batch", "batch statistics", COLORS["third"]))
+    for r, ls in zip(runs, ("-", "--")):
+        h = r.history
+        for key, label, color in ways:
+            axes[0].plot(h.eval_step, [100 * m[key] for m in h.measures], color=color, linestyle=ls,
+                         label=f"{label}, seed {r.seed}")
+        mean_shift = [np.mean([g["mean_shift"] for g in m["gap"]]) for m in h.measures]
+        log_var = [np.mean([g["log_var_ratio"] for g in m["gap"]]) for m in h.measures]
+        axes[1].plot(h.eval_step, mean_shift, color=COLORS["bn"], linestyle=ls,
+                     label=f"mean: $|\\hat\\mu - \\mu|/\\sigma$, seed {r.seed}")
+        axes[1].plot(h.eval_step, log_var, color=COLORS["second"], linestyle=ls,
+                     label=f"variance: $|\\log \\hat\\sigma^2/\\sigma^2|$, seed {r.seed}")
+    axes[1].plot(np.arange(len(initial_weight)), initial_weight, color=COLORS["grey"], linestyle=":",
+                 label="weight of the initial value, $0.9^t$")
+    axes[0].set_xlabel("training step")
+    axes[0].set_ylabel("test accuracy (%)")
+    axes[0].legend(fontsize=7)
+    axes[1].set_yscale("log")
+    axes[1].set_xlabel("training step")
+    axes[1].set_ylabel("EMA vs recomputed (mean over layers)")
+    axes[1].legend(fontsize=7)
+    return fig
+
+
+def calibration_figure(after: Sequence["AfterTraining"], batch_size: int) -> Any:
+    """Per seed (a line style each): test accuracy of the trained network with its statistics
+    recomputed from k training batches (log axis), against the EMA statistics it ended training
+    with (horizontal lines); ``after``: the population-statistics study's after-training records."""
+    from bn.plotting.style import new_figure
+
+    ks = sorted(int(k) for k in after[0].calibration_batches)
+    fig, ax = new_figure(1, 1, width=6.4, height=3.4)
+    for a, ls in zip(after, ("-", "--")):
+        ax.plot(ks, [100 * a.calibration_batches[str(k)] for k in ks], marker="o", color=COLORS["accent"],
+                linestyle=ls, label=f"recomputed, seed {a.seed}")
+        ax.axhline(100 * a.acc_ema, color=COLORS["bn"], linestyle=ls, label=f"EMA, seed {a.seed}")
+    ax.set_xscale("log")
+    ax.set_xlabel(f"batches of {batch_size} images used to recompute")
+    ax.set_ylabel("test accuracy (%)")
+    ax.legend(fontsize=8)
     return fig

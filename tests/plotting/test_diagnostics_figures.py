@@ -58,3 +58,32 @@ def test_eval_mode_figure_draws_each_batch_size_and_the_eval_band():
     (band_line,) = [ln for ln in ax.get_lines() if ln.get_label().startswith("model.eval()")]
     assert abs(band_line.get_ydata()[0] - 100 * statistics.fmean(s.acc_eval for s in per_seed)) < 1e-9
     plt.close(fig)
+
+
+def test_population_figures_draw_each_seed_from_its_records():
+    import matplotlib.pyplot as plt
+
+    from bn.experiments.base import load_experiment_result
+    from bn.experiments.plain_cnn import plain_runs
+    from bn.experiments.population_statistics import after_training
+    from bn.plotting.diagnostics import calibration_figure, population_training_figure
+
+    res = load_experiment_result("population_statistics")
+    runs, after = plain_runs(res), after_training(res)
+    fig = population_training_figure(runs, [0.9**t for t in range(11)])
+    acc, gap = fig.axes
+    # three accuracies per seed, in per cent of the recorded fractions; two gaps per seed and the 0.9^t line
+    assert len(acc.get_lines()) == 3 * len(runs[:2]) and len(gap.get_lines()) == 2 * len(runs[:2]) + 1
+    first = acc.get_lines()[0]
+    assert list(first.get_xdata()) == runs[0].history.eval_step
+    assert list(first.get_ydata()) == [100 * m["acc_ema"] for m in runs[0].history.measures]
+    assert list(gap.get_lines()[-1].get_ydata()) == [0.9**t for t in range(11)]
+    plt.close(fig)
+    fig = calibration_figure(after, res.measures["calibration_batch_size"])
+    ax = fig.axes[0]
+    ks = sorted(int(k) for k in after[0].calibration_batches)
+    recomputed, ema = ax.get_lines()[0], ax.get_lines()[1]
+    assert list(recomputed.get_xdata()) == ks
+    assert list(recomputed.get_ydata()) == [100 * after[0].calibration_batches[str(k)] for k in ks]
+    assert ema.get_ydata()[0] == 100 * after[0].acc_ema
+    plt.close(fig)
