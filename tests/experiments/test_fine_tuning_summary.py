@@ -4,7 +4,6 @@ cells of the chapter)."""
 
 import copy
 import json
-import math
 import statistics
 from pathlib import Path
 
@@ -61,7 +60,8 @@ def test_accuracies_and_differences_match_a_recomputation_by_hand(record, raw):
     batches = raw["config"]["fine_tune"]["batches"]
     for b in batches:
         for mode in acc:
-            assert shown(record.acc[f"{mode}-{b}"], mean_ci([acc[mode][b][s] for s in sorted(acc[mode][b])], scale=100, n=5))
+            assert shown(record.acc[f"{mode}-{b}"], mean_ci([acc[mode][b][s] for s in sorted(acc[mode][b])],
+                                                                   scale=100, n=5))
         assert shown(record.fz_tr[b], paired(acc, "frozen", "train", b))
         assert shown(record.ev_tr[b], paired(acc, "eval_stats", "train", b))
         assert shown(record.fz_ev[b], paired(acc, "frozen", "eval_stats", b))

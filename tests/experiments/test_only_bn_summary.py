@@ -4,8 +4,6 @@ facts the chapter's prose rests on (formerly asserted in hidden cells of the cha
 import copy
 import dataclasses
 import json
-import math
-import statistics
 from pathlib import Path
 
 import pytest

@@ -5,7 +5,6 @@ a hidden cell of the chapter)."""
 import copy
 import dataclasses
 import json
-import math
 import statistics
 from pathlib import Path
 

@@ -4,7 +4,6 @@ bounds on synthetic and real agreement cases, and the facts the chapter's prose 
 
 import copy
 import dataclasses
-import math
 import statistics
 from fractions import Fraction
 
@@ -100,7 +99,8 @@ def test_setup_fields_from_the_raw_json(summary, raw):
 
 def test_verdicts_follow_the_intervals(summary):
     # The rule on a difference claimed above 0: above -> reproduced; straddling -> not resolved.
-    lows = {"verdict": parse_interval(summary.acc_diff)[1], "verdict_running": parse_interval(summary.acc_diff_running)[1],
+    lows = {"verdict": parse_interval(summary.acc_diff)[1],
+            "verdict_running": parse_interval(summary.acc_diff_running)[1],
             "verdict_eval": parse_interval(summary.eval_part)[1]}
     for field, low in lows.items():
         assert getattr(summary, field) == ("reproduced" if low > 0 else "not resolved"), field

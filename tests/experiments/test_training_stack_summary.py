@@ -4,8 +4,6 @@ summary caught, and the facts the chapter's prose rests on (formerly asserted in
 import copy
 import dataclasses
 import json
-import math
-import statistics
 from pathlib import Path
 
 import pytest
@@ -65,7 +63,8 @@ def test_averaging_drift_and_inference_by_hand(record, raw):
     for mode, draws in drift.items():
         for i, stat in enumerate(("mean", "var")):
             # three decimals shown: half a unit of the third
-            assert shown(record.drift[f"{mode}_{stat}"], mean_ci([d["late"][i] for d in draws], scale=1.0), half=0.0005 + 1e-9)
+            assert shown(record.drift[f"{mode}_{stat}"], mean_ci([d["late"][i] for d in draws], scale=1.0),
+                         half=0.0005 + 1e-9)
     [inf] = [r["after"]["inference"] for r in raw["runs"] if r.get("after") and "inference" in r["after"]]
     t = inf["timings"]
     for name in t:
