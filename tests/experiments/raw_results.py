@@ -13,8 +13,9 @@ import statistics
 from bn.results import results_dir
 
 # t_{0.975, df} from a printed table (e.g. Abramowitz & Stegun, Table 26.10), not from bn.statistics.
-T975 = {1: 12.7062047, 2: 4.30265273, 3: 3.18244631, 4: 2.77644511, 5: 2.57058184, 6: 2.44691185,
-        7: 2.36462425, 8: 2.30600414, 9: 2.26215716}
+T975 = {1: 12.706204736174698, 2: 4.302652729911275, 3: 3.182446305284263, 4: 2.7764451051977987,
+        5: 2.5705818366147395, 6: 2.4469118487916806, 7: 2.3646242510102993, 8: 2.3060041352041662,
+        9: 2.2621571627409915}
 
 # A glued text shows one decimal (a percent, points, or a ratio's two decimals); a recomputed value
 # rounded the same way may differ from the shown digit by half a unit of it, plus float noise.
@@ -42,11 +43,14 @@ def accs(run: dict) -> list[float]:
     return h.get("val_acc") or h["test_acc"]
 
 
-def mean_ci(xs: list[float]) -> tuple[float, float, float]:
-    """(mean, low, high): the 95 % t interval of the mean of ``xs``."""
+def mean_ci(xs: list[float], scale: float = 1.0, n: int | None = None) -> tuple[float, float, float]:
+    """(mean, low, high): the 95 % t interval of the mean of ``xs``, each times ``scale`` (100: in
+    percent or points). ``n``, when given, is the number of values the caller expects (seeds)."""
+    if n is not None:
+        assert len(xs) == n, (len(xs), n)
     m = statistics.fmean(xs)
     half = T975[len(xs) - 1] * statistics.stdev(xs) / math.sqrt(len(xs))
-    return m, m - half, m + half
+    return scale * m, scale * (m - half), scale * (m + half)
 
 
 def paired(a: list[dict], b: list[dict]) -> list[tuple[dict, dict]]:
@@ -77,3 +81,17 @@ def numbers(text: str) -> list[float]:
 def close(shown: list[float], values: tuple[float, ...], scale: float = 100.0, tol: float = HALF_DIGIT) -> bool:
     """Whether the numbers a text shows are ``values`` times ``scale``, each within ``tol``."""
     return len(shown) == len(values) and all(abs(s - scale * v) <= tol for s, v in zip(shown, values))
+
+
+def parse_interval(text: str) -> tuple[float, float, float]:
+    """A glued interval as (value, low, high): ``"56.7 % [53.8, 59.6]"``, ``"-1.6 points [-2.9, -0.3]"``,
+    ``"1.4× [1.1, 1.8]"`` or ``"+0.012 [-0.003, +0.027]"`` -> the three numbers (unit and sign kept out)."""
+    head, bracket = text.split("[")
+    low, high = bracket.rstrip("]").split(",")
+    return float(head.split()[0].rstrip("%×")), float(low), float(high)
+
+
+def shown(text: str, hand: tuple[float, ...], half: float = HALF_DIGIT) -> bool:
+    """Whether a glued interval shows the hand values: each shown number within ``half`` of its hand
+    value (default: one decimal shown, half a unit of it plus float noise)."""
+    return all(abs(a - b) <= half for a, b in zip(parse_interval(text), hand))

@@ -12,9 +12,9 @@ import pytest
 from bn.experiments import convergence
 from bn.experiments.base import ExperimentResult
 from bn.glue import glue_record
+from tests.experiments.raw_results import T975
 
 RESULT = Path(__file__).resolve().parents[2] / "book" / "results" / "convergence.json"
-T_975_DF4 = 2.7764451051977987  # Student t quantile 0.975 with 4 degrees of freedom (5 seeds), from tables
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +41,7 @@ def _first(run, target, x="eval_step"):
 def _t(values):
     """Mean and 95 % t half-width over the five seeds."""
     assert len(values) == 5
-    return statistics.mean(values), T_975_DF4 * statistics.stdev(values) / math.sqrt(len(values))
+    return statistics.mean(values), T975[4] * statistics.stdev(values) / math.sqrt(len(values))
 
 
 def _ratio_text(num, den):

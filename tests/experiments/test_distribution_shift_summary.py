@@ -12,11 +12,11 @@ import pytest
 
 from bn.experiments import distribution_shift as ds
 from bn.experiments.base import ExperimentResult
+from tests.experiments.raw_results import mean_ci, shown
 
 RESULT = Path(__file__).resolve().parents[2] / "book" / "results" / "distribution_shift.json"
 pytestmark = pytest.mark.skipif(not RESULT.exists(), reason="no committed result yet")
 
-T_975 = {2: 4.302652729911275, 4: 2.7764451051977987}  # t quantiles 0.975 by degrees of freedom
 
 
 @pytest.fixture(scope="module")
@@ -27,26 +27,6 @@ def raw():
 @pytest.fixture(scope="module")
 def record(raw):
     return ds.chapter_summary(ExperimentResult.from_dict(raw))
-
-
-def by_hand(values):
-    """Mean and 95 % t interval in percent, with the standard library."""
-    n = len(values)
-    mean = statistics.fmean(values)
-    half = T_975[n - 1] * statistics.stdev(values) / math.sqrt(n)
-    return 100 * mean, 100 * (mean - half), 100 * (mean + half)
-
-
-def parse(text):
-    """``"61.7 % [60.2, 63.3]"`` -> (61.7, 60.2, 63.3)."""
-    head, bracket = text.split("[")
-    low, high = bracket.rstrip("]").split(",")
-    return float(head.split()[0]), float(low), float(high)
-
-
-def shown(text, hand):
-    """One decimal shown: the hand values round to it (half a unit, plus 1e-9 for the float64 paths)."""
-    return all(abs(a - b) <= 0.05 + 1e-9 for a, b in zip(parse(text), hand))
 
 
 def runs(raw):
@@ -66,17 +46,17 @@ def corrupted(raw, method, severities=(1, 2, 3, 4, 5)):
 def test_accuracies_match_a_recomputation_by_hand(record, raw):
     for m in ds.METHODS:
         clean = [r["after"]["clean"][m] / r["after"]["n_images"] for r in runs(raw)]
-        assert shown(record.clean[m], by_hand(clean)), m
-        assert shown(record.shift[m], by_hand(corrupted(raw, m))), m
-        assert shown(record.sev5[m], by_hand(corrupted(raw, m, (5,)))), m
-    assert shown(record.sev3_source, by_hand(corrupted(raw, "source", (3,))))
+        assert shown(record.clean[m], mean_ci(clean, scale=100)), m
+        assert shown(record.shift[m], mean_ci(corrupted(raw, m), scale=100)), m
+        assert shown(record.sev5[m], mean_ci(corrupted(raw, m, (5,)), scale=100)), m
+    assert shown(record.sev3_source, mean_ci(corrupted(raw, "source", (3,)), scale=100))
     sizes = runs(raw)[0]["spec"]["tags"]["batch_sizes"]
     for i, b in enumerate(sizes):
         clean = [r["after"]["clean"]["by_batch"][i] / r["after"]["n_images"] for r in runs(raw)]
-        assert shown(record.bclean[b], by_hand(clean)), b
+        assert shown(record.bclean[b], mean_ci(clean, scale=100)), b
         shift = [statistics.fmean(r["after"]["corrupted"][c][2]["by_batch"][i] / r["after"]["n_images"]
                                   for c in r["after"]["corrupted"]) for r in runs(raw)]
-        assert shown(record.bshift[b], by_hand(shift)), b
+        assert shown(record.bshift[b], mean_ci(shift, scale=100)), b
 
 
 def test_protocol_fields_from_the_raw_json(record, raw):
@@ -112,7 +92,7 @@ def test_swapped_methods_are_caught(record, raw):
         for rec in [r["after"]["clean"]] + [s for c in r["after"]["corrupted"].values() for s in c]:
             rec["adabn"], rec["source"] = rec["source"], rec["adabn"]
     wrong = ds.chapter_summary(ExperimentResult.from_dict(swapped))
-    hand = by_hand(corrupted(raw, "source"))
+    hand = mean_ci(corrupted(raw, "source"), scale=100)
     assert shown(record.shift["source"], hand) and not shown(wrong.shift["source"], hand)
     assert wrong.ex_best != record.ex_best
 

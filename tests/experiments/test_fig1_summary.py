@@ -14,9 +14,9 @@ import pytest
 from bn.experiments import fig1_mlp, fig1_rates
 from bn.experiments.base import ExperimentResult
 from bn.glue import glue_record
+from tests.experiments.raw_results import T975
 
 RESULTS = Path(__file__).resolve().parents[2] / "book" / "results"
-T_975_DF4 = 2.7764451051977987  # Student t quantile 0.975 with 4 degrees of freedom (5 seeds), from tables
 PCTS = (15, 50, 85)
 
 
@@ -48,7 +48,7 @@ def _t(values):
     """(mean, low, high): the 95 % t interval over the five seeds."""
     assert len(values) == 5
     m = statistics.mean(values)
-    h = T_975_DF4 * statistics.stdev(values) / math.sqrt(len(values))
+    h = T975[4] * statistics.stdev(values) / math.sqrt(len(values))
     return m, m - h, m + h
 
 

@@ -4,7 +4,6 @@ cells of the chapter)."""
 
 import copy
 import json
-import math
 import statistics
 from pathlib import Path
 
@@ -15,12 +14,12 @@ from torch import nn
 from bn.experiments import fine_tuning as ft
 from bn.experiments.base import ExperimentResult
 from bn.training.freezing import fold_frozen_bn, freeze_bn
+from tests.experiments.raw_results import mean_ci, shown
 
 ROOT = Path(__file__).resolve().parents[2] / "book" / "results"
 RESULT, PITFALLS = ROOT / "fine_tuning.json", ROOT / "pitfalls.json"
 pytestmark = pytest.mark.skipif(not (RESULT.exists() and PITFALLS.exists()), reason="no committed result yet")
 
-T_975_4 = 2.7764451051977987  # t quantile 0.975 with 4 degrees of freedom (5 seeds)
 
 
 @pytest.fixture(scope="module")
@@ -51,29 +50,9 @@ def target_accuracy(raw):
     return out
 
 
-def by_hand(values):
-    """Mean and 95 % t interval of five values, in percent, with the standard library."""
-    assert len(values) == 5
-    mean = statistics.fmean(values)
-    half = T_975_4 * statistics.stdev(values) / math.sqrt(5)
-    return 100 * mean, 100 * (mean - half), 100 * (mean + half)
-
-
-def parse(text):
-    """``"-1.6 points [-2.9, -0.3]"`` or ``"43.7 % [42.0, 45.3]"`` -> (-1.6, -2.9, -0.3)."""
-    head, bracket = text.split("[")
-    low, high = bracket.rstrip("]").split(",")
-    return float(head.split()[0]), float(low), float(high)
-
-
-def shown(text, hand):
-    """One decimal shown: the hand values round to it (half a unit, plus 1e-9 for the float64 paths)."""
-    return all(abs(a - b) <= 0.05 + 1e-9 for a, b in zip(parse(text), hand))
-
-
 def paired(acc, a, b, batch):
     seeds = sorted(acc[a][batch])
-    return by_hand([acc[a][batch][s] - acc[b][batch][s] for s in seeds])
+    return mean_ci([acc[a][batch][s] - acc[b][batch][s] for s in seeds], scale=100, n=5)
 
 
 def test_accuracies_and_differences_match_a_recomputation_by_hand(record, raw):
@@ -81,16 +60,17 @@ def test_accuracies_and_differences_match_a_recomputation_by_hand(record, raw):
     batches = raw["config"]["fine_tune"]["batches"]
     for b in batches:
         for mode in acc:
-            assert shown(record.acc[f"{mode}-{b}"], by_hand([acc[mode][b][s] for s in sorted(acc[mode][b])]))
+            assert shown(record.acc[f"{mode}-{b}"], mean_ci([acc[mode][b][s] for s in sorted(acc[mode][b])],
+                                                                   scale=100, n=5))
         assert shown(record.fz_tr[b], paired(acc, "frozen", "train", b))
         assert shown(record.ev_tr[b], paired(acc, "eval_stats", "train", b))
         assert shown(record.fz_ev[b], paired(acc, "frozen", "eval_stats", b))
     seeds = sorted(acc["train"][2])
-    hand = by_hand([acc["train"][max(batches)][s] - acc["train"][min(batches)][s] for s in seeds])
+    hand = mean_ci([acc["train"][max(batches)][s] - acc["train"][min(batches)][s] for s in seeds], scale=100, n=5)
     assert shown(record.tr_large_small, hand)
     reported = [r for r in raw["runs"] if not r["spec"]["tags"].get("sweep")]
-    assert shown(record.pre_source, by_hand([r["after"]["pretrained_source_acc"] for r in reported]))
-    assert shown(record.pre_target, by_hand([r["after"]["pretrained_target_acc"] for r in reported]))
+    assert shown(record.pre_source, mean_ci([r["after"]["pretrained_source_acc"] for r in reported], scale=100, n=5))
+    assert shown(record.pre_target, mean_ci([r["after"]["pretrained_target_acc"] for r in reported], scale=100, n=5))
 
 
 def test_protocol_fields_from_the_raw_json(record, raw):
@@ -127,10 +107,8 @@ def test_protocol_fields_from_the_raw_json(record, raw):
 def test_the_pitfalls_gap_by_hand(record, pitfalls):
     fts = [s["fine_tuning"] for s in json.loads(PITFALLS.read_text())["measures"]["per_seed"]]
     diffs = [f["requires_grad_only"]["acc_shifted"] - f["bn_eval"]["acc_shifted"] for f in fts]
-    n = len(diffs)
-    t = {3: 4.302652729911275, 5: T_975_4}[n]
-    mean, half = statistics.fmean(diffs), t * statistics.stdev(diffs) / math.sqrt(n)
-    assert shown(record.pitfalls_gap, (100 * mean, 100 * (mean - half), 100 * (mean + half)))
+    assert len(diffs) in (3, 5)
+    assert shown(record.pitfalls_gap, mean_ci(diffs, scale=100))
 
 
 def test_swapped_modes_are_caught(record, raw, pitfalls):
@@ -153,12 +131,12 @@ def test_the_directions_the_prose_states(raw):
     batches = raw["config"]["fine_tune"]["batches"]
     assert all(paired(acc, "frozen", "train", b)[2] < 0 for b in batches)
     seeds = sorted(acc["train"][2])
-    assert by_hand([acc["train"][32][s] - acc["train"][2][s] for s in seeds])[1] > 0
+    assert mean_ci([acc["train"][32][s] - acc["train"][2][s] for s in seeds], scale=100, n=5)[1] > 0
     frozen = [statistics.fmean(acc[m][b].values()) for m in ("frozen", "eval_stats") for b in batches]
     assert max(frozen) - min(frozen) < 0.02
     reported = [r for r in raw["runs"] if not r["spec"]["tags"].get("sweep")]
-    source = by_hand([r["after"]["pretrained_source_acc"] for r in reported])
-    target = by_hand([r["after"]["pretrained_target_acc"] for r in reported])
+    source = mean_ci([r["after"]["pretrained_source_acc"] for r in reported], scale=100, n=5)
+    target = mean_ci([r["after"]["pretrained_target_acc"] for r in reported], scale=100, n=5)
     assert target[2] < source[1]
     assert not any(r["diverged"] for run in reported for r in run["after"]["runs"])
 

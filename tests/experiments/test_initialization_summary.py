@@ -13,13 +13,13 @@ import pytest
 
 from bn.experiments import initialization
 from bn.experiments.base import ExperimentResult
+from tests.experiments.raw_results import mean_ci, shown
 
 RESULTS = Path(__file__).resolve().parents[2] / "book" / "results"
 pytestmark = pytest.mark.skipif(not (RESULTS / "initialization.json").exists()
                                 or not (RESULTS / "convergence.json").exists(), reason="no committed result yet")
 
 # t quantiles 0.975 from a t table (scipy.stats.t.ppf), by degrees of freedom: 4 and 5 seeds
-T_975 = {3: 3.182446305284263, 4: 2.7764451051977987}
 
 
 @pytest.fixture(scope="module")
@@ -58,25 +58,6 @@ def runs_at(raw, raw_conv, bn, scale):
 
 def failed(run):
     return run["history"]["diverged"] or run["history"]["stalled"]
-
-
-def mean_t(values):
-    mean = statistics.fmean(values)
-    half = T_975[len(values) - 1] * statistics.stdev(values) / math.sqrt(len(values))
-    return mean, mean - half, mean + half
-
-
-def parse(text):
-    """``"56.7 % [53.8, 59.6]"`` or ``"-2.2 points [-4.5, 0.0]"`` -> (56.7, 53.8, 59.6)."""
-    head, bracket = text.split("[")
-    low, high = bracket.rstrip("]").split(",")
-    return float(head.replace("%", "").replace("points", "")), float(low), float(high)
-
-
-def agrees(shown, hand):
-    """Each number is shown with one decimal (points): the hand value may differ by half a unit of it
-    (0.05), plus 1e-9 for the two float64 paths."""
-    return all(abs(a - b) <= 0.05 + 1e-9 for a, b in zip(parse(shown), hand))
 
 
 def shows(text, value):
@@ -133,7 +114,7 @@ def test_outcomes_and_accuracies_match_a_recomputation_by_hand(summary, raw, raw
             n, div, stall = len(runs), sum(r["history"]["diverged"] for r in runs), \
                 sum(r["history"]["stalled"] for r in runs)
             if len(done) == n:
-                assert summary.outcome[key] == f"{n}/{n} trained" and agrees(summary.acc[key], mean_t(done)), key
+                assert summary.outcome[key] == f"{n}/{n} trained" and shown(summary.acc[key], mean_ci(done)), key
             else:  # here a failing arm fails in every seed, one way
                 assert not done and summary.acc[key] == "–"
                 assert summary.outcome[key] == (f"{n} diverged (of {n})" if div == n else f"{n} at chance (of {n})")
@@ -145,13 +126,13 @@ def test_changes_against_x1_pair_runs_by_seed(summary, raw, raw_conv):
     for s in raw["measures"]["init_scales"]:
         runs = runs_at(raw, raw_conv, True, s)
         seeds = sorted(runs)
-        hand = mean_t([100 * (runs[k]["history"]["final_test_acc"] - ref[k]["history"]["final_test_acc"])
+        hand = mean_ci([100 * (runs[k]["history"]["final_test_acc"] - ref[k]["history"]["final_test_acc"])
                        for k in seeds])
-        assert agrees(summary.change[f"bn_{s:g}"], hand), s
+        assert shown(summary.change[f"bn_{s:g}"], hand), s
         # a wrong pairing (each scaled run against the next seed's x1 run) would not pass the check
-        wrong = mean_t([100 * (runs[k]["history"]["final_test_acc"] - ref[seeds[(i + 1) % len(seeds)]]
+        wrong = mean_ci([100 * (runs[k]["history"]["final_test_acc"] - ref[seeds[(i + 1) % len(seeds)]]
                                ["history"]["final_test_acc"]) for i, k in enumerate(seeds)])
-        assert not agrees(summary.change[f"bn_{s:g}"], wrong), s
+        assert not shown(summary.change[f"bn_{s:g}"], wrong), s
         assert summary.change[f"nobn_{s:g}"] == "–" and summary.gap[f"{s:g}"] == "–"  # no BN never trains
 
 
@@ -192,7 +173,7 @@ def test_a_failed_run_leaves_the_mean_and_unsettles_the_verdict(raw, raw_conv):
     s = summarize(broken, raw_conv)
     runs = list(runs_at(broken, raw_conv, True, 10.0).values())
     assert s.outcome["bn_10"] == f"{len(runs) - 1} trained, 1 diverged (of {len(runs)})"
-    assert agrees(s.acc["bn_10"], mean_t([100 * r["history"]["final_test_acc"] for r in runs if not failed(r)]))
+    assert shown(s.acc["bn_10"], mean_ci([100 * r["history"]["final_test_acc"] for r in runs if not failed(r)]))
     # 4/5 against 0/5 is no longer all-or-nothing, and no pair of runs trained without BN: the scale's
     # verdict has nothing to rest on
     assert s.scale_verdict["10"] == "not resolved" and s.change["bn_10"] != summarize(raw, raw_conv).change["bn_10"]
@@ -276,7 +257,7 @@ def test_the_gradient_vanishes_without_bn_at_x01(raw, raw_conv):
 
 def _change(raw, raw_conv, scale):
     runs, ref = runs_at(raw, raw_conv, True, scale), runs_at(raw, raw_conv, True, 1.0)
-    return mean_t([runs[k]["history"]["final_test_acc"] - ref[k]["history"]["final_test_acc"] for k in sorted(runs)])
+    return mean_ci([runs[k]["history"]["final_test_acc"] - ref[k]["history"]["final_test_acc"] for k in sorted(runs)])
 
 
 def test_with_bn_x10_trains_worse_and_x01_is_not_resolved(raw, raw_conv):

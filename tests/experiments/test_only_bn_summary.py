@@ -4,8 +4,6 @@ facts the chapter's prose rests on (formerly asserted in hidden cells of the cha
 import copy
 import dataclasses
 import json
-import math
-import statistics
 from pathlib import Path
 
 import pytest
@@ -14,11 +12,11 @@ from bn.experiments.only_bn import (CHAPTER_PAIRS, OnlyBnSummary, chapter_summar
                                     paired_difference, scaled_widths, summarize, width_tag)
 from bn.statistics import VERDICTS
 from tests.experiments.records import typed
+from tests.experiments.raw_results import mean_ci, parse_interval
 
 RESULT = Path(__file__).resolve().parents[2] / "book" / "results" / "only_bn.json"
 pytestmark = pytest.mark.skipif(not RESULT.exists(), reason="no committed result yet")
 
-T_975_2 = 4.302652729911275  # t quantile 0.975 with 2 degrees of freedom (3 seeds)
 
 
 @pytest.fixture(scope="module")
@@ -29,21 +27,6 @@ def raw():
 @pytest.fixture(scope="module")
 def summary(raw):
     return chapter_summary(typed(raw))
-
-
-def by_hand(values):
-    """Mean and 95 % t interval of three values, with the standard library."""
-    assert len(values) == 3
-    mean = statistics.fmean(values)
-    half = T_975_2 * statistics.stdev(values) / math.sqrt(3)
-    return mean, mean - half, mean + half
-
-
-def parse(text):
-    """``"36.5 % [33.1, 39.9]"`` or ``"1.4 [-2.1, 4.9]"`` -> (36.5, 33.1, 39.9)."""
-    head, bracket = text.split("[")
-    low, high = bracket.rstrip("]").split(",")
-    return float(head.replace("%", "")), float(low), float(high)
 
 
 def mismatches(summary, raw):
@@ -58,13 +41,13 @@ def mismatches(summary, raw):
     for m in raw["config"]["width_multipliers"]:
         for arm in raw["config"]["arms"]:
             key = f"{arm}-{width_tag(m)}"
-            hand = by_hand([100 * runs[m, arm, s] for s in seeds])
-            if any(abs(a - b) > 0.05 + 1e-9 for a, b in zip(parse(summary.acc[key]), hand)):
+            hand = mean_ci([100 * runs[m, arm, s] for s in seeds], n=3)
+            if any(abs(a - b) > 0.05 + 1e-9 for a, b in zip(parse_interval(summary.acc[key]), hand)):
                 bad.append(key)
         for a, b in CHAPTER_PAIRS:
             key = f"{a}-{b}-{width_tag(m)}"
-            hand = by_hand([100 * (runs[m, a, s] - runs[m, b, s]) for s in seeds])
-            if any(abs(x - y) > 0.05 + 1e-9 for x, y in zip(parse(summary.d[key]), hand)):
+            hand = mean_ci([100 * (runs[m, a, s] - runs[m, b, s]) for s in seeds], n=3)
+            if any(abs(x - y) > 0.05 + 1e-9 for x, y in zip(parse_interval(summary.d[key]), hand)):
                 bad.append(key)
     return bad
 

@@ -11,10 +11,9 @@ from bn.experiments import pitfalls as pf
 from bn.experiments.base import ExperimentResult
 from bn.experiments.plain_cnn import PlainRun
 from bn.training import History, TrainConfig
+from tests.experiments.raw_results import T975
 
 RESULT = Path(__file__).resolve().parents[2] / "book" / "results" / "pitfalls.json"
-# Student's t at 0.975 with 2 degrees of freedom, in closed form: F(t) = 1/2 + t / (2 sqrt(2 + t^2)).
-T_975_DF2 = 0.95 * math.sqrt(2 / (1 - 0.95**2))
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +28,7 @@ def _percent(values):
     assert n == 3
     m = sum(values) / n
     sd = math.sqrt(sum((v - m) ** 2 for v in values) / (n - 1))
-    half = T_975_DF2 * sd / math.sqrt(n)
+    half = T975[2] * sd / math.sqrt(n)
     return f"{100 * m:.1f} % [{100 * (m - half):.1f}, {100 * (m + half):.1f}]"
 
 

@@ -14,8 +14,8 @@ from bn.experiments import placement
 from bn.experiments.placement import PlacementSummary, summarize
 from bn.results import load_result
 from tests.experiments.records import typed
+from tests.experiments.raw_results import T975
 
-T_975_DF2 = 4.302652729911275  # Student t quantile 0.975 with 2 degrees of freedom (3 seeds)
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +29,7 @@ def paired_text(result: dict, a: str, b: str) -> str:
     seeds = sorted({s for (_, s) in acc})
     d = [100 * (acc[(a, s)] - acc[(b, s)]) for s in seeds]
     assert len(d) == 3, "the t quantile below is for 3 seeds"
-    half = T_975_DF2 * statistics.stdev(d) / math.sqrt(len(d))
+    half = T975[2] * statistics.stdev(d) / math.sqrt(len(d))
     m = statistics.fmean(d)
     return f"{m:.1f} [{m - half:.1f}, {m + half:.1f}]"
 

@@ -5,7 +5,6 @@ a hidden cell of the chapter)."""
 import copy
 import dataclasses
 import json
-import math
 import statistics
 from pathlib import Path
 
@@ -16,11 +15,11 @@ import torch
 from bn.experiments import sequence_norms as sn
 from bn.experiments.base import ExperimentResult
 from bn.training.sequence import SequenceTrainConfig
+from tests.experiments.raw_results import mean_ci, parse_interval
 
 RESULT = Path(__file__).resolve().parents[2] / "book" / "results" / "sequence_norms.json"
 pytestmark = pytest.mark.skipif(not RESULT.exists(), reason="no committed result yet")
 
-T_975_4 = 2.7764451051977987  # t quantile 0.975 with 4 degrees of freedom (5 seeds)
 # The record and the hand path both average the same float64 numbers (read from float32 losses),
 # in another order: they agree to a few ulps of values of order 1 (2^-52 * 10 ~ 2e-15); 1e-12 is
 # far below any digit the chapter shows and far above that rounding.
@@ -42,24 +41,9 @@ def runs_of(raw, norm):
     return {r["seed"]: r for r in raw["measures"]["runs"] if r["norm"] == norm}
 
 
-def by_hand(values):
-    """Mean and 95 % t interval of five values, with the standard library."""
-    assert len(values) == 5
-    mean = statistics.fmean(values)
-    half = T_975_4 * statistics.stdev(values) / math.sqrt(5)
-    return mean, mean - half, mean + half
-
-
-def parse(text):
-    """``"+0.012 [-0.003, +0.027]"`` -> (0.012, -0.003, 0.027)."""
-    head, bracket = text.split("[")
-    low, high = bracket.rstrip("]").split(",")
-    return float(head), float(low), float(high)
-
-
 def close3(text, hand):
     """Shown with 3 decimals: the hand values round to them (half a unit of the third decimal)."""
-    return all(abs(a - b) <= 0.0005 + 1e-9 for a, b in zip(parse(text), hand))
+    return all(abs(a - b) <= 0.0005 + 1e-9 for a, b in zip(parse_interval(text), hand))
 
 
 def test_per_arm_numbers_match_a_recomputation_by_hand(record, raw):
@@ -67,8 +51,8 @@ def test_per_arm_numbers_match_a_recomputation_by_hand(record, raw):
     for norm in raw["config"]["norms"]:
         runs = runs_of(raw, norm)
         after = [runs[s]["after"] for s in sorted(runs)]
-        assert close3(record.test[norm], by_hand([a["test_loss_eval"] for a in after]))
-        assert close3(record.gap[norm], by_hand([a["test_loss_eval"] - a["test_loss_batch"] for a in after]))
+        assert close3(record.test[norm], mean_ci([a["test_loss_eval"] for a in after], n=5))
+        assert close3(record.gap[norm], mean_ci([a["test_loss_eval"] - a["test_loss_batch"] for a in after], n=5))
         for name, key in [("trainbatch", "train_loss_batch"), ("traineval", "train_loss_eval"),
                           ("genbatch", "gen_loss_batch"), ("geneval", "gen_loss_eval"),
                           ("gensingle", "gen_loss_single"), ("genprefix", "gen_loss_prefix"),
@@ -88,8 +72,8 @@ def test_per_arm_numbers_match_a_recomputation_by_hand(record, raw):
 def test_paired_differences_and_setup_from_the_raw_json(record, raw):
     test = {n: runs_of(raw, n) for n in raw["config"]["norms"]}
     for field, a in [("rms_ln", "rms"), ("bn_ln", "bn"), ("bnm_ln", "bn_masked")]:
-        hand = by_hand([test[a][s]["after"]["test_loss_eval"] - test["ln"][s]["after"]["test_loss_eval"]
-                        for s in sorted(test["ln"])])
+        hand = mean_ci([test[a][s]["after"]["test_loss_eval"] - test["ln"][s]["after"]["test_loss_eval"]
+                        for s in sorted(test["ln"])], n=5)
         assert close3(getattr(record, field), hand), field
     cfg, m = raw["config"], raw["measures"]
     # the result states only what the profile changes; the batch shape is the config's default
@@ -118,8 +102,8 @@ def test_swapped_arms_are_caught(record, raw):
         r["norm"] = {"bn": "ln", "ln": "bn"}.get(r["norm"], r["norm"])
     wrong = sn.chapter_summary(ExperimentResult.from_dict(swapped))
     test = {n: runs_of(raw, n) for n in ("bn", "ln")}
-    hand = by_hand([test["bn"][s]["after"]["test_loss_eval"] - test["ln"][s]["after"]["test_loss_eval"]
-                    for s in sorted(test["ln"])])
+    hand = mean_ci([test["bn"][s]["after"]["test_loss_eval"] - test["ln"][s]["after"]["test_loss_eval"]
+                    for s in sorted(test["ln"])], n=5)
     assert close3(record.bn_ln, hand) and not close3(wrong.bn_ln, hand)
     assert wrong.test["bn"] == record.test["ln"] != record.test["bn"]
 

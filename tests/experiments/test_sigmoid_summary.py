@@ -13,13 +13,13 @@ import pytest
 from bn import paper
 from bn.experiments import sigmoid
 from bn.experiments.base import ExperimentResult
+from tests.experiments.raw_results import mean_ci, shown
 
 RESULTS = Path(__file__).resolve().parents[2] / "book" / "results"
 pytestmark = pytest.mark.skipif(not (RESULTS / "sigmoid.json").exists()
                                 or not (RESULTS / "long_training.json").exists(), reason="no committed result yet")
 
 # t quantiles 0.975 from a t table (scipy.stats.t.ppf), by degrees of freedom: 3 seeds (BN alone), 4 and 5 seeds
-T_975 = {2: 4.302652729911275, 3: 3.182446305284263, 4: 2.7764451051977987}
 SIGMOID_LAYERS = 8  # the eight sigmoid layers of the 8-convolution network
 
 
@@ -50,26 +50,6 @@ def runs_of(raw, arm):
 
 def failed(run):
     return run["history"]["diverged"] or run["history"]["stalled"]
-
-
-def mean_t(values):
-    """Mean and 95 % t interval, with the standard library."""
-    mean = statistics.fmean(values)
-    half = T_975[len(values) - 1] * statistics.stdev(values) / math.sqrt(len(values))
-    return mean, mean - half, mean + half
-
-
-def parse(text):
-    """``"55.9 % [54.1, 57.7]"`` or ``"+12.8 points [3.8, 21.9]"`` -> (55.9, 54.1, 57.7)."""
-    head, bracket = text.split("[")
-    low, high = bracket.rstrip("]").split(",")
-    return float(head.replace("%", "").replace("points", "")), float(low), float(high)
-
-
-def agrees(shown, hand):
-    """Whether the shown interval is the hand one: each number is shown with one decimal (in points),
-    so the hand value may differ by half a unit of it (0.05), plus 1e-9 for the two float64 paths."""
-    return all(abs(a - b) <= 0.05 + 1e-9 for a, b in zip(parse(shown), hand))
 
 
 def shows(text, value):
@@ -127,7 +107,7 @@ def test_outcomes_and_accuracies_match_a_recomputation_by_hand(summary, raw):
         stalled = sum(r["history"]["stalled"] for r in runs)
         if len(done) == len(runs):
             assert summary.outcome[arm] == f"{len(runs)}/{len(runs)} trained"
-            assert agrees(summary.acc[arm], mean_t(done)), arm
+            assert shown(summary.acc[arm], mean_ci(done)), arm
         else:
             assert not done and stalled == len(runs)
             assert summary.outcome[arm] == f"{len(runs)} at chance (of {len(runs)})" and summary.acc[arm] == "–"
@@ -140,11 +120,11 @@ def test_outcomes_and_accuracies_match_a_recomputation_by_hand(summary, raw):
 def test_the_recipe_contrast_pairs_runs_by_seed(summary, raw):
     x5 = {r["spec"]["seed"]: r["history"]["final_test_acc"] for r in runs_of(raw, "bn_x5")}
     alone = {r["spec"]["seed"]: r["history"]["final_test_acc"] for r in runs_of(raw, "bn")}
-    hand = mean_t([100 * (x5[s] - alone[s]) for s in sorted(alone)])
-    assert agrees(summary.c_recipe, hand)
+    hand = mean_ci([100 * (x5[s] - alone[s]) for s in sorted(alone)])
+    assert shown(summary.c_recipe, hand)
     # a wrong pairing (BN alone's seeds against the last seeds of BN-x5) would not pass the check
-    wrong = mean_t([100 * (x5[t] - alone[s]) for s, t in zip(sorted(alone), sorted(x5)[-len(alone):])])
-    assert not agrees(summary.c_recipe, wrong)
+    wrong = mean_ci([100 * (x5[t] - alone[s]) for s, t in zip(sorted(alone), sorted(x5)[-len(alone):])])
+    assert not shown(summary.c_recipe, wrong)
     n_x5, n_alone, n_no = len(x5), len(alone), len(runs_of(raw, "no_bn"))
     assert summary.c_bn == f"{n_alone}/{n_alone} trained vs 0/{n_no}"
     assert summary.c_both == f"{n_x5}/{n_x5} trained vs 0/{n_no}"
@@ -186,7 +166,7 @@ def test_a_failed_run_leaves_the_mean_and_shows_in_the_outcome(raw, raw_long):
     runs = runs_of(broken, "bn_x5")
     assert s.outcome["bn_x5"] == f"{len(runs) - 1} trained, 1 at chance (of {len(runs)})"
     done = [100 * r["history"]["final_test_acc"] for r in runs if not failed(r)]
-    assert len(done) == len(runs) - 1 and agrees(s.acc["bn_x5"], mean_t(done))
+    assert len(done) == len(runs) - 1 and shown(s.acc["bn_x5"], mean_ci(done))
     # BN-x5-Sigmoid against no BN no longer rests on the outcomes alone: neither arm is all-or-nothing
     assert s.c_both != summarize(raw, raw_long).c_both
 

@@ -12,11 +12,11 @@ import pytest
 
 from bn.experiments.smoothness import ARMS, LABELS, chapter_summary, ics_table, landscape_table, outcome_table, \
     summarize
+from tests.experiments.raw_results import mean_ci
 from tests.experiments.records import typed
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULT = ROOT / "book" / "results" / "smoothness.json"
-T_975_DF2 = 4.302652729911275  # t quantile 0.975 at 2 degrees of freedom (three seeds), from tables
 
 
 @pytest.fixture(scope="module")
@@ -36,14 +36,6 @@ def runs(raw, arm):
 def numbers(text: str) -> tuple[float, float, float]:
     """The three numbers of ``"+1.2 points [0.3, 2.1]"``, ``"43.3 % [30.3, 56.3]"``, ``"21.7× [20.8, 22.6]"``."""
     return tuple(float(x) for x in re.findall(r"[-+]?\d+\.\d+", text))
-
-
-def by_hand_ci(values: list[float]) -> tuple[float, float, float]:
-    n = len(values)
-    assert n == 3
-    mean = sum(values) / n
-    half = T_975_DF2 * math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1)) / math.sqrt(n)
-    return mean, mean - half, mean + half
 
 
 def printed_as(text: str, exact: tuple[float, float, float], decimals: int, scale: float = 1.0):
@@ -69,14 +61,14 @@ def test_accuracies_and_losses_recompute_from_the_raw_runs(summary, raw):
                         else r["history"]["final_test_acc"] for r in runs(raw, arm)] for arm in ARMS}
     loss = {arm: [r["history"]["train_loss"][-1] for r in runs(raw, arm)] for arm in ARMS}
     for arm in ARMS:
-        printed_as(summary.acc[arm], by_hand_ci(acc[arm]), 1, 100)
-        printed_as(summary.tl[arm], by_hand_ci(loss[arm]), 2)
+        printed_as(summary.acc[arm], mean_ci(acc[arm], n=3), 1, 100)
+        printed_as(summary.tl[arm], mean_ci(loss[arm], n=3), 2)
     # Paired by seed: the arms of one seed share initialization and batches.
-    printed_as(summary.acc_noisy_bn, by_hand_ci([a - b for a, b in zip(acc["noisy_bn"], acc["bn"])]), 1, 100)
+    printed_as(summary.acc_noisy_bn, mean_ci([a - b for a, b in zip(acc["noisy_bn"], acc["bn"])], n=3), 1, 100)
     for a, b in (("noisy_bn", "bn"), ("noisy_bn", "no_bn"), ("no_bn", "bn")):
         printed_as(summary.accr[f"{a}-{b}"],
-                   by_hand_ci([x - y for x, y in zip(recomputed[a], recomputed[b])]), 1, 100)
-        printed_as(summary.tl[f"{a}-{b}"], by_hand_ci([x - y for x, y in zip(loss[a], loss[b])]), 2)
+                   mean_ci([x - y for x, y in zip(recomputed[a], recomputed[b])], n=3), 1, 100)
+        printed_as(summary.tl[f"{a}-{b}"], mean_ci([x - y for x, y in zip(loss[a], loss[b])], n=3), 2)
 
 
 def mean_shift_of(run) -> float:
@@ -97,7 +89,7 @@ def mean_shift_of(run) -> float:
 def test_the_mean_shift_ratio_recomputes_from_the_raw_moments(summary, raw):
     for a, b in (("noisy_bn", "bn"), ("noisy_bn", "no_bn")):
         logs = [math.log(mean_shift_of(x) / mean_shift_of(y)) for x, y in zip(runs(raw, a), runs(raw, b))]
-        printed_as(summary.mean_shift[f"{a}-{b}"], tuple(math.exp(v) for v in by_hand_ci(logs)), 1)
+        printed_as(summary.mean_shift[f"{a}-{b}"], tuple(math.exp(v) for v in mean_ci(logs, n=3)), 1)
 
 
 def test_spiky_seeds_recompute_from_the_raw_landscape(summary, raw):

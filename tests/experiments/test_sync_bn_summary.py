@@ -4,7 +4,6 @@ bounds on synthetic and real agreement cases, and the facts the chapter's prose 
 
 import copy
 import dataclasses
-import math
 import statistics
 from fractions import Fraction
 
@@ -15,11 +14,11 @@ from bn.experiments.sync_bn import ARMS, SyncSummary, chapter_summary, report
 from bn.results import load_result, results_dir
 from bn.torch_bn.sync_check import QUANTITIES, merge_errors
 from tests.experiments.records import typed
+from tests.experiments.raw_results import mean_ci, parse_interval
 
 pytestmark = pytest.mark.skipif(not (results_dir() / "sync_bn.json").exists(), reason="no committed result")
 
 EPS64 = float(np.finfo(np.float64).eps)
-T_975_2 = 4.302652729911275  # t quantile 0.975 with 2 degrees of freedom (3 seeds)
 
 
 def fake_agreement(error=5 * EPS64, tolerance=1e-12):
@@ -38,25 +37,10 @@ def summary(raw):
     return chapter_summary(typed(raw), fake_agreement())
 
 
-def by_hand(values):
-    """Mean and 95 % t interval of three values, with the standard library."""
-    assert len(values) == 3
-    mean = statistics.fmean(values)
-    half = T_975_2 * statistics.stdev(values) / math.sqrt(3)
-    return mean, mean - half, mean + half
-
-
-def parse(text):
-    """``"50.3 % [47.1, 53.6]"`` or ``"2.1 [-0.3, 4.6]"`` -> (50.3, 47.1, 53.6)."""
-    head, bracket = text.split("[")
-    low, high = bracket.rstrip("]").split(",")
-    return float(head.replace("%", "")), float(low), float(high)
-
-
 def close(text, hand, decimals):
     # Shown with ``decimals`` decimals: the hand value must round to it (half a unit), plus 1e-9
     # for two float64 paths. Bounds of an accuracy are clipped to [0, 100] (far from them here).
-    return all(abs(a - b) <= 0.5 * 10**-decimals + 1e-9 for a, b in zip(parse(text), hand))
+    return all(abs(a - b) <= 0.5 * 10**-decimals + 1e-9 for a, b in zip(parse_interval(text), hand))
 
 
 def mismatches(summary, raw):
@@ -76,19 +60,19 @@ def mismatches(summary, raw):
     bn = [c - g for c, g in zip(comm["synchronized"], grad["synchronized"])]
     d = [s - p for p, s in zip(acc["per_process"], acc["synchronized"])]
     d_run = [s - p for p, s in zip(run["per_process"], run["synchronized"])]
-    checks = {"acc_diff": (summary.acc_diff, by_hand(d), 1),
-              "acc_diff_running": (summary.acc_diff_running, by_hand(d_run), 1),
-              "eval_part": (summary.eval_part, by_hand([a - b for a, b in zip(d_run, d)]), 1),
-              "step_diff": (summary.step_diff, by_hand([s - p for p, s in zip(step["per_process"],
-                                                                             step["synchronized"])]), 1),
-              "bn_share": (summary.bn_share, by_hand([100 * b / t for b, t in zip(bn, step["synchronized"])]), 0)}
+    checks = {"acc_diff": (summary.acc_diff, mean_ci(d, n=3), 1),
+              "acc_diff_running": (summary.acc_diff_running, mean_ci(d_run, n=3), 1),
+              "eval_part": (summary.eval_part, mean_ci([a - b for a, b in zip(d_run, d)], n=3), 1),
+              "step_diff": (summary.step_diff, mean_ci([s - p for p, s in zip(step["per_process"],
+                                                                             step["synchronized"])], n=3), 1),
+              "bn_share": (summary.bn_share, mean_ci([100 * b / t for b, t in zip(bn, step["synchronized"])], n=3), 0)}
     for a in ARMS:
-        checks[f"acc {a}"] = (summary.acc[a], by_hand(acc[a]), 1)
-        checks[f"acc_running {a}"] = (summary.acc_running[a], by_hand(run[a]), 1)
-        checks[f"gain {a}"] = (summary.gain[a], by_hand([x - y for x, y in zip(acc[a], run[a])]), 1)
-        checks[f"step {a}"] = (summary.step[a], by_hand(step[a]), 1)
+        checks[f"acc {a}"] = (summary.acc[a], mean_ci(acc[a], n=3), 1)
+        checks[f"acc_running {a}"] = (summary.acc_running[a], mean_ci(run[a], n=3), 1)
+        checks[f"gain {a}"] = (summary.gain[a], mean_ci([x - y for x, y in zip(acc[a], run[a])], n=3), 1)
+        checks[f"step {a}"] = (summary.step[a], mean_ci(step[a], n=3), 1)
         checks[f"grad_share {a}"] = (summary.grad_share[a],
-                                     by_hand([100 * g / t for g, t in zip(grad[a], step[a])]), 0)
+                                     mean_ci([100 * g / t for g, t in zip(grad[a], step[a])], n=3), 0)
     bad = [k for k, (text, hand, decimals) in checks.items() if not close(text, hand, decimals)]
     for a in ARMS:  # mean over seeds of per-seed means: 1e-9 ms covers the float64 paths
         if abs(summary.comm_ms[a] - statistics.fmean(comm[a])) > 1e-9:
@@ -115,8 +99,9 @@ def test_setup_fields_from_the_raw_json(summary, raw):
 
 def test_verdicts_follow_the_intervals(summary):
     # The rule on a difference claimed above 0: above -> reproduced; straddling -> not resolved.
-    lows = {"verdict": parse(summary.acc_diff)[1], "verdict_running": parse(summary.acc_diff_running)[1],
-            "verdict_eval": parse(summary.eval_part)[1]}
+    lows = {"verdict": parse_interval(summary.acc_diff)[1],
+            "verdict_running": parse_interval(summary.acc_diff_running)[1],
+            "verdict_eval": parse_interval(summary.eval_part)[1]}
     for field, low in lows.items():
         assert getattr(summary, field) == ("reproduced" if low > 0 else "not resolved"), field
 

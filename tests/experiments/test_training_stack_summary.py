@@ -4,19 +4,17 @@ summary caught, and the facts the chapter's prose rests on (formerly asserted in
 import copy
 import dataclasses
 import json
-import math
-import statistics
 from pathlib import Path
 
 import pytest
 
 from bn.experiments import training_stack as ts
 from bn.experiments.base import ExperimentResult
+from tests.experiments.raw_results import HALF_CENT, mean_ci, shown
 
 RESULT = Path(__file__).resolve().parents[2] / "book" / "results" / "training_stack.json"
 pytestmark = pytest.mark.skipif(not RESULT.exists(), reason="no committed result yet")
 
-T_975 = {2: 4.302652729911275, 4: 2.7764451051977987}  # t quantiles 0.975 by degrees of freedom
 
 
 @pytest.fixture(scope="module")
@@ -34,25 +32,6 @@ def arm(raw, name):
     return {r["spec"]["seed"]: r for r in raw["runs"] if r["spec"]["arm"] == name}
 
 
-def ci(values, scale=100.0):
-    n = len(values)
-    mean = statistics.fmean(values)
-    half = T_975[n - 1] * statistics.stdev(values) / math.sqrt(n)
-    return scale * mean, scale * (mean - half), scale * (mean + half)
-
-
-def parse(text):
-    """``"-1.6 points [-2.9, -0.3]"``, ``"58.7 % [55.0, 62.4]"`` or ``"0.140 [0.12, 0.16]"`` -> numbers."""
-    head, bracket = text.split("[")
-    low, high = bracket.rstrip("]").split(",")
-    return float(head.split()[0].rstrip("×")), float(low), float(high)
-
-
-def shown(text, hand, unit=0.05):
-    """Shown to ``unit`` times two (one decimal: 0.05): the hand values round to the text."""
-    return all(abs(a - b) <= unit + 1e-9 for a, b in zip(parse(text), hand))
-
-
 def final(run):
     return run["history"]["final_test_acc"]
 
@@ -60,10 +39,10 @@ def final(run):
 def test_accumulation_numbers_match_a_recomputation_by_hand(record, raw):
     for name in ("bn_k1", "bn_k4", "bn_k16", "no_bn_k1", "no_bn_k16"):
         runs = arm(raw, name)
-        assert shown(record.acc[name], ci([final(r) for r in runs.values()])), name
+        assert shown(record.acc[name], mean_ci([final(r) for r in runs.values()], scale=100)), name
     for name, ref in (("bn_k4", "bn_k1"), ("bn_k16", "bn_k1"), ("no_bn_k16", "no_bn_k1")):
         a, b = arm(raw, name), arm(raw, ref)
-        assert shown(record.vs[name], ci([final(a[s]) - final(b[s]) for s in sorted(a)])), name
+        assert shown(record.vs[name], mean_ci([final(a[s]) - final(b[s]) for s in sorted(a)], scale=100)), name
     c1, c16 = arm(raw, "no_bn_k1"), arm(raw, "no_bn_k16")
     first_over = []
     for s in sorted(c1):
@@ -76,15 +55,16 @@ def test_averaging_drift_and_inference_by_hand(record, raw):
     after = {s: r["after"]["averaging"]["test_acc"] for s, r in arm(raw, "bn_k1").items()}
     seeds = sorted(after)
     for v in ts.AVERAGE_VARIANTS:
-        assert shown(record.avg[v], ci([after[s][v] for s in seeds])), v
+        assert shown(record.avg[v], mean_ci([after[s][v] for s in seeds], scale=100)), v
     for key in ("swa_update_bn-swa_stale", "ema_update_bn-ema", "swa_update_bn-sgd", "ema-sgd"):
         a, b = key.split("-")
-        assert shown(record.avgdiff[key], ci([after[s][a] - after[s][b] for s in seeds])), key
+        assert shown(record.avgdiff[key], mean_ci([after[s][a] - after[s][b] for s in seeds], scale=100)), key
     drift = raw["measures"]["precision"]["drift"]
     for mode, draws in drift.items():
         for i, stat in enumerate(("mean", "var")):
             # three decimals shown: half a unit of the third
-            assert shown(record.drift[f"{mode}_{stat}"], ci([d["late"][i] for d in draws], 1.0), 0.0005)
+            assert shown(record.drift[f"{mode}_{stat}"], mean_ci([d["late"][i] for d in draws], scale=1.0),
+                         half=0.0005 + 1e-9)
     [inf] = [r["after"]["inference"] for r in raw["runs"] if r.get("after") and "inference" in r["after"]]
     t = inf["timings"]
     for name in t:
@@ -92,7 +72,7 @@ def test_averaging_drift_and_inference_by_hand(record, raw):
             # two decimals shown
             hand = (t["eager"]["median_s"] / t[name]["median_s"], t["eager"]["q25_s"] / t[name]["q75_s"],
                     t["eager"]["q75_s"] / t[name]["q25_s"])
-            assert shown(record.speed[name], hand, 0.005), name
+            assert shown(record.speed[name], hand, half=HALF_CENT), name
     assert record.batch_norms == inf["batch_norms"] and record.inf_batch == inf["batch_size"]
     assert record.sqrt == {k: v["sqrt_in_code"] for k, v in inf["inductor"].items()}
 
@@ -133,7 +113,7 @@ def test_swapped_arms_are_caught(record, raw):
         k1[s]["history"], k16[s]["history"] = k16[s]["history"], k1[s]["history"]
     wrong = ts.chapter_summary(ExperimentResult.from_dict(swapped))
     a, b = arm(raw, "bn_k16"), arm(raw, "bn_k1")
-    hand = ci([final(a[s]) - final(b[s]) for s in sorted(a)])
+    hand = mean_ci([final(a[s]) - final(b[s]) for s in sorted(a)], scale=100)
     assert shown(record.vs["bn_k16"], hand) and not shown(wrong.vs["bn_k16"], hand)
 
 
@@ -144,5 +124,5 @@ def test_what_the_prose_says_of_the_runs(raw):
         assert not any(r["history"]["diverged"] or r["history"].get("stalled") for r in arm(raw, name).values())
     after = {s: r["after"]["averaging"]["test_acc"] for s, r in arm(raw, "bn_k1").items()}
     for a, b in (("swa_update_bn", "sgd"), ("ema", "sgd")):
-        _, low, high = ci([after[s][a] - after[s][b] for s in sorted(after)])
+        _, low, high = mean_ci([after[s][a] - after[s][b] for s in sorted(after)], scale=100)
         assert low < 0 < high

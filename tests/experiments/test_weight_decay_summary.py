@@ -13,12 +13,12 @@ import pytest
 from bn.experiments.weight_decay import (CLASSIFIER, chapter_summary, equilibrium_table, stored_interval,
                                          summarize, verdict_decays)
 from bn.scale_dynamics import ToyConfig
+from tests.experiments.raw_results import mean_ci
 from tests.experiments.records import experiment_result, typed
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULT = ROOT / "book" / "results" / "weight_decay.json"
 TOY = ToyConfig(steps=2000, weight_decay=0.01, momentum=0.9, eps=1e-12)  # the chapter's toy run
-T_975_DF2 = 4.302652729911275  # t quantile 0.975 at 2 degrees of freedom (three seeds), from tables
 
 
 @pytest.fixture(scope="module")
@@ -35,16 +35,6 @@ def parse(text: str) -> tuple[float, float, float]:
     """``"1.02 [0.97, 1.07]"`` -> (1.02, 0.97, 1.07)."""
     est, low, high = re.fullmatch(r"([-+\d.]+) \[([-\d.]+), ([-\d.]+)\]", text).groups()
     return float(est), float(low), float(high)
-
-
-def by_hand_ci(values: list[float]) -> tuple[float, float, float]:
-    """Mean and 95 % t interval of three values, written out."""
-    n = len(values)
-    assert n == 3
-    mean = sum(values) / n
-    sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
-    half = T_975_DF2 * sd / math.sqrt(n)
-    return mean, mean - half, mean + half
 
 
 def runs(raw, wd):
@@ -70,13 +60,13 @@ def test_settings_and_cost_are_the_results(summary, raw):
 
 def test_accuracies_and_paired_gains_recompute_from_the_raw_runs(summary, raw):
     acc = {wd: [r["history"]["final_test_acc"] for r in runs(raw, wd)] for wd in (0.0, 5e-4, 5e-3)}
-    close_to_printed(summary.acc["0"], by_hand_ci(acc[0.0]), 1, 100)
-    close_to_printed(summary.acc["big"], by_hand_ci(acc[5e-3]), 1, 100)
-    close_to_printed(summary.acc["small"], by_hand_ci(acc[5e-4]), 1, 100)
+    close_to_printed(summary.acc["0"], mean_ci(acc[0.0], n=3), 1, 100)
+    close_to_printed(summary.acc["big"], mean_ci(acc[5e-3], n=3), 1, 100)
+    close_to_printed(summary.acc["small"], mean_ci(acc[5e-4], n=3), 1, 100)
     # Paired by seed: the runs of one seed share initialization and batches.
     for tag, wd in (("big", 5e-3), ("small", 5e-4)):
         gains = [a - b for a, b in zip(acc[wd], acc[0.0])]
-        close_to_printed(summary.gain[tag], by_hand_ci(gains), 1, 100)
+        close_to_printed(summary.gain[tag], mean_ci(gains, n=3), 1, 100)
 
 
 def window_ratio(run, name, window, lr, wd, mu):
@@ -100,9 +90,9 @@ def test_conv_and_classifier_ratios_recompute_from_the_raw_runs(summary, raw):
         convs = [n for n in names if n != CLASSIFIER]
         per_seed = [float(np.mean([window_ratio(r, n, cfg["window_steps"], cfg["lr"], wd, cfg["momentum"])
                                    for n in convs])) for r in sel]
-        close_to_printed(summary.ratio[tag], by_hand_ci(per_seed), 2)
+        close_to_printed(summary.ratio[tag], mean_ci(per_seed, n=3), 2)
         lin = [window_ratio(r, CLASSIFIER, cfg["window_steps"], cfg["lr"], wd, cfg["momentum"]) for r in sel]
-        close_to_printed(summary.lin[tag], by_hand_ci(lin), 2)
+        close_to_printed(summary.lin[tag], mean_ci(lin, n=3), 2)
 
 
 def test_norm_change_and_the_fall_without_decay_recompute_from_the_raw_runs(summary, raw):

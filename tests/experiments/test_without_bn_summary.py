@@ -12,11 +12,11 @@ import pytest
 
 from bn.experiments import without_bn as wb
 from bn.experiments.base import ExperimentResult
+from tests.experiments.raw_results import HALF_CENT, mean_ci, shown
 
 RESULT = Path(__file__).resolve().parents[2] / "book" / "results" / "without_bn.json"
 pytestmark = pytest.mark.skipif(not RESULT.exists(), reason="no committed result yet")
 
-T_975 = {1: 12.706204736174698, 2: 4.302652729911275, 3: 3.182446305284263}  # t quantiles 0.975 by df
 
 
 @pytest.fixture(scope="module")
@@ -44,21 +44,7 @@ def paired_by_hand(raw, a, b):
     ra, rb = arm(raw, a), arm(raw, b)
     d = [ra[s]["history"]["final_test_acc"] - rb[s]["history"]["final_test_acc"]
          for s in sorted(set(ra) & set(rb)) if ok(ra[s]) and ok(rb[s])]
-    mean = statistics.fmean(d)
-    half = T_975[len(d) - 1] * statistics.stdev(d) / math.sqrt(len(d))
-    return 100 * mean, 100 * (mean - half), 100 * (mean + half)
-
-
-def parse(text):
-    """``"-1.6 points [-2.9, -0.3]"`` -> (-1.6, -2.9, -0.3)."""
-    head, bracket = text.split("[")
-    low, high = bracket.rstrip("]").split(",")
-    return float(head.split()[0]), float(low), float(high)
-
-
-def shown(text, hand):
-    """One decimal shown: the hand values round to it (half a unit, plus 1e-9 for the float64 paths)."""
-    return all(abs(a - b) <= 0.05 + 1e-9 for a, b in zip(parse(text), hand))
+    return mean_ci(d, scale=100)
 
 
 def init_ratios(raw, method):
@@ -88,12 +74,8 @@ def test_initialization_numbers_by_hand(record, raw):
     nf = [statistics.fmean(col) for col in zip(*init_ratios(raw, "nf"))]
     assert record.nf_first == round(nf[0], 3) and record.nf_last == round(nf[-1], 3)
     slopes = [slope_by_hand(r) for r in bn]
-    half = T_975[len(slopes) - 1] * statistics.stdev(slopes) / math.sqrt(len(slopes))
     # fmt(2): the estimate and the bounds with two decimals
-    est, low, high = (float(v) for v in record.slope.replace("[", " ").replace("]", " ").replace(",", " ").split())
-    for a, b in zip((est, low, high), (statistics.fmean(slopes), statistics.fmean(slopes) - half,
-                                      statistics.fmean(slopes) + half)):
-        assert abs(a - b) <= 0.005 + 1e-9
+    assert shown(record.slope, mean_ci(slopes), half=HALF_CENT)
     # the exercise: v0 = 1 / the first ratio, the linear prediction at the last block
     v0 = 1 / mean_bn[0]
     assert record.ex_v0 == round(v0, 2) and record.ex_pred_last == round(1 / (v0 + len(mean_bn) - 1), 3)
@@ -160,8 +142,8 @@ def test_what_the_prose_says_at_initialization(raw):
     from bn.models.normalizer_free import nf_betas
 
     slopes = [slope_by_hand(r) for r in init_ratios(raw, "bn")]
-    half = T_975[len(slopes) - 1] * statistics.stdev(slopes) / math.sqrt(len(slopes))
-    assert -1 < statistics.fmean(slopes) - half and statistics.fmean(slopes) + half < 0
+    _, low, high = mean_ci(slopes)
+    assert -1 < low and high < 0
     nf = [statistics.fmean(col) for col in zip(*init_ratios(raw, "nf"))]
     assert nf[-1] < nf[0] < 0.1
     alpha = raw["config"]["nf_alpha"]
